@@ -1,0 +1,53 @@
+// Block compression: zstd (default) or lz4, or none. Contexts are reused; one object per thread.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "core/bytes.h"
+
+namespace pgdr::io {
+
+enum class Codec : std::uint8_t { none = 0, zstd = 1, lz4 = 2 };
+
+std::string_view to_string(Codec c);
+// "none", "zstd", "lz4"; nullopt otherwise.
+std::optional<Codec> codec_from_string(std::string_view name);
+
+class Compressor {
+ public:
+  // level: zstd 1..19 (negative for the fast modes), lz4 ignored (fast mode).
+  Compressor(Codec codec, int level);
+  ~Compressor();
+  Compressor(Compressor&&) noexcept;
+  Compressor& operator=(Compressor&&) noexcept;
+
+  Codec codec() const;
+  // Appends the compressed form of input to out; returns false (out unchanged) when the result
+  // would not be smaller than input, so the caller stores the input as is.
+  bool compress(ByteView input, Bytes& out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+class Decompressor {
+ public:
+  Decompressor();
+  ~Decompressor();
+  Decompressor(Decompressor&&) noexcept;
+  Decompressor& operator=(Decompressor&&) noexcept;
+
+  // Appends exactly original_bytes of output to out. Throws Error(corrupt) if input is not a valid
+  // stream of that codec or does not decode to exactly original_bytes.
+  void decompress(Codec codec, ByteView input, std::size_t original_bytes, Bytes& out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pgdr::io
