@@ -1,0 +1,173 @@
+#include "io/compress.h"
+
+#include <lz4.h>
+#include <zstd.h>
+#include <zstd_errors.h>
+
+#include <string>
+
+#include "core/error.h"
+
+namespace pgdr::io {
+
+namespace {
+
+struct CCtxDeleter {
+  void operator()(ZSTD_CCtx* c) const noexcept { ZSTD_freeCCtx(c); }
+};
+struct DCtxDeleter {
+  void operator()(ZSTD_DCtx* c) const noexcept { ZSTD_freeDCtx(c); }
+};
+
+[[noreturn]] void corrupt(std::string message) { throw Error(ErrorKind::corrupt, std::move(message)); }
+
+void check_decoded_size(std::string_view codec, std::size_t got, std::size_t expected) {
+  if (got != expected)
+    corrupt(std::string(codec) + " data decodes to " + std::to_string(got) + " bytes, expected " +
+            std::to_string(expected));
+}
+
+}  // namespace
+
+std::string_view to_string(Codec c) {
+  switch (c) {
+    case Codec::none: return "none";
+    case Codec::zstd: return "zstd";
+    case Codec::lz4: return "lz4";
+  }
+  return "unknown";
+}
+
+std::optional<Codec> codec_from_string(std::string_view name) {
+  for (Codec c : {Codec::none, Codec::zstd, Codec::lz4})
+    if (to_string(c) == name) return c;
+  return std::nullopt;
+}
+
+struct Compressor::Impl {
+  Codec codec;
+  int level;
+  std::unique_ptr<ZSTD_CCtx, CCtxDeleter> zstd;
+};
+
+Compressor::Compressor(Codec codec, int level) : impl_(std::make_unique<Impl>(Impl{codec, level, nullptr})) {
+  switch (codec) {
+    case Codec::none:
+    case Codec::lz4:
+      return;
+    case Codec::zstd:
+      if (level < ZSTD_minCLevel() || level > ZSTD_maxCLevel())
+        throw Error(ErrorKind::config, "zstd compression level " + std::to_string(level) + " is out of range",
+                    "use 1 (fast) to 19 (small), or a negative level for the fast modes");
+      impl_->zstd.reset(ZSTD_createCCtx());
+      if (!impl_->zstd) throw Error(ErrorKind::internal, "unable to allocate a zstd compression context");
+      return;
+  }
+  throw Error(ErrorKind::internal, "unknown compression codec " + std::to_string(static_cast<int>(codec)));
+}
+
+Compressor::~Compressor() = default;
+Compressor::Compressor(Compressor&&) noexcept = default;
+Compressor& Compressor::operator=(Compressor&&) noexcept = default;
+
+Codec Compressor::codec() const { return impl_->codec; }
+
+bool Compressor::compress(ByteView input, Bytes& out) {
+  // The output buffer is one byte short of the input, so a result that would not be smaller fails
+  // inside the codec ("destination too small") instead of being written and thrown away.
+  if (impl_->codec == Codec::none || input.size() < 2) return false;
+  const std::size_t old_size = out.size();
+  const std::size_t capacity = input.size() - 1;
+  out.resize(old_size + capacity);
+  std::size_t written = 0;
+  if (impl_->codec == Codec::zstd) {
+    std::size_t r = ZSTD_compressCCtx(impl_->zstd.get(), out.data() + old_size, capacity, input.data(), input.size(),
+                                      impl_->level);
+    if (ZSTD_isError(r)) {
+      out.resize(old_size);
+      if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) return false;
+      throw Error(ErrorKind::internal, std::string("zstd compression failed: ") + ZSTD_getErrorName(r));
+    }
+    written = r;
+  } else {
+    // Past LZ4_MAX_INPUT_SIZE (about 2 GiB) lz4 cannot encode; storing the input as is stays correct.
+    int r = input.size() > LZ4_MAX_INPUT_SIZE
+                ? 0
+                : LZ4_compress_fast(reinterpret_cast<const char*>(input.data()),
+                                    reinterpret_cast<char*>(out.data() + old_size), static_cast<int>(input.size()),
+                                    static_cast<int>(capacity), 1);
+    if (r <= 0) {
+      out.resize(old_size);
+      return false;
+    }
+    written = static_cast<std::size_t>(r);
+  }
+  out.resize(old_size + written);
+  return true;
+}
+
+struct Decompressor::Impl {
+  std::unique_ptr<ZSTD_DCtx, DCtxDeleter> zstd;  // made on first use: lz4-only readers never pay for it
+};
+
+Decompressor::Decompressor() : impl_(std::make_unique<Impl>()) {}
+Decompressor::~Decompressor() = default;
+Decompressor::Decompressor(Decompressor&&) noexcept = default;
+Decompressor& Decompressor::operator=(Decompressor&&) noexcept = default;
+
+void Decompressor::decompress(Codec codec, ByteView input, std::size_t original_bytes, Bytes& out) {
+  const std::size_t old_size = out.size();
+  switch (codec) {
+    case Codec::none:
+      check_decoded_size("uncompressed", input.size(), original_bytes);
+      out.insert(out.end(), input.begin(), input.end());
+      return;
+
+    case Codec::zstd: {
+      // An empty input would decode to nothing without complaint; the compressor never writes one.
+      if (input.empty()) corrupt("zstd data is empty");
+      unsigned long long declared = ZSTD_getFrameContentSize(input.data(), input.size());
+      if (declared == ZSTD_CONTENTSIZE_ERROR) corrupt("zstd data has no valid frame header");
+      if (declared != ZSTD_CONTENTSIZE_UNKNOWN) check_decoded_size("zstd", declared, original_bytes);
+      if (!impl_->zstd) {
+        impl_->zstd.reset(ZSTD_createDCtx());
+        if (!impl_->zstd) throw Error(ErrorKind::internal, "unable to allocate a zstd decompression context");
+      }
+      out.resize(old_size + original_bytes);
+      std::size_t r =
+          ZSTD_decompressDCtx(impl_->zstd.get(), out.data() + old_size, original_bytes, input.data(), input.size());
+      if (ZSTD_isError(r)) {
+        out.resize(old_size);
+        corrupt(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(r));
+      }
+      if (r != original_bytes) {
+        out.resize(old_size);
+        check_decoded_size("zstd", r, original_bytes);
+      }
+      return;
+    }
+
+    case Codec::lz4: {
+      if (input.size() > LZ4_MAX_INPUT_SIZE || original_bytes > LZ4_MAX_INPUT_SIZE)
+        corrupt("lz4 block of " + std::to_string(input.size()) + " bytes for " + std::to_string(original_bytes) +
+                " is beyond what lz4 encodes");
+      out.resize(old_size + original_bytes);
+      char spare;  // lz4 wants a destination pointer even when nothing is to be written
+      char* dst = original_bytes == 0 ? &spare : reinterpret_cast<char*>(out.data() + old_size);
+      int r = LZ4_decompress_safe(reinterpret_cast<const char*>(input.data()), dst, static_cast<int>(input.size()),
+                                  static_cast<int>(original_bytes));
+      if (r < 0) {
+        out.resize(old_size);
+        corrupt("lz4 data is corrupt");
+      }
+      if (static_cast<std::size_t>(r) != original_bytes) {
+        out.resize(old_size);
+        check_decoded_size("lz4", static_cast<std::size_t>(r), original_bytes);
+      }
+      return;
+    }
+  }
+  corrupt("unknown compression codec " + std::to_string(static_cast<int>(codec)));
+}
+
+}  // namespace pgdr::io
