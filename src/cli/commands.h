@@ -1,0 +1,22 @@
+// One function per command: each adds its subcommand, options and help to the application and
+// sets what runs when it is chosen. The definitions here are the single source of `pgdr --help`,
+// `pgdr COMMAND --help` and the manual's option lists.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "cli/context.h"
+
+namespace pgdr::cli {
+
+// The chosen command's body; returns the exit code.
+using CommandBody = std::function<int()>;
+
+void add_init_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_info_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_key_command(CLI::App& app, Context& ctx, CommandBody& body);
+
+}  // namespace pgdr::cli

@@ -1,0 +1,26 @@
+// What every command shares: the global options, the configuration (read on first use, so that
+// --help works without one) and opening repositories with the configured key.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/config.h"
+#include "repo/repository.h"
+
+namespace pgdr::cli {
+
+struct Context {
+  std::optional<std::string> config_path;
+  std::string repo_name;  // --repo, "" for every / the first repository
+
+  const Config& config();
+  // Opens the repository named by --repo (the first one when none is named).
+  repo::Repository open_repo();
+  repo::Repository open_repo(const RepoConfig& r);
+
+ private:
+  std::optional<Config> config_;
+};
+
+}  // namespace pgdr::cli

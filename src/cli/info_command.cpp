@@ -1,0 +1,90 @@
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/progress.h"
+#include "repo/snapshot_info.h"
+
+namespace pgdr::cli {
+
+namespace {
+
+nlohmann::json snapshot_json(const repo::SnapshotInfo& s) {
+  return {{"id", s.id},
+          {"cluster", s.cluster_name},
+          {"system_identifier", s.system_identifier},
+          {"pg_version_num", s.pg_version_num},
+          {"timeline", s.timeline},
+          {"start_time", s.start_time},
+          {"stop_time", s.stop_time},
+          {"start_lsn", s.start_lsn},
+          {"stop_lsn", s.stop_lsn},
+          {"wal", {{"first_segment", s.first_wal_segment}, {"last_segment", s.last_wal_segment}}},
+          {"size_bytes", s.logical_bytes},
+          {"stored_bytes", s.stored_bytes},
+          {"file_count", s.file_count},
+          {"new_blocks", s.new_blocks},
+          {"reused_blocks", s.reused_blocks},
+          {"zero_blocks", s.zero_blocks},
+          {"previous_snapshot", s.previous_snapshot},
+          {"compression", s.compression},
+          {"checksum_failures", s.checksum_failures},
+          {"duration_seconds", s.duration_seconds}};
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
+  auto* cmd = app.add_subcommand("info", "list snapshots (id, times, LSNs, size, stored size) per repository");
+  static bool json = false;
+  cmd->add_flag("--json", json, "print JSON for scripts");
+  cmd->add_option("--repo", ctx.repo_name, "only this repository");
+  cmd->callback([&ctx, &body] {
+    body = [&ctx] {
+      const Config& cfg = ctx.config();
+      if (!ctx.repo_name.empty()) cfg.repo(ctx.repo_name);
+      nlohmann::json out = {{"repositories", nlohmann::json::array()}};
+      for (const auto& rc : cfg.repos) {
+        if (!ctx.repo_name.empty() && rc.name != ctx.repo_name) continue;
+        repo::Repository repo = ctx.open_repo(rc);
+        auto snaps = repo::list_snapshots(repo.store(), repo.key());
+        nlohmann::json r = {{"name", rc.name},
+                            {"location", repo.store().describe()},
+                            {"format_version", repo.settings().version},
+                            {"created", repo.settings().created},
+                            {"block_size", repo.settings().block_bytes},
+                            {"snapshots", nlohmann::json::array()}};
+        std::uint64_t stored = 0;
+        for (const auto& s : snaps) {
+          r["snapshots"].push_back(snapshot_json(s));
+          stored += s.stored_bytes;
+        }
+        r["stored_bytes"] = stored;
+        if (!snaps.empty())
+          r["snapshot_wal"] = {{"first_segment", snaps.front().first_wal_segment},
+                               {"last_segment", snaps.back().last_wal_segment}};
+        out["repositories"].push_back(r);
+        if (!json) {
+          std::printf("repository '%s': %s, format %d, %zu snapshot%s, %s stored\n", rc.name.c_str(),
+                      repo.store().describe().c_str(), repo.settings().version, snaps.size(),
+                      snaps.size() == 1 ? "" : "s", human_bytes(stored).c_str());
+          if (!snaps.empty())
+            std::printf("  %-22s %-20s %-20s %-13s %-13s %10s %10s\n", "snapshot", "start", "stop", "start lsn",
+                        "stop lsn", "size", "stored");
+          for (const auto& s : snaps)
+            std::printf("  %-22s %-20s %-20s %-13s %-13s %10s %10s\n", s.id.c_str(), s.start_time.c_str(),
+                        s.stop_time.c_str(), s.start_lsn.c_str(), s.stop_lsn.c_str(),
+                        human_bytes(s.logical_bytes).c_str(), human_bytes(s.stored_bytes).c_str());
+          if (!snaps.empty())
+            std::printf("  WAL held by snapshots: timeline %u, %s .. %s\n", snaps.back().timeline,
+                        snaps.front().first_wal_segment.c_str(), snaps.back().last_wal_segment.c_str());
+        }
+      }
+      if (json) std::printf("%s\n", out.dump(2).c_str());
+      return 0;
+    };
+  });
+}
+
+}  // namespace pgdr::cli

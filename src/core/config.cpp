@@ -1,0 +1,187 @@
+#include "core/config.h"
+
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/duration.h"
+#include "core/error.h"
+#include "io/compress.h"
+
+namespace pgdr {
+
+namespace {
+
+class Checker {
+ public:
+  explicit Checker(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const toml::node* where, const std::string& what) const {
+    std::string loc = source_;
+    if (where && where->source().begin.line > 0) loc += ":" + std::to_string(where->source().begin.line);
+    throw Error(ErrorKind::config, "invalid configuration: " + loc + " (" + what + ")");
+  }
+
+  void only_keys(const toml::table& t, const std::string& section, std::set<std::string> allowed) const {
+    for (auto&& [k, v] : t) {
+      if (!allowed.count(std::string(k.str())))
+        fail(&v, "unknown key '" + std::string(k.str()) + "' in [" + section + "]");
+    }
+  }
+
+  std::string str(const toml::table& t, const std::string& section, const char* key, bool required,
+                  std::string fallback = {}) const {
+    const toml::node* n = t.get(key);
+    if (!n) {
+      if (required) fail(&t, "[" + section + "] needs '" + key + "'");
+      return fallback;
+    }
+    if (!n->is_string()) fail(n, "'" + std::string(key) + "' in [" + section + "] must be a string");
+    return n->as_string()->get();
+  }
+
+  int integer(const toml::table& t, const std::string& section, const char* key, int fallback, int lo, int hi) const {
+    const toml::node* n = t.get(key);
+    if (!n) return fallback;
+    if (!n->is_integer()) fail(n, "'" + std::string(key) + "' in [" + section + "] must be an integer");
+    auto v = n->as_integer()->get();
+    if (v < lo || v > hi)
+      fail(n, "'" + std::string(key) + "' in [" + section + "] must be between " + std::to_string(lo) + " and " +
+                  std::to_string(hi));
+    return static_cast<int>(v);
+  }
+
+  std::chrono::milliseconds duration(const toml::table& t, const std::string& section, const char* key,
+                                     std::chrono::milliseconds fallback) const {
+    const toml::node* n = t.get(key);
+    if (!n) return fallback;
+    if (!n->is_string()) fail(n, "'" + std::string(key) + "' in [" + section + "] must be a duration such as \"4h\"");
+    try {
+      return parse_duration(n->as_string()->get());
+    } catch (const Error& e) {
+      fail(n, e.what());
+    }
+  }
+
+  const std::string& source() const { return source_; }
+
+ private:
+  std::string source_;
+};
+
+void require_absolute(const Checker& c, const toml::node* n, const std::string& what, const std::string& path) {
+  if (path.empty() || path.front() != '/') c.fail(n, what + " must be an absolute path");
+}
+
+}  // namespace
+
+const RepoConfig& Config::repo(const std::string& name) const {
+  if (repos.empty()) throw Error(ErrorKind::config, "no repository configured in " + source, "add a [[repo]] section");
+  if (name.empty()) return repos.front();
+  for (const auto& r : repos)
+    if (r.name == name) return r;
+  throw Error(ErrorKind::config, "no repository named '" + name + "' in " + source);
+}
+
+std::string locate_config(const std::optional<std::string>& explicit_path) {
+  namespace fs = std::filesystem;
+  if (explicit_path) {
+    if (!fs::exists(*explicit_path))
+      throw Error(ErrorKind::config, "configuration file not found: " + *explicit_path);
+    return *explicit_path;
+  }
+  if (const char* env = std::getenv("PGDR_CONFIG"); env && *env) {
+    if (!fs::exists(env)) throw Error(ErrorKind::config, std::string("configuration file not found: ") + env + " (from PGDR_CONFIG)");
+    return env;
+  }
+  for (const char* p : {"./pgdr.toml", "/etc/pgdr/pgdr.toml"})
+    if (fs::exists(p)) return p;
+  throw Error(ErrorKind::config, "no configuration file: none of --config, $PGDR_CONFIG, ./pgdr.toml, /etc/pgdr/pgdr.toml",
+              "write one (see docs/CONFIGURATION.md) and pass it with --config FILE");
+}
+
+Config load_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorKind::config, "unable to read configuration file: " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path);
+}
+
+Config parse_config(const std::string& text, const std::string& source) {
+  Checker c(source);
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw Error(ErrorKind::config, "invalid configuration: " + source + ":" + std::to_string(e.source().begin.line) +
+                                       " (" + std::string(e.description()) + ")");
+  }
+  Config cfg;
+  cfg.source = source;
+  c.only_keys(root, "top level", {"cluster", "repo", "key", "backup", "objectives"});
+
+  auto section = [&](const char* name) -> const toml::table* {
+    const toml::node* n = root.get(name);
+    if (!n) return nullptr;
+    if (!n->is_table()) c.fail(n, std::string("[") + name + "] must be a table");
+    return n->as_table();
+  };
+
+  if (const toml::table* t = section("cluster")) {
+    c.only_keys(*t, "cluster", {"name", "pgdata", "conninfo"});
+    cfg.cluster.name = c.str(*t, "cluster", "name", false, "main");
+    cfg.cluster.pgdata = c.str(*t, "cluster", "pgdata", false);
+    if (!cfg.cluster.pgdata.empty()) require_absolute(c, t->get("pgdata"), "[cluster] pgdata", cfg.cluster.pgdata);
+    cfg.cluster.conninfo = c.str(*t, "cluster", "conninfo", false);
+  }
+
+  if (const toml::node* n = root.get("repo")) {
+    const toml::array* arr = n->as_array();
+    if (!arr) c.fail(n, "repositories are written as [[repo]] sections");
+    std::set<std::string> names;
+    for (const toml::node& el : *arr) {
+      const toml::table* t = el.as_table();
+      if (!t) c.fail(&el, "[[repo]] must be a table");
+      c.only_keys(*t, "repo", {"name", "path"});
+      RepoConfig r;
+      r.name = c.str(*t, "repo", "name", true);
+      if (!names.insert(r.name).second) c.fail(t, "two repositories are named '" + r.name + "'");
+      r.path = c.str(*t, "repo", "path", true);
+      require_absolute(c, t->get("path"), "[[repo]] path", r.path);
+      cfg.repos.push_back(std::move(r));
+    }
+  }
+
+  if (const toml::table* t = section("key")) {
+    c.only_keys(*t, "key", {"passphrase_env", "passphrase_command"});
+    cfg.key.passphrase_env = c.str(*t, "key", "passphrase_env", false);
+    cfg.key.passphrase_command = c.str(*t, "key", "passphrase_command", false);
+    if (!cfg.key.passphrase_env.empty() && !cfg.key.passphrase_command.empty())
+      c.fail(t, "[key] takes passphrase_env or passphrase_command, not both");
+  }
+
+  if (const toml::table* t = section("backup")) {
+    c.only_keys(*t, "backup", {"process_max", "compress", "compress_level", "checksum_page_warn_max"});
+    cfg.backup.process_max = c.integer(*t, "backup", "process_max", cfg.backup.process_max, 1, 64);
+    cfg.backup.compress = c.str(*t, "backup", "compress", false, cfg.backup.compress);
+    if (!io::codec_from_string(cfg.backup.compress))
+      c.fail(t->get("compress"), "[backup] compress must be \"zstd\", \"lz4\" or \"none\"");
+    cfg.backup.compress_level = c.integer(*t, "backup", "compress_level", cfg.backup.compress_level, -7, 19);
+    cfg.backup.checksum_page_warn_max =
+        c.integer(*t, "backup", "checksum_page_warn_max", cfg.backup.checksum_page_warn_max, 0, 1'000'000);
+  }
+
+  if (const toml::table* t = section("objectives")) {
+    c.only_keys(*t, "objectives", {"rto", "rpo"});
+    cfg.objectives.rto = c.duration(*t, "objectives", "rto", cfg.objectives.rto);
+    cfg.objectives.rpo = c.duration(*t, "objectives", "rpo", cfg.objectives.rpo);
+  }
+  return cfg;
+}
+
+}  // namespace pgdr

@@ -1,0 +1,61 @@
+// The pgdr configuration (TOML), parsed and checked once at start-up. Unknown sections and keys are
+// errors, so a typo never silently drops a setting. Holds no secret: the passphrase is named by an
+// environment variable or a command, never written here.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgdr {
+
+struct ClusterConfig {
+  std::string name;
+  std::string pgdata;    // absolute path of the data directory
+  std::string conninfo;  // libpq connection string (may carry a password: never print it raw)
+};
+
+struct RepoConfig {
+  std::string name;
+  std::string path;  // local repository directory (absolute)
+};
+
+struct KeyConfig {
+  std::string passphrase_env;      // name of the variable holding the passphrase
+  std::string passphrase_command;  // shell command printing the passphrase on stdout
+};
+
+struct BackupConfig {
+  int process_max = 2;  // parallel file readers
+  std::string compress = "zstd";
+  int compress_level = 1;
+  int checksum_page_warn_max = 20;  // page checksum failures printed before summarising
+};
+
+struct ObjectivesConfig {
+  std::chrono::milliseconds rto{std::chrono::hours(4)};
+  std::chrono::milliseconds rpo{std::chrono::hours(1)};
+};
+
+struct Config {
+  std::string source;  // the file it was read from, for messages
+  ClusterConfig cluster;
+  std::vector<RepoConfig> repos;
+  KeyConfig key;
+  BackupConfig backup;
+  ObjectivesConfig objectives;
+
+  // The repository named name, or the only/first one when name is empty; Error(config) if none.
+  const RepoConfig& repo(const std::string& name) const;
+};
+
+// The file to read: explicit (--config), else $PGDR_CONFIG, else ./pgdr.toml, else
+// /etc/pgdr/pgdr.toml. Throws Error(config) when none exists.
+std::string locate_config(const std::optional<std::string>& explicit_path);
+
+// Parses and checks; throws Error(config) "<file>:<line>: <what is wrong>".
+Config load_config(const std::string& path);
+Config parse_config(const std::string& text, const std::string& source);
+
+}  // namespace pgdr

@@ -1,0 +1,61 @@
+#include "core/duration.h"
+
+#include <cctype>
+#include <cstdint>
+
+#include "core/error.h"
+
+namespace pgdr {
+
+std::chrono::milliseconds parse_duration(std::string_view text) {
+  auto bad = [&](const char* why) -> std::chrono::milliseconds {
+    throw Error(ErrorKind::config, "invalid duration '" + std::string(text) + "' (" + why + ")",
+                "write a number with a unit: 500ms, 30s, 15m, 4h, 7d, or combined as 1h30m");
+  };
+  if (text.empty()) return bad("empty");
+  std::int64_t total_ms = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) return bad("expected a number");
+    std::int64_t n = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      n = n * 10 + (text[i] - '0');
+      if (n > 1'000'000'000) return bad("too large");
+      ++i;
+    }
+    std::size_t unit_start = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string_view unit = text.substr(unit_start, i - unit_start);
+    std::int64_t ms;
+    if (unit == "ms") ms = 1;
+    else if (unit == "s") ms = 1000;
+    else if (unit == "m" || unit == "min") ms = 60'000;
+    else if (unit == "h") ms = 3'600'000;
+    else if (unit == "d") ms = 86'400'000;
+    else if (unit == "w") ms = 7 * 86'400'000LL;
+    else return bad(unit.empty() ? "missing unit" : "unknown unit");
+    total_ms += n * ms;
+  }
+  return std::chrono::milliseconds(total_ms);
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  std::int64_t ms = d.count();
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  static constexpr std::pair<std::int64_t, const char*> kUnits[] = {
+      {86'400'000, "d"}, {3'600'000, "h"}, {60'000, "m"}, {1000, "s"}, {1, "ms"}};
+  for (auto [size, name] : kUnits) {
+    if (ms >= size) {
+      out += std::to_string(ms / size) + name;
+      ms %= size;
+    }
+  }
+  return out;
+}
+
+}  // namespace pgdr

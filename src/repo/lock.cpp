@@ -1,0 +1,97 @@
+#include "repo/lock.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/time_format.h"
+#include "repo/format.h"
+
+namespace pgdr::repo {
+
+namespace {
+
+const std::string kLockObject = std::string(kLocksDir) + "/writer";
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return "unknown";
+  return buf;
+}
+
+// Field 22 of /proc/PID/stat: start time in clock ticks since boot; "" when the process is gone.
+std::string process_start(long pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return "";
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return "";
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+    if (i == 22) return field;
+  }
+  return "";
+}
+
+bool holder_is_dead(const nlohmann::json& j) {
+  if (j.value("host", "") != host_name()) return false;
+  long pid = j.value("pid", 0L);
+  if (pid <= 0) return false;
+  if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return true;
+  return process_start(pid) != j.value("start", "");
+}
+
+}  // namespace
+
+RepoLock RepoLock::acquire(storage::Storage& store, const std::string& repo_name, const std::string& command) {
+  long pid = static_cast<long>(getpid());
+  nlohmann::json me = {{"host", host_name()}, {"pid", pid}, {"start", process_start(pid)},
+                       {"command", command},  {"since", now_iso8601()}};
+  std::string text = me.dump() + "\n";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (store.create_exclusive(kLockObject, as_bytes(text))) return RepoLock(store);
+    auto raw = store.read(kLockObject);
+    if (!raw) continue;  // released meanwhile
+    nlohmann::json holder;
+    try {
+      holder = nlohmann::json::parse(raw->begin(), raw->end());
+    } catch (const nlohmann::json::exception&) {
+      throw Error(ErrorKind::locked, "repository '" + repo_name + "' has an unreadable lock " + kLockObject + " in " +
+                                         store.describe(),
+                  "if no pgdr runs against it, remove that object");
+    }
+    if (attempt == 0 && holder_is_dead(holder)) {
+      store.remove(kLockObject);
+      continue;
+    }
+    throw Error(ErrorKind::locked,
+                "repository '" + repo_name + "' is locked by " + holder.value("command", "?") + " (pid " +
+                    std::to_string(holder.value("pid", 0L)) + " on host " + holder.value("host", "?") + " since " +
+                    holder.value("since", "?") + ")",
+                "wait for it to finish; if that process is gone for good, remove " + kLockObject + " in " +
+                    store.describe());
+  }
+  throw Error(ErrorKind::locked, "repository '" + repo_name + "' lock could not be taken in " + store.describe());
+}
+
+void RepoLock::release() {
+  if (!held_) return;
+  held_ = false;
+  store_->remove(kLockObject);
+}
+
+RepoLock::~RepoLock() {
+  try {
+    release();
+  } catch (...) {
+    // A lock left behind is broken by the next run on this host: never throw from here.
+  }
+}
+
+}  // namespace pgdr::repo

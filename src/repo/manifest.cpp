@@ -1,0 +1,267 @@
+#include "repo/manifest.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "repo/format.h"
+
+namespace pgdr::repo {
+
+namespace {
+
+constexpr std::size_t kRefBytes = 44;
+constexpr std::size_t kRefsPerRecord = 65536;
+constexpr std::uint32_t kMaxRecordBytes = 64u << 20;
+
+void put_u32(Bytes& b, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+std::uint32_t get_u32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
+
+void encode_ref(Bytes& b, const BlockRef& r) {
+  b.insert(b.end(), r.id.begin(), r.id.end());
+  put_u32(b, r.pack);
+  put_u32(b, r.offset);
+  put_u32(b, r.length);
+}
+
+BlockRef decode_ref(const std::uint8_t* p) {
+  BlockRef r;
+  std::copy(p, p + 32, r.id.begin());
+  r.pack = get_u32(p + 32);
+  r.offset = get_u32(p + 36);
+  r.length = get_u32(p + 40);
+  return r;
+}
+
+std::string type_name(EntryType t) {
+  switch (t) {
+    case EntryType::file: return "file";
+    case EntryType::directory: return "dir";
+    case EntryType::symlink: return "link";
+  }
+  return "file";
+}
+
+nlohmann::json entry_json(const FileEntry& e) {
+  nlohmann::json j = {{"path", e.path}, {"type", type_name(e.type)}, {"mode", e.mode}, {"mtime", e.mtime}};
+  if (e.type == EntryType::file) {
+    j["size"] = e.size_bytes;
+    j["sha256"] = e.sha256;
+    j["blocks"] = e.block_count;
+  }
+  if (e.type == EntryType::symlink) j["target"] = e.link_target;
+  return j;
+}
+
+File open_spool() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir = (tmp && *tmp) ? tmp : "/tmp";
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) throw_errno("unable to create a temporary file in", dir, errno);
+  return File::adopt(fd, dir + "/<spool>");
+}
+
+}  // namespace
+
+void check_manifest_path(const std::string& snapshot_id, const std::string& path) {
+  try {
+    storage::check_object_path(path);
+  } catch (const Error&) {
+    throw Error(ErrorKind::corrupt, "refusing path '" + path + "' in the manifest of snapshot " + snapshot_id +
+                                        " (absolute, or with an empty, '.' or '..' segment)");
+  }
+}
+
+ManifestWriter::ManifestWriter(storage::Storage& store, const std::string& snapshot_id, const MasterKey& key,
+                               std::uint32_t block_bytes)
+    : out_(store, snapshot_manifest_object(snapshot_id), key) {
+  nlohmann::json h = {{"format", "pgdr-manifest"}, {"version", kFormatVersion}, {"snapshot", snapshot_id},
+                      {"block_size", block_bytes}};
+  record('H', as_bytes(h.dump()));
+}
+
+void ManifestWriter::record(char type, ByteView payload) {
+  Bytes head;
+  head.push_back(static_cast<std::uint8_t>(type));
+  put_u32(head, static_cast<std::uint32_t>(payload.size()));
+  out_.write(head);
+  out_.write(payload);
+}
+
+std::uint32_t ManifestWriter::declare_pack(const std::string& pack_id) {
+  std::lock_guard lock(mu_);
+  std::uint32_t no = packs_++;
+  Bytes p;
+  put_u32(p, no);
+  Bytes raw = from_hex(pack_id);
+  p.insert(p.end(), raw.begin(), raw.end());
+  record('P', p);
+  return no;
+}
+
+void ManifestWriter::add(const FileEntry& entry, const std::vector<BlockRef>& blocks) {
+  std::string json = entry_json(entry).dump();
+  Bytes chunk;
+  chunk.reserve(std::min(blocks.size(), kRefsPerRecord) * kRefBytes);
+  std::lock_guard lock(mu_);
+  record('F', as_bytes(json));
+  for (std::size_t i = 0; i < blocks.size(); i += kRefsPerRecord) {
+    chunk.clear();
+    std::size_t end = std::min(blocks.size(), i + kRefsPerRecord);
+    for (std::size_t k = i; k < end; ++k) encode_ref(chunk, blocks[k]);
+    record('B', chunk);
+  }
+  ++entries_;
+  blocks_ += blocks.size();
+}
+
+std::uint64_t ManifestWriter::commit() {
+  std::lock_guard lock(mu_);
+  nlohmann::json e = {{"entries", entries_}, {"blocks", blocks_}};
+  record('E', as_bytes(e.dump()));
+  out_.commit();
+  return out_.stored_bytes();
+}
+
+ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& snapshot_id, const MasterKey& key)
+    : snapshot_id_(snapshot_id), spool_(open_spool()) {
+  SealedReader in(store, snapshot_manifest_object(snapshot_id), key);
+  auto bad = [&](const std::string& why) {
+    throw Error(ErrorKind::corrupt, "corrupt manifest of snapshot " + snapshot_id + " in " + store.describe() + " (" +
+                                        why + ")");
+  };
+  Bytes payload;
+  std::uint64_t spool_size = 0;
+  Entry* current = nullptr;
+  std::uint64_t current_refs = 0;
+  std::uint64_t total_blocks = 0;
+  bool header = false, end = false;
+  auto finish_entry = [&] {
+    if (current && current_refs != current->file.block_count)
+      bad("entry " + current->file.path + " lists " + std::to_string(current_refs) + " blocks, expected " +
+          std::to_string(current->file.block_count));
+  };
+  while (!in.at_end()) {
+    if (end) bad("records after the end record");
+    std::uint8_t head[5];
+    in.read_exact(head, 5);
+    std::uint32_t len = get_u32(head + 1);
+    if (len > kMaxRecordBytes) bad("record of impossible length");
+    payload.resize(len);
+    in.read_exact(payload.data(), len);
+    char type = static_cast<char>(head[0]);
+    if (!header && type != 'H') bad("no header record");
+    try {
+      switch (type) {
+        case 'H': {
+          if (header) bad("two header records");
+          auto j = nlohmann::json::parse(payload.begin(), payload.end());
+          if (j.at("format") != "pgdr-manifest") bad("not a manifest");
+          int version = j.at("version").get<int>();
+          if (version != kFormatVersion)
+            bad("manifest version " + std::to_string(version) + ", this pgdr reads version " + std::to_string(kFormatVersion));
+          if (j.at("snapshot") != snapshot_id) bad("manifest belongs to another snapshot");
+          block_bytes_ = j.at("block_size").get<std::uint32_t>();
+          if (block_bytes_ == 0 || block_bytes_ % 8192 != 0 || block_bytes_ > (1u << 20)) bad("impossible block size");
+          header = true;
+          break;
+        }
+        case 'P': {
+          if (len != 20) bad("pack record of wrong length");
+          if (get_u32(payload.data()) != packs_.size()) bad("pack records out of order");
+          packs_.push_back(to_hex(ByteView(payload.data() + 4, 16)));
+          break;
+        }
+        case 'F': {
+          finish_entry();
+          auto j = nlohmann::json::parse(payload.begin(), payload.end());
+          Entry e;
+          e.file.path = j.at("path").get<std::string>();
+          check_manifest_path(snapshot_id, e.file.path);
+          std::string t = j.at("type").get<std::string>();
+          e.file.type = t == "file" ? EntryType::file : t == "dir" ? EntryType::directory
+                      : t == "link" ? EntryType::symlink : (bad("unknown entry type " + t), EntryType::file);
+          e.file.mode = j.at("mode").get<std::uint32_t>() & 07777;
+          e.file.mtime = j.at("mtime").get<std::int64_t>();
+          if (e.file.type == EntryType::file) {
+            e.file.size_bytes = j.at("size").get<std::uint64_t>();
+            e.file.sha256 = j.at("sha256").get<std::string>();
+            e.file.block_count = j.at("blocks").get<std::uint64_t>();
+            if (e.file.block_count != (e.file.size_bytes + block_bytes_ - 1) / block_bytes_)
+              bad("entry " + e.file.path + " has a block count that does not match its size");
+          }
+          if (e.file.type == EntryType::symlink) e.file.link_target = j.at("target").get<std::string>();
+          e.spool_offset = spool_size;
+          entries_.push_back(std::move(e));
+          current = &entries_.back();
+          current_refs = 0;
+          break;
+        }
+        case 'B': {
+          if (!current || len % kRefBytes != 0) bad("block record out of place");
+          std::uint64_t n = len / kRefBytes;
+          for (std::uint64_t i = 0; i < n; ++i) {
+            std::uint32_t pack = get_u32(payload.data() + i * kRefBytes + 32);
+            if (pack != kZeroPack && pack >= packs_.size()) bad("block refers to an undeclared pack");
+          }
+          spool_.pwrite_all(payload, spool_size);
+          spool_size += len;
+          current_refs += n;
+          total_blocks += n;
+          break;
+        }
+        case 'E': {
+          finish_entry();
+          current = nullptr;
+          auto j = nlohmann::json::parse(payload.begin(), payload.end());
+          if (j.at("entries").get<std::uint64_t>() != entries_.size() || j.at("blocks").get<std::uint64_t>() != total_blocks)
+            bad("end record counts do not match");
+          end = true;
+          break;
+        }
+        default:
+          bad("unknown record type");
+      }
+    } catch (const nlohmann::json::exception&) {
+      bad("unreadable record");
+    }
+  }
+  if (!end) bad("no end record");
+  by_path_.resize(entries_.size());
+  for (std::size_t i = 0; i < entries_.size(); ++i) by_path_[i] = i;
+  std::sort(by_path_.begin(), by_path_.end(),
+            [&](std::size_t a, std::size_t b) { return entries_[a].file.path < entries_[b].file.path; });
+}
+
+const std::string& ManifestIndex::pack_id(std::uint32_t pack_no) const { return packs_.at(pack_no); }
+
+const ManifestIndex::Entry* ManifestIndex::find(const std::string& path) const {
+  auto it = std::lower_bound(by_path_.begin(), by_path_.end(), path,
+                             [&](std::size_t i, const std::string& p) { return entries_[i].file.path < p; });
+  if (it == by_path_.end() || entries_[*it].file.path != path) return nullptr;
+  return &entries_[*it];
+}
+
+std::vector<BlockRef> ManifestIndex::blocks(const Entry& e) const { return blocks(e, 0, e.file.block_count); }
+
+std::vector<BlockRef> ManifestIndex::blocks(const Entry& e, std::uint64_t first, std::uint64_t count) const {
+  if (first > e.file.block_count) return {};
+  count = std::min(count, e.file.block_count - first);
+  Bytes raw(count * kRefBytes);
+  std::size_t got = spool_.read_at(raw.data(), raw.size(), e.spool_offset + first * kRefBytes);
+  if (got != raw.size()) throw Error(ErrorKind::io, "manifest spool of snapshot " + snapshot_id_ + " is short");
+  std::vector<BlockRef> out(count);
+  for (std::uint64_t i = 0; i < count; ++i) out[i] = decode_ref(raw.data() + i * kRefBytes);
+  return out;
+}
+
+}  // namespace pgdr::repo

@@ -1,0 +1,109 @@
+// Snapshot manifests: every file, directory and symlink of a snapshot with its metadata, SHA-256
+// and the list of blocks (pack, offset, length) that rebuild it. Stored as a sealed object
+// (sealed_stream.h) whose logical stream is a sequence of records:
+//
+//   record = type u8 | length u32le | payload
+//   'H' header   JSON {"format": "pgdr-manifest", "version": 1, "snapshot": id, "block_size": n}
+//   'P' pack     pack number u32le | pack id (16 bytes); declared before any block refers to it
+//   'F' entry    JSON of one FileEntry; its blocks follow in 'B' records
+//   'B' blocks   up to 65536 BlockRefs of the preceding entry, 44 bytes each:
+//                block id (32) | pack number u32le | offset u32le | length u32le
+//                (pack number 0xffffffff: an all-zero block, stored nowhere)
+//   'E' end      JSON {"entries": n, "blocks": n}; nothing may follow
+//
+// ManifestWriter is thread-safe (backup workers add entries concurrently). ManifestIndex reads a
+// whole manifest once, keeps entry metadata in memory and spools block lists to an unlinked temp
+// file, so memory stays flat however many blocks a snapshot has; its const methods are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/file.h"
+#include "repo/block_codec.h"
+#include "repo/keys.h"
+#include "repo/sealed_stream.h"
+#include "storage/storage.h"
+
+namespace pgdr::repo {
+
+inline constexpr std::uint32_t kZeroPack = 0xffffffffu;
+
+enum class EntryType : std::uint8_t { file = 1, directory = 2, symlink = 3 };
+
+struct FileEntry {
+  std::string path;  // relative to PGDATA, '/'-separated; tablespaces under pg_tblspc/<oid>/
+  EntryType type = EntryType::file;
+  std::uint32_t mode = 0600;
+  std::uint64_t size_bytes = 0;
+  std::int64_t mtime = 0;       // seconds since the epoch
+  std::string sha256;           // hex, files only
+  std::string link_target;      // symlinks only
+  std::uint64_t block_count = 0;
+};
+
+struct BlockRef {
+  BlockId id{};
+  std::uint32_t pack = kZeroPack;
+  std::uint32_t offset = 0;
+  std::uint32_t length = 0;
+  bool is_zero() const { return pack == kZeroPack; }
+};
+
+class ManifestWriter {
+ public:
+  ManifestWriter(storage::Storage& store, const std::string& snapshot_id, const MasterKey& key,
+                 std::uint32_t block_bytes);
+  // Returns the number that block refs use for this pack.
+  std::uint32_t declare_pack(const std::string& pack_id);
+  void add(const FileEntry& entry, const std::vector<BlockRef>& blocks);
+  // Writes the end record and commits the object. Returns its stored size.
+  std::uint64_t commit();
+
+ private:
+  void record(char type, ByteView payload);
+
+  std::mutex mu_;
+  SealedWriter out_;
+  std::uint32_t packs_ = 0;
+  std::uint64_t entries_ = 0;
+  std::uint64_t blocks_ = 0;
+};
+
+class ManifestIndex {
+ public:
+  struct Entry {
+    FileEntry file;
+    std::uint64_t spool_offset = 0;  // of its BlockRefs in the spool
+  };
+
+  // Reads and checks the manifest of snapshot_id. Throws Error(corrupt) naming the snapshot.
+  ManifestIndex(const storage::Storage& store, const std::string& snapshot_id, const MasterKey& key);
+
+  std::uint32_t block_bytes() const { return block_bytes_; }
+  const std::vector<Entry>& entries() const { return entries_; }
+  const std::string& pack_id(std::uint32_t pack_no) const;
+  std::size_t pack_count() const { return packs_.size(); }
+  // The entry at path, or nullptr.
+  const Entry* find(const std::string& path) const;
+  std::vector<BlockRef> blocks(const Entry& e) const;
+  // Refs [first, first + count) of e, for reading a big file in slices.
+  std::vector<BlockRef> blocks(const Entry& e, std::uint64_t first, std::uint64_t count) const;
+
+ private:
+  std::string snapshot_id_;
+  std::uint32_t block_bytes_ = 0;
+  std::vector<std::string> packs_;
+  std::vector<Entry> entries_;
+  std::vector<std::size_t> by_path_;  // indexes into entries_, sorted by path
+  File spool_;
+};
+
+// Checks a path read from a manifest before anything is written with it: relative, no "..", no
+// empty or "." segment. Throws Error(corrupt) naming the snapshot.
+void check_manifest_path(const std::string& snapshot_id, const std::string& path);
+
+}  // namespace pgdr::repo

@@ -1,0 +1,103 @@
+#include "repo/pack.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "io/kdf.h"
+#include "repo/format.h"
+
+namespace pgdr::repo {
+
+namespace {
+
+constexpr std::string_view kPackMagic = "PGDRPACK";
+constexpr std::size_t kTailBytes = 16;
+constexpr std::size_t kEntryBytes = 32 + 12;
+
+void put_u32(Bytes& b, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+std::uint32_t get_u32(const std::uint8_t* p) {
+  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
+         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
+Bytes trailer_aad(const std::string& pack_id) { return to_bytes(std::string(kAadPackTrailer) + pack_id); }
+
+}  // namespace
+
+std::string new_pack_id() { return to_hex(io::random_bytes(16)); }
+
+PackWriter::PackWriter(storage::Storage& store, const MasterKey& key, std::string pack_id)
+    : store_(store), pack_id_(std::move(pack_id)), aead_(key.data_key().view()) {}
+
+PackEntry PackWriter::add(BlockCodec& codec, const BlockId& id, ByteView plaintext) {
+  PackEntry e;
+  e.id = id;
+  e.offset = static_cast<std::uint32_t>(body_.size());
+  codec.seal(id, plaintext, body_);
+  e.length = static_cast<std::uint32_t>(body_.size() - e.offset);
+  e.raw_length = static_cast<std::uint32_t>(plaintext.size());
+  entries_.push_back(e);
+  return e;
+}
+
+std::uint64_t PackWriter::commit() {
+  Bytes table;
+  table.reserve(entries_.size() * kEntryBytes);
+  for (const auto& e : entries_) {
+    table.insert(table.end(), e.id.begin(), e.id.end());
+    put_u32(table, e.offset);
+    put_u32(table, e.length);
+    put_u32(table, e.raw_length);
+  }
+  std::size_t before = body_.size();
+  aead_.seal(table, trailer_aad(pack_id_), body_);
+  put_u32(body_, static_cast<std::uint32_t>(body_.size() - before));
+  put_u32(body_, static_cast<std::uint32_t>(kFormatVersion));
+  body_.insert(body_.end(), kPackMagic.begin(), kPackMagic.end());
+  store_.write_all(pack_object(pack_id_), body_);
+  std::uint64_t size = body_.size();
+  Bytes().swap(body_);
+  return size;
+}
+
+std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const MasterKey& key,
+                                         const std::string& pack_id) {
+  std::string object = pack_object(pack_id);
+  auto bad = [&](const std::string& why) -> std::vector<PackEntry> {
+    throw Error(ErrorKind::corrupt, "corrupt pack " + object + " in " + store.describe() + " (" + why + ")");
+  };
+  auto info = store.stat(object);
+  if (!info) throw Error(ErrorKind::not_found, "missing pack " + object + " in " + store.describe());
+  if (info->size_bytes < kTailBytes) return bad("shorter than its tail");
+  auto tail = store.read_range(object, info->size_bytes - kTailBytes, kTailBytes);
+  if (!tail) throw Error(ErrorKind::not_found, "missing pack " + object + " in " + store.describe());
+  if (std::memcmp(tail->data() + 8, kPackMagic.data(), kPackMagic.size()) != 0) return bad("no pack tail (truncated?)");
+  std::uint32_t version = get_u32(tail->data() + 4);
+  if (version != static_cast<std::uint32_t>(kFormatVersion))
+    return bad("pack format version " + std::to_string(version) + ", this pgdr reads version " + std::to_string(kFormatVersion));
+  std::uint32_t trailer_len = get_u32(tail->data());
+  if (trailer_len > info->size_bytes - kTailBytes) return bad("trailer length beyond the pack");
+  auto sealed = store.read_range(object, info->size_bytes - kTailBytes - trailer_len, trailer_len);
+  io::Aead aead(key.data_key().view());
+  Bytes table;
+  try {
+    aead.open(*sealed, trailer_aad(pack_id), table);
+  } catch (const Error&) {
+    return bad("trailer fails authentication");
+  }
+  if (table.size() % kEntryBytes != 0) return bad("trailer of odd length");
+  std::vector<PackEntry> out(table.size() / kEntryBytes);
+  std::uint64_t body_end = info->size_bytes - kTailBytes - trailer_len;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const std::uint8_t* p = table.data() + i * kEntryBytes;
+    std::copy(p, p + 32, out[i].id.begin());
+    out[i].offset = get_u32(p + 32);
+    out[i].length = get_u32(p + 36);
+    out[i].raw_length = get_u32(p + 40);
+    if (static_cast<std::uint64_t>(out[i].offset) + out[i].length > body_end) return bad("entry beyond the pack body");
+  }
+  return out;
+}
+
+}  // namespace pgdr::repo

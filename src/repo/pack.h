@@ -1,0 +1,58 @@
+// Packs: many blobs in one object, so object stores see few large writes and reads. A pack ends
+// with a sealed trailer listing its blobs, so a pack can be checked or salvaged on its own; restore
+// never needs the trailer (manifests record each block's pack, offset and length).
+//
+//   pack    = blob* | trailer | trailer_length u32le | version u32le | "PGDRPACK"
+//   trailer = AES-256-GCM(data key, entry*, aad = "pgdr-v1 pack-trailer " | pack id)
+//   entry   = block id (32) | offset u32le | length u32le | raw_length u32le
+//
+// A PackWriter buffers its pack in memory (up to the target size) and writes it in one commit;
+// it belongs to one thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/bytes.h"
+#include "io/aead.h"
+#include "repo/block_codec.h"
+#include "storage/storage.h"
+
+namespace pgdr::repo {
+
+struct PackEntry {
+  BlockId id;
+  std::uint32_t offset = 0;
+  std::uint32_t length = 0;
+  std::uint32_t raw_length = 0;
+};
+
+// A new random pack id: 32 lower-case hex digits.
+std::string new_pack_id();
+
+class PackWriter {
+ public:
+  PackWriter(storage::Storage& store, const MasterKey& key, std::string pack_id);
+
+  const std::string& pack_id() const { return pack_id_; }
+  // Seals plaintext into the pack with codec; returns where it went.
+  PackEntry add(BlockCodec& codec, const BlockId& id, ByteView plaintext);
+  std::uint64_t size_bytes() const { return body_.size(); }
+  std::size_t blob_count() const { return entries_.size(); }
+  // Appends the trailer and stores the pack durably under packs/. Returns the stored size.
+  std::uint64_t commit();
+
+ private:
+  storage::Storage& store_;
+  std::string pack_id_;
+  io::Aead aead_;
+  Bytes body_;
+  std::vector<PackEntry> entries_;
+};
+
+// Reads and authenticates a pack's trailer. Throws Error(corrupt) naming the pack.
+std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const MasterKey& key,
+                                         const std::string& pack_id);
+
+}  // namespace pgdr::repo

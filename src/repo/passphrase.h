@@ -1,0 +1,24 @@
+// Where the passphrase comes from: an environment variable or a command (a KMS or secrets-manager
+// CLI) named in [key]. The passphrase itself is never logged, printed or put in a message.
+#pragma once
+
+#include <string>
+
+#include "core/bytes.h"
+#include "core/config.h"
+
+namespace pgdr::repo {
+
+struct Passphrase {
+  SecretBytes secret;
+  std::string source;  // "$PGDR_PASSPHRASE" or "passphrase_command": safe to print
+  std::string_view view() const { return as_chars(secret.view()); }
+};
+
+// Throws Error(config) when [key] names no source, the variable is unset or empty, or the command
+// fails or prints nothing.
+Passphrase read_passphrase(const KeyConfig& key);
+// Same for an explicit variable name or command (pgdr key change's new passphrase).
+Passphrase read_passphrase_from(const std::string& env_name, const std::string& command);
+
+}  // namespace pgdr::repo

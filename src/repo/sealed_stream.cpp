@@ -1,0 +1,201 @@
+#include "repo/sealed_stream.h"
+
+#include <cstring>
+
+#include "core/error.h"
+#include "repo/format.h"
+
+namespace pgdr::repo {
+
+namespace {
+
+constexpr std::string_view kMagic = "PGDRSEAL";
+constexpr std::uint8_t kVersion = 1;
+constexpr std::size_t kFrameBytes = 1u << 20;
+constexpr std::uint8_t kFlagLast = 1;
+constexpr std::uint8_t kFlagZstd = 2;
+// A frame never exceeds its plaintext plus flag and cipher overhead; anything larger is damage.
+constexpr std::uint32_t kMaxSealedFrame = kFrameBytes + 64 + io::kAeadOverheadBytes;
+constexpr std::size_t kFetchBytes = 4u << 20;
+
+Bytes frame_aad(const std::string& object, std::uint64_t index) {
+  Bytes aad = to_bytes(std::string(kAadSealed) + object);
+  for (int i = 0; i < 8; ++i) aad.push_back(static_cast<std::uint8_t>(index >> (8 * i)));
+  return aad;
+}
+
+}  // namespace
+
+SealedWriter::SealedWriter(storage::Storage& store, std::string object, const MasterKey& key)
+    : object_(std::move(object)),
+      out_(store.create(object_)),
+      aead_(key.data_key().view()),
+      compressor_(io::Codec::zstd, 3) {
+  Bytes header = to_bytes(kMagic);
+  header.push_back(kVersion);
+  out_->write(header);
+}
+
+SealedWriter::~SealedWriter() = default;
+
+void SealedWriter::write(ByteView data) {
+  plain_total_ += data.size();
+  while (!data.empty()) {
+    std::size_t take = std::min(data.size(), kFrameBytes - pending_.size());
+    pending_.insert(pending_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
+    data = data.subspan(take);
+    // Keep one full frame pending so that commit() can mark the true last frame.
+    if (pending_.size() == kFrameBytes && !data.empty()) flush_frame(false);
+  }
+}
+
+void SealedWriter::flush_frame(bool last) {
+  Bytes plain;
+  plain.reserve(pending_.size() + 1);
+  std::uint8_t flags = last ? kFlagLast : 0;
+  plain.push_back(0);
+  // A compressed frame records its plaintext length so the decoder can check it exactly.
+  auto n = static_cast<std::uint32_t>(pending_.size());
+  for (int i = 0; i < 4; ++i) plain.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
+  if (compressor_.compress(pending_, plain)) {
+    flags |= kFlagZstd;
+  } else {
+    plain.resize(1);
+    plain.insert(plain.end(), pending_.begin(), pending_.end());
+  }
+  plain[0] = flags;
+  frame_.clear();
+  frame_.resize(4);
+  aead_.seal(plain, frame_aad(object_, frame_index_), frame_);
+  std::uint32_t len = static_cast<std::uint32_t>(frame_.size() - 4);
+  for (int i = 0; i < 4; ++i) frame_[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(len >> (8 * i));
+  out_->write(frame_);
+  ++frame_index_;
+  pending_.clear();
+}
+
+void SealedWriter::commit() {
+  flush_frame(true);
+  out_->commit();
+}
+
+std::uint64_t SealedWriter::stored_bytes() const { return out_->size_bytes(); }
+
+SealedReader::SealedReader(const storage::Storage& store, std::string object, const MasterKey& key)
+    : store_(store), object_(std::move(object)), aead_(key.data_key().view()) {
+  auto info = store_.stat(object_);
+  if (!info) throw Error(ErrorKind::not_found, "missing object " + object_ + " in " + store_.describe());
+  object_size_ = info->size_bytes;
+  if (object_size_ < kMagic.size() + 1) corrupt("shorter than its header");
+  fill_raw(kMagic.size() + 1);
+  if (std::memcmp(raw_.data() + raw_pos_, kMagic.data(), kMagic.size()) != 0) corrupt("not a sealed object");
+  std::uint8_t version = raw_[raw_pos_ + kMagic.size()];
+  if (version != kVersion)
+    corrupt("sealed object version " + std::to_string(version) + ", this pgdr reads version " + std::to_string(kVersion));
+  raw_pos_ += kMagic.size() + 1;
+}
+
+void SealedReader::corrupt(const std::string& why) const {
+  throw Error(ErrorKind::corrupt, "corrupt object " + object_ + " in " + store_.describe() + " (" + why + ")");
+}
+
+void SealedReader::fill_raw(std::size_t n) {
+  if (raw_.size() - raw_pos_ >= n) return;
+  raw_.erase(raw_.begin(), raw_.begin() + static_cast<std::ptrdiff_t>(raw_pos_));
+  raw_pos_ = 0;
+  std::uint64_t want = std::max<std::uint64_t>(n - raw_.size(), kFetchBytes);
+  want = std::min(want, object_size_ - raw_offset_);
+  if (raw_.size() + want < n) corrupt("truncated at " + std::to_string(object_size_) + " bytes");
+  auto got = store_.read_range(object_, raw_offset_, want);
+  if (!got) throw Error(ErrorKind::not_found, "object " + object_ + " vanished from " + store_.describe());
+  raw_offset_ += got->size();
+  raw_.insert(raw_.end(), got->begin(), got->end());
+}
+
+bool SealedReader::next_frame() {
+  if (last_seen_) return false;
+  if (raw_offset_ == object_size_ && raw_pos_ == raw_.size()) corrupt("truncated: the last frame is missing");
+  fill_raw(4);
+  std::uint32_t len = 0;
+  for (int i = 0; i < 4; ++i) len |= static_cast<std::uint32_t>(raw_[raw_pos_ + static_cast<std::size_t>(i)]) << (8 * i);
+  raw_pos_ += 4;
+  if (len < io::kAeadOverheadBytes + 1 || len > kMaxSealedFrame) corrupt("frame " + std::to_string(frame_index_) + " has an impossible length");
+  fill_raw(len);
+  Bytes plain;
+  try {
+    aead_.open(ByteView(raw_.data() + raw_pos_, len), frame_aad(object_, frame_index_), plain);
+  } catch (const Error&) {
+    corrupt("frame " + std::to_string(frame_index_) + " fails authentication");
+  }
+  raw_pos_ += len;
+  std::uint8_t flags = plain.at(0);
+  plain_.clear();
+  plain_pos_ = 0;
+  if (flags & kFlagZstd) {
+    if (plain.size() < 5) corrupt("frame " + std::to_string(frame_index_) + " is too short");
+    std::uint32_t original = 0;
+    for (int i = 0; i < 4; ++i) original |= static_cast<std::uint32_t>(plain[1 + static_cast<std::size_t>(i)]) << (8 * i);
+    if (original > kFrameBytes) corrupt("frame " + std::to_string(frame_index_) + " claims an impossible size");
+    try {
+      decompressor_.decompress(io::Codec::zstd, ByteView(plain.data() + 5, plain.size() - 5), original, plain_);
+    } catch (const Error& e) {
+      corrupt("frame " + std::to_string(frame_index_) + ": " + e.what());
+    }
+  } else {
+    plain_.assign(plain.begin() + 1, plain.end());
+  }
+  ++frame_index_;
+  if (flags & kFlagLast) {
+    last_seen_ = true;
+    if (raw_offset_ != object_size_ || raw_pos_ != raw_.size()) corrupt("bytes after the last frame");
+  }
+  return true;
+}
+
+std::size_t SealedReader::read(Bytes& out, std::size_t max_bytes) {
+  while (plain_pos_ == plain_.size()) {
+    if (!next_frame()) return 0;
+  }
+  std::size_t n = std::min(max_bytes, plain_.size() - plain_pos_);
+  out.insert(out.end(), plain_.begin() + static_cast<std::ptrdiff_t>(plain_pos_),
+             plain_.begin() + static_cast<std::ptrdiff_t>(plain_pos_ + n));
+  plain_pos_ += n;
+  return n;
+}
+
+void SealedReader::read_exact(std::uint8_t* dst, std::size_t n) {
+  while (n > 0) {
+    while (plain_pos_ == plain_.size()) {
+      if (!next_frame()) corrupt("ends early");
+    }
+    std::size_t take = std::min(n, plain_.size() - plain_pos_);
+    std::memcpy(dst, plain_.data() + plain_pos_, take);
+    plain_pos_ += take;
+    dst += take;
+    n -= take;
+  }
+}
+
+bool SealedReader::at_end() {
+  while (plain_pos_ == plain_.size()) {
+    if (!next_frame()) return true;
+  }
+  return false;
+}
+
+void write_sealed_object(storage::Storage& store, const std::string& object, const MasterKey& key, ByteView data) {
+  SealedWriter w(store, object, key);
+  w.write(data);
+  w.commit();
+}
+
+std::optional<Bytes> read_sealed_object(const storage::Storage& store, const std::string& object, const MasterKey& key) {
+  if (!store.stat(object)) return std::nullopt;
+  SealedReader r(store, object, key);
+  Bytes out;
+  while (r.read(out, 1u << 20) > 0) {
+  }
+  return out;
+}
+
+}  // namespace pgdr::repo

@@ -1,0 +1,89 @@
+// Sealed objects: how every encrypted object except packs is stored (manifests, snapshot info).
+// The logical byte stream is cut into frames of up to 1 MiB, each compressed with zstd and sealed
+// with AES-256-GCM under the data key. The additional data binds each frame to the object's name and
+// its position, and the last frame carries a flag: frames cannot be moved to another object,
+// reordered, dropped, or cut off at the end without the reader noticing.
+//
+//   object = "PGDRSEAL" | version u8 | frame*
+//   frame  = sealed_length u32le | nonce(12) ciphertext tag(16)
+//   plaintext of a frame = flags u8 (1 = last, 2 = zstd) | payload, where a zstd payload is
+//                          plaintext_length u32le | zstd frame
+//   aad    = "pgdr-v1 sealed " | object name | frame index u64le
+//
+// SealedWriter and SealedReader each belong to one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/bytes.h"
+#include "io/aead.h"
+#include "io/compress.h"
+#include "repo/keys.h"
+#include "storage/storage.h"
+
+namespace pgdr::repo {
+
+class SealedWriter {
+ public:
+  SealedWriter(storage::Storage& store, std::string object, const MasterKey& key);
+  ~SealedWriter();
+
+  void write(ByteView data);
+  // Seals the last frame and commits the object: visible, durable. Uncommitted writers vanish.
+  void commit();
+  std::uint64_t plaintext_bytes() const { return plain_total_; }
+  std::uint64_t stored_bytes() const;
+
+ private:
+  void flush_frame(bool last);
+
+  std::string object_;
+  std::unique_ptr<storage::Writer> out_;
+  io::Aead aead_;
+  io::Compressor compressor_;
+  Bytes pending_;
+  Bytes frame_;
+  std::uint64_t frame_index_ = 0;
+  std::uint64_t plain_total_ = 0;
+};
+
+class SealedReader {
+ public:
+  // Throws Error(not_found) when the object does not exist.
+  SealedReader(const storage::Storage& store, std::string object, const MasterKey& key);
+
+  // Appends up to max_bytes of the logical stream to out; returns the count, 0 at the end.
+  // Throws Error(corrupt) naming the object for any failed check (truncation included).
+  std::size_t read(Bytes& out, std::size_t max_bytes);
+  // Exactly n bytes or Error(corrupt) "ends early".
+  void read_exact(std::uint8_t* dst, std::size_t n);
+  // True when every byte has been consumed and the last frame was seen.
+  bool at_end();
+
+ private:
+  bool next_frame();
+  void fill_raw(std::size_t n);
+  [[noreturn]] void corrupt(const std::string& why) const;
+
+  const storage::Storage& store_;
+  std::string object_;
+  io::Aead aead_;
+  io::Decompressor decompressor_;
+  std::uint64_t object_size_ = 0;
+  std::uint64_t raw_offset_ = 0;  // next byte of the object to fetch
+  Bytes raw_;                     // fetched, not yet consumed object bytes
+  std::size_t raw_pos_ = 0;
+  Bytes plain_;
+  std::size_t plain_pos_ = 0;
+  std::uint64_t frame_index_ = 0;
+  bool last_seen_ = false;
+};
+
+// Whole small objects (snapshot info): one call each way.
+void write_sealed_object(storage::Storage& store, const std::string& object, const MasterKey& key, ByteView data);
+// nullopt when the object does not exist.
+std::optional<Bytes> read_sealed_object(const storage::Storage& store, const std::string& object, const MasterKey& key);
+
+}  // namespace pgdr::repo

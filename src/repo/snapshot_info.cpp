@@ -1,0 +1,125 @@
+#include "repo/snapshot_info.h"
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/time_format.h"
+#include "io/kdf.h"
+#include "repo/format.h"
+#include "repo/sealed_stream.h"
+
+namespace pgdr::repo {
+
+namespace {
+
+constexpr std::string_view kInfoSuffix = ".info";
+
+nlohmann::json to_json(const SnapshotInfo& s) {
+  nlohmann::json ts = nlohmann::json::array();
+  for (const auto& t : s.tablespaces) ts.push_back({{"oid", t.oid}, {"location", t.location}});
+  return {
+      {"format", "pgdr-snapshot"}, {"version", kFormatVersion}, {"id", s.id}, {"cluster", s.cluster_name},
+      {"system_identifier", s.system_identifier}, {"pg_version_num", s.pg_version_num}, {"timeline", s.timeline},
+      {"start_lsn", s.start_lsn}, {"stop_lsn", s.stop_lsn}, {"start_time", s.start_time}, {"stop_time", s.stop_time},
+      {"first_wal_segment", s.first_wal_segment}, {"last_wal_segment", s.last_wal_segment},
+      {"previous_snapshot", s.previous_snapshot}, {"block_size", s.block_bytes}, {"compression", s.compression},
+      {"file_count", s.file_count}, {"logical_bytes", s.logical_bytes}, {"new_blocks", s.new_blocks},
+      {"reused_blocks", s.reused_blocks}, {"zero_blocks", s.zero_blocks}, {"stored_bytes", s.stored_bytes},
+      {"manifest_bytes", s.manifest_bytes}, {"packs", s.packs}, {"tablespaces", ts},
+      {"checksum_failures", s.checksum_failures}, {"data_checksums", s.data_checksums},
+      {"duration_seconds", s.duration_seconds}, {"pgdr_version", s.pgdr_version},
+  };
+}
+
+SnapshotInfo from_json(const nlohmann::json& j) {
+  SnapshotInfo s;
+  s.id = j.at("id");
+  s.cluster_name = j.at("cluster");
+  s.system_identifier = j.at("system_identifier");
+  s.pg_version_num = j.at("pg_version_num");
+  s.timeline = j.at("timeline");
+  s.start_lsn = j.at("start_lsn");
+  s.stop_lsn = j.at("stop_lsn");
+  s.start_time = j.at("start_time");
+  s.stop_time = j.at("stop_time");
+  s.first_wal_segment = j.at("first_wal_segment");
+  s.last_wal_segment = j.at("last_wal_segment");
+  s.previous_snapshot = j.at("previous_snapshot");
+  s.block_bytes = j.at("block_size");
+  s.compression = j.at("compression");
+  s.file_count = j.at("file_count");
+  s.logical_bytes = j.at("logical_bytes");
+  s.new_blocks = j.at("new_blocks");
+  s.reused_blocks = j.at("reused_blocks");
+  s.zero_blocks = j.at("zero_blocks");
+  s.stored_bytes = j.at("stored_bytes");
+  s.manifest_bytes = j.at("manifest_bytes");
+  s.packs = j.at("packs").get<std::vector<std::string>>();
+  for (const auto& t : j.at("tablespaces")) s.tablespaces.push_back({t.at("oid"), t.at("location")});
+  s.checksum_failures = j.at("checksum_failures");
+  s.data_checksums = j.at("data_checksums");
+  s.duration_seconds = j.at("duration_seconds");
+  s.pgdr_version = j.at("pgdr_version");
+  return s;
+}
+
+SnapshotInfo read_info(const storage::Storage& store, const MasterKey& key, const std::string& id) {
+  std::string object = snapshot_info_object(id);
+  auto raw = read_sealed_object(store, object, key);
+  if (!raw) throw Error(ErrorKind::not_found, "snapshot " + id + " not found in " + store.describe());
+  try {
+    auto j = nlohmann::json::parse(raw->begin(), raw->end());
+    if (j.at("format") != "pgdr-snapshot")
+      throw Error(ErrorKind::corrupt, "corrupt object " + object + " in " + store.describe() + " (not a snapshot info)");
+    int version = j.at("version");
+    if (version != kFormatVersion)
+      throw Error(ErrorKind::corrupt, "snapshot " + id + " in " + store.describe() + " has format version " +
+                                          std::to_string(version) + ", this pgdr reads version " +
+                                          std::to_string(kFormatVersion));
+    SnapshotInfo s = from_json(j);
+    if (s.id != id) throw Error(ErrorKind::corrupt, "corrupt object " + object + " in " + store.describe() + " (names another snapshot)");
+    return s;
+  } catch (const nlohmann::json::exception&) {
+    throw Error(ErrorKind::corrupt, "corrupt object " + object + " in " + store.describe() + " (unreadable JSON)");
+  }
+}
+
+}  // namespace
+
+std::string new_snapshot_id() {
+  return compact_utc(std::chrono::system_clock::now()) + "-" + to_hex(io::random_bytes(2));
+}
+
+void write_snapshot_info(storage::Storage& store, const MasterKey& key, const SnapshotInfo& info) {
+  std::string text = to_json(info).dump();
+  write_sealed_object(store, snapshot_info_object(info.id), key, as_bytes(text));
+}
+
+std::vector<SnapshotInfo> list_snapshots(const storage::Storage& store, const MasterKey& key) {
+  std::vector<std::string> ids;
+  for (const auto& obj : store.list(kSnapshotsDir)) {
+    std::string_view name = std::string_view(obj.path).substr(kSnapshotsDir.size() + 1);
+    if (name.size() > kInfoSuffix.size() && name.ends_with(kInfoSuffix))
+      ids.emplace_back(name.substr(0, name.size() - kInfoSuffix.size()));
+  }
+  std::sort(ids.begin(), ids.end());
+  std::vector<SnapshotInfo> out;
+  out.reserve(ids.size());
+  for (const auto& id : ids) out.push_back(read_info(store, key, id));
+  return out;
+}
+
+SnapshotInfo find_snapshot(const storage::Storage& store, const MasterKey& key, const std::string& id) {
+  if (id == "latest" || id.empty()) {
+    auto all = list_snapshots(store, key);
+    if (all.empty()) throw Error(ErrorKind::not_found, "no snapshot in " + store.describe(), "take one with 'pgdr backup'");
+    return all.back();
+  }
+  if (id.find('/') != std::string::npos || id.find("..") != std::string::npos)
+    throw Error(ErrorKind::usage, "invalid snapshot id '" + id + "'");
+  return read_info(store, key, id);
+}
+
+}  // namespace pgdr::repo

@@ -1,0 +1,60 @@
+// The summary of one snapshot, stored sealed as snapshots/<id>.info and written last: a snapshot
+// exists for readers exactly when its info object does. Small, so listing snapshots reads no
+// manifest.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "repo/keys.h"
+#include "storage/storage.h"
+
+namespace pgdr::repo {
+
+struct TablespaceInfo {
+  std::string oid;
+  std::string location;  // on the source host
+};
+
+struct SnapshotInfo {
+  std::string id;
+  std::string cluster_name;
+  std::string system_identifier;
+  int pg_version_num = 0;
+  std::uint32_t timeline = 0;
+  std::string start_lsn;
+  std::string stop_lsn;
+  std::string start_time;  // ISO-8601 UTC, when pg_backup_start returned
+  std::string stop_time;   // ISO-8601 UTC, when pg_backup_stop returned
+  std::string first_wal_segment;
+  std::string last_wal_segment;
+  std::string previous_snapshot;  // blocks were compared with this one's, "" for the first
+  std::uint32_t block_bytes = 0;
+  std::string compression;
+  std::uint64_t file_count = 0;
+  std::uint64_t logical_bytes = 0;       // sum of file sizes
+  std::uint64_t new_blocks = 0;          // blocks stored by this snapshot
+  std::uint64_t reused_blocks = 0;       // blocks found already stored
+  std::uint64_t zero_blocks = 0;
+  std::uint64_t stored_bytes = 0;        // bytes this snapshot added: packs + manifest + info
+  std::uint64_t manifest_bytes = 0;
+  std::vector<std::string> packs;        // packs this snapshot wrote or adopted
+  std::vector<TablespaceInfo> tablespaces;
+  std::uint64_t checksum_failures = 0;   // pages whose checksum failed while reading
+  bool data_checksums = false;
+  double duration_seconds = 0;
+  std::string pgdr_version;
+};
+
+// A new snapshot id: "20261125T233015Z-3fa2", sortable by time.
+std::string new_snapshot_id();
+
+void write_snapshot_info(storage::Storage& store, const MasterKey& key, const SnapshotInfo& info);
+// Every complete snapshot, oldest first. Unreadable info objects throw Error(corrupt).
+std::vector<SnapshotInfo> list_snapshots(const storage::Storage& store, const MasterKey& key);
+// The snapshot named id ("latest" for the newest); throws Error(not_found) naming what was asked.
+SnapshotInfo find_snapshot(const storage::Storage& store, const MasterKey& key, const std::string& id);
+
+}  // namespace pgdr::repo

@@ -1,0 +1,438 @@
+#include "restore/restore.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <exception>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "core/interrupt.h"
+#include "core/progress.h"
+#include "io/sha256.h"
+#include "repo/block_codec.h"
+#include "repo/format.h"
+#include "repo/manifest.h"
+#include "repo/pack.h"
+
+namespace pgdr::restore {
+
+namespace {
+
+using repo::BlockRef;
+using repo::EntryType;
+using repo::ManifestIndex;
+
+constexpr std::uint64_t kSliceBlocks = 1024;          // refs handled per step of a file
+constexpr std::uint64_t kMaxCoalescedRead = 8u << 20;  // one ranged read of neighbouring blobs
+// Written last: PostgreSQL will not start a data directory without it, so an interrupted restore
+// can never be mistaken for a complete one.
+constexpr std::string_view kControlFile = "global/pg_control";
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool dir_is_empty(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (!d) throw_errno("unable to read directory", dir, errno);
+  bool empty = true;
+  while (struct dirent* de = readdir(d)) {
+    if (std::strcmp(de->d_name, ".") != 0 && std::strcmp(de->d_name, "..") != 0) {
+      empty = false;
+      break;
+    }
+  }
+  closedir(d);
+  return empty;
+}
+
+void check_location(const std::string& snapshot, const std::string& location) {
+  if (location.empty() || location.front() != '/' || location.find("/../") != std::string::npos ||
+      location.ends_with("/..") || location.find("/./") != std::string::npos)
+    throw Error(ErrorKind::corrupt, "refusing tablespace location '" + location + "' in snapshot " + snapshot +
+                                        " (not a plain absolute path)");
+}
+
+class Restorer {
+ public:
+  Restorer(const repo::Repository& repo, const RestoreOptions& opt, const repo::SnapshotInfo& info)
+      : repo_(repo), opt_(opt), info_(info), index_(repo.store(), info.id, repo.key()) {}
+
+  RestoreResult run() {
+    auto started = std::chrono::steady_clock::now();
+    prepare_target();
+    plan();
+    make_directories();
+    make_tablespace_links();
+    if (opt_.delta) remove_extras();
+
+    std::vector<const ManifestIndex::Entry*> files, last;
+    std::uint64_t total = 0;
+    for (const auto& e : index_.entries()) {
+      if (e.file.type != EntryType::file) continue;
+      (e.file.path == kControlFile ? last : files).push_back(&e);
+      total += e.file.size_bytes;
+    }
+    if (last.empty())
+      throw Error(ErrorKind::corrupt, "snapshot " + info_.id + " has no " + std::string(kControlFile) +
+                                          " (not a PostgreSQL data directory)");
+    Progress progress("restore", total);
+    progress_ = &progress;
+    run_files(files);
+    sync_directories();
+    run_files(last);
+    sync_directories();
+    progress.finish();
+    result_.info = info_;
+    result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return result_;
+  }
+
+ private:
+  void prepare_target() {
+    target_ = opt_.target_dir;
+    if (target_.empty() || target_.front() != '/') {
+      char cwd[PATH_MAX];
+      if (!getcwd(cwd, sizeof cwd)) throw_errno("unable to read the working directory", ".", errno);
+      target_ = std::string(cwd) + "/" + target_;
+    }
+    while (target_.size() > 1 && target_.back() == '/') target_.pop_back();
+    struct stat st;
+    if (lstat(target_.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, "restore target is not a directory: " + target_);
+      if (!opt_.delta && !dir_is_empty(target_))
+        throw Error(ErrorKind::io, "refusing to restore into a non-empty directory: " + target_,
+                    "restore into an empty directory, or pass --delta to bring this one in line");
+      if (opt_.delta) refuse_running_server();
+    } else {
+      pgdr::make_directories(target_, 0700);
+    }
+  }
+
+  void refuse_running_server() {
+    std::ifstream pid_file(target_ + "/postmaster.pid");
+    long pid = 0;
+    if (pid_file >> pid && pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+      throw Error(ErrorKind::io, "refusing to restore over a running server: " + target_ + " (postmaster pid " +
+                                     std::to_string(pid) + ")",
+                  "stop the server first");
+  }
+
+  // Decides where every entry goes before anything is written.
+  void plan() {
+    for (const auto& e : index_.entries()) {
+      if (e.file.type != EntryType::symlink) continue;
+      const std::string& p = e.file.path;
+      if (!p.starts_with("pg_tblspc/") || !all_digits(p.substr(10)))
+        throw Error(ErrorKind::corrupt, "refusing symbolic link '" + p + "' in snapshot " + info_.id +
+                                            " (links are only restored for tablespaces)");
+      std::string oid = p.substr(10);
+      std::string location = e.file.link_target;
+      if (auto it = opt_.tablespace_map.find(oid); it != opt_.tablespace_map.end()) location = it->second;
+      else if (auto it2 = opt_.tablespace_map.find(location); it2 != opt_.tablespace_map.end()) location = it2->second;
+      check_location(info_.id, location);
+      tablespaces_[oid] = location;
+    }
+  }
+
+  std::string destination(const std::string& path) const {
+    if (path.starts_with("pg_tblspc/")) {
+      std::size_t slash = path.find('/', 10);
+      if (slash != std::string::npos) {
+        auto it = tablespaces_.find(path.substr(10, slash - 10));
+        if (it != tablespaces_.end()) return it->second + path.substr(slash);
+        throw Error(ErrorKind::corrupt, "refusing '" + path + "' in snapshot " + info_.id + " (under no tablespace)");
+      }
+    }
+    return target_ + "/" + path;
+  }
+
+  void make_directories() {
+    std::vector<const ManifestIndex::Entry*> dirs;
+    for (const auto& e : index_.entries())
+      if (e.file.type == EntryType::directory) dirs.push_back(&e);
+    std::sort(dirs.begin(), dirs.end(), [](auto* a, auto* b) { return a->file.path < b->file.path; });
+    for (const auto* d : dirs) {
+      if (d->file.path.starts_with("pg_tblspc/") && d->file.path.find('/', 10) != std::string::npos) continue;
+      mkdir_in_target(destination(d->file.path), d->file.mode);
+    }
+  }
+
+  void mkdir_in_target(const std::string& dir, std::uint32_t mode) {
+    struct stat st;
+    if (lstat(dir.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) return;
+      if (!opt_.delta) throw Error(ErrorKind::io, "unexpected file in the restore target: " + dir);
+      if (unlink(dir.c_str()) != 0) throw_errno("unable to remove", dir, errno);
+    }
+    if (::mkdir(dir.c_str(), static_cast<mode_t>(mode & 0750)) != 0 && errno != EEXIST)
+      throw_errno("unable to create directory", dir, errno);
+    dirs_to_sync_.insert(dir);
+    dirs_to_sync_.insert(dir.substr(0, dir.rfind('/')));
+  }
+
+  void make_tablespace_links() {
+    for (const auto& [oid, location] : tablespaces_) {
+      struct stat st;
+      if (lstat(location.c_str(), &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, "tablespace location is not a directory: " + location);
+        if (!opt_.delta && !dir_is_empty(location))
+          throw Error(ErrorKind::io, "refusing to restore tablespace " + oid + " into a non-empty directory: " + location,
+                      "map it elsewhere with --tablespace-map " + oid + "=DIR");
+      } else {
+        pgdr::make_directories(location, 0700);
+      }
+      std::string link = target_ + "/pg_tblspc/" + oid;
+      if (lstat(link.c_str(), &st) == 0) {
+        if (!opt_.delta) throw Error(ErrorKind::io, "unexpected file in the restore target: " + link);
+        if (unlink(link.c_str()) != 0) throw_errno("unable to remove", link, errno);
+      }
+      if (symlink(location.c_str(), link.c_str()) != 0) throw_errno("unable to create link", link, errno);
+      dirs_to_sync_.insert(target_ + "/pg_tblspc");
+      for (const auto& e : index_.entries()) {
+        const std::string prefix = "pg_tblspc/" + oid + "/";
+        if (e.file.type == EntryType::directory && e.file.path.starts_with(prefix)) {
+          std::string dest = destination(e.file.path);
+          mkdir_in_target(dest, e.file.mode);
+        }
+      }
+      dirs_to_sync_.insert(location);
+    }
+  }
+
+  // Delta mode: whatever the snapshot does not hold goes, so recovery sees only the snapshot.
+  void remove_extras() {
+    std::set<std::string> wanted;
+    for (const auto& e : index_.entries()) wanted.insert(destination(e.file.path));
+    std::vector<std::string> roots = {target_};
+    for (const auto& [oid, location] : tablespaces_) roots.push_back(location);
+    for (const auto& root : roots) prune(root, wanted, root == target_);
+  }
+
+  void prune(const std::string& dir, const std::set<std::string>& wanted, bool is_target_root) {
+    DIR* d = opendir(dir.c_str());
+    if (!d) throw_errno("unable to read directory", dir, errno);
+    std::vector<std::string> names;
+    while (struct dirent* de = readdir(d)) {
+      std::string n = de->d_name;
+      if (n != "." && n != "..") names.push_back(n);
+    }
+    closedir(d);
+    for (const auto& n : names) {
+      std::string p = dir + "/" + n;
+      struct stat st;
+      if (lstat(p.c_str(), &st) != 0) continue;
+      bool keep = wanted.count(p) > 0;
+      if (keep && S_ISDIR(st.st_mode)) {
+        prune(p, wanted, false);
+        continue;
+      }
+      if (keep) continue;
+      (void)is_target_root;
+      remove_tree(p);
+      ++result_.files_removed;
+      dirs_to_sync_.insert(dir);
+    }
+  }
+
+  void run_files(const std::vector<const ManifestIndex::Entry*>& files) {
+    std::vector<const ManifestIndex::Entry*> order = files;
+    std::stable_sort(order.begin(), order.end(),
+                     [](auto* a, auto* b) { return a->file.size_bytes > b->file.size_bytes; });
+    std::atomic<std::size_t> next{0};
+    std::vector<std::thread> threads;
+    int n = std::max(1, std::min<int>(opt_.process_max, static_cast<int>(order.size())));
+    for (int t = 0; t < n; ++t) {
+      threads.emplace_back([&] {
+        try {
+          repo::BlockCodec codec(repo_.key(), io::Codec::none, 0);
+          for (std::size_t i; !failed_.load() && (i = next.fetch_add(1)) < order.size();) {
+            throw_if_interrupted();
+            restore_file(codec, *order[i]);
+          }
+        } catch (...) {
+          std::lock_guard lock(mu_);
+          if (!error_) error_ = std::current_exception();
+          failed_ = true;
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+    if (error_) std::rethrow_exception(error_);
+  }
+
+  void restore_file(repo::BlockCodec& codec, const ManifestIndex::Entry& e) {
+    const auto& f = e.file;
+    std::string dest = destination(f.path);
+    const std::uint64_t block = index_.block_bytes();
+    bool existed = false;
+    int flags = O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC;
+    if (opt_.delta) {
+      struct stat st;
+      existed = lstat(dest.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+    } else {
+      flags |= O_EXCL;
+    }
+    int fd = ::open(dest.c_str(), flags, 0600);
+    if (fd < 0) throw_errno("unable to create", dest, errno);
+    File out = File::adopt(fd, dest);
+    std::uint64_t local_size = existed ? out.size() : 0;
+    io::Sha256 sha;
+    Bytes plain, local;
+    bool changed = !existed || local_size != f.size_bytes;
+    for (std::uint64_t first = 0; first < f.block_count; first += kSliceBlocks) {
+      std::vector<BlockRef> refs = index_.blocks(e, first, kSliceBlocks);
+      std::uint64_t slice_offset = first * block;
+      std::uint64_t slice_bytes = std::min<std::uint64_t>(refs.size() * block, f.size_bytes - slice_offset);
+      std::vector<bool> same(refs.size(), false);
+      if (existed) {
+        local.resize(slice_bytes);
+        std::size_t got = out.read_at(local.data(), slice_bytes, slice_offset);
+        for (std::size_t i = 0; i < refs.size(); ++i) {
+          std::uint64_t off = i * block, len = std::min<std::uint64_t>(block, slice_bytes - off);
+          if (off + len > got) break;
+          ByteView lb(local.data() + off, len);
+          same[i] = refs[i].is_zero() ? std::all_of(lb.begin(), lb.end(), [](std::uint8_t b) { return b == 0; })
+                                      : codec.id_of(lb) == refs[i].id;
+        }
+      }
+      plain.assign(slice_bytes, 0);
+      fetch(codec, refs, same, slice_offset, f, plain, existed ? &local : nullptr);
+      sha.update(plain);
+      // Write runs of blocks that differ from what is on disk (everything for a new file, except
+      // zero blocks: a fresh file reads as zeroes where nothing was written).
+      std::size_t i = 0;
+      while (i < refs.size()) {
+        bool skip = same[i] || (!existed && refs[i].is_zero());
+        if (skip) {
+          ++i;
+          continue;
+        }
+        std::size_t j = i;
+        while (j < refs.size() && !(same[j] || (!existed && refs[j].is_zero()))) ++j;
+        std::uint64_t off = i * block, end = std::min<std::uint64_t>(j * block, slice_bytes);
+        out.pwrite_all(ByteView(plain.data() + off, end - off), slice_offset + off);
+        result_bytes_ += end - off;
+        changed = true;
+        i = j;
+      }
+      if (progress_) progress_->add(slice_bytes);
+    }
+    if (!existed || local_size != f.size_bytes) out.truncate(f.size_bytes);
+    if (changed) out.sync();
+    if (fchmod(out.fd(), static_cast<mode_t>(f.mode & 0640)) != 0) throw_errno("unable to set the mode of", dest, errno);
+    struct timespec times[2] = {{f.mtime, 0}, {f.mtime, 0}};
+    futimens(out.fd(), times);
+    out.close();
+    std::string digest = to_hex(sha.finish());
+    if (digest != f.sha256)
+      throw Error(ErrorKind::corrupt, "restored file " + f.path + " of snapshot " + info_.id +
+                                          " does not match its SHA-256 (repository damaged?)");
+    std::lock_guard lock(mu_);
+    if (changed) ++result_.files_written;
+    else ++result_.files_unchanged;
+    result_.bytes_written = result_bytes_.load();
+  }
+
+  // Fills plain with the slice's blocks: from the repository, reading neighbouring blobs of one
+  // pack in one ranged request; blocks already right on disk are copied from local.
+  void fetch(repo::BlockCodec& codec, const std::vector<BlockRef>& refs, const std::vector<bool>& same,
+             std::uint64_t slice_offset, const repo::FileEntry& f, Bytes& plain, const Bytes* local) {
+    const std::uint64_t block = index_.block_bytes();
+    Bytes out;
+    std::size_t i = 0;
+    while (i < refs.size()) {
+      std::uint64_t off = i * block;
+      std::uint64_t raw = std::min<std::uint64_t>(block, f.size_bytes - slice_offset - off);
+      if (same[i]) {
+        std::memcpy(plain.data() + off, local->data() + off, raw);
+        ++i;
+        continue;
+      }
+      if (refs[i].is_zero()) {
+        ++i;
+        continue;
+      }
+      std::size_t j = i + 1;
+      std::uint64_t end = static_cast<std::uint64_t>(refs[i].offset) + refs[i].length;
+      while (j < refs.size() && !same[j] && !refs[j].is_zero() && refs[j].pack == refs[i].pack &&
+             refs[j].offset == end && end - refs[i].offset + refs[j].length <= kMaxCoalescedRead) {
+        end += refs[j].length;
+        ++j;
+      }
+      const std::string& pack_id = index_.pack_id(refs[i].pack);
+      std::string object = repo::pack_object(pack_id);
+      auto data = repo_.store().read_range(object, refs[i].offset, end - refs[i].offset);
+      if (!data)
+        throw Error(ErrorKind::not_found, "missing pack " + object + " needed by " + f.path + " of snapshot " + info_.id +
+                                              " in " + repo_.describe());
+      std::uint64_t pos = 0;
+      for (std::size_t k = i; k < j; ++k) {
+        std::uint64_t koff = k * block;
+        std::uint64_t kraw = std::min<std::uint64_t>(block, f.size_bytes - slice_offset - koff);
+        out.clear();
+        try {
+          codec.open(refs[k].id, ByteView(data->data() + pos, refs[k].length), kraw, out);
+        } catch (const Error& e) {
+          throw Error(ErrorKind::corrupt, "corrupt pack " + object + " in " + repo_.describe() + " (" + e.what() +
+                                              ", needed by " + f.path + ")");
+        }
+        std::memcpy(plain.data() + koff, out.data(), kraw);
+        pos += refs[k].length;
+      }
+      i = j;
+    }
+  }
+
+  void sync_directories() {
+    std::vector<std::string> dirs;
+    {
+      std::lock_guard lock(mu_);
+      dirs.assign(dirs_to_sync_.begin(), dirs_to_sync_.end());
+    }
+    for (const auto& e : index_.entries()) {
+      if (e.file.type != EntryType::file) continue;
+      std::string d = destination(e.file.path);
+      dirs.push_back(d.substr(0, d.rfind('/')));
+    }
+    std::sort(dirs.begin(), dirs.end());
+    dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+    for (const auto& d : dirs) fsync_directory(d);
+  }
+
+  const repo::Repository& repo_;
+  const RestoreOptions& opt_;
+  const repo::SnapshotInfo& info_;
+  ManifestIndex index_;
+  std::string target_;
+  std::map<std::string, std::string> tablespaces_;
+  std::set<std::string> dirs_to_sync_;
+  Progress* progress_ = nullptr;
+  RestoreResult result_;
+  std::atomic<std::uint64_t> result_bytes_{0};
+  std::mutex mu_;
+  std::exception_ptr error_;
+  std::atomic<bool> failed_{false};
+};
+
+}  // namespace
+
+RestoreResult run_restore(const repo::Repository& repo, const RestoreOptions& options) {
+  repo::SnapshotInfo info = repo::find_snapshot(repo.store(), repo.key(), options.snapshot);
+  Restorer r(repo, options, info);
+  return r.run();
+}
+
+}  // namespace pgdr::restore

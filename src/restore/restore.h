@@ -1,0 +1,37 @@
+// pgdr restore: rebuilds a data directory from a snapshot. Directories first, then tablespace links
+// (optionally mapped elsewhere), then files on process_max threads, largest first; every file is
+// checked against its SHA-256 and fsync'd, then every directory. Paths from the manifest are never
+// trusted: only relative paths without ".." are written, and symbolic links only where
+// PostgreSQL keeps tablespaces (pg_tblspc/<oid>). In delta mode an existing directory is brought in
+// line block by block: only blocks that differ are written, files the snapshot lacks are removed.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "repo/repository.h"
+#include "repo/snapshot_info.h"
+
+namespace pgdr::restore {
+
+struct RestoreOptions {
+  std::string target_dir;
+  std::string snapshot = "latest";
+  bool delta = false;
+  int process_max = 2;
+  std::map<std::string, std::string> tablespace_map;  // oid or old location -> new location
+};
+
+struct RestoreResult {
+  repo::SnapshotInfo info;
+  std::uint64_t files_written = 0;
+  std::uint64_t bytes_written = 0;
+  std::uint64_t files_unchanged = 0;  // delta mode
+  std::uint64_t files_removed = 0;    // delta mode
+  double seconds = 0;
+};
+
+RestoreResult run_restore(const repo::Repository& repo, const RestoreOptions& options);
+
+}  // namespace pgdr::restore
