@@ -1,0 +1,139 @@
+// Round trip of a real cluster through a local repository: snapshot under load, restore, start,
+// amcheck, and identical content; dedup of a second snapshot.
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+#include <filesystem>
+#include <functional>
+#include <thread>
+
+#include "pgdr_fixture.h"
+
+namespace pgdr::test {
+namespace {
+
+class BackupRestoreTest : public PgdrTest {};
+
+// Schemas, TOAST, large objects, an index of each kind, an unlogged table, a second tablespace.
+void build_rich_database(PgCluster& c, const std::string& tablespace_dir) {
+  c.psql("CREATE EXTENSION amcheck; CREATE EXTENSION btree_gist; CREATE EXTENSION pg_trgm;");
+  c.psql("CREATE TABLESPACE extra LOCATION '" + tablespace_dir + "'");
+  c.psql(R"SQL(
+    CREATE SCHEMA sales; CREATE SCHEMA stock;
+    CREATE TABLE sales.orders (id bigserial PRIMARY KEY, customer int NOT NULL, placed timestamptz NOT NULL,
+                               note text, tags text[], doc jsonb, span int4range, pt point);
+    INSERT INTO sales.orders (customer, placed, note, tags, doc, span, pt)
+      SELECT g % 997, now() - g * interval '1 minute', md5(g::text) || repeat('x', g % 50),
+             ARRAY[md5(g::text), (g % 7)::text], jsonb_build_object('k', g, 'v', md5(g::text)),
+             int4range(g, g + 10), point(g % 100, g % 37)
+      FROM generate_series(1, 20000) g;
+    CREATE INDEX orders_customer_hash ON sales.orders USING hash (customer);
+    CREATE INDEX orders_tags_gin ON sales.orders USING gin (tags);
+    CREATE INDEX orders_note_trgm ON sales.orders USING gin (note gin_trgm_ops);
+    CREATE INDEX orders_span_gist ON sales.orders USING gist (span);
+    CREATE INDEX orders_pt_spgist ON sales.orders USING spgist (pt);
+    CREATE INDEX orders_placed_brin ON sales.orders USING brin (placed);
+    CREATE TABLE stock.documents (id int PRIMARY KEY, body text) TABLESPACE extra;
+    INSERT INTO stock.documents SELECT g, string_agg(md5((g * 1000 + i)::text), '') FROM generate_series(1, 200) g,
+      generate_series(1, 400) i GROUP BY g;
+    CREATE INDEX documents_body ON stock.documents (left(body, 20)) TABLESPACE extra;
+    CREATE UNLOGGED TABLE stock.scratch (id int, v text);
+    INSERT INTO stock.scratch SELECT g, md5(g::text) FROM generate_series(1, 5000) g;
+    SELECT lo_from_bytea(0, convert_to(repeat(md5(g::text), 3000), 'UTF8')) FROM generate_series(1, 5) g;
+  )SQL");
+}
+
+TEST_F(BackupRestoreTest, SnapshotUnderLoadRestoresAndMatchesSource) {
+  std::string ts_dir = work_->make_dir("tablespace");
+  build_rich_database(*cluster_, ts_dir);
+  auto init = cluster_->run_as_server_user({PgCluster::bin("pgbench"), "-i", "-s", "2", "-h", "127.0.0.1", "-p",
+                                            std::to_string(cluster_->port()), "postgres"});
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  pgdr_ok({"init"});
+
+  // First snapshot while pgbench writes.
+  std::thread load([&] {
+    cluster_->run_as_server_user({PgCluster::bin("pgbench"), "-c", "2", "-T", "6", "-h", "127.0.0.1", "-p",
+                                  std::to_string(cluster_->port()), "postgres"});
+  });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::string under_load = backup();
+  load.join();
+  ASSERT_FALSE(under_load.empty());
+
+  std::string ts_oid = cluster_->psql("SELECT oid FROM pg_tablespace WHERE spcname = 'extra'");
+  {
+    std::string target = work_->file("restored-under-load");
+    std::string ts_target = work_->file("restored-under-load-ts");
+    pgdr_ok({"restore", "--target-dir", target, "--snapshot", under_load, "--tablespace-map", ts_oid + "=" + ts_target});
+    PgCluster restored(PgCluster::Adopt{target});
+    auto amcheck = restored.run_as_server_user({PgCluster::bin("pg_amcheck"), "--heapallindexed", "--all", "-h",
+                                                "127.0.0.1", "-p", std::to_string(restored.port())});
+    EXPECT_EQ(amcheck.exit_code, 0) << amcheck.out << amcheck.err;
+    EXPECT_EQ(restored.psql("SELECT count(*) FROM stock.documents"), "200");
+    // The unlogged table comes back empty, as after a crash.
+    EXPECT_EQ(restored.psql("SELECT count(*) FROM stock.scratch"), "0");
+    EXPECT_EQ(restored.psql("SELECT pg_tablespace_location(oid) FROM pg_tablespace WHERE spcname = 'extra'"), ts_target);
+  }
+
+  // With the load stopped, a second snapshot restores to exactly the source's content.
+  std::string quiet = backup();
+  auto source = fingerprint(*cluster_);
+  std::string target = work_->file("restored-quiet");
+  std::string ts_target = work_->file("restored-quiet-ts");
+  pgdr_ok({"restore", "--target-dir", target, "--tablespace-map", ts_oid + "=" + ts_target});
+  PgCluster restored(PgCluster::Adopt{target});
+  auto copy = fingerprint(restored);
+  EXPECT_EQ(copy, source);
+  EXPECT_GE(source.size(), 6u);
+
+  auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}));
+  auto snaps = info["repositories"][0]["snapshots"];
+  ASSERT_EQ(snaps.size(), 2u);
+  EXPECT_EQ(snaps[0]["id"], under_load);
+  EXPECT_EQ(snaps[1]["id"], quiet);
+  EXPECT_EQ(snaps[1]["checksum_failures"], 0);
+}
+
+TEST_F(BackupRestoreTest, SecondSnapshotAfterSmallChangeStoresUnderFivePercent) {
+  cluster_->psql(
+      "CREATE TABLE items (id int PRIMARY KEY, payload text);"
+      "INSERT INTO items SELECT g, md5(g::text) || md5((g * 7)::text) || random()::text FROM generate_series(1, 400000) g;"
+      "CHECKPOINT;");
+  pgdr_ok({"init"});
+  backup();
+  cluster_->psql("UPDATE items SET payload = 'changed' WHERE id <= 100; CHECKPOINT;");
+  backup();
+  auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}));
+  auto snaps = info["repositories"][0]["snapshots"];
+  ASSERT_EQ(snaps.size(), 2u);
+  double first = snaps[0]["stored_bytes"], second = snaps[1]["stored_bytes"];
+  EXPECT_GT(first, 5e6);
+  EXPECT_LT(second, 0.05 * first) << "first " << first << " second " << second;
+  EXPECT_GT(snaps[1]["reused_blocks"].get<double>(), 0.9 * snaps[0]["new_blocks"].get<double>());
+}
+
+TEST_F(BackupRestoreTest, RepositoryFilesArePrivate) {
+  pgdr_ok({"init"});
+  backup();
+  int files = 0;
+  std::function<void(const std::string&)> walk = [&](const std::string& dir) {
+    struct stat st;
+    ASSERT_EQ(lstat(dir.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u) << dir;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+      if (entry.is_directory()) {
+        walk(entry.path());
+      } else {
+        ASSERT_EQ(lstat(entry.path().c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 07777, 0600u) << entry.path();
+        ++files;
+      }
+    }
+  };
+  walk(repo_dir_);
+  EXPECT_GE(files, 5);
+}
+
+}  // namespace
+}  // namespace pgdr::test

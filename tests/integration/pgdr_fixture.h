@@ -1,0 +1,96 @@
+// A source cluster, a repository directory and a configuration file for one test, plus helpers to
+// run pgdr against them and to compare a restored cluster with its source.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/pg_cluster.h"
+#include "harness/pgdr_runner.h"
+#include "harness/server_user.h"
+#include "harness/temp_dir.h"
+
+namespace pgdr::test {
+
+inline constexpr const char* kPassphrase = "correct horse battery staple 7f3a";
+
+class PgdrTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    work_ = std::make_unique<TempDir>("pgdr-it");
+    cluster_ = std::make_unique<PgCluster>(cluster_options());
+    repo_dir_ = work_->file("repo");
+    write_config();
+  }
+  void TearDown() override {
+    cluster_.reset();
+    work_.reset();
+  }
+
+  virtual PgClusterOptions cluster_options() { return {}; }
+
+  void write_config(const std::string& extra = "") {
+    config_ = work_->write_file("pgdr.toml",
+                                "[cluster]\nname = \"test\"\npgdata = \"" + cluster_->data_dir() + "\"\nconninfo = \"" +
+                                    cluster_->conninfo() + "\"\n[[repo]]\nname = \"local\"\npath = \"" + repo_dir_ +
+                                    "\"\n[key]\npassphrase_env = \"PGDR_PASSPHRASE\"\n[backup]\nprocess_max = 2\n" + extra);
+  }
+
+  PgdrResult pgdr(std::vector<std::string> args, std::vector<std::string> env = {}) {
+    args.insert(args.begin(), {"--config", config_});
+    bool has_pass = false;
+    for (const auto& e : env) has_pass |= e.starts_with("PGDR_PASSPHRASE=");
+    if (!has_pass) env.push_back(std::string("PGDR_PASSPHRASE=") + kPassphrase);
+    return run_pgdr(args, env);
+  }
+
+  // Runs pgdr and expects exit 0; returns stdout.
+  std::string pgdr_ok(std::vector<std::string> args) {
+    auto r = pgdr(args);
+    EXPECT_EQ(r.exit_code, 0) << "pgdr " << testing::PrintToString(args) << "\nstdout: " << r.out << "\nstderr: " << r.err;
+    return r.out;
+  }
+
+  std::string backup() {
+    std::string out = pgdr_ok({"backup"});
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  // Every user table's row count and content digest (rows sorted by their text form).
+  static std::map<std::string, std::string> fingerprint(const PgCluster& c, const std::string& db = "postgres") {
+    std::string tables = c.psql(
+        "SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind IN ('r','m') AND n.nspname NOT IN ('pg_catalog','information_schema') "
+        "AND n.nspname NOT LIKE 'pg_toast%' AND c.relpersistence = 'p' ORDER BY 1",
+        db);
+    std::map<std::string, std::string> out;
+    std::size_t start = 0;
+    while (start < tables.size()) {
+      std::size_t end = tables.find('\n', start);
+      if (end == std::string::npos) end = tables.size();
+      std::string t = tables.substr(start, end - start);
+      start = end + 1;
+      if (t.empty()) continue;
+      out[t] = c.psql("SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM " + t +
+                          " x",
+                      db);
+    }
+    out["<large objects>"] = c.psql(
+        "SELECT count(*) || ':' || coalesce(md5(string_agg(loid || '/' || pageno || '/' || md5(data), ',' ORDER BY "
+        "loid, pageno)), '') FROM pg_largeobject",
+        db);
+    return out;
+  }
+
+  std::unique_ptr<TempDir> work_;
+  std::unique_ptr<PgCluster> cluster_;
+  std::string repo_dir_;
+  std::string config_;
+};
+
+}  // namespace pgdr::test
