@@ -24,7 +24,8 @@ std::string host_name() {
   return buf;
 }
 
-// Field 22 of /proc/PID/stat: start time in clock ticks since boot; "" when the process is gone.
+// Field 22 of /proc/PID/stat: start time in clock ticks since boot; "" when the process is gone
+// or a zombie (killed, not yet reaped by its parent: it holds nothing any more).
 std::string process_start(long pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
@@ -34,6 +35,7 @@ std::string process_start(long pid) {
   std::istringstream rest(line.substr(close + 2));
   std::string field;
   for (int i = 3; i <= 22 && rest >> field; ++i) {
+    if (i == 3 && (field == "Z" || field == "X")) return "";
     if (i == 22) return field;
   }
   return "";
@@ -44,7 +46,8 @@ bool holder_is_dead(const nlohmann::json& j) {
   long pid = j.value("pid", 0L);
   if (pid <= 0) return false;
   if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return true;
-  return process_start(pid) != j.value("start", "");
+  std::string start = process_start(pid);
+  return start.empty() || start != j.value("start", "");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -89,7 +90,15 @@ SnapshotInfo read_info(const storage::Storage& store, const MasterKey& key, cons
 }  // namespace
 
 std::string new_snapshot_id() {
-  return compact_utc(std::chrono::system_clock::now()) + "-" + to_hex(io::random_bytes(2));
+  // Milliseconds keep ids in time order for snapshots taken within one second (the writer lock
+  // serialises backups); the random suffix keeps ids unique across hosts.
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::string stamp = compact_utc(now);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03d", static_cast<int>(ms));
+  stamp.insert(stamp.size() - 1, frac);
+  return stamp + "-" + to_hex(io::random_bytes(2));
 }
 
 void write_snapshot_info(storage::Storage& store, const MasterKey& key, const SnapshotInfo& info) {

@@ -48,7 +48,7 @@ struct SnapshotInfo {
   std::string pgdr_version;
 };
 
-// A new snapshot id: "20261125T233015Z-3fa2", sortable by time.
+// A new snapshot id: "20261125T233015.042Z-3fa2", sortable by time.
 std::string new_snapshot_id();
 
 void write_snapshot_info(storage::Storage& store, const MasterKey& key, const SnapshotInfo& info);
