@@ -130,14 +130,11 @@ class BackupRun {
     if (error_) std::rethrow_exception(error_);
   }
 
-  // A file whose content is in memory (backup_label).
-  void run_buffer(repo::FileEntry entry, ByteView data) {
-    Worker w(*this);
-    w.buffer(std::move(entry), data);
-    w.finish();
+  void record(const repo::FileEntry& e, const std::vector<BlockRef>& refs) {
+    manifest_.add(e, refs);
+    if (e.type == repo::EntryType::file) ++files_;
   }
-
-  void record(const repo::FileEntry& e, const std::vector<BlockRef>& refs) { manifest_.add(e, refs); }
+  std::uint64_t files() const { return files_; }
 
   std::uint64_t new_blocks() const { return new_blocks_; }
   std::uint64_t reused_blocks() const { return reused_blocks_; }
@@ -165,9 +162,18 @@ class BackupRun {
         run_.record(f.entry, {});
         return;
       }
+      if (f.content) {
+        buffer(f.entry, as_bytes(*f.content));
+        return;
+      }
       int fd = ::open(f.source_path.c_str(), O_RDONLY | O_CLOEXEC);
       if (fd < 0) {
-        if (errno == ENOENT) return;  // dropped while we worked; WAL replay accounts for it
+        // A relation dropped while we worked is accounted for by WAL replay; WAL itself is not.
+        if (errno == ENOENT && !f.required) return;
+        if (errno == ENOENT)
+          throw Error(ErrorKind::not_found, "WAL segment " + f.entry.path + " needed by the snapshot is gone from " +
+                                                f.source_path.substr(0, f.source_path.rfind('/')),
+                      "allow a temporary replication slot (max_replication_slots > 0) so the server keeps it");
         throw_errno("unable to open", f.source_path, errno);
       }
       File in = File::adopt(fd, f.source_path);
@@ -347,6 +353,7 @@ class BackupRun {
   std::vector<std::string> warnings_;
   std::exception_ptr error_;
   std::atomic<bool> failed_{false};
+  std::atomic<std::uint64_t> files_{0};
   std::atomic<std::uint64_t> new_blocks_{0}, reused_blocks_{0}, zero_blocks_{0}, logical_bytes_{0}, pack_bytes_{0},
       checksum_failures_{0};
 };
@@ -417,7 +424,14 @@ BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, co
     result.warnings.push_back(std::string("no temporary replication slot (") + e.what() +
                               "): WAL needed by the snapshot could be recycled before it is copied");
   }
-  std::string start_lsn_text = conn.query("SELECT pg_backup_start($1, $2)::text", {"pgdr " + info.id, options.fast_checkpoint ? "true" : "false"}).scalar();
+  std::string start_lsn_text;
+  try {
+    start_lsn_text = conn.query("SELECT pg_backup_start($1, $2)::text",
+                                {"pgdr " + info.id, options.fast_checkpoint ? "true" : "false"})
+                         .scalar();
+  } catch (const Error& e) {
+    throw Error(e.kind(), "unable to start the backup on " + conn.describe() + ": " + e.what(), e.hint());
+  }
   info.start_time = iso8601(std::chrono::system_clock::now());
   auto start_lsn = pg::parse_lsn(start_lsn_text);
   if (!start_lsn) throw Error(ErrorKind::postgres, "pg_backup_start returned an unreadable LSN");
@@ -437,23 +451,30 @@ BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, co
   for (const auto& f : tree.files) files.push_back(&f);
   run.run_files(files);
 
-  auto stop = conn.query("SELECT lsn::text, labelfile FROM pg_backup_stop(false)");
+  pg::QueryResult stop;
+  try {
+    stop = conn.query("SELECT lsn::text, labelfile FROM pg_backup_stop(false)");
+  } catch (const Error& e) {
+    throw Error(e.kind(), "unable to stop the backup on " + conn.describe() + ": " + e.what(), e.hint());
+  }
   info.stop_time = iso8601(std::chrono::system_clock::now());
   info.stop_lsn = *stop.rows.at(0).at(0);
   std::string label = *stop.rows.at(0).at(1);
   info.last_wal_segment = conn.query("SELECT pg_walfile_name($1)", {info.stop_lsn}).scalar();
 
-  repo::FileEntry label_entry;
-  label_entry.path = "backup_label";
-  label_entry.mode = 0600;
-  label_entry.mtime = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  run.run_buffer(label_entry, as_bytes(label));
-
   // The WAL from start to stop makes the snapshot consistent on its own.
   auto first = pg::parse_segment_file_name(info.first_wal_segment, facts.wal_segment_bytes);
   auto last = pg::parse_segment_file_name(info.last_wal_segment, facts.wal_segment_bytes);
   if (!first || !last) throw Error(ErrorKind::postgres, "unreadable WAL file names from the server");
+  // The label goes with the WAL, in the same pass, so it shares their packs.
   std::vector<SourceFile> wal;
+  SourceFile label_file;
+  label_file.entry.path = "backup_label";
+  label_file.entry.mode = 0600;
+  label_file.entry.mtime = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  label_file.entry.size_bytes = label.size();
+  label_file.content = label;
+  wal.push_back(std::move(label_file));
   for (std::uint64_t seg = first->segno; seg <= last->segno; ++seg) {
     std::string name = pg::segment_file_name(info.timeline, seg, facts.wal_segment_bytes);
     SourceFile f;
@@ -461,14 +482,12 @@ BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, co
     f.entry.mode = 0600;
     f.entry.size_bytes = facts.wal_segment_bytes;
     f.source_path = cluster.pgdata + "/pg_wal/" + name;
-    if (access(f.source_path.c_str(), R_OK) != 0)
-      throw Error(ErrorKind::not_found, "WAL segment " + name + " needed by the snapshot is gone from " + cluster.pgdata +
-                                            "/pg_wal", "allow a temporary replication slot (max_replication_slots > 0)");
+    f.required = true;
     wal.push_back(std::move(f));
   }
   std::vector<const SourceFile*> wal_ptrs;
   for (const auto& f : wal) wal_ptrs.push_back(&f);
-  progress.set_total(tree.total_bytes + wal.size() * facts.wal_segment_bytes);
+  progress.set_total(tree.total_bytes + (wal.size() - 1) * facts.wal_segment_bytes);
   run.run_files(wal_ptrs);
   progress.finish();
   try {
@@ -478,7 +497,7 @@ BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, co
   }
 
   info.manifest_bytes = manifest.commit();
-  info.file_count = tree.files.size() + wal.size() + 1;
+  info.file_count = run.files();
   info.logical_bytes = run.logical_bytes();
   info.new_blocks = run.new_blocks();
   info.reused_blocks = run.reused_blocks();

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,8 @@ struct SourceFile {
   std::string source_path;    // absolute path to read
   bool relation = false;      // a relation fork: pages carry checksums
   std::uint32_t first_block = 0;  // absolute block number of the file's first page (segment * 131072)
+  bool required = false;      // must exist (WAL the snapshot needs); others may vanish mid-backup
+  std::optional<std::string> content;  // backed up from memory instead of source_path (backup_label)
 };
 
 struct SourceTree {

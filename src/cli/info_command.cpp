@@ -43,7 +43,7 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
       const Config& cfg = ctx.config();
-      if (!ctx.repo_name.empty()) cfg.repo(ctx.repo_name);
+      cfg.repo(ctx.repo_name);  // none configured, or an unknown name: a configuration error
       nlohmann::json out = {{"repositories", nlohmann::json::array()}};
       for (const auto& rc : cfg.repos) {
         if (!ctx.repo_name.empty() && rc.name != ctx.repo_name) continue;

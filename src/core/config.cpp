@@ -10,7 +10,6 @@
 
 #include "core/duration.h"
 #include "core/error.h"
-#include "io/compress.h"
 
 namespace pgdr {
 
@@ -169,7 +168,7 @@ Config parse_config(const std::string& text, const std::string& source) {
     c.only_keys(*t, "backup", {"process_max", "compress", "compress_level", "checksum_page_warn_max"});
     cfg.backup.process_max = c.integer(*t, "backup", "process_max", cfg.backup.process_max, 1, 64);
     cfg.backup.compress = c.str(*t, "backup", "compress", false, cfg.backup.compress);
-    if (!io::codec_from_string(cfg.backup.compress))
+    if (cfg.backup.compress != "zstd" && cfg.backup.compress != "lz4" && cfg.backup.compress != "none")
       c.fail(t->get("compress"), "[backup] compress must be \"zstd\", \"lz4\" or \"none\"");
     cfg.backup.compress_level = c.integer(*t, "backup", "compress_level", cfg.backup.compress_level, -7, 19);
     cfg.backup.checksum_page_warn_max =

@@ -23,5 +23,6 @@ void log_info(std::string_view message) {
   if (!g_quiet) emit("", message);
 }
 void set_log_quiet(bool quiet) { g_quiet = quiet; }
+bool log_quiet() { return g_quiet; }
 
 }  // namespace pgdr

@@ -10,5 +10,6 @@ void log_warning(std::string_view message);
 void log_info(std::string_view message);
 // Quiet mode drops info lines (warnings always show).
 void set_log_quiet(bool quiet);
+bool log_quiet();
 
 }  // namespace pgdr

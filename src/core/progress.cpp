@@ -1,5 +1,7 @@
 #include "core/progress.h"
 
+#include "core/log.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -21,7 +23,7 @@ std::string human_bytes(std::uint64_t bytes) {
 }
 
 Progress::Progress(std::string what, std::uint64_t total_bytes)
-    : what_(std::move(what)), total_(total_bytes), start_(std::chrono::steady_clock::now()), enabled_(isatty(2) == 1) {
+    : what_(std::move(what)), total_(total_bytes), start_(std::chrono::steady_clock::now()), enabled_(isatty(2) == 1 && !log_quiet()) {
   if (enabled_) thread_ = std::thread([this] {
       std::unique_lock lock(mu_);
       while (!stop_) {

@@ -171,7 +171,7 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
             bad("manifest version " + std::to_string(version) + ", this pgdr reads version " + std::to_string(kFormatVersion));
           if (j.at("snapshot") != snapshot_id) bad("manifest belongs to another snapshot");
           block_bytes_ = j.at("block_size").get<std::uint32_t>();
-          if (block_bytes_ == 0 || block_bytes_ % 8192 != 0 || block_bytes_ > (1u << 20)) bad("impossible block size");
+          if (block_bytes_ < 8192 || (block_bytes_ & (block_bytes_ - 1)) != 0 || block_bytes_ > (1u << 20)) bad("impossible block size");
           header = true;
           break;
         }

@@ -7,7 +7,7 @@
 
 namespace pgdr::repo {
 
-Passphrase read_passphrase_from(const std::string& env_name, const std::string& command) {
+Passphrase read_passphrase_from(const std::string& env_name, const std::string& command, const std::string& label) {
   if (!env_name.empty()) {
     const char* v = std::getenv(env_name.c_str());
     if (!v || !*v)
@@ -18,19 +18,21 @@ Passphrase read_passphrase_from(const std::string& env_name, const std::string& 
   if (!command.empty()) {
     ProcessResult r = run_shell(command);
     if (r.exit_code != 0)
-      throw Error(ErrorKind::config, "passphrase_command failed with exit code " + std::to_string(r.exit_code));
+      throw Error(ErrorKind::config, label + " failed with exit code " + std::to_string(r.exit_code));
     std::string& out = r.out;
     // Commands print a trailing newline; the passphrase is the first line.
     if (auto nl = out.find('\n'); nl != std::string::npos) out.resize(nl);
     if (!out.empty() && out.back() == '\r') out.pop_back();
-    Passphrase p{SecretBytes(as_bytes(out)), "passphrase_command"};
+    Passphrase p{SecretBytes(as_bytes(out)), label};
     std::fill(out.begin(), out.end(), '\0');
-    if (p.secret.size() == 0) throw Error(ErrorKind::config, "passphrase_command printed no passphrase");
+    if (p.secret.size() == 0) throw Error(ErrorKind::config, label + " printed no passphrase");
     return p;
   }
   throw Error(ErrorKind::config, "no passphrase source: [key] needs passphrase_env or passphrase_command");
 }
 
-Passphrase read_passphrase(const KeyConfig& key) { return read_passphrase_from(key.passphrase_env, key.passphrase_command); }
+Passphrase read_passphrase(const KeyConfig& key) {
+  return read_passphrase_from(key.passphrase_env, key.passphrase_command, "passphrase_command");
+}
 
 }  // namespace pgdr::repo

@@ -19,6 +19,8 @@ struct Passphrase {
 // fails or prints nothing.
 Passphrase read_passphrase(const KeyConfig& key);
 // Same for an explicit variable name or command (pgdr key change's new passphrase).
-Passphrase read_passphrase_from(const std::string& env_name, const std::string& command);
+// label names the command in messages ("--new-passphrase-command").
+Passphrase read_passphrase_from(const std::string& env_name, const std::string& command,
+                                const std::string& label = "passphrase_command");
 
 }  // namespace pgdr::repo

@@ -67,7 +67,7 @@ RepoSettings Repository::read_settings(const storage::Storage& store, const std:
     s.created = j.at("created").get<std::string>();
     s.block_bytes = j.at("block_size").get<std::uint32_t>();
     s.pack_target_bytes = j.at("pack_size").get<std::uint64_t>();
-    if (s.block_bytes == 0 || s.block_bytes % 8192 != 0 || s.block_bytes > (1u << 20)) return bad("impossible block_size");
+    if (s.block_bytes < 8192 || (s.block_bytes & (s.block_bytes - 1)) != 0 || s.block_bytes > (1u << 20)) return bad("impossible block_size");
     if (s.pack_target_bytes < (1u << 20) || s.pack_target_bytes > (1ull << 31)) return bad("impossible pack_size");
     return s;
   } catch (const nlohmann::json::exception&) {

@@ -33,12 +33,12 @@ struct SnapshotInfo {
   std::string previous_snapshot;  // blocks were compared with this one's, "" for the first
   std::uint32_t block_bytes = 0;
   std::string compression;
-  std::uint64_t file_count = 0;
+  std::uint64_t file_count = 0;          // regular files (directories and links not counted)
   std::uint64_t logical_bytes = 0;       // sum of file sizes
   std::uint64_t new_blocks = 0;          // blocks stored by this snapshot
   std::uint64_t reused_blocks = 0;       // blocks found already stored
   std::uint64_t zero_blocks = 0;
-  std::uint64_t stored_bytes = 0;        // bytes this snapshot added: packs + manifest + info
+  std::uint64_t stored_bytes = 0;        // bytes this snapshot added: new packs + manifest
   std::uint64_t manifest_bytes = 0;
   std::vector<std::string> packs;        // packs this snapshot wrote or adopted
   std::vector<TablespaceInfo> tablespaces;

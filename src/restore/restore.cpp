@@ -72,8 +72,8 @@ class Restorer {
 
   RestoreResult run() {
     auto started = std::chrono::steady_clock::now();
-    prepare_target();
     plan();
+    prepare_target();
     make_directories();
     make_tablespace_links();
     if (opt_.delta) remove_extras();
@@ -115,7 +115,13 @@ class Restorer {
       if (!opt_.delta && !dir_is_empty(target_))
         throw Error(ErrorKind::io, "refusing to restore into a non-empty directory: " + target_,
                     "restore into an empty directory, or pass --delta to bring this one in line");
-      if (opt_.delta) refuse_running_server();
+      if (opt_.delta) {
+        refuse_running_server();
+        // Until the restore completes, the directory must not look startable.
+        std::string control = target_ + "/" + std::string(kControlFile);
+        if (unlink(control.c_str()) == 0) fsync_directory(control.substr(0, control.rfind('/')));
+        else if (errno != ENOENT) throw_errno("unable to remove", control, errno);
+      }
     } else {
       pgdr::make_directories(target_, 0700);
     }
@@ -143,6 +149,13 @@ class Restorer {
       if (auto it = opt_.tablespace_map.find(oid); it != opt_.tablespace_map.end()) location = it->second;
       else if (auto it2 = opt_.tablespace_map.find(location); it2 != opt_.tablespace_map.end()) location = it2->second;
       check_location(info_.id, location);
+      struct stat st;
+      if (lstat(location.c_str(), &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, "tablespace location is not a directory: " + location);
+        if (!opt_.delta && !dir_is_empty(location))
+          throw Error(ErrorKind::io, "refusing to restore tablespace " + oid + " into a non-empty directory: " + location,
+                      "map it elsewhere with --tablespace-map " + oid + "=DIR");
+      }
       tablespaces_[oid] = location;
     }
   }
@@ -186,14 +199,7 @@ class Restorer {
   void make_tablespace_links() {
     for (const auto& [oid, location] : tablespaces_) {
       struct stat st;
-      if (lstat(location.c_str(), &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, "tablespace location is not a directory: " + location);
-        if (!opt_.delta && !dir_is_empty(location))
-          throw Error(ErrorKind::io, "refusing to restore tablespace " + oid + " into a non-empty directory: " + location,
-                      "map it elsewhere with --tablespace-map " + oid + "=DIR");
-      } else {
-        pgdr::make_directories(location, 0700);
-      }
+      if (lstat(location.c_str(), &st) != 0) pgdr::make_directories(location, 0700);
       std::string link = target_ + "/pg_tblspc/" + oid;
       if (lstat(link.c_str(), &st) == 0) {
         if (!opt_.delta) throw Error(ErrorKind::io, "unexpected file in the restore target: " + link);
@@ -216,12 +222,19 @@ class Restorer {
   void remove_extras() {
     std::set<std::string> wanted;
     for (const auto& e : index_.entries()) wanted.insert(destination(e.file.path));
+    // In a tablespace location only this server version's directory is ours: another version's
+    // data may share the location.
     std::vector<std::string> roots = {target_};
-    for (const auto& [oid, location] : tablespaces_) roots.push_back(location);
-    for (const auto& root : roots) prune(root, wanted, root == target_);
+    for (const auto& e : index_.entries()) {
+      const std::string& p = e.file.path;
+      if (e.file.type == EntryType::directory && p.starts_with("pg_tblspc/") &&
+          std::count(p.begin(), p.end(), '/') == 2)
+        roots.push_back(destination(p));
+    }
+    for (const auto& root : roots) prune(root, wanted);
   }
 
-  void prune(const std::string& dir, const std::set<std::string>& wanted, bool is_target_root) {
+  void prune(const std::string& dir, const std::set<std::string>& wanted) {
     DIR* d = opendir(dir.c_str());
     if (!d) throw_errno("unable to read directory", dir, errno);
     std::vector<std::string> names;
@@ -236,11 +249,10 @@ class Restorer {
       if (lstat(p.c_str(), &st) != 0) continue;
       bool keep = wanted.count(p) > 0;
       if (keep && S_ISDIR(st.st_mode)) {
-        prune(p, wanted, false);
+        prune(p, wanted);
         continue;
       }
       if (keep) continue;
-      (void)is_target_root;
       remove_tree(p);
       ++result_.files_removed;
       dirs_to_sync_.insert(dir);
