@@ -95,12 +95,26 @@ ParsedSlot parse_slot(const storage::Storage& store, const std::string& slot_id,
     s.params.n = j.at("n").get<std::uint64_t>();
     s.params.r = j.at("r").get<std::uint32_t>();
     s.params.p = j.at("p").get<std::uint32_t>();
-    // Bound the parameters so a tampered slot cannot make us allocate gigabytes.
-    if (s.params.n < 2 || s.params.n > (1u << 22) || s.params.r == 0 || s.params.r > 32 || s.params.p == 0 ||
-        s.params.p > 16)
+    // Bound the parameters so a tampered slot cannot make us allocate gigabytes. Parameters scrypt
+    // itself refuses mean a damaged slot, not a wrong passphrase, so they are checked here too:
+    // n a power of two below 2^(16 r) (RFC 7914 2), and 128 r n bytes of memory within the 1 GiB
+    // OpenSSL allows by default.
+    const std::uint64_t n = s.params.n, r = s.params.r, p = s.params.p;
+    if (n < 2 || n > (1u << 22) || (n & (n - 1)) != 0 || r == 0 || r > 32 || p == 0 || p > 16 ||
+        (16 * r < 64 && n >= (std::uint64_t{1} << (16 * r))) || 128 * r * n > (std::uint64_t{1} << 30))
       return bad("kdf parameters out of range");
-    s.salt = from_base64(j.at("salt").get<std::string>());
-    s.wrapped = from_base64(j.at("wrapped").get<std::string>());
+    // from_base64 throws Error, not a JSON exception: catch it here so the message names the slot.
+    auto base64_field = [&](const char* field) -> Bytes {
+      std::string text = j.at(field).get<std::string>();
+      try {
+        return from_base64(text);
+      } catch (const Error&) {
+        bad(std::string(field) + " is not base64");
+        return {};
+      }
+    };
+    s.salt = base64_field("salt");
+    s.wrapped = base64_field("wrapped");
     s.created = j.value("created", "");
     return s;
   } catch (const nlohmann::json::exception& e) {

@@ -62,21 +62,27 @@ RepoLock RepoLock::acquire(storage::Storage& store, const std::string& repo_name
     auto raw = store.read(kLockObject);
     if (!raw) continue;  // released meanwhile
     nlohmann::json holder;
+    bool dead = false;
+    std::string message;
+    // Valid JSON that is not an object, or has mistyped fields, makes value() throw: that lock is
+    // as unreadable as one that does not parse.
     try {
       holder = nlohmann::json::parse(raw->begin(), raw->end());
+      dead = attempt == 0 && holder_is_dead(holder);
+      if (!dead)
+        message = "repository '" + repo_name + "' is locked by " + holder.value("command", "?") + " (pid " +
+                  std::to_string(holder.value("pid", 0L)) + " on host " + holder.value("host", "?") + " since " +
+                  holder.value("since", "?") + ")";
     } catch (const nlohmann::json::exception&) {
       throw Error(ErrorKind::locked, "repository '" + repo_name + "' has an unreadable lock " + kLockObject + " in " +
                                          store.describe(),
                   "if no pgdr runs against it, remove that object");
     }
-    if (attempt == 0 && holder_is_dead(holder)) {
+    if (dead) {
       store.remove(kLockObject);
       continue;
     }
-    throw Error(ErrorKind::locked,
-                "repository '" + repo_name + "' is locked by " + holder.value("command", "?") + " (pid " +
-                    std::to_string(holder.value("pid", 0L)) + " on host " + holder.value("host", "?") + " since " +
-                    holder.value("since", "?") + ")",
+    throw Error(ErrorKind::locked, message,
                 "wait for it to finish; if that process is gone for good, remove " + kLockObject + " in " +
                     store.describe());
   }

@@ -79,6 +79,7 @@ std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const Ma
   std::uint32_t trailer_len = get_u32(tail->data());
   if (trailer_len > info->size_bytes - kTailBytes) return bad("trailer length beyond the pack");
   auto sealed = store.read_range(object, info->size_bytes - kTailBytes - trailer_len, trailer_len);
+  if (!sealed) throw Error(ErrorKind::not_found, "missing pack " + object + " in " + store.describe());
   io::Aead aead(key.data_key().view());
   Bytes table;
   try {

@@ -1,0 +1,100 @@
+// Shared by the repository format tests: a scratch directory behind a real PosixStorage, raw access
+// to stored objects so a test can damage them the way a disk or a person would, and a way to catch
+// the Error a call throws so its kind and exact message can be asserted.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "../storage/temp_dir.h"
+#include "core/bytes.h"
+#include "core/error.h"
+#include "io/kdf.h"
+#include "repo/keys.h"
+#include "storage/posix/posix_storage.h"
+
+namespace pgdr::repo::test {
+
+// The tests exercise the format, not the work factor: the cheapest parameters scrypt accepts.
+inline constexpr io::ScryptParams kFastScrypt{16, 1, 1};
+
+// The Error f throws; records a test failure (and returns an internal error) when it throws none.
+template <typename F>
+Error error_of(F&& f) {
+  try {
+    std::forward<F>(f)();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected an Error, none was thrown";
+  return Error(ErrorKind::internal, "<no error thrown>");
+}
+
+inline bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
+
+// Bytes that look like a database: runs of zeros, repeated text and random stretches, so both the
+// compressing and the stored-as-is paths are taken.
+inline Bytes mixed_data(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  Bytes out;
+  out.reserve(n);
+  static constexpr std::string_view kText = "INSERT INTO accounts VALUES (42, 'alice', 1000.00);\n";
+  while (out.size() < n) {
+    std::size_t run = std::min<std::size_t>(n - out.size(), 1000 + rng() % 30000);
+    switch (rng() % 3) {
+      case 0:
+        out.insert(out.end(), run, 0);
+        break;
+      case 1:
+        for (std::size_t i = 0; i < run; ++i) out.push_back(static_cast<std::uint8_t>(kText[i % kText.size()]));
+        break;
+      default:
+        for (std::size_t i = 0; i < run; ++i) out.push_back(static_cast<std::uint8_t>(rng()));
+        break;
+    }
+  }
+  return out;
+}
+
+inline Bytes random_data(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  Bytes out(n);
+  for (auto& b : out) b = static_cast<std::uint8_t>(rng());
+  return out;
+}
+
+class RepoTestBase : public ::testing::Test {
+ protected:
+  // The object's stored bytes; fails the test when it does not exist.
+  Bytes raw(const std::string& object) const {
+    auto b = store_.read(object);
+    EXPECT_TRUE(b.has_value()) << "no object " << object;
+    return b.value_or(Bytes{});
+  }
+  void put_raw(const std::string& object, ByteView data) { store_.write_all(object, data); }
+  // Flips every bit of one stored byte, as a bad sector or a careless edit would.
+  void flip_byte(const std::string& object, std::size_t offset) {
+    Bytes b = raw(object);
+    ASSERT_LT(offset, b.size());
+    b[offset] ^= 0xff;
+    put_raw(object, b);
+  }
+  // Keeps only the first keep_bytes, as an interrupted copy would.
+  void cut(const std::string& object, std::size_t keep_bytes) {
+    Bytes b = raw(object);
+    ASSERT_LE(keep_bytes, b.size());
+    b.resize(keep_bytes);
+    put_raw(object, b);
+  }
+
+  pgdr::test::TempDir dir_;
+  storage::PosixStorage store_{dir_.path()};
+  MasterKey key_ = MasterKey::generate();
+};
+
+}  // namespace pgdr::repo::test
