@@ -212,7 +212,8 @@ class BackupRun {
     }
 
     void end() {
-      entry_.sha256 = to_hex(sha_.finish());
+      flush_frame();
+      entry_.sha256 = to_hex(file_sha_.finish());
       entry_.block_count = refs_.size();
       run_.logical_bytes_ += entry_.size_bytes;
       run_.record(entry_, refs_);
@@ -238,20 +239,23 @@ class BackupRun {
       }
     }
 
+    // Each block is named, then reused (same block at the same place in the previous snapshot, or
+    // left by a killed backup), recorded as zeroes, or gathered into the frame being built.
     void blocks(ByteView data) {
       const std::size_t block = run_.repo_.settings().block_bytes;
       for (std::size_t off = 0; off < data.size(); off += block) {
         ByteView b = data.subspan(off, std::min(block, data.size() - off));
-        sha_.update(b);
         std::size_t index = refs_.size();
         entry_.size_bytes += b.size();
         run_.progress_.add(b.size());
+        io::Digest digest = codec_.digest_of(b);
+        file_sha_.update(digest);
         if (pg::page_is_zero(b)) {
           refs_.push_back(BlockRef{});
           ++run_.zero_blocks_;
           continue;
         }
-        BlockId id = codec_.id_of(b);
+        BlockId id = codec_.id_of_digest(digest);
         if (index < prev_refs_.size() && prev_refs_[index].id == id && !prev_refs_[index].is_zero()) {
           BlockRef r = prev_refs_[index];
           r.pack = translate_previous(r.pack);
@@ -261,16 +265,29 @@ class BackupRun {
         }
         if (auto it = run_.orphans_.blocks.find(id); it != run_.orphans_.blocks.end()) {
           const auto& [orphan_pack, e] = it->second;
-          refs_.push_back(BlockRef{id, run_.adopt(run_.orphans_.pack_ids[orphan_pack]), e.offset, e.length});
+          refs_.push_back(BlockRef{id, run_.adopt(run_.orphans_.pack_ids[orphan_pack]), e.offset, e.length, e.index});
           ++run_.reused_blocks_;
           continue;
         }
-        if (!pack_) open_pack();
-        repo::PackEntry e = pack_->add(codec_, id, b);
-        refs_.push_back(BlockRef{id, pack_no_, e.offset, e.length});
-        ++run_.new_blocks_;
-        if (pack_->size_bytes() >= run_.repo_.settings().pack_target_bytes) close_pack();
+        frame_slots_.push_back(index);
+        frame_ids_.push_back(id);
+        frame_data_.insert(frame_data_.end(), b.begin(), b.end());
+        refs_.push_back(BlockRef{});
+        if (frame_ids_.size() == repo::kMaxFrameBlocks) flush_frame();
       }
+    }
+
+    void flush_frame() {
+      if (frame_ids_.empty()) return;
+      if (!pack_) open_pack();
+      auto entries = pack_->add_frame(codec_, frame_ids_, frame_data_, run_.repo_.settings().block_bytes);
+      for (std::size_t i = 0; i < entries.size(); ++i)
+        refs_[frame_slots_[i]] = BlockRef{entries[i].id, pack_no_, entries[i].offset, entries[i].length, entries[i].index};
+      run_.new_blocks_ += entries.size();
+      frame_ids_.clear();
+      frame_slots_.clear();
+      frame_data_.clear();
+      if (pack_->size_bytes() >= run_.repo_.settings().pack_target_bytes) close_pack();
     }
 
     std::uint32_t translate_previous(std::uint32_t prev_no) {
@@ -297,8 +314,11 @@ class BackupRun {
     BackupRun& run_;
     repo::BlockCodec codec_;
     Bytes buf_;
-    io::Sha256 sha_;
+    io::Sha256 file_sha_;  // over the blocks' digests
     repo::FileEntry entry_;
+    std::vector<std::size_t> frame_slots_;
+    std::vector<BlockId> frame_ids_;
+    Bytes frame_data_;
     std::vector<BlockRef> refs_;
     std::vector<BlockRef> prev_refs_;
     std::unordered_map<std::uint32_t, std::uint32_t> translated_;

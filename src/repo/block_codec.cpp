@@ -1,35 +1,48 @@
 #include "repo/block_codec.h"
 
+#include <cstring>
+
 #include "core/error.h"
 #include "repo/format.h"
 
 namespace pgdr::repo {
 
 BlockCodec::BlockCodec(const MasterKey& key, io::Codec codec, int level)
-    : hmac_(key.id_key().view()), aead_(key.data_key().view()), compressor_(codec, level) {
-  aad_ = to_bytes(kAadBlock);
-  aad_.resize(aad_.size() + 32);
-}
+    : hmac_(key.id_key().view()), aead_(key.data_key().view()), compressor_(codec, level), aad_(to_bytes(kAadFrame)) {}
 
-void BlockCodec::seal(const BlockId& id, ByteView plaintext, Bytes& out) {
+void BlockCodec::seal_frame(const std::vector<BlockId>& ids, ByteView data, Bytes& out) {
+  if (ids.empty() || ids.size() > kMaxFrameBlocks) throw Error(ErrorKind::internal, "frame of impossible size");
   plain_.clear();
   plain_.push_back(static_cast<std::uint8_t>(compressor_.codec()));
-  if (compressor_.codec() == io::Codec::none || !compressor_.compress(plaintext, plain_)) {
+  plain_.push_back(static_cast<std::uint8_t>(ids.size()));
+  auto raw = static_cast<std::uint32_t>(data.size());
+  for (int i = 0; i < 4; ++i) plain_.push_back(static_cast<std::uint8_t>(raw >> (8 * i)));
+  for (const auto& id : ids) plain_.insert(plain_.end(), id.begin(), id.end());
+  std::size_t header = plain_.size();
+  if (compressor_.codec() == io::Codec::none || !compressor_.compress(data, plain_)) {
+    plain_.resize(header);
     plain_[0] = static_cast<std::uint8_t>(io::Codec::none);
-    plain_.insert(plain_.end(), plaintext.begin(), plaintext.end());
+    plain_.insert(plain_.end(), data.begin(), data.end());
   }
-  std::copy(id.begin(), id.end(), aad_.end() - 32);
   aead_.seal(plain_, aad_, out);
 }
 
-void BlockCodec::open(const BlockId& id, ByteView blob, std::size_t raw_bytes, Bytes& out) {
-  std::copy(id.begin(), id.end(), aad_.end() - 32);
+void BlockCodec::open_frame(ByteView sealed, std::vector<BlockId>& ids, Bytes& out) {
   plain_.clear();
   try {
-    aead_.open(blob, aad_, plain_);
-    if (plain_.empty()) throw Error(ErrorKind::corrupt, "empty block");
+    aead_.open(sealed, aad_, plain_);
+    constexpr std::size_t kHead = 6;
+    if (plain_.size() < kHead) throw Error(ErrorKind::corrupt, "too short");
     auto codec = static_cast<io::Codec>(plain_[0]);
-    ByteView payload(plain_.data() + 1, plain_.size() - 1);
+    std::size_t count = plain_[1];
+    std::size_t raw_bytes = static_cast<std::size_t>(plain_[2]) | static_cast<std::size_t>(plain_[3]) << 8 |
+                            static_cast<std::size_t>(plain_[4]) << 16 | static_cast<std::size_t>(plain_[5]) << 24;
+    if (count == 0 || count > kMaxFrameBlocks || plain_.size() < kHead + 32 * count)
+      throw Error(ErrorKind::corrupt, "impossible block count");
+    if (raw_bytes > kMaxFrameBlocks * (1u << 20)) throw Error(ErrorKind::corrupt, "impossible length");
+    ids.resize(count);
+    for (std::size_t i = 0; i < count; ++i) std::memcpy(ids[i].data(), plain_.data() + kHead + 32 * i, 32);
+    ByteView payload(plain_.data() + kHead + 32 * count, plain_.size() - kHead - 32 * count);
     if (codec == io::Codec::none) {
       if (payload.size() != raw_bytes) throw Error(ErrorKind::corrupt, "wrong length");
       out.insert(out.end(), payload.begin(), payload.end());
@@ -39,7 +52,7 @@ void BlockCodec::open(const BlockId& id, ByteView blob, std::size_t raw_bytes, B
       throw Error(ErrorKind::corrupt, "unknown codec " + std::to_string(plain_[0]));
     }
   } catch (const Error& e) {
-    throw Error(ErrorKind::corrupt, "block " + to_hex(ByteView(id.data(), 8)) + ": " + e.what());
+    throw Error(ErrorKind::corrupt, std::string("frame: ") + e.what());
   }
 }
 

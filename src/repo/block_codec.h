@@ -1,11 +1,19 @@
-// Turns a block of plaintext into what a pack stores and back. Per thread: holds the cipher,
-// compressor and HMAC contexts so the hot loop allocates nothing it can reuse.
+// Blocks and frames: how block content is named and stored. Per thread: holds the cipher,
+// compressor and hash contexts so the hot loop allocates nothing it can reuse.
 //
-//   block id = HMAC-SHA-256(id key, plaintext)            (names leak nothing without the key)
-//   blob     = AES-256-GCM(data key, codec u8 | payload, aad = "pgdr-v1 block " | id)
+//   block digest = SHA-256(plaintext of one block)
+//   block id     = HMAC-SHA-256(id key, block digest)   (names leak nothing without the key)
+//   frame        = AES-256-GCM(data key, codec u8 | count u8 | raw_length u32le | ids (32 each) |
+//                              payload, aad = "pgdr-v1 frame ")
+//
+// A frame holds 1 to kMaxFrameBlocks consecutive blocks of one file, compressed together (far
+// better ratio and speed than block by block), while dedup still works block by block: a block
+// is addressed as (frame, index). The ids inside the sealed frame let a reader check that the
+// frame it opened holds the block it wanted.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/bytes.h"
 #include "io/aead.h"
@@ -16,18 +24,24 @@
 namespace pgdr::repo {
 
 using BlockId = io::Digest;
+inline constexpr std::size_t kMaxFrameBlocks = 16;
 
 class BlockCodec {
  public:
   BlockCodec(const MasterKey& key, io::Codec codec, int level);
 
-  BlockId id_of(ByteView plaintext) { return hmac_.of(plaintext); }
-  // Appends the blob for plaintext (whose id is id) to out.
-  void seal(const BlockId& id, ByteView plaintext, Bytes& out);
-  // Appends the raw_bytes of plaintext of blob to out. Throws Error(corrupt) "block <id>: <why>".
-  void open(const BlockId& id, ByteView blob, std::size_t raw_bytes, Bytes& out);
+  io::Digest digest_of(ByteView plaintext) { return sha_.of(plaintext); }
+  BlockId id_of_digest(const io::Digest& digest) { return hmac_.of(digest); }
+  BlockId id_of(ByteView plaintext) { return id_of_digest(digest_of(plaintext)); }
+
+  // Appends the sealed frame holding ids.size() blocks whose plaintexts are concatenated in data.
+  void seal_frame(const std::vector<BlockId>& ids, ByteView data, Bytes& out);
+  // Opens a frame: appends its plaintext (the blocks, concatenated) to out and fills ids. Throws
+  // Error(corrupt) "frame: <why>".
+  void open_frame(ByteView sealed, std::vector<BlockId>& ids, Bytes& out);
 
  private:
+  io::Sha256 sha_;
   io::HmacSha256 hmac_;
   io::Aead aead_;
   io::Compressor compressor_;

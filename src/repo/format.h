@@ -25,7 +25,7 @@ std::string snapshot_info_object(std::string_view snapshot_id);
 
 // Additional authenticated data prefixes: each names the object kind so that no sealed bytes can
 // be moved to where another kind is expected.
-inline constexpr std::string_view kAadBlock = "pgdr-v1 block ";
+inline constexpr std::string_view kAadFrame = "pgdr-v1 frame ";
 inline constexpr std::string_view kAadPackTrailer = "pgdr-v1 pack-trailer ";
 inline constexpr std::string_view kAadKeySlot = "pgdr-v1 key-slot ";
 inline constexpr std::string_view kAadSealed = "pgdr-v1 sealed ";

@@ -14,7 +14,7 @@ namespace pgdr::repo {
 
 namespace {
 
-constexpr std::size_t kRefBytes = 44;
+constexpr std::size_t kRefBytes = 48;
 constexpr std::size_t kRefsPerRecord = 65536;
 constexpr std::uint32_t kMaxRecordBytes = 64u << 20;
 
@@ -31,6 +31,10 @@ void encode_ref(Bytes& b, const BlockRef& r) {
   put_u32(b, r.pack);
   put_u32(b, r.offset);
   put_u32(b, r.length);
+  b.push_back(static_cast<std::uint8_t>(r.index));
+  b.push_back(static_cast<std::uint8_t>(r.index >> 8));
+  b.push_back(0);
+  b.push_back(0);
 }
 
 BlockRef decode_ref(const std::uint8_t* p) {
@@ -39,6 +43,7 @@ BlockRef decode_ref(const std::uint8_t* p) {
   r.pack = get_u32(p + 32);
   r.offset = get_u32(p + 36);
   r.length = get_u32(p + 40);
+  r.index = static_cast<std::uint16_t>(p[44] | p[45] << 8);
   return r;
 }
 
@@ -210,8 +215,9 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
           if (!current || len % kRefBytes != 0) bad("block record out of place");
           std::uint64_t n = len / kRefBytes;
           for (std::uint64_t i = 0; i < n; ++i) {
-            std::uint32_t pack = get_u32(payload.data() + i * kRefBytes + 32);
-            if (pack != kZeroPack && pack >= packs_.size()) bad("block refers to an undeclared pack");
+            BlockRef r = decode_ref(payload.data() + i * kRefBytes);
+            if (!r.is_zero() && (r.pack >= packs_.size() || r.index >= kMaxFrameBlocks))
+              bad("block refers to an undeclared pack or an impossible frame index");
           }
           spool_.pwrite_all(payload, spool_size);
           spool_size += len;

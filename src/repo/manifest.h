@@ -6,8 +6,9 @@
 //   'H' header   JSON {"format": "pgdr-manifest", "version": 1, "snapshot": id, "block_size": n}
 //   'P' pack     pack number u32le | pack id (16 bytes); declared before any block refers to it
 //   'F' entry    JSON of one FileEntry; its blocks follow in 'B' records
-//   'B' blocks   up to 65536 BlockRefs of the preceding entry, 44 bytes each:
-//                block id (32) | pack number u32le | offset u32le | length u32le
+//   'B' blocks   up to 65536 BlockRefs of the preceding entry, 48 bytes each:
+//                block id (32) | pack number u32le | frame offset u32le | frame length u32le |
+//                index in frame u16le | reserved u16 (0)
 //                (pack number 0xffffffff: an all-zero block, stored nowhere)
 //   'E' end      JSON {"entries": n, "blocks": n}; nothing may follow
 //
@@ -40,7 +41,7 @@ struct FileEntry {
   std::uint32_t mode = 0600;
   std::uint64_t size_bytes = 0;
   std::int64_t mtime = 0;       // seconds since the epoch
-  std::string sha256;           // hex, files only
+  std::string sha256;           // hex, files only: SHA-256 over the SHA-256 of each block, in order
   std::string link_target;      // symlinks only
   std::uint64_t block_count = 0;
 };
@@ -48,9 +49,11 @@ struct FileEntry {
 struct BlockRef {
   BlockId id{};
   std::uint32_t pack = kZeroPack;
-  std::uint32_t offset = 0;
-  std::uint32_t length = 0;
+  std::uint32_t offset = 0;  // of the frame
+  std::uint32_t length = 0;  // of the frame
+  std::uint16_t index = 0;   // of the block in the frame
   bool is_zero() const { return pack == kZeroPack; }
+  bool same_frame(const BlockRef& o) const { return pack == o.pack && offset == o.offset; }
 };
 
 class ManifestWriter {

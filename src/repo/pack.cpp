@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::string_view kPackMagic = "PGDRPACK";
 constexpr std::size_t kTailBytes = 16;
-constexpr std::size_t kEntryBytes = 32 + 12;
+constexpr std::size_t kEntryBytes = 32 + 14;
 
 void put_u32(Bytes& b, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
@@ -30,15 +30,22 @@ std::string new_pack_id() { return to_hex(io::random_bytes(16)); }
 PackWriter::PackWriter(storage::Storage& store, const MasterKey& key, std::string pack_id)
     : store_(store), pack_id_(std::move(pack_id)), aead_(key.data_key().view()) {}
 
-PackEntry PackWriter::add(BlockCodec& codec, const BlockId& id, ByteView plaintext) {
-  PackEntry e;
-  e.id = id;
-  e.offset = static_cast<std::uint32_t>(body_.size());
-  codec.seal(id, plaintext, body_);
-  e.length = static_cast<std::uint32_t>(body_.size() - e.offset);
-  e.raw_length = static_cast<std::uint32_t>(plaintext.size());
-  entries_.push_back(e);
-  return e;
+std::vector<PackEntry> PackWriter::add_frame(BlockCodec& codec, const std::vector<BlockId>& ids, ByteView data,
+                                             std::uint32_t block_bytes) {
+  auto offset = static_cast<std::uint32_t>(body_.size());
+  codec.seal_frame(ids, data, body_);
+  auto length = static_cast<std::uint32_t>(body_.size() - offset);
+  std::vector<PackEntry> out(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    out[i].id = ids[i];
+    out[i].offset = offset;
+    out[i].length = length;
+    out[i].index = static_cast<std::uint16_t>(i);
+    std::size_t start = i * block_bytes;
+    out[i].raw_length = static_cast<std::uint32_t>(std::min<std::size_t>(block_bytes, data.size() - start));
+    entries_.push_back(out[i]);
+  }
+  return out;
 }
 
 std::uint64_t PackWriter::commit() {
@@ -48,6 +55,8 @@ std::uint64_t PackWriter::commit() {
     table.insert(table.end(), e.id.begin(), e.id.end());
     put_u32(table, e.offset);
     put_u32(table, e.length);
+    table.push_back(static_cast<std::uint8_t>(e.index));
+    table.push_back(static_cast<std::uint8_t>(e.index >> 8));
     put_u32(table, e.raw_length);
   }
   std::size_t before = body_.size();
@@ -95,7 +104,9 @@ std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const Ma
     std::copy(p, p + 32, out[i].id.begin());
     out[i].offset = get_u32(p + 32);
     out[i].length = get_u32(p + 36);
-    out[i].raw_length = get_u32(p + 40);
+    out[i].index = static_cast<std::uint16_t>(p[40] | p[41] << 8);
+    out[i].raw_length = get_u32(p + 42);
+    if (out[i].index >= kMaxFrameBlocks) return bad("entry with an impossible frame index");
     if (static_cast<std::uint64_t>(out[i].offset) + out[i].length > body_end) return bad("entry beyond the pack body");
   }
   return out;

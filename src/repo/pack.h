@@ -1,10 +1,11 @@
-// Packs: many blobs in one object, so object stores see few large writes and reads. A pack ends
-// with a sealed trailer listing its blobs, so a pack can be checked or salvaged on its own; restore
-// never needs the trailer (manifests record each block's pack, offset and length).
+// Packs: many frames in one object, so object stores see few large writes and reads. A pack ends
+// with a sealed trailer listing every block of its frames, so a pack can be checked or salvaged on
+// its own; restore never needs the trailer (manifests record each block's pack, frame and index).
 //
-//   pack    = blob* | trailer | trailer_length u32le | version u32le | "PGDRPACK"
+//   pack    = frame* | trailer | trailer_length u32le | version u32le | "PGDRPACK"
 //   trailer = AES-256-GCM(data key, entry*, aad = "pgdr-v1 pack-trailer " | pack id)
-//   entry   = block id (32) | offset u32le | length u32le | raw_length u32le
+//   entry   = block id (32) | frame offset u32le | frame length u32le | index in frame u16le |
+//             raw_length u32le
 //
 // A PackWriter buffers its pack in memory (up to the target size) and writes it in one commit;
 // it belongs to one thread.
@@ -23,8 +24,9 @@ namespace pgdr::repo {
 
 struct PackEntry {
   BlockId id;
-  std::uint32_t offset = 0;
-  std::uint32_t length = 0;
+  std::uint32_t offset = 0;  // of the frame holding the block
+  std::uint32_t length = 0;  // of that frame
+  std::uint16_t index = 0;   // of the block in the frame
   std::uint32_t raw_length = 0;
 };
 
@@ -36,10 +38,12 @@ class PackWriter {
   PackWriter(storage::Storage& store, const MasterKey& key, std::string pack_id);
 
   const std::string& pack_id() const { return pack_id_; }
-  // Seals plaintext into the pack with codec; returns where it went.
-  PackEntry add(BlockCodec& codec, const BlockId& id, ByteView plaintext);
+  // Seals the blocks (ids, plaintexts concatenated in data, each full but maybe the last) into one
+  // frame of the pack; returns one entry per block.
+  std::vector<PackEntry> add_frame(BlockCodec& codec, const std::vector<BlockId>& ids, ByteView data,
+                                   std::uint32_t block_bytes);
   std::uint64_t size_bytes() const { return body_.size(); }
-  std::size_t blob_count() const { return entries_.size(); }
+  std::size_t block_count() const { return entries_.size(); }
   // Appends the trailer and stores the pack durably under packs/. Returns the stored size.
   std::uint64_t commit();
 
