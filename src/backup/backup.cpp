@@ -434,6 +434,7 @@ BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, co
   info.block_bytes = repo.settings().block_bytes;
   info.compression = options.compress;
   info.data_checksums = facts.data_checksums;
+  info.wal_segment_bytes = facts.wal_segment_bytes;
   info.pgdr_version = PGDR_VERSION;
 
   // A temporary slot keeps the server from recycling WAL the snapshot must copy at the end.

@@ -38,6 +38,8 @@ int run(int argc, char** argv) {
   add_restore_command(app, ctx, body);
   add_info_command(app, ctx, body);
   add_key_command(app, ctx, body);
+  add_archive_push_command(app, ctx, body);
+  add_archive_get_command(app, ctx, body);
 
   try {
     app.parse(argc, argv);

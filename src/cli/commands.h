@@ -18,5 +18,7 @@ void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_info_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_key_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_archive_push_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body);
 
 }  // namespace pgdr::cli

@@ -1,3 +1,8 @@
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -7,6 +12,32 @@
 #include "restore/restore.h"
 
 namespace pgdr::cli {
+
+namespace {
+
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+// restore_command for the restored cluster: this binary and this configuration, by absolute path,
+// since the server runs it from its data directory.
+std::string restore_command_for(Context& ctx) {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) throw Error(ErrorKind::internal, "unable to find the pgdr binary's path");
+  exe[n] = '\0';
+  char config[PATH_MAX];
+  if (!realpath(ctx.config().source.c_str(), config)) throw_errno("unable to resolve", ctx.config().source, errno);
+  std::string cmd = shell_quoted(exe) + " --config " + shell_quoted(config);
+  return cmd + " archive-get %f %p";
+}
+
+}  // namespace
 
 void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
   auto* cmd = app.add_subcommand("restore", "write a data directory that PostgreSQL starts from");
@@ -21,6 +52,24 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
   cmd->add_option("--process-max", process_max, "parallel file writers (default: [backup] process_max)")
       ->check(CLI::Range(1, 64));
   cmd->add_option("--repo", ctx.repo_name, "repository to read from (default: the first configured)");
+  static std::string time, lsn, xid, name;
+  static bool immediate = false;
+  auto* t = cmd->add_option("--time", time, "recover to this time, e.g. '2026-11-25 14:30:00+00' (UTC)");
+  auto* l = cmd->add_option("--lsn", lsn, "recover to this WAL location, e.g. 0/5A000028");
+  auto* x = cmd->add_option("--xid", xid, "recover to the commit of this transaction id");
+  auto* n = cmd->add_option("--name", name, "recover to this restore point (pg_create_restore_point)");
+  auto* i = cmd->add_flag("--immediate", immediate, "recover only to the end of the snapshot (consistency)");
+  for (auto* a : {t, l, x, n, i})
+    for (auto* b : {t, l, x, n, i})
+      if (a != b) a->excludes(b);
+  cmd->add_option("--target-action", opt.target.action, "at the target: promote, pause or shutdown")
+      ->default_val("pause")
+      ->check(CLI::IsMember({"promote", "pause", "shutdown"}));
+  cmd->add_flag("--standby", opt.target.standby, "write a standby (standby.signal) that follows the archive");
+  cmd->add_option("--primary-conninfo", opt.target.primary_conninfo, "with --standby: also stream from this primary");
+  cmd->add_flag("--no-recovery-settings{false}", opt.recovery_settings,
+                "write no restore_command, target or signal file (the copy then starts by crash recovery from "
+                "the snapshot's own WAL)");
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
       const Config& cfg = ctx.config();
@@ -31,6 +80,15 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
         opt.tablespace_map[m.substr(0, eq)] = m.substr(eq + 1);
       }
       opt.process_max = process_max.value_or(cfg.backup.process_max);
+      using restore::TargetKind;
+      if (!time.empty()) opt.target = {TargetKind::time, time, opt.target.action, opt.target.standby, opt.target.primary_conninfo, {}};
+      else if (!lsn.empty()) opt.target = {TargetKind::lsn, lsn, opt.target.action, opt.target.standby, opt.target.primary_conninfo, {}};
+      else if (!xid.empty()) opt.target = {TargetKind::xid, xid, opt.target.action, opt.target.standby, opt.target.primary_conninfo, {}};
+      else if (!name.empty()) opt.target = {TargetKind::name, name, opt.target.action, opt.target.standby, opt.target.primary_conninfo, {}};
+      else if (immediate) opt.target.kind = TargetKind::immediate;
+      if (opt.target.standby && opt.target.kind != TargetKind::latest)
+        throw Error(ErrorKind::usage, "--standby follows the archive to its end: it takes no recovery target");
+      opt.target.restore_command = restore_command_for(ctx);
       repo::Repository repo = ctx.open_repo();
       restore::RestoreResult r = restore::run_restore(repo, opt);
       std::string what = "restored snapshot " + r.info.id + " to " + opt.target_dir + ": " +

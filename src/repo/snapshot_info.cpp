@@ -24,7 +24,7 @@ nlohmann::json to_json(const SnapshotInfo& s) {
       {"format", "pgdr-snapshot"}, {"version", kFormatVersion}, {"id", s.id}, {"cluster", s.cluster_name},
       {"system_identifier", s.system_identifier}, {"pg_version_num", s.pg_version_num}, {"timeline", s.timeline},
       {"start_lsn", s.start_lsn}, {"stop_lsn", s.stop_lsn}, {"start_time", s.start_time}, {"stop_time", s.stop_time},
-      {"first_wal_segment", s.first_wal_segment}, {"last_wal_segment", s.last_wal_segment},
+      {"wal_segment_size", s.wal_segment_bytes}, {"first_wal_segment", s.first_wal_segment}, {"last_wal_segment", s.last_wal_segment},
       {"previous_snapshot", s.previous_snapshot}, {"block_size", s.block_bytes}, {"compression", s.compression},
       {"file_count", s.file_count}, {"logical_bytes", s.logical_bytes}, {"new_blocks", s.new_blocks},
       {"reused_blocks", s.reused_blocks}, {"zero_blocks", s.zero_blocks}, {"stored_bytes", s.stored_bytes},
@@ -45,6 +45,7 @@ SnapshotInfo from_json(const nlohmann::json& j) {
   s.stop_lsn = j.at("stop_lsn");
   s.start_time = j.at("start_time");
   s.stop_time = j.at("stop_time");
+  s.wal_segment_bytes = j.at("wal_segment_size");
   s.first_wal_segment = j.at("first_wal_segment");
   s.last_wal_segment = j.at("last_wal_segment");
   s.previous_snapshot = j.at("previous_snapshot");

@@ -28,6 +28,7 @@ struct SnapshotInfo {
   std::string stop_lsn;
   std::string start_time;  // ISO-8601 UTC, when pg_backup_start returned
   std::string stop_time;   // ISO-8601 UTC, when pg_backup_stop returned
+  std::uint64_t wal_segment_bytes = 0;
   std::string first_wal_segment;
   std::string last_wal_segment;
   std::string previous_snapshot;  // blocks were compared with this one's, "" for the first

@@ -94,6 +94,14 @@ class Restorer {
     run_files(files);
     sync_written_files();
     sync_directories();
+    if (opt_.recovery_settings) {
+      RecoveryTarget target = opt_.target;
+      const std::string get = " archive-get ";
+      if (auto at = target.restore_command.find(get);
+          at != std::string::npos && info_.wal_segment_bytes != 0 && info_.wal_segment_bytes != (16u << 20))
+        target.restore_command.insert(at + get.size(), "--wal-segment-size " + std::to_string(info_.wal_segment_bytes) + " ");
+      write_recovery_settings(target_, target, info_.id);
+    }
     run_files(last);
     sync_written_files();
     sync_directories();
@@ -508,7 +516,29 @@ class Restorer {
 }  // namespace
 
 RestoreResult run_restore(const repo::Repository& repo, const RestoreOptions& options) {
-  repo::SnapshotInfo info = repo::find_snapshot(repo.store(), repo.key(), options.snapshot);
+  check_target(options.target);
+  repo::SnapshotInfo info;
+  if (options.snapshot == "latest" || options.snapshot.empty()) {
+    // The newest snapshot that ends before the target, so that recovery can reach it.
+    auto all = repo::list_snapshots(repo.store(), repo.key());
+    const repo::SnapshotInfo* chosen = nullptr;
+    for (const auto& s : all)
+      if (snapshot_serves(s, options.target)) chosen = &s;
+    if (!chosen) {
+      if (all.empty())
+        throw Error(ErrorKind::not_found, "no snapshot in " + repo.describe(), "take one with 'pgdr backup'");
+      throw Error(ErrorKind::not_found, "no snapshot in " + repo.describe() + " ends before the recovery target " +
+                                            options.target.value,
+                  "the oldest snapshot ends at " + all.front().stop_time + " (LSN " + all.front().stop_lsn + ")");
+    }
+    info = *chosen;
+  } else {
+    info = repo::find_snapshot(repo.store(), repo.key(), options.snapshot);
+    if (!snapshot_serves(info, options.target))
+      throw Error(ErrorKind::usage, "snapshot " + info.id + " ends after the recovery target " + options.target.value +
+                                        " (at " + info.stop_time + ", LSN " + info.stop_lsn + ")",
+                  "choose an older snapshot, or leave --snapshot out to pick one");
+  }
   Restorer r(repo, options, info);
   return r.run();
 }

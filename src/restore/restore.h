@@ -12,6 +12,7 @@
 
 #include "repo/repository.h"
 #include "repo/snapshot_info.h"
+#include "restore/recovery_settings.h"
 
 namespace pgdr::restore {
 
@@ -21,6 +22,8 @@ struct RestoreOptions {
   bool delta = false;
   int process_max = 2;
   std::map<std::string, std::string> tablespace_map;  // oid or old location -> new location
+  RecoveryTarget target;
+  bool recovery_settings = true;  // write restore_command, target and signal file
 };
 
 struct RestoreResult {

@@ -66,7 +66,8 @@ TEST_F(BackupRestoreTest, SnapshotUnderLoadRestoresAndMatchesSource) {
     std::string target = work_->file("restored-under-load");
     std::string ts_target = work_->file("restored-under-load-ts");
     pgdr_ok({"restore", "--target-dir", target, "--snapshot", under_load, "--tablespace-map", ts_oid + "=" + ts_target});
-    PgCluster restored(PgCluster::Adopt{target});
+    PgCluster restored(PgCluster::Adopt{target}, with_passphrase({}));
+    wait_recovered(restored);
     auto amcheck = restored.run_as_server_user({PgCluster::bin("pg_amcheck"), "--heapallindexed", "--all", "-h",
                                                 "127.0.0.1", "-p", std::to_string(restored.port())});
     EXPECT_EQ(amcheck.exit_code, 0) << amcheck.out << amcheck.err;
@@ -82,7 +83,8 @@ TEST_F(BackupRestoreTest, SnapshotUnderLoadRestoresAndMatchesSource) {
   std::string target = work_->file("restored-quiet");
   std::string ts_target = work_->file("restored-quiet-ts");
   pgdr_ok({"restore", "--target-dir", target, "--tablespace-map", ts_oid + "=" + ts_target});
-  PgCluster restored(PgCluster::Adopt{target});
+  PgCluster restored(PgCluster::Adopt{target}, with_passphrase({}));
+  wait_recovered(restored);
   auto copy = fingerprint(restored);
   EXPECT_EQ(copy, source);
   EXPECT_GE(source.size(), 6u);

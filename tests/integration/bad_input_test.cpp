@@ -261,7 +261,8 @@ TEST_F(BadInputTest, FullDiskWhileBackingUp) {
   EXPECT_FALSE(id.empty());
   std::string target = work_->file("restored");
   pgdr_ok({"restore", "--target-dir", target});
-  PgCluster restored(PgCluster::Adopt{target});
+  PgCluster restored(PgCluster::Adopt{target}, with_passphrase({}));
+  wait_recovered(restored);
   EXPECT_EQ(restored.psql("SELECT count(*) FROM pg_class WHERE relname = 'noise'"), "0");
 }
 

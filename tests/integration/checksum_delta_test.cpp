@@ -52,7 +52,8 @@ TEST_F(ChecksumDeltaTest, DeltaRestoreRewritesOnlyWhatDiffers) {
   pgdr_ok({"restore", "--target-dir", target});
   {
     // Use the copy, change it, leave a stray file: delta must undo all of it.
-    PgCluster copy(PgCluster::Adopt{target});
+    PgCluster copy(PgCluster::Adopt{target}, with_passphrase({}));
+    wait_recovered(copy);
     copy.psql("UPDATE t SET v = 'changed' WHERE id % 10 = 0; CREATE TABLE extra AS SELECT 1 AS x; CHECKPOINT;");
     copy.stop();
   }
@@ -61,7 +62,8 @@ TEST_F(ChecksumDeltaTest, DeltaRestoreRewritesOnlyWhatDiffers) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("unchanged"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(target + "/stray-file"));
-  PgCluster copy(PgCluster::Adopt{target});
+  PgCluster copy(PgCluster::Adopt{target}, with_passphrase({}));
+  wait_recovered(copy);
   EXPECT_EQ(fingerprint(copy), expected);
   EXPECT_EQ(copy.psql("SELECT count(*) FROM pg_class WHERE relname = 'extra'"), "0");
 }
@@ -71,7 +73,8 @@ TEST_F(ChecksumDeltaTest, DeltaRefusesARunningServer) {
   backup();
   std::string target = work_->file("restored");
   pgdr_ok({"restore", "--target-dir", target});
-  PgCluster copy(PgCluster::Adopt{target});
+  PgCluster copy(PgCluster::Adopt{target}, with_passphrase({}));
+  wait_recovered(copy);
   auto r = pgdr({"restore", "--delta", "--target-dir", target});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("refusing to restore over a running server: " + target), std::string::npos) << r.err;

@@ -95,7 +95,8 @@ TEST_F(CrashTest, KillNineDuringBackupLeavesRepositoryUsableAndBlocksReused) {
   for (const auto& [id, expected] : {std::pair{first, first_print}, std::pair{next, second_print}}) {
     std::string target = work_->file("restored-" + id);
     pgdr_ok({"restore", "--snapshot", id, "--target-dir", target});
-    PgCluster restored(PgCluster::Adopt{target});
+    PgCluster restored(PgCluster::Adopt{target}, with_passphrase({}));
+    wait_recovered(restored);
     EXPECT_EQ(fingerprint(restored), expected) << id;
   }
 }

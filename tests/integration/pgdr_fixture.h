@@ -6,7 +6,9 @@
 
 #include <map>
 #include <memory>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness/pg_cluster.h"
@@ -31,7 +33,13 @@ class PgdrTest : public ::testing::Test {
     work_.reset();
   }
 
-  virtual PgClusterOptions cluster_options() { return {}; }
+  virtual PgClusterOptions cluster_options() { return with_passphrase({}); }
+
+  // The server runs pgdr too (archive_command, restore_command): it needs the passphrase.
+  static PgClusterOptions with_passphrase(PgClusterOptions o) {
+    o.server_env.push_back(std::string("PGDR_PASSPHRASE=") + kPassphrase);
+    return o;
+  }
 
   void write_config(const std::string& extra = "") {
     config_ = work_->write_file("pgdr.toml",
@@ -53,6 +61,16 @@ class PgdrTest : public ::testing::Test {
     auto r = pgdr(args);
     EXPECT_EQ(r.exit_code, 0) << "pgdr " << testing::PrintToString(args) << "\nstdout: " << r.out << "\nstderr: " << r.err;
     return r.out;
+  }
+
+  // A restored cluster accepts read-only connections while it recovers: wait until recovery has
+  // ended (promotion) before reading or writing what the test compares.
+  static void wait_recovered(const PgCluster& c, int timeout_seconds = 120) {
+    for (int i = 0; i < timeout_seconds * 10; ++i) {
+      if (c.psql("SELECT pg_is_in_recovery()") == "f") return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "the cluster on port " << c.port() << " was still in recovery after " << timeout_seconds << " s";
   }
 
   std::string backup() {

@@ -365,8 +365,11 @@ void PgCluster::start() {
   constexpr int kAttempts = 5;
   for (int attempt = 1;; ++attempt) {
     const std::size_t offset = log().size();
-    const ProcessResult r = run_server({bin("pg_ctl"), "-D", data_dir_, "-l", log_path(), "-w", "-t",
-                                        std::to_string(options_.start_timeout_seconds), "start"});
+    std::vector<std::string> env = {"LC_ALL=C"};
+    env.insert(env.end(), options_.server_env.begin(), options_.server_env.end());
+    const ProcessResult r = run_as_server_user({bin("pg_ctl"), "-D", data_dir_, "-l", log_path(), "-w", "-t",
+                                                std::to_string(options_.start_timeout_seconds), "start"},
+                                               {}, env);
     read_postmaster_pid();
     if (r.exit_code == 0 && running()) return;
 

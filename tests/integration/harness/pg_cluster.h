@@ -30,6 +30,8 @@ struct PgClusterOptions {
   bool start = true;
   // How long pg_ctl waits for the server to accept connections (recovery included).
   int start_timeout_seconds = 120;
+  // "K=V" entries added to the server's environment (archive_command and restore_command see them).
+  std::vector<std::string> server_env;
 };
 
 class PgCluster {

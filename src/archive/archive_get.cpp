@@ -1,0 +1,148 @@
+#include "archive/archive_get.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "pg/lsn.h"
+#include "repo/wal_archive.h"
+
+namespace pgdr::archive {
+
+namespace {
+
+constexpr std::string_view kSpoolDir = "pgdr-prefetch";
+
+std::string dir_of(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+// Writes content to dest through a temporary name: recovery never opens a half-written file.
+void write_atomically(const std::string& dest, ByteView content) {
+  std::string tmp = temporary_path(dest);
+  {
+    File f = File::open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    try {
+      f.write_all(content);
+      f.close();
+    } catch (...) {
+      unlink(tmp.c_str());
+      throw;
+    }
+  }
+  if (rename(tmp.c_str(), dest.c_str()) != 0) {
+    int err = errno;
+    unlink(tmp.c_str());
+    throw_errno("unable to rename into", dest, err);
+  }
+}
+
+struct Source {
+  const std::vector<repo::Repository>& repos;
+  // Tries each repository in order: the first good copy wins; damage falls through to the next.
+  std::optional<Bytes> fetch(const std::string& name, std::string* from, std::vector<std::string>* problems,
+                             bool* damaged) const {
+    for (const auto& r : repos) {
+      try {
+        auto content = repo::fetch_wal_file(r, name);
+        if (content) {
+          if (from) *from = r.name();
+          return content;
+        }
+      } catch (const Error& e) {
+        if (damaged) *damaged = true;
+        if (problems) problems->push_back(e.what());
+      }
+    }
+    return std::nullopt;
+  }
+};
+
+// Segments recovery has passed will not be asked for again.
+void prune_spool(const std::string& spool, const pg::SegmentName& now, std::uint64_t segment_bytes) {
+  DIR* d = opendir(spool.c_str());
+  if (!d) return;
+  while (struct dirent* de = readdir(d)) {
+    auto seg = pg::parse_segment_file_name(de->d_name, segment_bytes);
+    bool stale_tmp = std::string_view(de->d_name).find(".tmp-") != std::string_view::npos;
+    if ((seg && seg->timeline == now.timeline && seg->segno < now.segno) || stale_tmp)
+      unlink((spool + "/" + de->d_name).c_str());
+  }
+  closedir(d);
+}
+
+}  // namespace
+
+GetResult get(const std::string& wal_name, const std::string& dest, const Config& cfg,
+              const std::function<repo::Repository(const RepoConfig&)>& open_repo, const GetOptions& opt) {
+  auto kind = repo::classify_wal_file(wal_name);
+  if (!kind) throw Error(ErrorKind::usage, "'" + wal_name + "' is not a WAL file name");
+  GetResult result;
+  std::string spool = dir_of(dest) + "/" + std::string(kSpoolDir);
+
+  auto segment = pg::parse_segment_file_name(wal_name, opt.segment_bytes);
+  if (segment) {
+    prune_spool(spool, *segment, opt.segment_bytes);
+    std::string spooled = spool + "/" + wal_name;
+    // Spooled files were checked when they were fetched and are renamed into place whole.
+    if (rename(spooled.c_str(), dest.c_str()) == 0) {
+      result.outcome = GetOutcome::found;
+      result.from_repo = "prefetch";
+    }
+  }
+
+  std::vector<repo::Repository> repos;
+  for (const auto& rc : cfg.repos) {
+    try {
+      repos.push_back(open_repo(rc));
+    } catch (const Error& e) {
+      result.problems.push_back(e.what());
+    }
+  }
+  if (repos.empty()) {
+    if (result.outcome != GetOutcome::found) result.outcome = GetOutcome::unavailable;
+    return result;
+  }
+  Source source{repos};
+
+  // Prefetch the next segments of this timeline while (or after) this one is fetched.
+  std::vector<std::thread> prefetchers;
+  if (segment && opt.prefetch > 0) {
+    mkdir(spool.c_str(), 0700);
+    for (int i = 1; i <= opt.prefetch; ++i) {
+      std::string next = pg::segment_file_name(segment->timeline, segment->segno + static_cast<std::uint64_t>(i),
+                                               opt.segment_bytes);
+      std::string target = spool + "/" + next;
+      if (access(target.c_str(), F_OK) == 0) continue;
+      prefetchers.emplace_back([&source, next, target] {
+        try {
+          if (auto content = source.fetch(next, nullptr, nullptr, nullptr)) write_atomically(target, *content);
+        } catch (const Error&) {
+          // A failed prefetch costs nothing: the segment is fetched again when it is asked for.
+        }
+      });
+    }
+  }
+
+  if (result.outcome != GetOutcome::found) {
+    bool damaged = false;
+    auto content = source.fetch(wal_name, &result.from_repo, &result.problems, &damaged);
+    if (content) {
+      write_atomically(dest, *content);
+      result.outcome = GetOutcome::found;
+    } else {
+      // Absent only if every repository was asked and none had it, intact or not.
+      result.outcome = (damaged || repos.size() < cfg.repos.size()) ? GetOutcome::unavailable : GetOutcome::absent;
+    }
+  }
+  for (auto& t : prefetchers) t.join();
+  return result;
+}
+
+}  // namespace pgdr::archive

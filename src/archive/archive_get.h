@@ -1,0 +1,38 @@
+// pgdr archive-get: PostgreSQL's restore_command. Fetches a WAL file from the first repository
+// that has a good copy, checks it, and writes it to the destination atomically, so recovery never
+// sees a partial file. Also prefetches the segments that recovery will ask for next, in parallel,
+// into a spool directory beside the destination; later calls take them from there.
+//
+// Outcomes map to what recovery needs: found (exit 0); absent from every repository (exit 1,
+// silently: recovery ends normally at the end of the archive); present but unreadable or
+// damaged everywhere, or no repository reachable (exit 126: recovery stops instead of ending early
+// and quietly losing the WAL after this point).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "repo/repository.h"
+
+namespace pgdr::archive {
+
+enum class GetOutcome { found, absent, unavailable };
+
+struct GetResult {
+  GetOutcome outcome = GetOutcome::absent;
+  std::string from_repo;             // where it came from
+  std::vector<std::string> problems;  // one line per repository that failed, for the log
+};
+
+struct GetOptions {
+  int prefetch = 4;  // segments fetched ahead; 0 disables
+  std::uint64_t segment_bytes = 16u << 20;
+};
+
+// open_repo opens the i-th configured repository (throws if it cannot).
+GetResult get(const std::string& wal_name, const std::string& dest, const Config& cfg,
+              const std::function<repo::Repository(const RepoConfig&)>& open_repo, const GetOptions& opt);
+
+}  // namespace pgdr::archive

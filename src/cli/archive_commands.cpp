@@ -1,0 +1,73 @@
+#include <cstdio>
+
+#include "archive/archive_get.h"
+#include "archive/archive_push.h"
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "repo/wal_archive.h"
+
+namespace pgdr::cli {
+
+void add_archive_push_command(CLI::App& app, Context& ctx, CommandBody& body) {
+  auto* cmd = app.add_subcommand(
+      "archive-push", "store a WAL file in every repository (for archive_command = 'pgdr --config FILE archive-push %p')");
+  static std::string path;
+  cmd->add_option("PATH", path, "the WAL file (%p): a segment, partial segment, history or backup history file")
+      ->required();
+  cmd->callback([&ctx, &body] {
+    body = [&ctx] {
+      const Config& cfg = ctx.config();
+      cfg.repo("");  // at least one repository
+      std::vector<repo::Repository> repos;
+      for (const auto& rc : cfg.repos) repos.push_back(ctx.open_repo(rc));
+      archive::push(path, repos);
+      return 0;
+    };
+  });
+}
+
+void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
+  auto* cmd = app.add_subcommand(
+      "archive-get",
+      "fetch a WAL file for recovery (for restore_command = 'pgdr --config FILE archive-get %f %p'); exit 1 when "
+      "no repository has it, 126 when it exists but cannot be read intact");
+  static std::string name, dest;
+  static int prefetch = 4;
+  static std::uint64_t segment_bytes = 16u << 20;
+  cmd->add_option("WALNAME", name, "the file PostgreSQL asks for (%f)")->required();
+  cmd->add_option("DEST", dest, "where to write it (%p)")->required();
+  cmd->add_option("--prefetch", prefetch, "segments to fetch ahead in parallel (0: none)")
+      ->default_val(4)
+      ->check(CLI::Range(0, 64));
+  cmd->add_option("--wal-segment-size", segment_bytes, "the cluster's WAL segment size in bytes")
+      ->default_val(16u << 20);
+  cmd->callback([&ctx, &body] {
+    body = [&ctx] {
+      const Config& cfg = ctx.config();
+      cfg.repo("");
+      archive::GetOptions opt;
+      opt.prefetch = prefetch;
+      opt.segment_bytes = segment_bytes;
+      auto r = archive::get(name, dest, cfg, [&ctx](const RepoConfig& rc) { return ctx.open_repo(rc); }, opt);
+      switch (r.outcome) {
+        case archive::GetOutcome::found:
+          for (const auto& p : r.problems) log_warning(p + " (used the copy in repository '" + r.from_repo + "')");
+          return 0;
+        case archive::GetOutcome::absent:
+          return 1;  // the normal end of the archive: no message, recovery ends there
+        case archive::GetOutcome::unavailable: {
+          std::string line = "unable to fetch WAL file " + name + " intact from any repository";
+          for (const auto& p : r.problems) line += "; " + p;
+          std::fprintf(stderr, "pgdr: %s\nHINT: recovery stops here rather than end early without this WAL; repair "
+                               "or reach the repository and start the server again\n",
+                       line.c_str());
+          return 126;
+        }
+      }
+      return 1;
+    };
+  });
+}
+
+}  // namespace pgdr::cli

@@ -1,0 +1,141 @@
+#include "repo/wal_archive.h"
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "io/sha256.h"
+#include "pg/lsn.h"
+#include "repo/sealed_stream.h"
+
+namespace pgdr::repo {
+
+namespace {
+
+constexpr std::string_view kWalMagic = "PGDRWAL1";
+constexpr std::uint32_t kMaxHeaderBytes = 4096;
+
+bool upper_hex(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
+}
+
+struct Header {
+  std::string name;
+  std::uint64_t size = 0;
+  std::string sha256;
+};
+
+Header read_header(SealedReader& in, const std::string& object, const Repository& repo) {
+  auto bad = [&](const std::string& why) -> Header {
+    throw Error(ErrorKind::corrupt, "corrupt WAL object " + object + " in " + repo.describe() + " (" + why + ")");
+  };
+  std::uint8_t head[12];
+  in.read_exact(head, sizeof head);
+  if (std::memcmp(head, kWalMagic.data(), kWalMagic.size()) != 0) return bad("not an archived WAL file");
+  std::uint32_t len = static_cast<std::uint32_t>(head[8]) | static_cast<std::uint32_t>(head[9]) << 8 |
+                      static_cast<std::uint32_t>(head[10]) << 16 | static_cast<std::uint32_t>(head[11]) << 24;
+  if (len > kMaxHeaderBytes) return bad("header of impossible length");
+  Bytes raw(len);
+  in.read_exact(raw.data(), len);
+  try {
+    auto j = nlohmann::json::parse(raw.begin(), raw.end());
+    return Header{j.at("name"), j.at("size"), j.at("sha256")};
+  } catch (const nlohmann::json::exception&) {
+    return bad("unreadable header");
+  }
+}
+
+}  // namespace
+
+std::optional<WalFileKind> classify_wal_file(std::string_view name) {
+  if (name.size() == 24 && upper_hex(name)) return WalFileKind::segment;
+  if (name.size() == 32 && name.ends_with(".partial") && upper_hex(name.substr(0, 24))) return WalFileKind::partial;
+  if (name.size() == 16 && name.ends_with(".history") && upper_hex(name.substr(0, 8))) return WalFileKind::history;
+  // "000000010000000000000002.00000028.backup"
+  if (name.size() == 40 && name.ends_with(".backup") && name[24] == '.' && upper_hex(name.substr(0, 24)) &&
+      upper_hex(name.substr(25, 8)))
+    return WalFileKind::backup_history;
+  return std::nullopt;
+}
+
+std::string wal_object(std::string_view name) {
+  if (!classify_wal_file(name))
+    throw Error(ErrorKind::usage, "'" + std::string(name) + "' is not a WAL file name PostgreSQL archives");
+  return std::string(kWalDir) + "/" + std::string(name.substr(0, 8)) + "/" + std::string(name);
+}
+
+PushOutcome push_wal_file(const Repository& repo, const std::string& name, ByteView content) {
+  std::string object = wal_object(name);
+  std::string digest = to_hex(io::Sha256::of(content));
+  if (repo.store().stat(object)) {
+    SealedReader in(repo.store(), object, repo.key());
+    Header h = read_header(in, object, repo);
+    if (h.sha256 == digest && h.size == content.size()) return PushOutcome::already_archived;
+    throw Error(ErrorKind::corrupt,
+                "WAL file " + name + " is already archived in " + repo.describe() + " with different content",
+                "two clusters may be archiving into one repository; check archive_command on every server");
+  }
+  std::string header = nlohmann::json{{"name", name}, {"size", content.size()}, {"sha256", digest}}.dump();
+  Bytes head = to_bytes(kWalMagic);
+  auto len = static_cast<std::uint32_t>(header.size());
+  for (int i = 0; i < 4; ++i) head.push_back(static_cast<std::uint8_t>(len >> (8 * i)));
+  head.insert(head.end(), header.begin(), header.end());
+  SealedWriter out(repo.store(), object, repo.key());
+  out.write(head);
+  out.write(content);
+  out.commit();
+  return PushOutcome::stored;
+}
+
+std::optional<Bytes> fetch_wal_file(const Repository& repo, const std::string& name) {
+  std::string object = wal_object(name);
+  if (!repo.store().stat(object)) return std::nullopt;
+  SealedReader in(repo.store(), object, repo.key());
+  Header h = read_header(in, object, repo);
+  auto bad = [&](const std::string& why) {
+    throw Error(ErrorKind::corrupt, "corrupt WAL object " + object + " in " + repo.describe() + " (" + why + ")");
+  };
+  if (h.name != name) bad("holds " + h.name);
+  if (h.size > (1ull << 30)) bad("impossible size");
+  Bytes content(h.size);
+  in.read_exact(content.data(), content.size());
+  if (!in.at_end()) bad("longer than its header says");
+  if (to_hex(io::Sha256::of(content)) != h.sha256) bad("SHA-256 mismatch");
+  return content;
+}
+
+ArchivedWal list_wal(const Repository& repo, std::uint64_t segment_bytes) {
+  ArchivedWal out;
+  for (const auto& obj : repo.store().list(kWalDir)) {
+    std::string name = obj.path.substr(obj.path.rfind('/') + 1);
+    auto kind = classify_wal_file(name);
+    if (!kind) continue;
+    switch (*kind) {
+      case WalFileKind::segment:
+        if (auto seg = pg::parse_segment_file_name(name, segment_bytes)) out.segments[seg->timeline].push_back(seg->segno);
+        break;
+      case WalFileKind::partial: out.partial_files.push_back(name); break;
+      case WalFileKind::history: out.history_files.push_back(name); break;
+      case WalFileKind::backup_history: break;
+    }
+  }
+  for (auto& [tli, segs] : out.segments) std::sort(segs.begin(), segs.end());
+  std::sort(out.history_files.begin(), out.history_files.end());
+  std::sort(out.partial_files.begin(), out.partial_files.end());
+  return out;
+}
+
+std::vector<WalGap> find_gaps(const ArchivedWal& wal, std::uint64_t segment_bytes) {
+  std::vector<WalGap> gaps;
+  for (const auto& [tli, segs] : wal.segments) {
+    for (std::size_t i = 1; i < segs.size(); ++i) {
+      if (segs[i] != segs[i - 1] + 1)
+        gaps.push_back({tli, pg::segment_file_name(tli, segs[i - 1] + 1, segment_bytes),
+                        pg::segment_file_name(tli, segs[i] - 1, segment_bytes)});
+    }
+  }
+  return gaps;
+}
+
+}  // namespace pgdr::repo

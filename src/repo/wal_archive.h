@@ -1,0 +1,60 @@
+// The WAL archive of a repository: every file PostgreSQL's archiver hands over (segments, partial
+// segments, timeline history and backup history files), one sealed object each under its timeline:
+//
+//   wal/<timeline, 8 hex>/<file name>
+//   plaintext = "PGDRWAL1" | header_length u32le | header JSON {"name", "size", "sha256"} | content
+//
+// An archived file is never replaced: the same name with the same content is accepted again (the
+// archiver retries after a crash), the same name with different content is refused loudly.
+// Reads check the sealed stream (authenticity, order, completeness) and then the SHA-256 and size
+// in the header before anything is handed to PostgreSQL. All functions are thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/bytes.h"
+#include "repo/repository.h"
+
+namespace pgdr::repo {
+
+inline constexpr std::string_view kWalDir = "wal";
+
+enum class WalFileKind { segment, partial, history, backup_history };
+
+// Checks a file name that PostgreSQL archives; nullopt for anything else (so a name from a command
+// line can never become a path outside wal/).
+std::optional<WalFileKind> classify_wal_file(std::string_view name);
+std::string wal_object(std::string_view name);
+
+enum class PushOutcome { stored, already_archived };
+
+// Stores content under name durably; throws Error(corrupt) "... already archived with different
+// content" when the name is taken by other bytes.
+PushOutcome push_wal_file(const Repository& repo, const std::string& name, ByteView content);
+
+// The verified content, or nullopt when the archive lacks name. Throws Error(corrupt) naming the
+// object when it fails any check.
+std::optional<Bytes> fetch_wal_file(const Repository& repo, const std::string& name);
+
+struct ArchivedWal {
+  // timeline -> segment numbers present (complete segments only), sorted
+  std::map<std::uint32_t, std::vector<std::uint64_t>> segments;
+  std::vector<std::string> history_files;
+  std::vector<std::string> partial_files;
+};
+// Lists the archive by name only (no object is read).
+ArchivedWal list_wal(const Repository& repo, std::uint64_t segment_bytes);
+
+struct WalGap {
+  std::uint32_t timeline = 0;
+  std::string first_missing;  // segment file names
+  std::string last_missing;
+};
+// Holes between the first and last archived segment of each timeline.
+std::vector<WalGap> find_gaps(const ArchivedWal& wal, std::uint64_t segment_bytes);
+
+}  // namespace pgdr::repo
