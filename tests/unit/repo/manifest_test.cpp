@@ -19,14 +19,15 @@ namespace {
 using test::error_of;
 
 constexpr std::uint32_t kBlockBytes = 8192;
-constexpr std::uint32_t kRefBytes = 44;  // one block reference in a 'B' record (manifest.h)
+constexpr std::uint32_t kRefBytes = 48;  // one block reference in a 'B' record (manifest.h)
 const std::string kSnapshot = "20260101T000000.000Z-0001";
 
 bool same_ref(const BlockRef& a, const BlockRef& b) {
-  return a.id == b.id && a.pack == b.pack && a.offset == b.offset && a.length == b.length;
+  return a.id == b.id && a.pack == b.pack && a.offset == b.offset && a.length == b.length && a.index == b.index;
 }
 
-// A block ref that differs for every (seed, k): pack k % 3, every fourth block all zeros.
+// A block ref that differs for every (seed, k): pack k % 3, index (k / 2) % 16 in its frame (every
+// index 0..15 on some stored block), every fourth block all zeros.
 BlockRef make_ref(std::uint32_t seed, std::uint64_t k) {
   BlockRef r;
   for (std::size_t i = 0; i < r.id.size(); ++i) r.id[i] = static_cast<std::uint8_t>((seed * 31 + k * 7 + i) & 0xff);
@@ -38,6 +39,7 @@ BlockRef make_ref(std::uint32_t seed, std::uint64_t k) {
   r.pack = static_cast<std::uint32_t>(k % 3);
   r.offset = static_cast<std::uint32_t>(k * 1000 + seed);
   r.length = 1000 + static_cast<std::uint32_t>(seed % 100);
+  r.index = static_cast<std::uint16_t>((k / 2) % kMaxFrameBlocks);
   return r;
 }
 
@@ -103,7 +105,7 @@ class RecordWriter {
     json('F', {{"path", path}, {"type", "file"}, {"mode", 0600}, {"mtime", 0}, {"size", size},
                {"sha256", std::string(64, '0')}, {"blocks", blocks}});
   }
-  void refs(std::uint32_t pack, std::size_t n) {
+  void refs(std::uint32_t pack, std::size_t n, std::uint16_t index = 0) {
     Bytes b;
     for (std::size_t i = 0; i < n; ++i) {
       BlockRef r = make_ref(9, i);
@@ -111,6 +113,10 @@ class RecordWriter {
       put_u32(b, pack);
       put_u32(b, 0);
       put_u32(b, 100);
+      b.push_back(static_cast<std::uint8_t>(index));
+      b.push_back(static_cast<std::uint8_t>(index >> 8));
+      b.push_back(0);  // reserved u16
+      b.push_back(0);
     }
     record('B', b);
   }
@@ -265,6 +271,7 @@ TEST_F(ManifestTest, BigFileBlocksAreSplitIntoRecordsOf65536) {
   SealedReader in(store_, snapshot_manifest_object(kSnapshot), key_);
   std::string types;
   std::vector<std::uint32_t> lengths;
+  Bytes first_refs;  // the payload of the first 'B' record
   while (!in.at_end()) {
     std::uint8_t head[5];
     in.read_exact(head, 5);
@@ -274,12 +281,58 @@ TEST_F(ManifestTest, BigFileBlocksAreSplitIntoRecordsOf65536) {
     in.read_exact(payload.data(), len);
     types.push_back(static_cast<char>(head[0]));
     lengths.push_back(len);
+    if (types.size() == 6) first_refs = payload;
   }
   EXPECT_EQ(types, "HPPPFBBE");
   ASSERT_EQ(lengths.size(), 8u);
   EXPECT_EQ(lengths[1], 20u);
   EXPECT_EQ(lengths[5], 65536u * kRefBytes);
   EXPECT_EQ(lengths[6], 4464u * kRefBytes);
+  ASSERT_EQ(first_refs.size(), 65536u * kRefBytes);
+
+  // Each ref laid out as manifest.h documents: id | pack | offset | length | index | reserved 0.
+  for (std::uint64_t k : {std::uint64_t{0}, std::uint64_t{3}, std::uint64_t{30}}) {
+    SCOPED_TRACE("ref " + std::to_string(k));
+    const BlockRef& r = refs[k];
+    Bytes expected(r.id.begin(), r.id.end());
+    put_u32(expected, r.pack);
+    put_u32(expected, r.offset);
+    put_u32(expected, r.length);
+    expected.push_back(static_cast<std::uint8_t>(r.index));
+    expected.push_back(static_cast<std::uint8_t>(r.index >> 8));
+    expected.push_back(0);
+    expected.push_back(0);
+    EXPECT_EQ(Bytes(first_refs.begin() + static_cast<std::ptrdiff_t>(k * kRefBytes),
+                    first_refs.begin() + static_cast<std::ptrdiff_t>((k + 1) * kRefBytes)),
+              expected);
+  }
+  EXPECT_TRUE(refs[3].is_zero());
+  EXPECT_EQ(refs[30].index, 15u);
+}
+
+TEST_F(ManifestTest, RefsUpToTheLastFrameIndexAreAccepted) {
+  {
+    RecordWriter r(store_, key_, kSnapshot);
+    r.header();
+    r.pack(0);
+    r.file("base/1", 3 * kBlockBytes, 3);
+    r.refs(0, 3, 15);
+    r.end(1, 3);
+    r.commit();
+  }
+  ManifestIndex index(store_, kSnapshot, key_);
+  const ManifestIndex::Entry* e = index.find("base/1");
+  ASSERT_NE(e, nullptr);
+  auto refs = index.blocks(*e);
+  ASSERT_EQ(refs.size(), 3u);
+  for (std::size_t k = 0; k < refs.size(); ++k) {
+    SCOPED_TRACE(k);
+    EXPECT_EQ(refs[k].id, make_ref(9, k).id);
+    EXPECT_EQ(refs[k].pack, 0u);
+    EXPECT_EQ(refs[k].offset, 0u);
+    EXPECT_EQ(refs[k].length, 100u);
+    EXPECT_EQ(refs[k].index, 15u);
+  }
 }
 
 TEST_F(ManifestTest, PathsThatLeaveTheTargetAreRefused) {
@@ -433,7 +486,23 @@ TEST_F(ManifestTest, AuthenticButMalformedRecordsAreRefused) {
          r.file("base/1", 8192, 1);
          r.refs(1, 1);
        },
-       "block refers to an undeclared pack"},
+       "block refers to an undeclared pack or an impossible frame index"},
+      {"frame index 16",
+       [](RecordWriter& r) {
+         r.header();
+         r.pack(0);
+         r.file("base/1", 2 * 8192, 2);
+         r.refs(0, 2, 16);
+       },
+       "block refers to an undeclared pack or an impossible frame index"},
+      {"frame index beyond a byte",
+       [](RecordWriter& r) {
+         r.header();
+         r.pack(0);
+         r.file("base/1", 8192, 1);
+         r.refs(0, 1, 0x100);
+       },
+       "block refers to an undeclared pack or an impossible frame index"},
       {"end counts",
        [](RecordWriter& r) {
          r.header();

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <set>
@@ -31,42 +32,95 @@ void put_u32_at(Bytes& b, std::size_t at, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
 }
 
+constexpr std::uint32_t kBlockBytes = 8192;
+constexpr std::size_t kEntryBytes = 46;  // id | offset u32 | length u32 | index u16 | raw_length u32
+
 class PackTest : public test::RepoTestBase {
  protected:
   struct Written {
     std::string pack_id;
-    std::vector<Bytes> blocks;
-    std::vector<PackEntry> entries;
+    std::vector<std::vector<Bytes>> frames;  // the blocks of each frame
+    std::vector<PackEntry> entries;          // one per block, frame after frame, as add_frame returned them
+    std::vector<std::size_t> frame_of;       // entries[i] is a block of frames[frame_of[i]]
+    std::vector<Bytes> blocks;               // entries[i] names blocks[i]
+    std::uint64_t body_bytes = 0;
   };
 
-  // A committed pack of page-sized blocks: compressible, random, all zeros, short.
+  // Splits data into blocks of kBlockBytes, the last maybe shorter.
+  static std::vector<Bytes> split(const Bytes& data) {
+    std::vector<Bytes> out;
+    for (std::size_t at = 0; at < data.size(); at += kBlockBytes)
+      out.emplace_back(data.begin() + static_cast<std::ptrdiff_t>(at),
+                       data.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(data.size(), at + kBlockBytes)));
+    return out;
+  }
+
+  // A committed pack of four frames: sixteen compressible blocks, one random block, one block of
+  // zeros, and three blocks with a short last one (the end of a file).
   Written write_pack(io::Codec c, const MasterKey& key) {
     Written w;
     w.pack_id = new_pack_id();
     BlockCodec codec(key, c, 3);
     PackWriter pack(store_, key, w.pack_id);
-    w.blocks = {mixed_data(8192, 1), random_data(8192, 2), Bytes(8192, 0), mixed_data(8192, 3), to_bytes("tail")};
-    for (const auto& b : w.blocks) w.entries.push_back(pack.add(codec, codec.id_of(b), b));
-    EXPECT_EQ(pack.blob_count(), w.blocks.size());
-    std::uint64_t body = pack.size_bytes();
+    Bytes end_of_file = mixed_data(2 * kBlockBytes, 3);
+    for (char ch : std::string("tail")) end_of_file.push_back(static_cast<std::uint8_t>(ch));
+    w.frames = {split(mixed_data(kMaxFrameBlocks * kBlockBytes, 1)), {random_data(kBlockBytes, 2)},
+                {Bytes(kBlockBytes, 0)}, split(end_of_file)};
+    EXPECT_EQ(w.frames[0].size(), kMaxFrameBlocks);
+    EXPECT_EQ(w.frames[3].size(), 3u);
+    for (std::size_t f = 0; f < w.frames.size(); ++f) {
+      std::vector<BlockId> ids;
+      for (const auto& b : w.frames[f]) ids.push_back(codec.id_of(b));
+      auto entries = pack.add_frame(codec, ids, test::concat(w.frames[f]), kBlockBytes);
+      EXPECT_EQ(entries.size(), ids.size());
+      for (std::size_t i = 0; i < entries.size(); ++i) {
+        w.entries.push_back(entries[i]);
+        w.frame_of.push_back(f);
+        w.blocks.push_back(w.frames[f][i]);
+      }
+    }
+    EXPECT_EQ(pack.block_count(), w.entries.size());
+    w.body_bytes = pack.size_bytes();
     std::uint64_t stored = pack.commit();
     EXPECT_EQ(stored, raw(pack_object(w.pack_id)).size());
-    EXPECT_EQ(stored, body + io::kAeadOverheadBytes + w.blocks.size() * 44 + kTailBytes);
+    EXPECT_EQ(stored, w.body_bytes + io::kAeadOverheadBytes + w.entries.size() * kEntryBytes + kTailBytes);
     return w;
   }
   Written write_pack(io::Codec c) { return write_pack(c, key_); }
 
-  // Opens blob i of a pack the way restore does: by its manifest coordinates.
-  Bytes open_blob(const Written& w, std::size_t i, const MasterKey& key) {
-    const PackEntry& e = w.entries[i];
-    auto blob = store_.read_range(pack_object(w.pack_id), e.offset, e.length);
-    EXPECT_TRUE(blob.has_value());
+  struct Opened {
+    std::vector<BlockId> ids;
+    Bytes data;
+  };
+  // Opens the frame an entry points at, the way restore does: by its manifest coordinates.
+  Opened open_frame(const Written& w, const PackEntry& e, const MasterKey& key) {
+    auto sealed = store_.read_range(pack_object(w.pack_id), e.offset, e.length);
+    EXPECT_TRUE(sealed.has_value());
     BlockCodec codec(key, io::Codec::none, 0);
-    Bytes out;
-    codec.open(e.id, *blob, e.raw_length, out);
-    return out;
+    Opened o;
+    codec.open_frame(sealed.value_or(Bytes{}), o.ids, o.data);
+    return o;
   }
-  Bytes open_blob(const Written& w, std::size_t i) { return open_blob(w, i, key_); }
+  Opened open_frame(const Written& w, const PackEntry& e) { return open_frame(w, e, key_); }
+  // The block an entry names, cut out of its opened frame after checking the frame holds it.
+  Bytes block(const Written& w, std::size_t i) {
+    const PackEntry& e = w.entries[i];
+    Opened o = open_frame(w, e);
+    EXPECT_LT(e.index, o.ids.size());
+    if (e.index >= o.ids.size()) return {};
+    EXPECT_EQ(o.ids[e.index], e.id);
+    std::size_t at = static_cast<std::size_t>(e.index) * kBlockBytes;
+    EXPECT_LE(at + e.raw_length, o.data.size());
+    if (at + e.raw_length > o.data.size()) return {};
+    return Bytes(o.data.begin() + static_cast<std::ptrdiff_t>(at),
+                 o.data.begin() + static_cast<std::ptrdiff_t>(at + e.raw_length));
+  }
+  // The first entry of frame f.
+  static const PackEntry& first_of(const Written& w, std::size_t f) {
+    for (std::size_t i = 0; i < w.entries.size(); ++i)
+      if (w.frame_of[i] == f) return w.entries[i];
+    throw Error(ErrorKind::internal, "no frame " + std::to_string(f));
+  }
 
   std::string corrupt(const std::string& pack_id, const std::string& why) const {
     return "corrupt pack " + pack_object(pack_id) + " in " + store_.describe() + " (" + why + ")";
@@ -101,19 +155,44 @@ TEST_F(PackTest, RoundTripWithEveryCodec) {
     ASSERT_EQ(trailer.size(), w.entries.size());
     std::uint32_t next_offset = 0;
     for (std::size_t i = 0; i < trailer.size(); ++i) {
-      EXPECT_EQ(trailer[i].id, w.entries[i].id);
-      EXPECT_EQ(trailer[i].offset, w.entries[i].offset);
-      EXPECT_EQ(trailer[i].length, w.entries[i].length);
-      EXPECT_EQ(trailer[i].raw_length, w.blocks[i].size());
-      EXPECT_EQ(trailer[i].offset, next_offset);  // blobs sit back to back
-      next_offset += trailer[i].length;
-      EXPECT_EQ(open_blob(w, i), w.blocks[i]);
+      SCOPED_TRACE("block " + std::to_string(i));
+      const PackEntry& e = w.entries[i];
+      const PackEntry& first = first_of(w, w.frame_of[i]);
+      EXPECT_EQ(trailer[i].id, e.id);
+      EXPECT_EQ(trailer[i].offset, e.offset);
+      EXPECT_EQ(trailer[i].length, e.length);
+      EXPECT_EQ(trailer[i].index, e.index);
+      EXPECT_EQ(trailer[i].raw_length, e.raw_length);
+      // What add_frame returned: the block's own id, index and length; its frame's place.
+      EXPECT_EQ(e.id, BlockCodec(key_, c, 3).id_of(w.blocks[i]));
+      EXPECT_EQ(e.raw_length, w.blocks[i].size());
+      EXPECT_EQ(e.index, static_cast<std::size_t>(&e - &first));
+      EXPECT_EQ(e.offset, first.offset);
+      EXPECT_EQ(e.length, first.length);
+      if (e.index == 0) {
+        EXPECT_EQ(e.offset, next_offset);  // frames sit back to back
+        next_offset += e.length;
+      }
+      EXPECT_EQ(block(w, i), w.blocks[i]);
     }
-    // Compressible blocks shrink unless the codec is none; random ones never do.
+    EXPECT_EQ(next_offset, w.body_bytes);
+    // Every id in a frame, in order, is that of the entry at the same index.
+    for (std::size_t f = 0; f < w.frames.size(); ++f) {
+      Opened o = open_frame(w, first_of(w, f));
+      ASSERT_EQ(o.ids.size(), w.frames[f].size());
+      EXPECT_EQ(o.data, test::concat(w.frames[f]));
+      for (std::size_t i = 0; i < w.entries.size(); ++i) {
+        if (w.frame_of[i] == f) {
+          EXPECT_EQ(o.ids[w.entries[i].index], w.entries[i].id);
+        }
+      }
+    }
+    // Compressible frames shrink unless the codec is none; a random block never does.
     if (c != io::Codec::none) {
-      EXPECT_LT(w.entries[0].length, 8192u);
+      EXPECT_LT(first_of(w, 0).length, kMaxFrameBlocks * kBlockBytes);
     }
-    EXPECT_GT(w.entries[1].length, 8192u);
+    EXPECT_GT(first_of(w, 1).length, kBlockBytes);
+    EXPECT_EQ(w.entries.back().raw_length, 4u);
   }
 }
 
@@ -123,10 +202,13 @@ TEST_F(PackTest, FullDiskWhileStoringAPackLeavesNoPack) {
   std::string id = new_pack_id();
   BlockCodec codec(key_, io::Codec::zstd, 3);
   PackWriter pack(faulty, key_, id);
-  for (std::uint32_t i = 0; i < 8; ++i) {
-    Bytes b = random_data(8192, i);
-    pack.add(codec, codec.id_of(b), b);
+  for (std::uint32_t f = 0; f < 2; ++f) {
+    Bytes data = random_data(4 * kBlockBytes, f);
+    std::vector<BlockId> ids;
+    for (std::size_t i = 0; i < 4; ++i) ids.push_back(codec.id_of(ByteView(data).subspan(i * kBlockBytes, kBlockBytes)));
+    pack.add_frame(codec, ids, data, kBlockBytes);
   }
+  ASSERT_GT(pack.size_bytes(), 20000u);
   Error e = error_of([&] { pack.commit(); });
   EXPECT_EQ(e.kind(), ErrorKind::io);
   EXPECT_EQ(std::string(e.what()),
@@ -143,18 +225,37 @@ TEST_F(PackTest, EmptyPackHasAnEmptyTrailer) {
   EXPECT_TRUE(read_pack_trailer(store_, key_, id).empty());
 }
 
-TEST_F(PackTest, FlippedByteInABlobFailsThatBlobOnly) {
+TEST_F(PackTest, FlippedByteInAFrameFailsThatFrameOnly) {
   Written w = write_pack(io::Codec::zstd);
-  const PackEntry& e = w.entries[3];
+  const PackEntry& e = first_of(w, 3);
   flip_byte(pack_object(w.pack_id), e.offset + e.length / 2);
 
-  // The trailer is separate: it still reads, so the pack can be salvaged blob by blob.
+  // The trailer is separate: it still reads, so the pack can be salvaged frame by frame.
   EXPECT_EQ(read_pack_trailer(store_, key_, w.pack_id).size(), w.entries.size());
-  Error err = error_of([&] { open_blob(w, 3); });
+  Error err = error_of([&] { open_frame(w, e); });
   EXPECT_EQ(err.kind(), ErrorKind::corrupt);
-  EXPECT_EQ(std::string(err.what()), "block " + to_hex(ByteView(e.id.data(), 8)) + ": authentication failed");
-  EXPECT_EQ(open_blob(w, 2), w.blocks[2]);
-  EXPECT_EQ(open_blob(w, 4), w.blocks[4]);
+  EXPECT_EQ(std::string(err.what()), "frame: authentication failed");
+  for (std::size_t i = 0; i < w.entries.size(); ++i) {
+    if (w.frame_of[i] == 3) continue;
+    EXPECT_EQ(block(w, i), w.blocks[i]) << "block " << i;
+  }
+}
+
+TEST_F(PackTest, EntryPointingAtAnotherFrameDoesNotMatchItsIds) {
+  // A ref naming a block of frame 3 but the offset of frame 0 (a manifest gone wrong): the frame
+  // opens, being authentic, but the id at that index is not the block's.
+  Written w = write_pack(io::Codec::zstd);
+  for (std::size_t i = 0; i < w.entries.size(); ++i) {
+    if (w.frame_of[i] != 3) continue;
+    SCOPED_TRACE("block " + std::to_string(i));
+    PackEntry moved = w.entries[i];
+    moved.offset = first_of(w, 0).offset;
+    moved.length = first_of(w, 0).length;
+    Opened o = open_frame(w, moved);
+    ASSERT_LT(moved.index, o.ids.size());
+    EXPECT_NE(o.ids[moved.index], moved.id);
+    EXPECT_EQ(std::find(o.ids.begin(), o.ids.end(), moved.id), o.ids.end());
+  }
 }
 
 TEST_F(PackTest, FlippedByteInTheTrailerOrTailIsCorrupt) {
@@ -202,7 +303,7 @@ TEST_F(PackTest, TruncatedPackIsCorrupt) {
       {"last byte", good.size() - 1, "no pack tail (truncated?)"},
       {"the whole tail", tail, "no pack tail (truncated?)"},
       {"the trailer", trailer, "no pack tail (truncated?)"},
-      {"inside a blob", w.entries[2].offset + 100, "no pack tail (truncated?)"},
+      {"inside a frame", first_of(w, 2).offset + 100, "no pack tail (truncated?)"},
       {"shorter than a tail", 10, "shorter than its tail"},
       {"empty", 0, "shorter than its tail"},
   };
@@ -218,9 +319,9 @@ TEST_F(PackTest, WrongKeyIsCorrupt) {
   Written w = write_pack(io::Codec::zstd);
   MasterKey other = MasterKey::generate();
   expect_trailer_corrupt(w.pack_id, "trailer fails authentication", other);
-  Error e = error_of([&] { open_blob(w, 0, other); });
+  Error e = error_of([&] { open_frame(w, w.entries[0], other); });
   EXPECT_EQ(e.kind(), ErrorKind::corrupt);
-  EXPECT_EQ(std::string(e.what()), "block " + to_hex(ByteView(w.entries[0].id.data(), 8)) + ": authentication failed");
+  EXPECT_EQ(std::string(e.what()), "frame: authentication failed");
 }
 
 TEST_F(PackTest, PackRenamedToAnotherIdIsCorrupt) {
@@ -286,15 +387,35 @@ TEST_F(PackTest, AuthenticTrailerPointingOutsideThePackIsCorrupt) {
     pack.insert(pack.end(), tail.begin(), tail.end());
     put_raw(pack_object(id), pack);
   };
-  Bytes entry(44, 0);
-  put_u32_at(entry, 32, 90);  // offset
-  put_u32_at(entry, 36, 20);  // length: ends at 110, the body has 100
-  put_u32_at(entry, 40, 20);
+  auto entry = [](std::uint32_t offset, std::uint32_t length, std::uint16_t index) {
+    Bytes e(kEntryBytes, 0);
+    put_u32_at(e, 32, offset);
+    put_u32_at(e, 36, length);
+    e[40] = static_cast<std::uint8_t>(index);
+    e[41] = static_cast<std::uint8_t>(index >> 8);
+    put_u32_at(e, 42, 8192);  // raw_length
+    return e;
+  };
   std::string id = new_pack_id();
-  write_with_table(id, Bytes(100, 0x5a), entry);
+  // The body has 100 bytes.
+  write_with_table(id, Bytes(100, 0x5a), entry(90, 20, 0));
   expect_trailer_corrupt(id, "entry beyond the pack body");
 
-  Bytes odd(43, 0);
+  write_with_table(id, Bytes(100, 0x5a), test::concat({entry(0, 100, 15), entry(0, 100, 16)}));
+  expect_trailer_corrupt(id, "entry with an impossible frame index");
+  write_with_table(id, Bytes(100, 0x5a), entry(0, 100, 0x100));
+  expect_trailer_corrupt(id, "entry with an impossible frame index");
+
+  // In bounds, index 15: the last a frame can have; read back field by field.
+  write_with_table(id, Bytes(100, 0x5a), test::concat({entry(0, 60, 0), entry(60, 40, 15)}));
+  auto entries = read_pack_trailer(store_, key_, id);
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[1].offset, 60u);
+  EXPECT_EQ(entries[1].length, 40u);
+  EXPECT_EQ(entries[1].index, 15u);
+  EXPECT_EQ(entries[1].raw_length, 8192u);
+
+  Bytes odd(kEntryBytes - 1, 0);
   write_with_table(id, Bytes(100, 0x5a), odd);
   expect_trailer_corrupt(id, "trailer of odd length");
 }

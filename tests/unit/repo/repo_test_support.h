@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "../storage/temp_dir.h"
 #include "core/bytes.h"
@@ -65,6 +67,13 @@ inline Bytes random_data(std::size_t n, std::uint32_t seed) {
   std::mt19937 rng(seed);
   Bytes out(n);
   for (auto& b : out) b = static_cast<std::uint8_t>(rng());
+  return out;
+}
+
+// The blocks one after another, as a frame holds them.
+inline Bytes concat(const std::vector<Bytes>& blocks) {
+  Bytes out;
+  for (const auto& b : blocks) out.insert(out.end(), b.begin(), b.end());
   return out;
 }
 
