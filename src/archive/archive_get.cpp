@@ -139,6 +139,21 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
     } else {
       // Absent only if every repository was asked and none had it, intact or not.
       result.outcome = (damaged || repos.size() < cfg.repos.size()) ? GetOutcome::unavailable : GetOutcome::absent;
+      // A missing segment with later ones archived on its timeline is a hole, not the end of the
+      // archive: ending recovery there would silently drop everything after it.
+      if (result.outcome == GetOutcome::absent && segment) {
+        for (const auto& r : repos) {
+          auto wal = repo::list_wal(r, opt.segment_bytes);
+          auto it = wal.segments.find(segment->timeline);
+          if (it != wal.segments.end() && !it->second.empty() && it->second.back() > segment->segno) {
+            result.outcome = GetOutcome::unavailable;
+            result.problems.push_back("WAL segment " + wal_name + " is missing from " + r.describe() +
+                                      ", which holds later segments of timeline " +
+                                      std::to_string(segment->timeline) + " (a gap in the archive)");
+            break;
+          }
+        }
+      }
     }
   }
   for (auto& t : prefetchers) t.join();

@@ -4,7 +4,9 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/progress.h"
+#include "pg/lsn.h"
 #include "repo/snapshot_info.h"
+#include "repo/wal_archive.h"
 
 namespace pgdr::cli {
 
@@ -61,9 +63,23 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
           stored += s.stored_bytes;
         }
         r["stored_bytes"] = stored;
-        if (!snaps.empty())
-          r["snapshot_wal"] = {{"first_segment", snaps.front().first_wal_segment},
-                               {"last_segment", snaps.back().last_wal_segment}};
+        std::uint64_t segment_bytes = (!snaps.empty() && snaps.back().wal_segment_bytes) ? snaps.back().wal_segment_bytes
+                                                                                          : (16u << 20);
+        auto wal = repo::list_wal(repo, segment_bytes);
+        auto gaps = repo::find_gaps(wal, segment_bytes);
+        nlohmann::json timelines = nlohmann::json::array();
+        for (const auto& [tli, segs] : wal.segments) {
+          nlohmann::json tl = {{"timeline", tli},
+                               {"first_segment", pg::segment_file_name(tli, segs.front(), segment_bytes)},
+                               {"last_segment", pg::segment_file_name(tli, segs.back(), segment_bytes)},
+                               {"segments", segs.size()},
+                               {"gaps", nlohmann::json::array()}};
+          for (const auto& g : gaps)
+            if (g.timeline == tli) tl["gaps"].push_back({{"first_missing", g.first_missing}, {"last_missing", g.last_missing}});
+          timelines.push_back(tl);
+        }
+        r["wal_archive"] = {{"timelines", timelines}, {"history_files", wal.history_files},
+                            {"partial_files", wal.partial_files}};
         out["repositories"].push_back(r);
         if (!json) {
           std::printf("repository '%s': %s, format %d, %zu snapshot%s, %s stored\n", rc.name.c_str(),
@@ -76,9 +92,15 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
             std::printf("  %-26s %-20s %-20s %-13s %-13s %10s %10s\n", s.id.c_str(), s.start_time.c_str(),
                         s.stop_time.c_str(), s.start_lsn.c_str(), s.stop_lsn.c_str(),
                         human_bytes(s.logical_bytes).c_str(), human_bytes(s.stored_bytes).c_str());
-          if (!snaps.empty())
-            std::printf("  WAL held by snapshots: timeline %u, %s .. %s\n", snaps.back().timeline,
-                        snaps.front().first_wal_segment.c_str(), snaps.back().last_wal_segment.c_str());
+          if (wal.segments.empty()) std::printf("  WAL archive: empty (each snapshot still holds its own WAL)\n");
+          for (const auto& [tli, segs] : wal.segments) {
+            std::printf("  WAL archive, timeline %u: %s .. %s (%zu segments)\n", tli,
+                        pg::segment_file_name(tli, segs.front(), segment_bytes).c_str(),
+                        pg::segment_file_name(tli, segs.back(), segment_bytes).c_str(), segs.size());
+            for (const auto& g : gaps)
+              if (g.timeline == tli)
+                std::printf("    GAP: %s .. %s missing\n", g.first_missing.c_str(), g.last_missing.c_str());
+          }
         }
       }
       if (json) std::printf("%s\n", out.dump(2).c_str());

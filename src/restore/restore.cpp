@@ -24,7 +24,10 @@
 #include "repo/block_codec.h"
 #include "repo/format.h"
 #include "repo/manifest.h"
+#include "core/log.h"
+#include "pg/lsn.h"
 #include "repo/pack.h"
+#include "repo/wal_archive.h"
 
 namespace pgdr::restore {
 
@@ -515,6 +518,40 @@ class Restorer {
 
 }  // namespace
 
+namespace {
+
+// Recovery past the snapshot reads the archive segment by segment on the snapshot's timeline; a
+// hole there would end it early. To latest that is refused before anything is written; with an
+// explicit target the hole may lie beyond it, so it is only reported.
+void check_archive_continuity(const repo::Repository& repo, const repo::SnapshotInfo& info,
+                              const RestoreOptions& options) {
+  if (!options.recovery_settings || options.target.kind == TargetKind::immediate) return;
+  std::uint64_t segment_bytes = info.wal_segment_bytes ? info.wal_segment_bytes : (16u << 20);
+  auto stop = pg::parse_segment_file_name(info.last_wal_segment, segment_bytes);
+  if (!stop) return;
+  auto wal = repo::list_wal(repo, segment_bytes);
+  auto it = wal.segments.find(stop->timeline);
+  if (it == wal.segments.end()) return;
+  std::uint64_t expect = stop->segno + 1;
+  for (std::uint64_t seg : it->second) {
+    if (seg < expect) continue;
+    if (seg > expect) {
+      std::string missing = pg::segment_file_name(stop->timeline, expect, segment_bytes);
+      std::string msg = "WAL segment " + missing + " is missing from the archive of " + repo.describe() +
+                        " (gap up to " + pg::segment_file_name(stop->timeline, seg - 1, segment_bytes) +
+                        "): recovery from snapshot " + info.id + " would stop there";
+      if (options.target.kind == TargetKind::latest)
+        throw Error(ErrorKind::not_found, msg,
+                    "restore to a target before the gap (--lsn, --time) or to the end of the snapshot (--immediate)");
+      log_warning(msg);
+      return;
+    }
+    expect = seg + 1;
+  }
+}
+
+}  // namespace
+
 RestoreResult run_restore(const repo::Repository& repo, const RestoreOptions& options) {
   check_target(options.target);
   repo::SnapshotInfo info;
@@ -539,6 +576,7 @@ RestoreResult run_restore(const repo::Repository& repo, const RestoreOptions& op
                                         " (at " + info.stop_time + ", LSN " + info.stop_lsn + ")",
                   "choose an older snapshot, or leave --snapshot out to pick one");
   }
+  check_archive_continuity(repo, info, options);
   Restorer r(repo, options, info);
   return r.run();
 }
