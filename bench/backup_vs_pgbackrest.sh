@@ -306,7 +306,8 @@ EOF
 pg_start() {  # pgdata port logfile [extra -c options]
     local d=$1 p=$2 l=$3; shift 3
     RUNNING_PGDATA+=("$d")
-    as_pg "$PGBIN/pg_ctl" -D "$d" -l "$l" -w -t 600 \
+    # The restored cluster runs pgdr archive-get: it needs the passphrase, as a real server would.
+    as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$PGBIN/pg_ctl" -D "$d" -l "$l" -w -t 600 \
         -o "-p $p -c listen_addresses=127.0.0.1 -c unix_socket_directories=$SOCK $*" start >/dev/null
 }
 pg_stop() { as_pg "$PGBIN/pg_ctl" -D "$1" -m fast -t 120 stop >/dev/null; }
