@@ -52,7 +52,7 @@ struct Source {
       try {
         auto content = repo::fetch_wal_file(r, name);
         if (content) {
-          if (from) *from = r.name();
+          if (from) *from = "repository '" + r.name() + "'";
           return content;
         }
       } catch (const Error& e) {
@@ -93,7 +93,7 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
     // Spooled files were checked when they were fetched and are renamed into place whole.
     if (rename(spooled.c_str(), dest.c_str()) == 0) {
       result.outcome = GetOutcome::found;
-      result.from_repo = "prefetch";
+      result.from_repo = "the prefetch spool";
     }
   }
 
@@ -111,8 +111,16 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
   }
   Source source{repos};
 
-  // Prefetch the next segments of this timeline while (or after) this one is fetched.
-  std::vector<std::thread> prefetchers;
+  // Prefetch the next segments of this timeline while (or after) this one is fetched. The threads
+  // are joined on every way out, errors included.
+  struct Joiner {
+    std::vector<std::thread> threads;
+    ~Joiner() {
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    }
+  } joiner;
+  auto& prefetchers = joiner.threads;
   if (segment && opt.prefetch > 0) {
     mkdir(spool.c_str(), 0700);
     for (int i = 1; i <= opt.prefetch; ++i) {
@@ -139,13 +147,16 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
     } else {
       // Absent only if every repository was asked and none had it, intact or not.
       result.outcome = (damaged || repos.size() < cfg.repos.size()) ? GetOutcome::unavailable : GetOutcome::absent;
-      // A missing segment with later ones archived on its timeline is a hole, not the end of the
-      // archive: ending recovery there would silently drop everything after it.
-      if (result.outcome == GetOutcome::absent && segment) {
+      // A missing segment between archived ones of its timeline is a hole, not the end of the
+      // archive: ending recovery there would silently drop everything after it. Unless the server
+      // has the segment itself (a snapshot's own WAL in pg_wal): then "absent" lets it use that.
+      bool local_copy = access((dir_of(dest) + "/" + wal_name).c_str(), R_OK) == 0;
+      if (result.outcome == GetOutcome::absent && segment && !local_copy) {
         for (const auto& r : repos) {
           auto wal = repo::list_wal(r, opt.segment_bytes);
           auto it = wal.segments.find(segment->timeline);
-          if (it != wal.segments.end() && !it->second.empty() && it->second.back() > segment->segno) {
+          if (it != wal.segments.end() && !it->second.empty() && it->second.back() > segment->segno &&
+              it->second.front() < segment->segno) {
             result.outcome = GetOutcome::unavailable;
             result.problems.push_back("WAL segment " + wal_name + " is missing from " + r.describe() +
                                       ", which holds later segments of timeline " +
@@ -156,7 +167,6 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
       }
     }
   }
-  for (auto& t : prefetchers) t.join();
   return result;
 }
 

@@ -19,6 +19,13 @@ struct PushResult {
 
 // Reads path (relative paths are relative to the working directory, PGDATA for the archiver)
 // and stores it in every repository in turn. Throws on the first failure, naming the repository.
-std::vector<PushResult> push(const std::string& path, std::vector<repo::Repository>& repos);
+//
+// With parallel > 1, the segments PostgreSQL has marked ready after this one
+// (archive_status/*.ready beside it) are pushed at the same time, up to parallel at once, and a
+// marker is left for each in <wal dir>/pgdr-archived/ once it is durable in every repository; when
+// PostgreSQL then asks for one of them, its marker answers at once. A busy primary thus pays for
+// one repository round trip per batch, not per segment, and no segment is reported archived before
+// it is durable everywhere.
+std::vector<PushResult> push(const std::string& path, std::vector<repo::Repository>& repos, int parallel = 1);
 
 }  // namespace pgdr::archive

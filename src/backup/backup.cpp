@@ -453,7 +453,7 @@ BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, co
   } catch (const Error& e) {
     throw Error(e.kind(), "unable to start the backup on " + conn.describe() + ": " + e.what(), e.hint());
   }
-  info.start_time = iso8601(std::chrono::system_clock::now());
+  info.start_time = iso8601_ms(std::chrono::system_clock::now());
   auto start_lsn = pg::parse_lsn(start_lsn_text);
   if (!start_lsn) throw Error(ErrorKind::postgres, "pg_backup_start returned an unreadable LSN");
   info.start_lsn = start_lsn_text;
@@ -478,7 +478,7 @@ BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, co
   } catch (const Error& e) {
     throw Error(e.kind(), "unable to stop the backup on " + conn.describe() + ": " + e.what(), e.hint());
   }
-  info.stop_time = iso8601(std::chrono::system_clock::now());
+  info.stop_time = iso8601_ms(std::chrono::system_clock::now());
   info.stop_lsn = *stop.rows.at(0).at(0);
   std::string label = *stop.rows.at(0).at(1);
   info.last_wal_segment = conn.query("SELECT pg_walfile_name($1)", {info.stop_lsn}).scalar();

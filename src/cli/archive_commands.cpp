@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "archive/archive_get.h"
@@ -15,26 +17,36 @@ void add_archive_push_command(CLI::App& app, Context& ctx, CommandBody& body) {
   static std::string path;
   cmd->add_option("PATH", path, "the WAL file (%p): a segment, partial segment, history or backup history file")
       ->required();
+  static int parallel = 1;
+  cmd->add_option("--parallel", parallel,
+                  "also push up to N-1 segments PostgreSQL has queued after this one, at the same time; their "
+                  "later calls return at once")
+      ->default_val(1)
+      ->check(CLI::Range(1, 64));
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
       const Config& cfg = ctx.config();
       cfg.repo("");  // at least one repository
       std::vector<repo::Repository> repos;
       for (const auto& rc : cfg.repos) repos.push_back(ctx.open_repo(rc));
-      archive::push(path, repos);
+      archive::push(path, repos, parallel);
       return 0;
     };
   });
 }
+
+namespace {
+int fetch(Context& ctx, int cannot);
+std::string name, dest;
+int prefetch = 4;
+std::uint64_t segment_bytes = 16u << 20;
+}  // namespace
 
 void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
   auto* cmd = app.add_subcommand(
       "archive-get",
       "fetch a WAL file for recovery (for restore_command = 'pgdr --config FILE archive-get %f %p'); exit 1 when "
       "no repository has it, 126 when it exists but cannot be read intact");
-  static std::string name, dest;
-  static int prefetch = 4;
-  static std::uint64_t segment_bytes = 16u << 20;
   cmd->add_option("WALNAME", name, "the file PostgreSQL asks for (%f)")->required();
   cmd->add_option("DEST", dest, "where to write it (%p)")->required();
   cmd->add_option("--prefetch", prefetch, "segments to fetch ahead in parallel (0: none)")
@@ -44,6 +56,23 @@ void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
       ->default_val(16u << 20);
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
+      // What recovery does with the exit code matters more than the contract's 1/2: any failure
+      // here must stop archive recovery (126) rather than pass for "no more WAL" and end it early.
+      // A standby never ends recovery for a missing file, so it gets 1 and simply retries later.
+      const bool standby = access("standby.signal", F_OK) == 0;
+      const int cannot = standby ? 1 : 126;
+      try {
+        return fetch(ctx, cannot);
+      } catch (const Error& e) {
+        std::fprintf(stderr, "pgdr: %s\n", e.what());
+        return cannot;
+      }
+    };
+  });
+}
+
+namespace {
+int fetch(Context& ctx, int cannot) {
       const Config& cfg = ctx.config();
       cfg.repo("");
       archive::GetOptions opt;
@@ -52,7 +81,7 @@ void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
       auto r = archive::get(name, dest, cfg, [&ctx](const RepoConfig& rc) { return ctx.open_repo(rc); }, opt);
       switch (r.outcome) {
         case archive::GetOutcome::found:
-          for (const auto& p : r.problems) log_warning(p + " (used the copy in repository '" + r.from_repo + "')");
+          for (const auto& p : r.problems) log_warning(p + " (used the copy from " + r.from_repo + ")");
           return 0;
         case archive::GetOutcome::absent:
           return 1;  // the normal end of the archive: no message, recovery ends there
@@ -62,12 +91,12 @@ void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
           std::fprintf(stderr, "pgdr: %s\nHINT: recovery stops here rather than end early without this WAL; repair "
                                "or reach the repository and start the server again\n",
                        line.c_str());
-          return 126;
+          return cannot;
         }
       }
-      return 1;
-    };
-  });
+      return cannot;
 }
+
+}  // namespace
 
 }  // namespace pgdr::cli

@@ -62,16 +62,17 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
   for (auto* a : {t, l, x, n, i})
     for (auto* b : {t, l, x, n, i})
       if (a != b) a->excludes(b);
-  cmd->add_option("--target-action", opt.target.action, "at the target: promote, pause or shutdown")
+  auto* action = cmd->add_option("--target-action", opt.target.action, "at the target: promote, pause or shutdown")
       ->default_val("pause")
       ->check(CLI::IsMember({"promote", "pause", "shutdown"}));
   cmd->add_flag("--standby", opt.target.standby, "write a standby (standby.signal) that follows the archive");
   cmd->add_option("--primary-conninfo", opt.target.primary_conninfo, "with --standby: also stream from this primary");
-  cmd->add_flag("--no-recovery-settings{false}", opt.recovery_settings,
+  static bool no_recovery_settings = false;
+  cmd->add_flag("--no-recovery-settings", no_recovery_settings,
                 "write no restore_command, target or signal file (the copy then starts by crash recovery from "
                 "the snapshot's own WAL)");
-  cmd->callback([&ctx, &body] {
-    body = [&ctx] {
+  cmd->callback([&ctx, &body, t, l, x, n, action] {
+    body = [&ctx, t, l, x, n, action] {
       const Config& cfg = ctx.config();
       for (const auto& m : mappings) {
         auto eq = m.find('=');
@@ -80,11 +81,16 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
         opt.tablespace_map[m.substr(0, eq)] = m.substr(eq + 1);
       }
       opt.process_max = process_max.value_or(cfg.backup.process_max);
+      opt.recovery_settings = !no_recovery_settings;
       using restore::TargetKind;
-      if (!time.empty()) opt.target = {TargetKind::time, time, opt.target.action, opt.target.standby, opt.target.primary_conninfo, {}};
-      else if (!lsn.empty()) opt.target = {TargetKind::lsn, lsn, opt.target.action, opt.target.standby, opt.target.primary_conninfo, {}};
-      else if (!xid.empty()) opt.target = {TargetKind::xid, xid, opt.target.action, opt.target.standby, opt.target.primary_conninfo, {}};
-      else if (!name.empty()) opt.target = {TargetKind::name, name, opt.target.action, opt.target.standby, opt.target.primary_conninfo, {}};
+      if (t->count() + l->count() + x->count() + n->count() == 0 && !immediate && action->count() > 0)
+        throw Error(ErrorKind::usage, "--target-action needs a recovery target (--time, --lsn, --xid, --name or --immediate)");
+      if (!opt.target.standby && !opt.target.primary_conninfo.empty())
+        throw Error(ErrorKind::usage, "--primary-conninfo needs --standby");
+      if (t->count()) opt.target = {TargetKind::time, time, opt.target.action, opt.target.standby, opt.target.primary_conninfo, {}};
+      else if (l->count()) opt.target = {TargetKind::lsn, lsn, opt.target.action, opt.target.standby, opt.target.primary_conninfo, {}};
+      else if (x->count()) opt.target = {TargetKind::xid, xid, opt.target.action, opt.target.standby, opt.target.primary_conninfo, {}};
+      else if (n->count()) opt.target = {TargetKind::name, name, opt.target.action, opt.target.standby, opt.target.primary_conninfo, {}};
       else if (immediate) opt.target.kind = TargetKind::immediate;
       if (opt.target.standby && opt.target.kind != TargetKind::latest)
         throw Error(ErrorKind::usage, "--standby follows the archive to its end: it takes no recovery target");

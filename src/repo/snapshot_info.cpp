@@ -45,7 +45,7 @@ SnapshotInfo from_json(const nlohmann::json& j) {
   s.stop_lsn = j.at("stop_lsn");
   s.start_time = j.at("start_time");
   s.stop_time = j.at("stop_time");
-  s.wal_segment_bytes = j.at("wal_segment_size");
+  s.wal_segment_bytes = j.value("wal_segment_size", std::uint64_t{0});
   s.first_wal_segment = j.at("first_wal_segment");
   s.last_wal_segment = j.at("last_wal_segment");
   s.previous_snapshot = j.at("previous_snapshot");

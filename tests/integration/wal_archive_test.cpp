@@ -39,8 +39,11 @@ class WalArchiveTest : public PgdrTest {
   std::string restore_and_query(const std::vector<std::string>& target, const std::string& sql) {
     static int n = 0;
     std::string dir = work_->file("pitr-" + std::to_string(++n));
-    std::vector<std::string> args = {"restore", "--target-dir", dir, "--target-action", "promote"};
+    std::vector<std::string> args = {"restore", "--target-dir", dir};
     args.insert(args.end(), target.begin(), target.end());
+    bool has_target = false;
+    for (const auto& a : target) has_target |= a == "--time" || a == "--lsn" || a == "--xid" || a == "--name" || a == "--immediate";
+    if (has_target) args.insert(args.end(), {"--target-action", "promote"});
     auto r = pgdr(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     if (r.exit_code != 0) return "<restore failed>";
@@ -237,6 +240,41 @@ TEST_F(WalArchiveTest, UnreachableRepositoryDuringArchivingLosesNothing) {
   auto tl = info["repositories"][0]["wal_archive"]["timelines"][0];
   EXPECT_TRUE(tl["gaps"].empty()) << tl.dump();
   EXPECT_LE(tl["first_segment"].get<std::string>(), first_missing);
+  std::string source = cluster_->psql("SELECT count(*) FROM t");
+  cluster_->kill9();
+  EXPECT_EQ(restore_and_query({}, "SELECT count(*) FROM t"), source);
+}
+
+class ParallelArchiveTest : public WalArchiveTest {
+ protected:
+  PgClusterOptions cluster_options() override {
+    auto o = archiving({});
+    o.archive_command += " --parallel 4";
+    return o;
+  }
+};
+
+TEST_F(ParallelArchiveTest, SegmentsPushedAheadAreAllArchivedOnce) {
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE t (v text)");
+  backup();
+  // A burst of segments: the archiver falls behind and finds several ready at once.
+  for (int i = 0; i < 12; ++i) {
+    cluster_->psql("INSERT INTO t SELECT md5(g::text) FROM generate_series(1, 2000) g");
+    cluster_->psql("SELECT pg_switch_wal()");
+  }
+  archive_now(*cluster_);
+  auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}));
+  auto tl = info["repositories"][0]["wal_archive"]["timelines"][0];
+  EXPECT_TRUE(tl["gaps"].empty()) << tl.dump();
+  EXPECT_GE(tl["segments"].get<int>(), 12);
+  EXPECT_EQ(cluster_->psql("SELECT failed_count FROM pg_stat_archiver"), "0");
+  // Every marker left by a push ahead was consumed by PostgreSQL's own call for that segment.
+  std::string markers = cluster_->data_dir() + "/pg_wal/pgdr-archived";
+  std::size_t left = 0;
+  if (fs::exists(markers))
+    for (const auto& e : fs::directory_iterator(markers)) left += e.is_regular_file();
+  EXPECT_EQ(left, 0u);
   std::string source = cluster_->psql("SELECT count(*) FROM t");
   cluster_->kill9();
   EXPECT_EQ(restore_and_query({}, "SELECT count(*) FROM t"), source);
