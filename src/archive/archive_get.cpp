@@ -18,11 +18,6 @@ namespace {
 
 constexpr std::string_view kSpoolDir = "pgdr-prefetch";
 
-std::string dir_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 // Writes content to dest through a temporary name: recovery never opens a half-written file.
 void write_atomically(const std::string& dest, ByteView content) {
   std::string tmp = temporary_path(dest);
@@ -84,7 +79,7 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
   auto kind = repo::classify_wal_file(wal_name);
   if (!kind) throw Error(ErrorKind::usage, "'" + wal_name + "' is not a WAL file name");
   GetResult result;
-  std::string spool = dir_of(dest) + "/" + std::string(kSpoolDir);
+  std::string spool = parent_directory(dest) + "/" + std::string(kSpoolDir);
 
   auto segment = pg::parse_segment_file_name(wal_name, opt.segment_bytes);
   if (segment) {
@@ -150,7 +145,7 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
       // A missing segment between archived ones of its timeline is a hole, not the end of the
       // archive: ending recovery there would silently drop everything after it. Unless the server
       // has the segment itself (a snapshot's own WAL in pg_wal): then "absent" lets it use that.
-      bool local_copy = access((dir_of(dest) + "/" + wal_name).c_str(), R_OK) == 0;
+      bool local_copy = access((parent_directory(dest) + "/" + wal_name).c_str(), R_OK) == 0;
       if (result.outcome == GetOutcome::absent && segment && !local_copy) {
         for (const auto& r : repos) {
           auto wal = repo::list_wal(r, opt.segment_bytes);

@@ -17,11 +17,6 @@ namespace {
 
 constexpr std::string_view kMarkerDir = "pgdr-archived";
 
-std::string dir_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 std::vector<PushResult> push_one(const std::string& path, const std::string& name,
                                  const std::vector<repo::Repository>& repos) {
   auto content = read_file(path);
@@ -64,7 +59,7 @@ std::vector<PushResult> push(const std::string& path, std::vector<repo::Reposito
   if (!repo::classify_wal_file(name))
     throw Error(ErrorKind::usage, "refusing to archive " + path + " (not a WAL segment, partial segment, timeline "
                                   "history or backup history file name)");
-  std::string wal_dir = dir_of(path);
+  std::string wal_dir = parent_directory(path);
   std::string markers = wal_dir + "/" + std::string(kMarkerDir);
   std::string marker = markers + "/" + name;
   // Pushed ahead by an earlier call and durable everywhere since.

@@ -14,9 +14,6 @@
 
 namespace pgdr {
 
-namespace {
-
-// The directory holding path, as a path that can be opened: "." for a bare name, "/" at the top.
 std::string parent_directory(const std::string& path) {
   std::size_t slash = path.find_last_not_of('/');
   if (slash == std::string::npos) return "/";
@@ -25,6 +22,8 @@ std::string parent_directory(const std::string& path) {
   std::size_t end = path.find_last_not_of('/', slash);
   return end == std::string::npos ? "/" : path.substr(0, end + 1);
 }
+
+namespace {
 
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }

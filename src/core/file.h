@@ -61,6 +61,9 @@ class File {
   std::string path_;
 };
 
+// The directory holding path, as a path that can be opened: "." for a bare name, "/" at the top.
+std::string parent_directory(const std::string& path);
+
 // fsync(2) on a directory, making the entries created, renamed or removed in it durable.
 void fsync_directory(const std::string& dir);
 

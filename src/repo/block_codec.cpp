@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/little_endian.h"
 #include "repo/format.h"
 
 namespace pgdr::repo {
@@ -15,8 +16,7 @@ void BlockCodec::seal_frame(const std::vector<BlockId>& ids, ByteView data, Byte
   plain_.clear();
   plain_.push_back(static_cast<std::uint8_t>(compressor_.codec()));
   plain_.push_back(static_cast<std::uint8_t>(ids.size()));
-  auto raw = static_cast<std::uint32_t>(data.size());
-  for (int i = 0; i < 4; ++i) plain_.push_back(static_cast<std::uint8_t>(raw >> (8 * i)));
+  put_u32le(plain_, static_cast<std::uint32_t>(data.size()));
   for (const auto& id : ids) plain_.insert(plain_.end(), id.begin(), id.end());
   std::size_t header = plain_.size();
   if (compressor_.codec() == io::Codec::none || !compressor_.compress(data, plain_)) {
@@ -35,8 +35,7 @@ void BlockCodec::open_frame(ByteView sealed, std::vector<BlockId>& ids, Bytes& o
     if (plain_.size() < kHead) throw Error(ErrorKind::corrupt, "too short");
     auto codec = static_cast<io::Codec>(plain_[0]);
     std::size_t count = plain_[1];
-    std::size_t raw_bytes = static_cast<std::size_t>(plain_[2]) | static_cast<std::size_t>(plain_[3]) << 8 |
-                            static_cast<std::size_t>(plain_[4]) << 16 | static_cast<std::size_t>(plain_[5]) << 24;
+    std::size_t raw_bytes = get_u32le(plain_.data() + 2);
     if (count == 0 || count > kMaxFrameBlocks || plain_.size() < kHead + 32 * count)
       throw Error(ErrorKind::corrupt, "impossible block count");
     if (raw_bytes > kMaxFrameBlocks * (1u << 20)) throw Error(ErrorKind::corrupt, "impossible length");

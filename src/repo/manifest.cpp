@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/little_endian.h"
 #include "repo/format.h"
 
 namespace pgdr::repo {
@@ -18,32 +19,23 @@ constexpr std::size_t kRefBytes = 48;
 constexpr std::size_t kRefsPerRecord = 65536;
 constexpr std::uint32_t kMaxRecordBytes = 64u << 20;
 
-void put_u32(Bytes& b, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-std::uint32_t get_u32(const std::uint8_t* p) {
-  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
-         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
-}
 
 void encode_ref(Bytes& b, const BlockRef& r) {
   b.insert(b.end(), r.id.begin(), r.id.end());
-  put_u32(b, r.pack);
-  put_u32(b, r.offset);
-  put_u32(b, r.length);
-  b.push_back(static_cast<std::uint8_t>(r.index));
-  b.push_back(static_cast<std::uint8_t>(r.index >> 8));
-  b.push_back(0);
-  b.push_back(0);
+  put_u32le(b, r.pack);
+  put_u32le(b, r.offset);
+  put_u32le(b, r.length);
+  put_u16le(b, r.index);
+  put_u16le(b, 0);  // reserved
 }
 
 BlockRef decode_ref(const std::uint8_t* p) {
   BlockRef r;
   std::copy(p, p + 32, r.id.begin());
-  r.pack = get_u32(p + 32);
-  r.offset = get_u32(p + 36);
-  r.length = get_u32(p + 40);
-  r.index = static_cast<std::uint16_t>(p[44] | p[45] << 8);
+  r.pack = get_u32le(p + 32);
+  r.offset = get_u32le(p + 36);
+  r.length = get_u32le(p + 40);
+  r.index = get_u16le(p + 44);
   return r;
 }
 
@@ -97,7 +89,7 @@ ManifestWriter::ManifestWriter(storage::Storage& store, const std::string& snaps
 void ManifestWriter::record(char type, ByteView payload) {
   Bytes head;
   head.push_back(static_cast<std::uint8_t>(type));
-  put_u32(head, static_cast<std::uint32_t>(payload.size()));
+  put_u32le(head, static_cast<std::uint32_t>(payload.size()));
   out_.write(head);
   out_.write(payload);
 }
@@ -106,7 +98,7 @@ std::uint32_t ManifestWriter::declare_pack(const std::string& pack_id) {
   std::lock_guard lock(mu_);
   std::uint32_t no = packs_++;
   Bytes p;
-  put_u32(p, no);
+  put_u32le(p, no);
   Bytes raw = from_hex(pack_id);
   p.insert(p.end(), raw.begin(), raw.end());
   record('P', p);
@@ -159,7 +151,7 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
     if (end) bad("records after the end record");
     std::uint8_t head[5];
     in.read_exact(head, 5);
-    std::uint32_t len = get_u32(head + 1);
+    std::uint32_t len = get_u32le(head + 1);
     if (len > kMaxRecordBytes) bad("record of impossible length");
     payload.resize(len);
     in.read_exact(payload.data(), len);
@@ -182,7 +174,7 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
         }
         case 'P': {
           if (len != 20) bad("pack record of wrong length");
-          if (get_u32(payload.data()) != packs_.size()) bad("pack records out of order");
+          if (get_u32le(payload.data()) != packs_.size()) bad("pack records out of order");
           packs_.push_back(to_hex(ByteView(payload.data() + 4, 16)));
           break;
         }

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/little_endian.h"
 #include "io/kdf.h"
 #include "repo/format.h"
 
@@ -14,13 +15,6 @@ constexpr std::string_view kPackMagic = "PGDRPACK";
 constexpr std::size_t kTailBytes = 16;
 constexpr std::size_t kEntryBytes = 32 + 14;
 
-void put_u32(Bytes& b, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-std::uint32_t get_u32(const std::uint8_t* p) {
-  return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
-         static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
-}
 Bytes trailer_aad(const std::string& pack_id) { return to_bytes(std::string(kAadPackTrailer) + pack_id); }
 
 }  // namespace
@@ -53,16 +47,15 @@ std::uint64_t PackWriter::commit() {
   table.reserve(entries_.size() * kEntryBytes);
   for (const auto& e : entries_) {
     table.insert(table.end(), e.id.begin(), e.id.end());
-    put_u32(table, e.offset);
-    put_u32(table, e.length);
-    table.push_back(static_cast<std::uint8_t>(e.index));
-    table.push_back(static_cast<std::uint8_t>(e.index >> 8));
-    put_u32(table, e.raw_length);
+    put_u32le(table, e.offset);
+    put_u32le(table, e.length);
+    put_u16le(table, e.index);
+    put_u32le(table, e.raw_length);
   }
   std::size_t before = body_.size();
   aead_.seal(table, trailer_aad(pack_id_), body_);
-  put_u32(body_, static_cast<std::uint32_t>(body_.size() - before));
-  put_u32(body_, static_cast<std::uint32_t>(kFormatVersion));
+  put_u32le(body_, static_cast<std::uint32_t>(body_.size() - before));
+  put_u32le(body_, static_cast<std::uint32_t>(kFormatVersion));
   body_.insert(body_.end(), kPackMagic.begin(), kPackMagic.end());
   store_.write_all(pack_object(pack_id_), body_);
   std::uint64_t size = body_.size();
@@ -82,10 +75,10 @@ std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const Ma
   auto tail = store.read_range(object, info->size_bytes - kTailBytes, kTailBytes);
   if (!tail) throw Error(ErrorKind::not_found, "missing pack " + object + " in " + store.describe());
   if (std::memcmp(tail->data() + 8, kPackMagic.data(), kPackMagic.size()) != 0) return bad("no pack tail (truncated?)");
-  std::uint32_t version = get_u32(tail->data() + 4);
+  std::uint32_t version = get_u32le(tail->data() + 4);
   if (version != static_cast<std::uint32_t>(kFormatVersion))
     return bad("pack format version " + std::to_string(version) + ", this pgdr reads version " + std::to_string(kFormatVersion));
-  std::uint32_t trailer_len = get_u32(tail->data());
+  std::uint32_t trailer_len = get_u32le(tail->data());
   if (trailer_len > info->size_bytes - kTailBytes) return bad("trailer length beyond the pack");
   auto sealed = store.read_range(object, info->size_bytes - kTailBytes - trailer_len, trailer_len);
   if (!sealed) throw Error(ErrorKind::not_found, "missing pack " + object + " in " + store.describe());
@@ -102,10 +95,10 @@ std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const Ma
   for (std::size_t i = 0; i < out.size(); ++i) {
     const std::uint8_t* p = table.data() + i * kEntryBytes;
     std::copy(p, p + 32, out[i].id.begin());
-    out[i].offset = get_u32(p + 32);
-    out[i].length = get_u32(p + 36);
-    out[i].index = static_cast<std::uint16_t>(p[40] | p[41] << 8);
-    out[i].raw_length = get_u32(p + 42);
+    out[i].offset = get_u32le(p + 32);
+    out[i].length = get_u32le(p + 36);
+    out[i].index = get_u16le(p + 40);
+    out[i].raw_length = get_u32le(p + 42);
     if (out[i].index >= kMaxFrameBlocks) return bad("entry with an impossible frame index");
     if (static_cast<std::uint64_t>(out[i].offset) + out[i].length > body_end) return bad("entry beyond the pack body");
   }

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/little_endian.h"
 #include "repo/format.h"
 
 namespace pgdr::repo {
@@ -20,7 +21,7 @@ constexpr std::size_t kFetchBytes = 4u << 20;
 
 Bytes frame_aad(const std::string& object, std::uint64_t index) {
   Bytes aad = to_bytes(std::string(kAadSealed) + object);
-  for (int i = 0; i < 8; ++i) aad.push_back(static_cast<std::uint8_t>(index >> (8 * i)));
+  put_u64le(aad, index);
   return aad;
 }
 
@@ -55,8 +56,7 @@ void SealedWriter::flush_frame(bool last) {
   std::uint8_t flags = last ? kFlagLast : 0;
   plain.push_back(0);
   // A compressed frame records its plaintext length so the decoder can check it exactly.
-  auto n = static_cast<std::uint32_t>(pending_.size());
-  for (int i = 0; i < 4; ++i) plain.push_back(static_cast<std::uint8_t>(n >> (8 * i)));
+  put_u32le(plain, static_cast<std::uint32_t>(pending_.size()));
   if (compressor_.compress(pending_, plain)) {
     flags |= kFlagZstd;
   } else {
@@ -65,10 +65,10 @@ void SealedWriter::flush_frame(bool last) {
   }
   plain[0] = flags;
   frame_.clear();
-  frame_.resize(4);
   aead_.seal(plain, frame_aad(object_, frame_index_), frame_);
-  std::uint32_t len = static_cast<std::uint32_t>(frame_.size() - 4);
-  for (int i = 0; i < 4; ++i) frame_[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(len >> (8 * i));
+  Bytes length;
+  put_u32le(length, static_cast<std::uint32_t>(frame_.size()));
+  out_->write(length);
   out_->write(frame_);
   ++frame_index_;
   pending_.clear();
@@ -116,8 +116,7 @@ bool SealedReader::next_frame() {
   if (last_seen_) return false;
   if (raw_offset_ == object_size_ && raw_pos_ == raw_.size()) corrupt("truncated: the last frame is missing");
   fill_raw(4);
-  std::uint32_t len = 0;
-  for (int i = 0; i < 4; ++i) len |= static_cast<std::uint32_t>(raw_[raw_pos_ + static_cast<std::size_t>(i)]) << (8 * i);
+  std::uint32_t len = get_u32le(raw_.data() + raw_pos_);
   raw_pos_ += 4;
   if (len < io::kAeadOverheadBytes + 1 || len > kMaxSealedFrame) corrupt("frame " + std::to_string(frame_index_) + " has an impossible length");
   fill_raw(len);
@@ -133,8 +132,7 @@ bool SealedReader::next_frame() {
   plain_pos_ = 0;
   if (flags & kFlagZstd) {
     if (plain.size() < 5) corrupt("frame " + std::to_string(frame_index_) + " is too short");
-    std::uint32_t original = 0;
-    for (int i = 0; i < 4; ++i) original |= static_cast<std::uint32_t>(plain[1 + static_cast<std::size_t>(i)]) << (8 * i);
+    std::uint32_t original = get_u32le(plain.data() + 1);
     if (original > kFrameBytes) corrupt("frame " + std::to_string(frame_index_) + " claims an impossible size");
     try {
       decompressor_.decompress(io::Codec::zstd, ByteView(plain.data() + 5, plain.size() - 5), original, plain_);

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/little_endian.h"
 #include "io/sha256.h"
 #include "pg/lsn.h"
 #include "repo/sealed_stream.h"
@@ -33,8 +34,7 @@ Header read_header(SealedReader& in, const std::string& object, const Repository
   std::uint8_t head[12];
   in.read_exact(head, sizeof head);
   if (std::memcmp(head, kWalMagic.data(), kWalMagic.size()) != 0) return bad("not an archived WAL file");
-  std::uint32_t len = static_cast<std::uint32_t>(head[8]) | static_cast<std::uint32_t>(head[9]) << 8 |
-                      static_cast<std::uint32_t>(head[10]) << 16 | static_cast<std::uint32_t>(head[11]) << 24;
+  std::uint32_t len = get_u32le(head + 8);
   if (len > kMaxHeaderBytes) return bad("header of impossible length");
   Bytes raw(len);
   in.read_exact(raw.data(), len);
@@ -78,8 +78,7 @@ PushOutcome push_wal_file(const Repository& repo, const std::string& name, ByteV
   }
   std::string header = nlohmann::json{{"name", name}, {"size", content.size()}, {"sha256", digest}}.dump();
   Bytes head = to_bytes(kWalMagic);
-  auto len = static_cast<std::uint32_t>(header.size());
-  for (int i = 0; i < 4; ++i) head.push_back(static_cast<std::uint8_t>(len >> (8 * i)));
+  put_u32le(head, static_cast<std::uint32_t>(header.size()));
   head.insert(head.end(), header.begin(), header.end());
   SealedWriter out(repo.store(), object, repo.key());
   out.write(head);
