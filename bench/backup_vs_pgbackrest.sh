@@ -364,11 +364,12 @@ wait_for_archive() {
     local i ready
     sql "SELECT pg_switch_wal()" >/dev/null
     for i in $(seq 600); do
-        ready=$(find "$PGDATA/pg_wal/archive_status" -name '*.ready' | head -n 3)
+        # -print -quit, not a pipe into head: with pipefail a closed pipe (SIGPIPE) would end the run.
+        ready=$(find "$PGDATA/pg_wal/archive_status" -name '*.ready' -print -quit)
         [[ -z $ready ]] && return 0
         sleep 0.5
     done
-    die "WAL archiving is stuck (still waiting for: $(basename -a $ready | tr '\n' ' ')); see $LOGS/postgresql.log"
+    die "WAL archiving is stuck (still waiting for: $(basename "$ready")); see $LOGS/postgresql.log"
 }
 
 # ---------------------------------------------------------------- disk figures
