@@ -7,7 +7,7 @@
 
 namespace pgdr::cli {
 
-void add_failover_command(CLI::App& app, Context& ctx, CommandBody& body) {
+void add_failover_command(CLI::App& app, Context&, CommandBody& body) {
   auto* cmd = app.add_subcommand(
       "failover", "promote a standby, wait until it takes writes, check it, and report the measured switchover time");
   static failover::FailoverOptions opt;
@@ -17,7 +17,7 @@ void add_failover_command(CLI::App& app, Context& ctx, CommandBody& body) {
       ->default_val(60)
       ->check(CLI::Range(1, 3600));
   cmd->add_flag("--json", json, "print the measurements as JSON");
-  cmd->callback([&ctx, &body] {
+  cmd->callback([&body] {
     body = [] {
       auto r = failover::run_failover(opt);
       if (json) {
@@ -35,7 +35,6 @@ void add_failover_command(CLI::App& app, Context& ctx, CommandBody& body) {
       }
       return 0;
     };
-    (void)ctx;
   });
 }
 

@@ -432,12 +432,11 @@ class Restorer {
                       SYNC_FILE_RANGE_WRITE);
       if (progress_) progress_->add(slice_bytes);
     }
-    if (--job.slices_left == 0) finish_file(codec, job);
+    if (--job.slices_left == 0) finish_file(job);
   }
 
   // The last slice of a file to finish closes it: size, mode, time, and the digest over all blocks.
-  void finish_file(repo::BlockCodec& codec, FileJob& job) {
-    (void)codec;
+  void finish_file(FileJob& job) {
     const auto& f = job.entry->file;
     File& out = job.out;
     if (!job.existed || job.local_size != f.size_bytes) out.truncate(f.size_bytes);
