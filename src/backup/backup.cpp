@@ -412,7 +412,8 @@ BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, co
                                        " runs on " + facts.data_directory);
 
   repo::RepoLock lock = repo::RepoLock::acquire(repo.store(), repo.name(), "backup");
-  auto snapshots = repo::list_snapshots(repo.store(), repo.key());
+  std::vector<std::string> damaged;
+  auto snapshots = repo::list_snapshots(repo.store(), repo.key(), &damaged);
   std::unique_ptr<repo::ManifestIndex> previous;
   std::string previous_id;
   for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
@@ -425,6 +426,7 @@ BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, co
   OrphanBlocks orphans = load_orphans(repo, snapshots);
 
   BackupResult result;
+  for (const auto& d : damaged) result.warnings.push_back(d + " (blocks are compared with an older snapshot)");
   repo::SnapshotInfo& info = result.info;
   info.id = repo::new_snapshot_id();
   info.cluster_name = cluster.name;

@@ -47,16 +47,20 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
       const Config& cfg = ctx.config();
       cfg.repo(ctx.repo_name);  // none configured, or an unknown name: a configuration error
       nlohmann::json out = {{"repositories", nlohmann::json::array()}};
+      std::vector<std::string> all_damaged;
       for (const auto& rc : cfg.repos) {
         if (!ctx.repo_name.empty() && rc.name != ctx.repo_name) continue;
         repo::Repository repo = ctx.open_repo(rc);
-        auto snaps = repo::list_snapshots(repo.store(), repo.key());
+        std::vector<std::string> damaged;
+        auto snaps = repo::list_snapshots(repo.store(), repo.key(), &damaged);
+        all_damaged.insert(all_damaged.end(), damaged.begin(), damaged.end());
         nlohmann::json r = {{"name", rc.name},
                             {"location", repo.store().describe()},
                             {"format_version", repo.settings().version},
                             {"created", repo.settings().created},
                             {"block_size", repo.settings().block_bytes},
-                            {"snapshots", nlohmann::json::array()}};
+                            {"snapshots", nlohmann::json::array()},
+                            {"damaged_snapshots", damaged}};
         std::uint64_t stored = 0;
         for (const auto& s : snaps) {
           r["snapshots"].push_back(snapshot_json(s));
@@ -104,6 +108,14 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
         }
       }
       if (json) std::printf("%s\n", out.dump(2).c_str());
+      // Everything readable is listed; a damaged snapshot still makes the command fail.
+      if (!all_damaged.empty()) {
+        std::fflush(stdout);
+        throw Error(ErrorKind::corrupt, all_damaged.front() +
+                                            (all_damaged.size() > 1 ? " (and " + std::to_string(all_damaged.size() - 1) +
+                                                                          " more damaged snapshots)"
+                                                                    : ""));
+      }
       return 0;
     };
   });

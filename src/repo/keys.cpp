@@ -141,11 +141,21 @@ std::optional<OpenedKey> open_key_slots(const storage::Storage& store, const std
   auto slots = store.list(kKeysDir);
   if (slots.empty())
     throw Error(ErrorKind::not_found, "no key slot in " + store.describe() + " (the repository cannot be opened)");
+  // A damaged slot must not lock out the passphrases of the other slots: it is reported only
+  // when no slot opens.
+  std::optional<Error> damaged;
   for (const auto& obj : slots) {
     std::string slot_id = obj.path.substr(kKeysDir.size() + 1);
     auto raw = store.read(obj.path);
     if (!raw) continue;
-    ParsedSlot s = parse_slot(store, slot_id, *raw);
+    ParsedSlot s;
+    try {
+      s = parse_slot(store, slot_id, *raw);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::corrupt) throw;
+      if (!damaged) damaged = e;
+      continue;
+    }
     SecretBytes kek = io::scrypt(passphrase, s.salt, s.params, io::kAeadKeyBytes);
     io::Aead aead(kek.view());
     Bytes master;
@@ -161,6 +171,7 @@ std::optional<OpenedKey> open_key_slots(const storage::Storage& store, const std
       throw Error(ErrorKind::corrupt, "key slot " + slot_id + " in " + store.describe() + " holds a key of the wrong length");
     return OpenedKey{MasterKey(std::move(secret)), slot_id};
   }
+  if (damaged) throw *damaged;
   return std::nullopt;
 }
 

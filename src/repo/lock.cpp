@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <thread>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -50,6 +52,31 @@ bool holder_is_dead(const nlohmann::json& j) {
   return start.empty() || start != j.value("start", "");
 }
 
+const std::string kBreakObject = std::string(kLocksDir) + "/writer.break";
+
+// Removes a dead holder's lock without ever removing a live one. Of two processes that both found
+// the holder dead, only the one that creates writer.break may remove the lock, and only if it
+// still holds the bytes that were judged dead: the other could have taken it in between.
+void break_dead_lock(storage::Storage& store, const Bytes& dead_lock, ByteView me) {
+  for (int i = 0; i < 100; ++i) {
+    if (store.create_exclusive(kBreakObject, me)) {
+      auto now = store.read(kLockObject);
+      if (now && *now == dead_lock) store.remove(kLockObject);
+      store.remove(kBreakObject);
+      return;
+    }
+    // Another process is breaking it; or one died while breaking, leaving writer.break behind.
+    if (auto breaker = store.read(kBreakObject)) {
+      try {
+        if (holder_is_dead(nlohmann::json::parse(breaker->begin(), breaker->end()))) store.remove(kBreakObject);
+      } catch (const nlohmann::json::exception&) {
+        store.remove(kBreakObject);
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 }  // namespace
 
 RepoLock RepoLock::acquire(storage::Storage& store, const std::string& repo_name, const std::string& command) {
@@ -79,7 +106,7 @@ RepoLock RepoLock::acquire(storage::Storage& store, const std::string& repo_name
                   "if no pgdr runs against it, remove that object");
     }
     if (dead) {
-      store.remove(kLockObject);
+      break_dead_lock(store, *raw, as_bytes(text));
       continue;
     }
     throw Error(ErrorKind::locked, message,

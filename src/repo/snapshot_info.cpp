@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/time_format.h"
 #include "io/kdf.h"
 #include "repo/format.h"
@@ -107,7 +108,8 @@ void write_snapshot_info(storage::Storage& store, const MasterKey& key, const Sn
   write_sealed_object(store, snapshot_info_object(info.id), key, as_bytes(text));
 }
 
-std::vector<SnapshotInfo> list_snapshots(const storage::Storage& store, const MasterKey& key) {
+std::vector<SnapshotInfo> list_snapshots(const storage::Storage& store, const MasterKey& key,
+                                         std::vector<std::string>* damaged) {
   std::vector<std::string> ids;
   for (const auto& obj : store.list(kSnapshotsDir)) {
     std::string_view name = std::string_view(obj.path).substr(kSnapshotsDir.size() + 1);
@@ -117,13 +119,22 @@ std::vector<SnapshotInfo> list_snapshots(const storage::Storage& store, const Ma
   std::sort(ids.begin(), ids.end());
   std::vector<SnapshotInfo> out;
   out.reserve(ids.size());
-  for (const auto& id : ids) out.push_back(read_info(store, key, id));
+  for (const auto& id : ids) {
+    try {
+      out.push_back(read_info(store, key, id));
+    } catch (const Error& e) {
+      if (!damaged || e.kind() != ErrorKind::corrupt) throw;
+      damaged->push_back(e.what());
+    }
+  }
   return out;
 }
 
 SnapshotInfo find_snapshot(const storage::Storage& store, const MasterKey& key, const std::string& id) {
   if (id == "latest" || id.empty()) {
-    auto all = list_snapshots(store, key);
+    std::vector<std::string> damaged;
+    auto all = list_snapshots(store, key, &damaged);
+    for (const auto& d : damaged) log_warning(d + " (left out when choosing the latest snapshot)");
     if (all.empty()) throw Error(ErrorKind::not_found, "no snapshot in " + store.describe(), "take one with 'pgdr backup'");
     return all.back();
   }

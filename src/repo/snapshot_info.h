@@ -53,9 +53,13 @@ struct SnapshotInfo {
 std::string new_snapshot_id();
 
 void write_snapshot_info(storage::Storage& store, const MasterKey& key, const SnapshotInfo& info);
-// Every complete snapshot, oldest first. Unreadable info objects throw Error(corrupt).
-std::vector<SnapshotInfo> list_snapshots(const storage::Storage& store, const MasterKey& key);
-// The snapshot named id ("latest" for the newest); throws Error(not_found) naming what was asked.
+// Every complete snapshot, oldest first. An info object that cannot be read throws Error(corrupt),
+// unless damaged is given: then that snapshot is left out and its error appended there, so one
+// damaged object does not hide every other snapshot.
+std::vector<SnapshotInfo> list_snapshots(const storage::Storage& store, const MasterKey& key,
+                                         std::vector<std::string>* damaged = nullptr);
+// The snapshot named id ("latest" for the newest intact one, warning about damaged ones); throws
+// Error(not_found) naming what was asked.
 SnapshotInfo find_snapshot(const storage::Storage& store, const MasterKey& key, const std::string& id);
 
 }  // namespace pgdr::repo

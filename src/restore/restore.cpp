@@ -634,7 +634,9 @@ RestoreResult run_restore(const repo::Repository& repo, const RestoreOptions& op
   repo::SnapshotInfo info;
   if (options.snapshot == "latest" || options.snapshot.empty()) {
     // The newest snapshot that ends before the target, so that recovery can reach it.
-    auto all = repo::list_snapshots(repo.store(), repo.key());
+    std::vector<std::string> damaged;
+    auto all = repo::list_snapshots(repo.store(), repo.key(), &damaged);
+    for (const auto& d : damaged) log_warning(d + " (left out when choosing the snapshot)");
     const repo::SnapshotInfo* chosen = nullptr;
     for (const auto& s : all)
       if (snapshot_serves(s, options.target)) chosen = &s;

@@ -104,12 +104,23 @@ TEST_F(BadInputTest, FlippedByteInManifestIsDetectedAndNamed) {
 
 TEST_F(BadInputTest, FlippedByteInSnapshotInfoIsDetectedAndNamed) {
   pgdr_ok({"init"});
+  std::string older = backup();
   std::string id = backup();
   std::string info = repo_dir_ + "/snapshots/" + id + ".info";
   flip_byte(info, size_of(info) - 5);
-  auto r = pgdr({"info"});
+  // Named, and the command fails; the intact snapshot is still listed.
+  auto r = pgdr({"info", "--json"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("corrupt object snapshots/" + id + ".info"), std::string::npos) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["repositories"][0]["snapshots"].size(), 1u);
+  EXPECT_EQ(j["repositories"][0]["snapshots"][0]["id"], older);
+  EXPECT_EQ(j["repositories"][0]["damaged_snapshots"].size(), 1u);
+  // A restore of "latest" takes the newest intact snapshot and says what it left out.
+  auto restore = pgdr({"restore", "--target-dir", work_->file("restored")});
+  EXPECT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_NE(restore.err.find("restored snapshot " + older), std::string::npos) << restore.err;
+  EXPECT_NE(restore.err.find("left out when choosing the snapshot"), std::string::npos) << restore.err;
 }
 
 TEST_F(BadInputTest, TruncatedPackIsDetected) {

@@ -166,6 +166,19 @@ TEST_F(KeySlotTest, SlotWithDamagedFieldsIsCorruptNamingTheSlot) {
   }
 }
 
+TEST_F(KeySlotTest, DamagedSlotDoesNotLockOutTheOthers) {
+  std::string good = add_key_slot(store_, kRepoId, key_, "pass", kFastScrypt);
+  std::string bad = add_key_slot(store_, kRepoId, key_, "other", kFastScrypt);
+  edit_slot(bad, "kdf", "argon2id");
+  auto opened = open_key_slots(store_, kRepoId, "pass");
+  ASSERT_TRUE(opened.has_value());
+  EXPECT_EQ(opened->slot_id, good);
+  // With no slot opening, the damage is what gets reported, not a wrong passphrase.
+  Error e = error_of([&] { open_key_slots(store_, kRepoId, "neither"); });
+  EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+  EXPECT_EQ(std::string(e.what()), unreadable(bad, "unknown kdf"));
+}
+
 TEST_F(KeySlotTest, SlotAskingForMoreMemoryThanScryptAllowsIsCorrupt) {
   // n = 2^22 and r = 8 each pass on their own, but together ask scrypt for 4 GiB.
   std::string slot = add_key_slot(store_, kRepoId, key_, "pass", kFastScrypt);
