@@ -26,12 +26,6 @@ install -m 0755 build/src/pgdr "$work/pgdr"
 export PGDR_PASSPHRASE="demo-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 
 step() { printf '\n== %s\n' "$*"; }
-step "starting a throwaway PostgreSQL 15 on port $port"
-as_pg "$bin/initdb" -k -D "$work/data" -U postgres -A trust >/dev/null
-printf "port = %s\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\n" "$port" "$work" >>"$work/data/postgresql.conf"
-as_pg "$bin/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
-as_pg "$bin/pgbench" -q -i -s 10 -h 127.0.0.1 -p "$port" postgres 2>/dev/null
-
 cat >"$work/pgdr.toml" <<EOC
 [cluster]
 name = "demo"
@@ -43,10 +37,19 @@ path = "$work/repo"
 [key]
 passphrase_env = "PGDR_PASSPHRASE"
 EOC
+chmod 0644 "$work/pgdr.toml"
 pgdr() { as_pg env PGDR_PASSPHRASE="$PGDR_PASSPHRASE" "$work/pgdr" --config "$work/pgdr.toml" "$@"; }
 
-step "pgdr init"
+step "pgdr init: an encrypted repository"
 pgdr init
+step "starting a throwaway PostgreSQL 15 on port $port, archiving its WAL with pgdr archive-push"
+as_pg "$bin/initdb" -k -D "$work/data" -U postgres -A trust >/dev/null
+printf "port = %s\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\n" "$port" "$work" >>"$work/data/postgresql.conf"
+# WAL goes to the repository too: archive_command runs pgdr, so the server needs the passphrase.
+printf "archive_mode = on\narchive_command = '%s --config %s archive-push %%p'\n" "$work/pgdr" "$work/pgdr.toml" >>"$work/data/postgresql.conf"
+as_pg env PGDR_PASSPHRASE="$PGDR_PASSPHRASE" "$bin/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
+as_pg "$bin/pgbench" -q -i -s 10 -h 127.0.0.1 -p "$port" postgres 2>/dev/null
+
 step "pgdr backup while pgbench writes"
 as_pg "$bin/pgbench" -h 127.0.0.1 -p "$port" -c 2 -T 8 postgres >/dev/null 2>&1 &
 load=$!
@@ -54,12 +57,23 @@ pgdr backup
 wait "$load"
 step "pgdr backup again after the load (only changed blocks are stored)"
 pgdr backup
-step "pgdr info"
+step "archive the last WAL, then pgdr info (snapshots and the WAL archive)"
+seg=$(as_pg "$bin/psql" -XAtq -h 127.0.0.1 -p "$port" -c 'SELECT pg_walfile_name(pg_switch_wal())' postgres)
+for _ in $(seq 300); do
+  last=$(as_pg "$bin/psql" -XAtq -h 127.0.0.1 -p "$port" -c 'SELECT coalesce(last_archived_wal, $$$$) FROM pg_stat_archiver' postgres)
+  [[ "$last" > "$seg" || "$last" == "$seg" ]] && break
+  sleep 0.2
+done
 pgdr info
-step "pgdr restore into an empty directory, then start it on port $port2"
+step "pgdr restore (newest snapshot + archived WAL) into an empty directory, then start it on port $port2"
 pgdr restore --target-dir "$work/restored"
 sed -i "s/^port = .*/port = $port2/" "$work/restored/postgresql.conf"
-as_pg "$bin/pg_ctl" -D "$work/restored" -l "$work/restored.log" -w start >/dev/null
+# The restored copy fetches archived WAL through pgdr archive-get, so the server needs the passphrase.
+as_pg env PGDR_PASSPHRASE="$PGDR_PASSPHRASE" "$bin/pg_ctl" -D "$work/restored" -l "$work/restored.log" -w start >/dev/null
+for _ in $(seq 600); do
+  [ "$(as_pg "$bin/psql" -XAtq -h 127.0.0.1 -p "$port2" -c 'SELECT pg_is_in_recovery()' postgres 2>/dev/null)" = f ] && break
+  sleep 0.2
+done
 q='SELECT count(*), sum(abalance) FROM pgbench_accounts'
 src=$(as_pg "$bin/psql" -XAtq -h 127.0.0.1 -p "$port" -c "$q" postgres)
 dst=$(as_pg "$bin/psql" -XAtq -h 127.0.0.1 -p "$port2" -c "$q" postgres)

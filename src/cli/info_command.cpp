@@ -90,10 +90,10 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
                       repo.store().describe().c_str(), repo.settings().version, snaps.size(),
                       snaps.size() == 1 ? "" : "s", human_bytes(stored).c_str());
           if (!snaps.empty())
-            std::printf("  %-26s %-20s %-20s %-13s %-13s %10s %10s\n", "snapshot", "start", "stop", "start lsn",
+            std::printf("  %-26s %-24s %-24s %-13s %-13s %10s %10s\n", "snapshot", "start", "stop", "start lsn",
                         "stop lsn", "size", "stored");
           for (const auto& s : snaps)
-            std::printf("  %-26s %-20s %-20s %-13s %-13s %10s %10s\n", s.id.c_str(), s.start_time.c_str(),
+            std::printf("  %-26s %-24s %-24s %-13s %-13s %10s %10s\n", s.id.c_str(), s.start_time.c_str(),
                         s.stop_time.c_str(), s.start_lsn.c_str(), s.stop_lsn.c_str(),
                         human_bytes(s.logical_bytes).c_str(), human_bytes(s.stored_bytes).c_str());
           if (wal.segments.empty()) std::printf("  WAL archive: empty (each snapshot still holds its own WAL)\n");
