@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/deps.sh
-cmake -S . -B build -G Ninja -DPGDR_TESTS=OFF >/dev/null
-ninja -C build -j"$(nproc)" pgdr >/dev/null
+cmake -S . -B build-demo -G Ninja -DPGDR_TESTS=OFF >/dev/null
+ninja -C build-demo -j"$(nproc)" pgdr >/dev/null
 
 bin=/usr/lib/postgresql/15/bin
 work=$(mktemp -d /tmp/pgdr-demo.XXXXXX)
@@ -22,7 +22,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-install -m 0755 build/src/pgdr "$work/pgdr"
+install -m 0755 build-demo/src/pgdr "$work/pgdr"
 export PGDR_PASSPHRASE="demo-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
 
 step() { printf '\n== %s\n' "$*"; }

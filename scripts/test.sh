@@ -7,7 +7,7 @@ jobs=$(nproc)
 
 bash .ci/deps.sh
 
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGDR_TESTS=ON -DPGDR_SANITIZE=OFF >/dev/null
 ninja -C build -j"$jobs"
 (cd build && ctest --output-on-failure --timeout 900 -j1)
 

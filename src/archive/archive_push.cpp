@@ -54,6 +54,13 @@ std::vector<std::string> ready_after(const std::string& wal_dir, const std::stri
 
 }  // namespace
 
+bool consume_pushed_ahead_marker(const std::string& path) {
+  std::string name = path.substr(path.rfind('/') + 1);
+  if (!repo::classify_wal_file(name)) return false;
+  std::string marker = parent_directory(path) + "/" + std::string(kMarkerDir) + "/" + name;
+  return unlink(marker.c_str()) == 0;
+}
+
 std::vector<PushResult> push(const std::string& path, std::vector<repo::Repository>& repos, int parallel) {
   std::string name = path.substr(path.rfind('/') + 1);
   if (!repo::classify_wal_file(name))
@@ -61,9 +68,7 @@ std::vector<PushResult> push(const std::string& path, std::vector<repo::Reposito
                                   "history or backup history file name)");
   std::string wal_dir = parent_directory(path);
   std::string markers = wal_dir + "/" + std::string(kMarkerDir);
-  std::string marker = markers + "/" + name;
-  // Pushed ahead by an earlier call and durable everywhere since.
-  if (unlink(marker.c_str()) == 0) {
+  if (consume_pushed_ahead_marker(path)) {
     std::vector<PushResult> out;
     for (const auto& r : repos) out.push_back({r.name(), repo::PushOutcome::already_archived});
     return out;

@@ -28,4 +28,9 @@ struct PushResult {
 // it is durable everywhere.
 std::vector<PushResult> push(const std::string& path, std::vector<repo::Repository>& repos, int parallel = 1);
 
+// True (and the marker removed) when an earlier call already pushed path ahead and it is durable
+// in every repository. Checked before any repository is opened: answering such a call costs no
+// key derivation.
+bool consume_pushed_ahead_marker(const std::string& path);
+
 }  // namespace pgdr::archive

@@ -25,6 +25,8 @@ void add_archive_push_command(CLI::App& app, Context& ctx, CommandBody& body) {
       ->check(CLI::Range(1, 64));
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
+      // A segment pushed ahead by an earlier call is answered before any key derivation.
+      if (archive::consume_pushed_ahead_marker(path)) return 0;
       const Config& cfg = ctx.config();
       cfg.repo("");  // at least one repository
       std::vector<repo::Repository> repos;
