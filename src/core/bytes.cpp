@@ -32,20 +32,18 @@ std::string to_hex(ByteView b) {
   return out;
 }
 
-namespace {
-int hex_value(char c) {
+int hex_digit_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
-}  // namespace
 
 Bytes from_hex(std::string_view hex) {
   if (hex.size() % 2 != 0) throw Error(ErrorKind::corrupt, "invalid hexadecimal text (odd length)");
   Bytes out(hex.size() / 2);
   for (std::size_t i = 0; i < out.size(); ++i) {
-    int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+    int hi = hex_digit_value(hex[2 * i]), lo = hex_digit_value(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) throw Error(ErrorKind::corrupt, "invalid hexadecimal text");
     out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }

@@ -44,6 +44,9 @@ class SecretBytes {
   std::vector<std::uint8_t> data_;
 };
 
+// Value of one hexadecimal digit (either case), or -1 for anything else.
+int hex_digit_value(char c);
+
 // Lower-case hexadecimal and standard base64 (with padding); decoders throw Error(corrupt) on bad input.
 std::string to_hex(ByteView b);
 Bytes from_hex(std::string_view hex);

@@ -3,24 +3,18 @@
 #include <cstdio>
 #include <string>
 
+#include "core/bytes.h"
 #include "core/error.h"
 
 namespace pgdr::pg {
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // One half of an LSN: 1 to 8 hex digits, as pg_lsn_in accepts them.
 std::optional<std::uint32_t> parse_half(std::string_view text) {
   if (text.empty() || text.size() > 8) return std::nullopt;
   std::uint32_t v = 0;
   for (char c : text) {
-    int d = hex_value(c);
+    int d = hex_digit_value(c);
     if (d < 0) return std::nullopt;
     v = (v << 4) | static_cast<std::uint32_t>(d);
   }
