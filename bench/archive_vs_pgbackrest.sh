@@ -8,6 +8,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$BENCH_DIR/lib.sh"
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 PGBIN=/usr/lib/postgresql/15/bin
 PGBACKREST=/usr/bin/pgbackrest
@@ -49,7 +51,6 @@ EOF
 }
 
 die() { echo "archive_vs_pgbackrest: $*" >&2; exit 1; }
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 parse_args() {
     while (($#)); do
@@ -99,12 +100,8 @@ has_pgdr() { local v; for v in "${SELECTED[@]}"; do [[ $v == pgdr-* ]] && return
 has_pgbr() { local v; for v in "${SELECTED[@]}"; do [[ $v == pgbackrest-* ]] && return 0; done; return 1; }
 
 # ---------------------------------------------------------------- helpers
-as_pg() { runuser -u postgres -- "$@"; }
 psql_at() { as_pg "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -d postgres "$@"; }
 sql() { psql_at -At -c "$1"; }
-now() { date +%s.%N; }
-fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
-du_bytes() { if [[ -e $1 ]]; then du -sb "$1" | cut -f1; else echo 0; fi; }
 # .ready files in pg_wal/archive_status: segments PostgreSQL has finished and not yet seen archived
 ready_count() { find "$PGDATA/pg_wal/archive_status" -name '*.ready' 2>/dev/null | wc -l; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -124,14 +121,6 @@ ensure_prereqs() {
     fi
 }
 
-free_port() {
-    local p i
-    for i in $(seq 200); do
-        p=$((20000 + RANDOM % 30000))
-        [[ -z $(ss -Hltn "sport = :$p") ]] && { echo "$p"; return; }
-    done
-    die "no free port found"
-}
 
 # Segment number of a WAL file name (timeline ignored) for this cluster's segment size.
 segno() { echo $(( 16#${1:8:8} * SEGS_PER_XLOGID + 16#${1:16:8} )); }

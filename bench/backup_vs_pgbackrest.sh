@@ -8,6 +8,8 @@
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$BENCH_DIR/lib.sh"
 REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
 PGBIN=/usr/lib/postgresql/15/bin
 PGBACKREST=/usr/bin/pgbackrest
@@ -51,7 +53,6 @@ EOF
 }
 
 die() { echo "backup_vs_pgbackrest: $*" >&2; exit 1; }
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 parse_args() {
     while (($#)); do
@@ -95,14 +96,10 @@ parse_args() {
 has_tool() { local t; for t in "${SELECTED[@]}"; do [[ $t == "$1" ]] && return 0; done; return 1; }
 
 # ---------------------------------------------------------------- helpers
-as_pg() { runuser -u postgres -- "$@"; }
 psql_src() { as_pg "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -d postgres "$@"; }
 sql() { psql_src -At -c "$1"; }
 # seconds since the epoch, with fraction
-now() { date +%s.%N; }
-fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 mb_per_s() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", b / 1e6 / s; else print "" }'; }
-du_bytes() { if [[ -e $1 ]]; then du -sb "$1" | cut -f1; else echo 0; fi; }
 pgdata_bytes() { du -sb --exclude=./pg_wal "$1/." | cut -f1; }
 
 ensure_prereqs() {
@@ -119,14 +116,6 @@ ensure_prereqs() {
     fi
 }
 
-free_port() {
-    local p i
-    for i in $(seq 200); do
-        p=$((20000 + RANDOM % 30000))
-        [[ -z $(ss -Hltn "sport = :$p") ]] && { echo "$p"; return; }
-    done
-    die "no free port found"
-}
 
 # ---------------------------------------------------------------- results
 # One line per step in $RESULTS:
