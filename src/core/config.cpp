@@ -54,6 +54,13 @@ class Checker {
     return static_cast<int>(v);
   }
 
+  bool boolean(const toml::table& t, const std::string& section, const char* key, bool fallback) const {
+    const toml::node* n = t.get(key);
+    if (!n) return fallback;
+    if (!n->is_boolean()) fail(n, "'" + std::string(key) + "' in [" + section + "] must be true or false");
+    return n->as_boolean()->get();
+  }
+
   std::chrono::milliseconds duration(const toml::table& t, const std::string& section, const char* key,
                                      std::chrono::milliseconds fallback) const {
     const toml::node* n = t.get(key);
@@ -122,7 +129,7 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
   Config cfg;
   cfg.source = source;
-  c.only_keys(root, "top level", {"cluster", "repo", "key", "backup", "objectives"});
+  c.only_keys(root, "top level", {"cluster", "repo", "key", "backup", "objectives", "catalog", "drill"});
 
   auto section = [&](const char* name) -> const toml::table* {
     const toml::node* n = root.get(name);
@@ -179,6 +186,22 @@ Config parse_config(const std::string& text, const std::string& source) {
     c.only_keys(*t, "objectives", {"rto", "rpo"});
     cfg.objectives.rto = c.duration(*t, "objectives", "rto", cfg.objectives.rto);
     cfg.objectives.rpo = c.duration(*t, "objectives", "rpo", cfg.objectives.rpo);
+  }
+
+  if (const toml::table* t = section("catalog")) {
+    c.only_keys(*t, "catalog", {"path"});
+    cfg.catalog.path = c.str(*t, "catalog", "path", false);
+    if (!cfg.catalog.path.empty()) require_absolute(c, t->get("path"), "[catalog] path", cfg.catalog.path);
+  }
+
+  if (const toml::table* t = section("drill")) {
+    c.only_keys(*t, "drill", {"dr_path", "app_check", "app_check_timeout", "heartbeat", "database"});
+    cfg.drill.dr_path = c.str(*t, "drill", "dr_path", false);
+    if (!cfg.drill.dr_path.empty()) require_absolute(c, t->get("dr_path"), "[drill] dr_path", cfg.drill.dr_path);
+    cfg.drill.app_check = c.str(*t, "drill", "app_check", false);
+    cfg.drill.app_check_timeout = c.duration(*t, "drill", "app_check_timeout", cfg.drill.app_check_timeout);
+    cfg.drill.heartbeat = c.boolean(*t, "drill", "heartbeat", cfg.drill.heartbeat);
+    cfg.drill.database = c.str(*t, "drill", "database", false);
   }
   return cfg;
 }

@@ -38,6 +38,19 @@ struct ObjectivesConfig {
   std::chrono::milliseconds rpo{std::chrono::hours(1)};
 };
 
+struct CatalogConfig {
+  std::string path;  // the local SQLite catalog; empty: see catalog::catalog_path
+};
+
+// How `pgdr drill` builds its throwaway DR cluster and what it checks there.
+struct DrillConfig {
+  std::string dr_path;    // directory under which each drill makes its own (absolute); empty: $TMPDIR or /tmp
+  std::string app_check;  // shell command run with PGHOST/PGPORT/PGDATABASE of the DR cluster until it succeeds
+  std::chrono::milliseconds app_check_timeout{std::chrono::minutes(5)};
+  bool heartbeat = false;  // may the drill write a heartbeat row on the source (schema pgdr)
+  std::string database;    // database the integrity phase compares; empty: every database
+};
+
 struct Config {
   std::string source;  // the file it was read from, for messages
   ClusterConfig cluster;
@@ -45,6 +58,8 @@ struct Config {
   KeyConfig key;
   BackupConfig backup;
   ObjectivesConfig objectives;
+  CatalogConfig catalog;
+  DrillConfig drill;
 
   // The repository named name, or the only/first one when name is empty; Error(config) if none.
   const RepoConfig& repo(const std::string& name) const;
