@@ -42,6 +42,7 @@ int fetch(Context& ctx, int cannot);
 std::string name, dest;
 int prefetch = 4;
 std::uint64_t segment_bytes = 16u << 20;
+std::string until;
 }  // namespace
 
 void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
@@ -56,8 +57,15 @@ void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
       ->check(CLI::Range(0, 64));
   cmd->add_option("--wal-segment-size", segment_bytes, "the cluster's WAL segment size in bytes")
       ->default_val(16u << 20);
+  cmd->add_option("--until", until,
+                  "answer 'absent' (exit 1) for WAL segments newer than this one (a drill recovers only what "
+                  "was archived when the disaster was declared)");
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
+      // 24 hexadecimal digits: a segment; names compare in (timeline, segment) order.
+      if (!until.empty() && name.size() == 24 && name.find_first_not_of("0123456789ABCDEF") == std::string::npos &&
+          name > until)
+        return 1;
       // What recovery does with the exit code matters more than the contract's 1/2: any failure
       // here must stop archive recovery (126) rather than pass for "no more WAL" and end it early.
       // A standby never ends recovery for a missing file, so it gets 1 and simply retries later.

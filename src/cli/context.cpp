@@ -1,5 +1,13 @@
 #include "cli/context.h"
 
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/error.h"
+
 #include "repo/passphrase.h"
 #include "storage/open_storage.h"
 
@@ -18,6 +26,29 @@ repo::Repository Context::open_repo(const RepoConfig& r) {
   repo::Repository::read_settings(*store, r.name);
   repo::Passphrase pass = repo::read_passphrase(config().key);
   return repo::Repository::open(std::move(store), r.name, pass.view(), pass.source);
+}
+
+namespace {
+
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+std::string Context::pgdr_invocation() {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) throw Error(ErrorKind::internal, "unable to find the pgdr binary's path");
+  exe[n] = '\0';
+  char resolved[PATH_MAX];
+  if (!realpath(config().source.c_str(), resolved)) throw_errno("unable to resolve", config().source, errno);
+  return shell_quoted(exe) + " --config " + shell_quoted(resolved);
 }
 
 }  // namespace pgdr::cli

@@ -18,6 +18,9 @@ struct Context {
   // Opens the repository named by --repo (the first one when none is named).
   repo::Repository open_repo();
   repo::Repository open_repo(const RepoConfig& r);
+  // How a server started from a restored copy calls this pgdr back (restore_command): this binary
+  // and this configuration by absolute path, shell-quoted, e.g. "'/usr/bin/pgdr' --config '/etc/pgdr/pgdr.toml'".
+  std::string pgdr_invocation();
 
  private:
   std::optional<Config> config_;

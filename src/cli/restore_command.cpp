@@ -15,27 +15,8 @@ namespace pgdr::cli {
 
 namespace {
 
-std::string shell_quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
-
-// restore_command for the restored cluster: this binary and this configuration, by absolute path,
-// since the server runs it from its data directory.
-std::string restore_command_for(Context& ctx) {
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) throw Error(ErrorKind::internal, "unable to find the pgdr binary's path");
-  exe[n] = '\0';
-  char config[PATH_MAX];
-  if (!realpath(ctx.config().source.c_str(), config)) throw_errno("unable to resolve", ctx.config().source, errno);
-  std::string cmd = shell_quoted(exe) + " --config " + shell_quoted(config);
-  return cmd + " archive-get %f %p";
-}
+// restore_command for the restored cluster: the server runs it from its data directory.
+std::string restore_command_for(Context& ctx) { return ctx.pgdr_invocation() + " archive-get %f %p"; }
 
 }  // namespace
 

@@ -195,13 +195,14 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
 
   if (const toml::table* t = section("drill")) {
-    c.only_keys(*t, "drill", {"dr_path", "app_check", "app_check_timeout", "heartbeat", "database"});
+    c.only_keys(*t, "drill", {"dr_path", "app_check", "app_check_timeout", "heartbeat", "database", "server_user"});
     cfg.drill.dr_path = c.str(*t, "drill", "dr_path", false);
     if (!cfg.drill.dr_path.empty()) require_absolute(c, t->get("dr_path"), "[drill] dr_path", cfg.drill.dr_path);
     cfg.drill.app_check = c.str(*t, "drill", "app_check", false);
     cfg.drill.app_check_timeout = c.duration(*t, "drill", "app_check_timeout", cfg.drill.app_check_timeout);
     cfg.drill.heartbeat = c.boolean(*t, "drill", "heartbeat", cfg.drill.heartbeat);
     cfg.drill.database = c.str(*t, "drill", "database", false);
+    cfg.drill.server_user = c.str(*t, "drill", "server_user", false);
   }
   return cfg;
 }

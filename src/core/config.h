@@ -49,6 +49,7 @@ struct DrillConfig {
   std::chrono::milliseconds app_check_timeout{std::chrono::minutes(5)};
   bool heartbeat = false;  // may the drill write a heartbeat row on the source (schema pgdr)
   std::string database;    // database the integrity phase compares; empty: every database
+  std::string server_user;  // who runs the DR server when pgdr runs as root; empty: postgres
 };
 
 struct Config {
