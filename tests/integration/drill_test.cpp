@@ -274,6 +274,10 @@ TEST_F(DrillTest, InterruptDuringRestoreRollsBack) {
   EXPECT_EQ(r.exit_code, 3) << r.err;
   json j = read_json(report);
   EXPECT_EQ(j["interrupted"], true) << j.dump(2);
+  // The signal came while the restore was writing the DR data directory.
+  EXPECT_EQ(phase(j, "restore")["status"], "FAIL") << j.dump(2);
+  EXPECT_NE(phase(j, "restore")["error"].get<std::string>().find("interrupt"), std::string::npos) << j.dump(2);
+  EXPECT_EQ(phase(j, "measure")["status"], "SKIPPED");
   EXPECT_EQ(phase(j, "rollback")["status"], "PASS") << j.dump(2);
   expect_nothing_left();
   EXPECT_EQ(cluster_->psql("SELECT count(*) FROM pgbench_branches"), "15");
