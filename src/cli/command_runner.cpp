@@ -42,6 +42,8 @@ int run(int argc, char** argv) {
   add_archive_get_command(app, ctx, body);
   add_failover_command(app, ctx, body);
   add_drill_command(app, ctx, body);
+  add_measure_command(app, ctx, body);
+  add_history_command(app, ctx, body);
 
   try {
     app.parse(argc, argv);

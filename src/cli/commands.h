@@ -22,5 +22,7 @@ void add_archive_push_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_failover_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_drill_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_measure_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_history_command(CLI::App& app, Context& ctx, CommandBody& body);
 
 }  // namespace pgdr::cli

@@ -261,6 +261,7 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
     restored = restore::run_restore(repo, ro);
     p.details["snapshot"] = restored.info.id;
     p.details["snapshot_stop_time"] = restored.info.stop_time;
+    p.details["snapshot_start_lsn"] = restored.info.start_lsn;
     p.details["files"] = restored.files_written;
     p.details["bytes"] = restored.bytes_written;
     p.details["restore_seconds"] = round3(restored.seconds);

@@ -283,5 +283,102 @@ TEST_F(DrillTest, InterruptDuringRestoreRollsBack) {
   EXPECT_EQ(cluster_->psql("SELECT count(*) FROM pgbench_branches"), "15");
 }
 
+using MeasureTest = DrillTest;
+
+TEST_F(MeasureTest, RpoTracksTheLagOfPausedArchivingAndRtoComesFromTheLastDrill) {
+  make_shop_data();
+  backup();
+  cluster_->psql("INSERT INTO sales (product) VALUES (4)");
+  archive_now(*cluster_);
+  const std::string report = work_->file("measure.json");
+  auto m = pgdr({"measure", "--report", report});
+  json j = read_json(report);
+  ASSERT_TRUE(j["rpo_seconds"].is_number()) << m.out << m.err << j.dump(2);
+  EXPECT_LT(j["rpo_seconds"].get<double>(), 3.0) << j.dump(2);
+  // No drill yet: the RTO is unknown, and measure says so rather than guess.
+  EXPECT_TRUE(j["rto_seconds"].is_null());
+  EXPECT_EQ(m.exit_code, 1) << m.out;
+
+  // Archiving pauses while the shop keeps selling.
+  const auto archived_at = std::chrono::system_clock::now();
+  cluster_->append_config("archive_command = 'false'");
+  cluster_->reload();
+  const auto until = Clock::now() + std::chrono::seconds(6);
+  while (Clock::now() < until) {
+    cluster_->psql("INSERT INTO sales (product) VALUES (5)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  const auto measured_at = std::chrono::system_clock::now();
+  pgdr({"measure", "--report", report});
+  j = read_json(report);
+  ASSERT_TRUE(j["rpo_seconds"].is_number()) << j.dump(2);
+  const double truth = std::chrono::duration<double>(measured_at - archived_at).count();
+  EXPECT_GE(j["rpo_seconds"].get<double>(), 6.0) << j.dump(2);
+  EXPECT_NEAR(j["rpo_seconds"].get<double>(), truth, 2.0) << j.dump(2);
+
+  // Archiving resumes: the lag closes.
+  cluster_->append_config("archive_command = '" + pgdr_path() + " --config " + config_ + " archive-push %p'");
+  cluster_->reload();
+  archive_now(*cluster_);
+  pgdr({"measure", "--report", report});
+  EXPECT_LT(read_json(report)["rpo_seconds"].get<double>(), 3.0) << read_json(report).dump(2);
+
+  // After a drill, measure reports its RTO and a forecast built from what it measured.
+  auto d = pgdr({"drill", "--report", work_->file("drill.json")});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  const double drill_rto = read_json(work_->file("drill.json"))["rto_seconds"].get<double>();
+  m = pgdr({"measure", "--report", report});
+  j = read_json(report);
+  EXPECT_DOUBLE_EQ(j["rto_seconds"].get<double>(), drill_rto);
+  ASSERT_TRUE(j["rto_forecast_seconds"].is_number()) << j.dump(2);
+  EXPECT_GT(j["rto_forecast_seconds"].get<double>(), 0.0);
+  std::vector<std::string> names;
+  for (const auto& c : j["checks"]) names.push_back(c["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"rpo", "rto", "coverage", "growth", "wal_rate"}));
+
+  // Everything is in the history.
+  auto h = pgdr({"history", "--json"});
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  json hist = json::parse(h.out);
+  int drills = 0, measures = 0;
+  for (const auto& r : hist["runs"]) {
+    drills += r["kind"] == "drill";
+    measures += r["kind"] == "measure";
+  }
+  EXPECT_EQ(drills, 1);
+  EXPECT_EQ(measures, 4);
+  EXPECT_DOUBLE_EQ(hist["moving_averages"]["drill"]["rto_seconds"].get<double>(), drill_rto);
+}
+
+TEST_F(MeasureTest, ContinuousPrintsOneJsonLinePerInterval) {
+  make_shop_data();
+  backup();
+  archive_now(*cluster_);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+    DIR* proc = ::opendir("/proc");
+    while (const dirent* e = ::readdir(proc)) {
+      std::ifstream cmd(std::string("/proc/") + e->d_name + "/cmdline");
+      std::string all((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+      if (all.find(config_) != std::string::npos && all.find("measure") != std::string::npos && all.find(pgdr_path()) == 0)
+        ::kill(std::atoi(e->d_name), SIGTERM);
+    }
+    ::closedir(proc);
+  });
+  auto r = pgdr({"measure", "--continuous", "--interval", "1s"});
+  stopper.join();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  int lines = 0;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    json j = json::parse(line);
+    EXPECT_EQ(j["kind"], "measure");
+    EXPECT_TRUE(j.contains("rpo_seconds"));
+    ++lines;
+  }
+  EXPECT_GE(lines, 2);
+  EXPECT_LE(lines, 5);
+}
+
 }  // namespace
 }  // namespace pgdr::test
