@@ -59,7 +59,8 @@ void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
       ->default_val(16u << 20);
   cmd->add_option("--until", until,
                   "answer 'absent' (exit 1) for WAL segments newer than this one (a drill recovers only what "
-                  "was archived when the disaster was declared)");
+                  "was archived when the disaster was declared)")
+      ->type_name("SEGMENT");
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
       // 24 hexadecimal digits: a segment; names compare in (timeline, segment) order.

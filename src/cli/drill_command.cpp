@@ -37,13 +37,14 @@ void add_drill_command(CLI::App& app, Context& ctx, CommandBody& body) {
   static std::string report_path, html_path, snapshot = "latest", target = "latest";
   static bool keep = false;
   static std::optional<int> process_max;
-  cmd->add_option("--report", report_path, "write the JSON report to FILE");
-  cmd->add_option("--html", html_path, "write a self-contained HTML report to FILE");
-  cmd->add_option("--snapshot", snapshot, "snapshot to recover from (default: latest)");
+  cmd->add_option("--report", report_path, "write the JSON report to FILE")->type_name("FILE");
+  cmd->add_option("--html", html_path, "write a self-contained HTML report to FILE")->type_name("FILE");
+  cmd->add_option("--snapshot", snapshot, "snapshot to recover from (default: latest)")->type_name("ID");
   cmd->add_option("--target", target,
-                  "how far to recover: latest (default), immediate (the snapshot's end), a time, or an LSN");
+                  "how far to recover: latest (default), immediate (the snapshot's end), a time, or an LSN")
+      ->type_name("TARGET");
   cmd->add_flag("--keep", keep, "keep the DR cluster's directory (stopped) for a look");
-  cmd->add_option("--repo", ctx.repo_name, "repository to recover from (default: the first configured)");
+  cmd->add_option("--repo", ctx.repo_name, "repository to recover from (default: the first configured)")->type_name("NAME");
   cmd->add_option("--process-max", process_max, "parallel restore workers (default: [backup] process_max)")
       ->check(CLI::Range(1, 64));
   cmd->callback([&ctx, &body] {

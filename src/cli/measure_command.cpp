@@ -41,10 +41,11 @@ void add_measure_command(CLI::App& app, Context& ctx, CommandBody& body) {
       "measure", "measure RPO now, the RTO of the last drill and its forecast for today's size, coverage and growth");
   static std::string report_path, interval_text = "60s";
   static bool continuous = false;
-  cmd->add_option("--report", report_path, "write the JSON report to FILE");
+  cmd->add_option("--report", report_path, "write the JSON report to FILE")->type_name("FILE");
   cmd->add_flag("--continuous", continuous, "measure again every interval and print one JSON line each time");
-  cmd->add_option("--interval", interval_text, "time between measurements with --continuous (default 60s)");
-  cmd->add_option("--repo", ctx.repo_name, "repository to measure (default: the first configured)");
+  cmd->add_option("--interval", interval_text, "time between measurements with --continuous (default 60s)")
+      ->type_name("DURATION");
+  cmd->add_option("--repo", ctx.repo_name, "repository to measure (default: the first configured)")->type_name("NAME");
   cmd->callback([&ctx, &body] {
     body = [&ctx]() -> int {
       try {
