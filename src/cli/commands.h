@@ -21,5 +21,7 @@ void add_key_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_archive_push_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_failover_command(CLI::App& app, Context& ctx, CommandBody& body);
+// `pgdr help [COMMAND...]` and `pgdr help --man`: app must be the whole application.
+void add_help_command(CLI::App& app, Context& ctx, CommandBody& body);
 
 }  // namespace pgdr::cli
