@@ -15,7 +15,9 @@ void add_help_command(CLI::App& app, Context&, CommandBody& body) {
   static std::string output;
   cmd->add_option("COMMAND", words, "a command, and a subcommand of it (pgdr help key change)");
   auto* man_flag = cmd->add_flag("--man", man, "print the manual page pgdr.1 (roff) instead");
-  cmd->add_option("--output", output, "with --man: write the page to FILE instead of stdout")->needs(man_flag);
+  cmd->add_option("--output", output, "with --man: write the page to FILE instead of stdout")
+      ->type_name("FILE")
+      ->needs(man_flag);
   cmd->callback([&app, &body] {
     body = [&app] {
       if (man && !words.empty()) throw Error(ErrorKind::usage, "--man takes no command: the page covers all of them");

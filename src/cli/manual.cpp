@@ -1,5 +1,6 @@
 #include "cli/manual.h"
 
+#include <cctype>
 #include <sstream>
 
 #include "cli/command_pages.h"
@@ -110,7 +111,14 @@ void write_command(std::ostringstream& out, const CLI::App& cmd, const std::stri
   const std::string full = prefix + " " + cmd.get_name();
   out << ".SS \"" << roff_escape(full) << "\"\n";
   std::string para = prefix == "pgdr" ? page_paragraph(cmd.get_name()) : "";
-  out << (para.empty() ? roff_line(cmd.get_description()) : markdown_to_roff(para)) << "\n";
+  if (para.empty()) {
+    // A subcommand has no page: its one-line description, as a sentence.
+    para = cmd.get_description();
+    if (!para.empty()) para[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(para[0])));
+    out << roff_line(para) << "\n";
+  } else {
+    out << markdown_to_roff(para) << "\n";
+  }
   // The usage line of the command's help, as --help shows it.
   const std::string help = cmd.get_formatter()->make_help(&cmd, full, CLI::AppFormatMode::Normal);
   std::string usage = full;
