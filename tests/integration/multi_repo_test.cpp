@@ -8,12 +8,55 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "backup/backup.h"
+#include "core/error.h"
 #include "pgdr_fixture.h"
+#include "repo/repository.h"
+#include "repo/snapshot_info.h"
+#include "restore/restore.h"
+#include "storage/posix/posix_storage.h"
 
 namespace pgdr::test {
 namespace {
 
 namespace fs = std::filesystem;
+
+// Forwards to a local directory, except that no snapshot info object can be committed: the last
+// step of a backup fails there, after every pack and manifest is stored.
+class NoInfoCommitStorage final : public storage::Storage {
+ public:
+  explicit NoInfoCommitStorage(const std::string& root) : inner_(root) {}
+  std::string describe() const override { return inner_.describe(); }
+  storage::Capabilities capabilities() const override { return inner_.capabilities(); }
+  std::optional<Bytes> read(std::string_view path) const override { return inner_.read(path); }
+  std::optional<Bytes> read_range(std::string_view path, std::uint64_t offset, std::uint64_t length) const override {
+    return inner_.read_range(path, offset, length);
+  }
+  std::unique_ptr<storage::Writer> create(std::string_view path) override {
+    auto w = inner_.create(path);
+    if (!path.ends_with(".info")) return w;
+    return std::make_unique<FailingWriter>(std::move(w), std::string(path));
+  }
+  bool create_exclusive(std::string_view path, ByteView data) override { return inner_.create_exclusive(path, data); }
+  std::optional<storage::ObjectInfo> stat(std::string_view path) const override { return inner_.stat(path); }
+  std::vector<storage::ObjectInfo> list(std::string_view prefix) const override { return inner_.list(prefix); }
+  void remove(std::string_view path) override { inner_.remove(path); }
+
+ private:
+  class FailingWriter final : public storage::Writer {
+   public:
+    FailingWriter(std::unique_ptr<storage::Writer> inner, std::string path)
+        : inner_(std::move(inner)), path_(std::move(path)) {}
+    void write(ByteView data) override { inner_->write(data); }
+    void commit() override { throw Error(ErrorKind::io, "unable to commit " + path_ + " (injected failure)"); }
+    std::uint64_t size_bytes() const override { return inner_->size_bytes(); }
+
+   private:
+    std::unique_ptr<storage::Writer> inner_;  // destroyed uncommitted: its temporary goes
+    std::string path_;
+  };
+  storage::PosixStorage inner_;
+};
 
 class MultiRepoTest : public PgdrTest {
  protected:
@@ -350,6 +393,47 @@ TEST_F(MultiRepoTest, InfoAndRestoreGoOnPastARepositoryThatIsGone) {
   EXPECT_NE(restore.err.find("(restoring from the other repositories)"), std::string::npos) << restore.err;
   EXPECT_NE(restore.err.find("restored snapshot " + id), std::string::npos) << restore.err;
   EXPECT_TRUE(fs::exists(dir + "/global/pg_control"));
+}
+
+// The one step that is not atomic across repositories: writing the info objects, one repository
+// after the other. A failure there leaves the snapshot in the repositories already committed,
+// complete and restorable, and the error says which.
+TEST_F(MultiRepoTest, FailureWhileCommittingNamesWhereTheSnapshotIsComplete) {
+  pgdr_ok({"init"});
+  add_data("sales", 50000);
+  auto open = [&](const std::string& name, std::unique_ptr<storage::Storage> store) {
+    return repo::Repository::open(std::move(store), name, kPassphrase, "the test");
+  };
+  repo::Repository a = open("a", std::make_unique<storage::PosixStorage>(repo("a")));
+  repo::Repository b = open("b", std::make_unique<storage::PosixStorage>(repo("b")));
+  repo::Repository c = open("c", std::make_unique<NoInfoCommitStorage>(repo("c")));
+  ClusterConfig cluster{"test", cluster_->data_dir(), cluster_->conninfo()};
+  std::string message;
+  try {
+    backup::run_backup(cluster, std::vector<repo::Repository*>{&a, &b, &c}, backup::BackupOptions{});
+    ADD_FAILURE() << "the backup succeeded";
+  } catch (const Error& e) {
+    message = e.what();
+  }
+  auto in = [](const repo::Repository& r) { return repo::list_snapshots(r.store(), r.key()); };
+  ASSERT_EQ(in(a).size(), 1u);
+  std::string id = in(a)[0].id;
+  EXPECT_EQ(message, "unable to write snapshot " + id + " to repository 'c': unable to commit snapshots/" + id +
+                         ".info (injected failure); the snapshot is complete in repository 'a', 'b' only");
+  ASSERT_EQ(in(b).size(), 1u);
+  EXPECT_EQ(in(b)[0].id, id);
+  EXPECT_TRUE(in(c).empty());
+  EXPECT_FALSE(fs::exists(repo("c") + "/locks/writer"));
+
+  // What b holds restores alone.
+  std::string dir = work_->file("from-b");
+  restore::RestoreOptions opt;
+  opt.target_dir = dir;
+  opt.recovery_settings = false;
+  restore::run_restore(std::vector<const repo::Repository*>{&b}, opt);
+  PgCluster restored(PgCluster::Adopt{dir}, with_passphrase({}));
+  wait_recovered(restored);
+  EXPECT_EQ(fingerprint(restored), fingerprint(*cluster_));
 }
 
 }  // namespace
