@@ -48,8 +48,8 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
       const Config& cfg = ctx.config();
       cfg.repo(ctx.repo_name);  // none configured, or an unknown name: a configuration error
       nlohmann::json out = {{"repositories", nlohmann::json::array()}};
-      std::vector<std::string> all_damaged, unavailable;
-      ErrorKind unavailable_kind = ErrorKind::io;
+      std::vector<std::string> all_damaged;
+      std::vector<Error> unavailable;
       for (const auto& rc : cfg.repos) {
         if (!ctx.repo_name.empty() && rc.name != ctx.repo_name) continue;
         // A repository that cannot be opened or listed is reported, and the others still listed.
@@ -61,8 +61,7 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
           snaps = repo::list_snapshots(opened->store(), opened->key(), &damaged);
         } catch (const Error& e) {
           if (e.kind() == ErrorKind::interrupted || e.kind() == ErrorKind::config) throw;
-          if (unavailable.empty()) unavailable_kind = e.kind();
-          unavailable.push_back(e.what());
+          unavailable.push_back(e);
           out["repositories"].push_back({{"name", rc.name}, {"error", e.what()}});
           if (!json) std::printf("repository '%s': unavailable (%s)\n", rc.name.c_str(), e.what());
           continue;
@@ -127,10 +126,12 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
       // the command fail.
       if (!unavailable.empty()) {
         std::fflush(stdout);
-        throw Error(unavailable_kind,
-                    unavailable.front() + (unavailable.size() > 1 ? " (and " + std::to_string(unavailable.size() - 1) +
-                                                                        " more unavailable repositories)"
-                                                                  : ""));
+        const Error& first = unavailable.front();
+        throw Error(first.kind(),
+                    std::string(first.what()) + (unavailable.size() > 1 ? " (and " + std::to_string(unavailable.size() - 1) +
+                                                                              " more unavailable repositories)"
+                                                                        : ""),
+                    first.hint());
       }
       if (!all_damaged.empty()) {
         std::fflush(stdout);
