@@ -43,16 +43,22 @@ struct Source {
   // Tries each repository in order: the first good copy wins; damage falls through to the next.
   std::optional<Bytes> fetch(const std::string& name, std::string* from, std::vector<std::string>* problems,
                              bool* damaged) const {
+    std::vector<std::string> missing;  // reported only when a later repository has the file
     for (const auto& r : repos) {
       try {
         auto content = repo::fetch_wal_file(r, name);
         if (content) {
           if (from) *from = "repository '" + r.name() + "'";
+          if (problems) problems->insert(problems->end(), missing.begin(), missing.end());
           return content;
         }
+        missing.push_back("WAL file " + name + " is missing from " + r.describe());
       } catch (const Error& e) {
         if (damaged) *damaged = true;
-        if (problems) problems->push_back(e.what());
+        std::string what = e.what();
+        if (what.find("repository '" + r.name() + "'") == std::string::npos)
+          what = "WAL file " + name + " in repository '" + r.name() + "' is damaged: " + what;
+        if (problems) problems->push_back(what);
       }
     }
     return std::nullopt;

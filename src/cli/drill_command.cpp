@@ -53,17 +53,18 @@ void add_drill_command(CLI::App& app, Context& ctx, CommandBody& body) {
       try {
         const Config& cfg = ctx.config();
         drill::DrillOptions opt;
+        repo::Repository repo = ctx.open_repo();
         opt.snapshot = snapshot;
         opt.target = parse_drill_target(target);
         restore::check_target(opt.target);
         opt.process_max = process_max.value_or(cfg.backup.process_max);
         opt.keep = keep;
-        opt.restore_command_template = ctx.pgdr_invocation() + " archive-get --until %u %f %p";
+        // The copy reads WAL from the repository it was restored from.
+        opt.restore_command_template = ctx.pgdr_invocation() + " archive-get --repo '" + repo.name() + "' --until %u %f %p";
         int n = 0;
         opt.on_phase = [&n](const std::string& phase) {
           log_info("drill: phase " + std::to_string(++n) + "/5: " + phase);
         };
-        repo::Repository repo = ctx.open_repo();
         report = drill::run_drill(cfg, repo, opt);
         record_and_trend(cfg, "drill", report);
       } catch (const Error& e) {

@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -48,11 +49,24 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
       cfg.repo(ctx.repo_name);  // none configured, or an unknown name: a configuration error
       nlohmann::json out = {{"repositories", nlohmann::json::array()}};
       std::vector<std::string> all_damaged;
+      std::vector<Error> unavailable;
       for (const auto& rc : cfg.repos) {
         if (!ctx.repo_name.empty() && rc.name != ctx.repo_name) continue;
-        repo::Repository repo = ctx.open_repo(rc);
+        // A repository that cannot be opened or listed is reported, and the others still listed.
+        std::optional<repo::Repository> opened;
         std::vector<std::string> damaged;
-        auto snaps = repo::list_snapshots(repo.store(), repo.key(), &damaged);
+        std::vector<repo::SnapshotInfo> snaps;
+        try {
+          opened.emplace(ctx.open_repo(rc));
+          snaps = repo::list_snapshots(opened->store(), opened->key(), &damaged);
+        } catch (const Error& e) {
+          if (e.kind() == ErrorKind::interrupted || e.kind() == ErrorKind::config) throw;
+          unavailable.push_back(e);
+          out["repositories"].push_back({{"name", rc.name}, {"error", e.what()}});
+          if (!json) std::printf("repository '%s': unavailable (%s)\n", rc.name.c_str(), e.what());
+          continue;
+        }
+        repo::Repository& repo = *opened;
         all_damaged.insert(all_damaged.end(), damaged.begin(), damaged.end());
         nlohmann::json r = {{"name", rc.name},
                             {"location", repo.store().describe()},
@@ -108,7 +122,17 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
         }
       }
       if (json) std::printf("%s\n", out.dump(2).c_str());
-      // Everything readable is listed; a damaged snapshot still makes the command fail.
+      // Everything readable is listed; an unavailable repository or a damaged snapshot still makes
+      // the command fail.
+      if (!unavailable.empty()) {
+        std::fflush(stdout);
+        const Error& first = unavailable.front();
+        throw Error(first.kind(),
+                    std::string(first.what()) + (unavailable.size() > 1 ? " (and " + std::to_string(unavailable.size() - 1) +
+                                                                              " more unavailable repositories)"
+                                                                        : ""),
+                    first.hint());
+      }
       if (!all_damaged.empty()) {
         std::fflush(stdout);
         throw Error(ErrorKind::corrupt, all_damaged.front() +

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 
 #include "cli/commands.h"
 #include "core/error.h"
@@ -15,8 +16,44 @@ namespace pgdr::cli {
 
 namespace {
 
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
 // restore_command for the restored cluster: the server runs it from its data directory.
-std::string restore_command_for(Context& ctx) { return ctx.pgdr_invocation() + " archive-get %f %p"; }
+std::string restore_command_for(Context& ctx) {
+  std::string cmd = ctx.pgdr_invocation();
+  // Restricted to one repository, recovery reads its WAL from that one only, too.
+  if (!ctx.repo_name.empty()) return cmd + " archive-get --repo " + shell_quoted(ctx.repo_name) + " %f %p";
+  return cmd + " archive-get %f %p";
+}
+
+// The repositories to read: --repo's alone, or every configured one that opens. In a disaster a
+// whole repository may be gone (its disk, its site); the others are enough, so it is skipped with a
+// warning rather than stopping the restore.
+std::vector<repo::Repository> open_readable(Context& ctx) {
+  if (!ctx.repo_name.empty()) return ctx.open_repos();
+  std::vector<RepoConfig> selected = ctx.selected_repos();
+  if (selected.size() == 1) return ctx.open_repos();
+  std::vector<repo::Repository> out;
+  std::optional<Error> first_error;
+  for (const auto& rc : selected) {
+    try {
+      out.push_back(ctx.open_repo(rc));
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::config || e.kind() == ErrorKind::usage || e.kind() == ErrorKind::interrupted) throw;
+      if (!first_error) first_error = e;
+      log_warning(std::string(e.what()) + " (restoring from the other repositories)");
+    }
+  }
+  if (out.empty()) throw *first_error;
+  return out;
+}
 
 }  // namespace
 
@@ -32,7 +69,9 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
   cmd->add_option("--tablespace-map", mappings, "restore a tablespace elsewhere: OID=DIR or OLD_DIR=NEW_DIR (repeatable)");
   cmd->add_option("--process-max", process_max, "parallel file writers (default: [backup] process_max)")
       ->check(CLI::Range(1, 64));
-  cmd->add_option("--repo", ctx.repo_name, "repository to read from (default: the first configured)");
+  cmd->add_option("--repo", ctx.repo_name,
+                  "read from this repository only (default: the first that holds the snapshot, falling back to the "
+                  "others for damaged or missing objects)");
   static std::string time, lsn, xid, name;
   static bool immediate = false;
   auto* t = cmd->add_option("--time", time, "recover to this time, e.g. '2026-11-25 14:30:00+00' (UTC)");
@@ -76,8 +115,10 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
       if (opt.target.standby && opt.target.kind != TargetKind::latest)
         throw Error(ErrorKind::usage, "--standby follows the archive to its end: it takes no recovery target");
       opt.target.restore_command = restore_command_for(ctx);
-      repo::Repository repo = ctx.open_repo();
-      restore::RestoreResult r = restore::run_restore(repo, opt);
+      std::vector<repo::Repository> repos = open_readable(ctx);
+      std::vector<const repo::Repository*> sources;
+      for (const auto& r : repos) sources.push_back(&r);
+      restore::RestoreResult r = restore::run_restore(sources, opt);
       std::string what = "restored snapshot " + r.info.id + " to " + opt.target_dir + ": " +
                          std::to_string(r.files_written) + " files written (" + human_bytes(r.bytes_written) + ")";
       if (opt.delta)
