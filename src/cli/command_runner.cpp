@@ -44,6 +44,7 @@ int run(int argc, char** argv) {
   add_drill_command(app, ctx, body);
   add_measure_command(app, ctx, body);
   add_history_command(app, ctx, body);
+  add_demo_command(app, ctx, body);
   add_help_command(app, ctx, body);
 
   try {

@@ -24,6 +24,7 @@ void add_failover_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_drill_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_measure_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_history_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_demo_command(CLI::App& app, Context& ctx, CommandBody& body);
 // `pgdr help [COMMAND...]` and `pgdr help --man`: app must be the whole application.
 void add_help_command(CLI::App& app, Context& ctx, CommandBody& body);
 

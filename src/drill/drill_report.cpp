@@ -68,7 +68,8 @@ std::string drill_summary(const json& r) {
   }
   if (r["rto"].contains("components")) {
     out += "  RTO components:";
-    for (const auto& [k, v] : r["rto"]["components"].items()) out += " " + k + " " + fmt_seconds(v) + ";";
+    for (const char* k : {"prepare", "restore", "startup", "wal_replay", "checks", "application"})
+      if (r["rto"]["components"].contains(k)) out += " " + std::string(k) + " " + fmt_seconds(r["rto"]["components"][k]) + ";";
     out += "\n";
   }
   for (const auto& rec : r["recommendations"]) out += "  - " + rec.get<std::string>() + "\n";
