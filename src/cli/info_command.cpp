@@ -7,6 +7,8 @@
 #include "pg/lsn.h"
 #include "repo/snapshot_info.h"
 #include "repo/wal_archive.h"
+#include "stream/wal_receiver.h"
+#include "core/time_format.h"
 
 namespace pgdr::cli {
 
@@ -84,6 +86,17 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
         }
         r["wal_archive"] = {{"timelines", timelines}, {"history_files", wal.history_files},
                             {"partial_files", wal.partial_files}};
+        auto streamed = stream::last_received(repo, segment_bytes);
+        if (streamed) {
+          r["wal_stream"] = {{"timeline", streamed->timeline},
+                             {"flushed_lsn", pg::to_string(streamed->flushed)},
+                             {"flushed_at", streamed->flushed_at ? iso8601_ms(*streamed->flushed_at) : ""},
+                             {"server_wal_end", streamed->server_wal_end ? pg::to_string(*streamed->server_wal_end) : ""},
+                             {"partial_segment", streamed->partial_segment},
+                             {"partial_bytes", streamed->partial_bytes},
+                             {"running", streamed->running},
+                             {"synchronous", streamed->synchronous}};
+        }
         out["repositories"].push_back(r);
         if (!json) {
           std::printf("repository '%s': %s, format %d, %zu snapshot%s, %s stored\n", rc.name.c_str(),
@@ -104,6 +117,16 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
             for (const auto& g : gaps)
               if (g.timeline == tli)
                 std::printf("    GAP: %s .. %s missing\n", g.first_missing.c_str(), g.last_missing.c_str());
+          }
+          if (streamed) {
+            std::printf("  WAL stream: timeline %u, durable up to %s (at %s)%s%s\n", streamed->timeline,
+                        pg::to_string(streamed->flushed).c_str(),
+                        streamed->flushed_at ? iso8601_ms(*streamed->flushed_at).c_str() : "unknown time",
+                        streamed->partial_segment.empty()
+                            ? ""
+                            : (", partial segment " + streamed->partial_segment + " (" +
+                               human_bytes(streamed->partial_bytes) + ")").c_str(),
+                        streamed->running ? "" : ", stopped");
           }
         }
       }
