@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "harness/background_process.h"
+#include "core/error.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
 #include "pgdr_fixture.h"
