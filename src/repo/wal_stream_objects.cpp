@@ -31,31 +31,31 @@ std::optional<std::uint64_t> parse_hex8(std::string_view s) {
   return v;
 }
 
-std::string segment_dir(const std::string& segment_name) {
-  return std::string(kStreamDir) + "/" + segment_name.substr(0, 8) + "/" + segment_name;
+// stream/<timeline>/<segment>.<start>-<end>: flat under the timeline, so that removing a
+// completed segment's chunks leaves no directory behind.
+std::string chunk_prefix(const std::string& segment_name) {
+  return std::string(kStreamDir) + "/" + segment_name.substr(0, 8) + "/" + segment_name + ".";
 }
 
 }  // namespace
 
 void write_stream_chunk(const Repository& repo, const std::string& segment_name, std::uint64_t start, ByteView data) {
-  std::string object = segment_dir(segment_name) + "/" + hex8(start) + "-" + hex8(start + data.size());
+  std::string object = chunk_prefix(segment_name) + hex8(start) + "-" + hex8(start + data.size());
   write_sealed_object(repo.store(), object, repo.key(), data);
 }
 
 std::vector<StreamedSegment> list_streamed(const Repository& repo, std::uint64_t segment_bytes) {
   std::map<std::string, StreamedSegment> by_name;
   for (const auto& obj : repo.store().list(kStreamDir)) {
-    // stream/<tli>/<segment>/<start>-<end>
+    // stream/<tli>/<segment>.<start>-<end>
     std::string_view p = obj.path;
-    std::size_t last = p.rfind('/');
-    if (last == std::string_view::npos) continue;
-    std::string_view leaf = p.substr(last + 1);
-    std::string_view dir = p.substr(0, last);
-    std::string seg_name(dir.substr(dir.rfind('/') + 1));
+    std::string_view leaf = p.substr(p.rfind('/') + 1);
+    if (leaf.size() != 42 || leaf[24] != '.' || leaf[33] != '-') continue;
+    std::string seg_name(leaf.substr(0, 24));
     auto seg = pg::parse_segment_file_name(seg_name, segment_bytes);
-    if (!seg || leaf.size() != 17 || leaf[8] != '-' || dir != segment_dir(seg_name)) continue;
-    auto start = parse_hex8(leaf.substr(0, 8));
-    auto end = parse_hex8(leaf.substr(9));
+    if (!seg || p != chunk_prefix(seg_name) + std::string(leaf.substr(25))) continue;
+    auto start = parse_hex8(leaf.substr(25, 8));
+    auto end = parse_hex8(leaf.substr(34));
     if (!start || !end || *end <= *start || *end > segment_bytes) continue;
     auto& s = by_name[seg_name];
     s.name = seg_name;

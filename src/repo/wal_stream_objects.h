@@ -1,7 +1,7 @@
 // What `pgdr wal-stream` keeps in a repository besides complete WAL segments (which go to wal/
 // through push_wal_file, like archive-push's):
 //
-//   stream/<timeline, 8 hex>/<segment name>/<start, 8 hex>-<end, 8 hex>
+//   stream/<timeline, 8 hex>/<segment name>.<start, 8 hex>-<end, 8 hex>
 //       one sealed object per flush: bytes [start, end) of the segment being received
 //   stream/status
 //       sealed JSON: where the receiver stands (timeline, flushed LSN and when), rewritten at most

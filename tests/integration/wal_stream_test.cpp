@@ -201,6 +201,12 @@ TEST_F(WalStreamTest, RestartMidSegmentLosesNothing) {
   EXPECT_FALSE(s["running"].get<bool>());
   EXPECT_NE(s["partial_segment"].get<std::string>(), "") << "expected to stop mid-segment: " << s.dump();
   EXPECT_GT(s["partial_bytes"].get<std::uint64_t>(), 0u);
+  std::string text = pgdr_ok({"info"});
+  EXPECT_NE(text.find("  WAL stream: timeline 1, durable up to " + s["flushed_lsn"].get<std::string>() + " (at "),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(", partial segment " + s["partial_segment"].get<std::string>() + " ("), std::string::npos) << text;
+  EXPECT_NE(text.find(", stopped\n"), std::string::npos) << text;
 
   // Written while nothing receives: the slot keeps it on the server.
   cluster_->psql("INSERT INTO t SELECT g, 'while stopped' FROM generate_series(1001, 2000) g");
@@ -253,6 +259,11 @@ TEST_F(WalStreamTest, FollowsThePromotionOfTheStandbyItStreamsFrom) {
   auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}));
   auto history = info["repositories"][0]["wal_archive"]["history_files"];
   EXPECT_NE(std::find(history.begin(), history.end(), "00000002.history"), history.end()) << info.dump();
+  // Timeline 1's last segment, as far as timeline 1 went, is kept as PostgreSQL's archiver keeps it.
+  auto partials = info["repositories"][0]["wal_archive"]["partial_files"];
+  ASSERT_EQ(partials.size(), 1u) << info.dump();
+  EXPECT_TRUE(partials[0].get<std::string>().starts_with("00000001")) << info.dump();
+  EXPECT_NE(stream_->log().find("timeline 1 ended at"), std::string::npos) << stream_->log();
   standby.kill9();
   EXPECT_EQ(stream_->stop(), 0) << stream_->log();
 

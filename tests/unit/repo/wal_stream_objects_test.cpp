@@ -87,7 +87,7 @@ TEST_F(WalStreamObjectsTest, ALaterStreamedSegmentMakesAnEarlierOneNotTheNewest)
 
 TEST_F(WalStreamObjectsTest, ADamagedChunkIsReportedByName) {
   write_stream_chunk(repo(), kName, 0, test::random_data(1000, 7));
-  std::string object = "stream/00000001/" + kName + "/00000000-000003E8";
+  std::string object = "stream/00000001/" + kName + ".00000000-000003E8";
   flip_byte(object, 20);
   auto listed = list_streamed(repo(), kSeg);
   ASSERT_EQ(listed.size(), 1u);
