@@ -3,10 +3,14 @@
 # pg_receivewal (into a plain local directory), in the same run, on one PostgreSQL 15 cluster.
 #
 #   1. Backlog: with both receivers stopped and their slots holding WAL, bulk inserts write about
-#      --backlog-mb MiB of WAL; then each receiver alone is started and timed until it has flushed
-#      all of it (pg_stat_replication.flush_lsn): its sustained receive rate, undisturbed.
+#      --backlog-mb MiB of WAL; then each receiver alone is started and timed until the last segment
+#      of the backlog is complete where it stores WAL (pg_receivewal renames the file from .partial
+#      after its fsync; pgdr's WAL object appears only once durable): its sustained receive rate.
 #   2. Live: both receivers run together while pgbench -N runs for --duration seconds; their flush
 #      lag behind the server is sampled every second (bytes) and reported as mean and max.
+#   3. With --synchronous: the cost of an RPO of zero. pgbench -N runs --duration seconds three
+#      times: synchronous_standby_names empty, naming pg_receivewal, naming pgdr_wal_stream
+#      (synchronous_commit = on); tps and mean latency of each.
 #
 # Run as root, by hand; it is not part of CI. See bench/README.md.
 set -euo pipefail
@@ -92,7 +96,6 @@ trap cleanup EXIT
 
 psql_() { as_pg "$PGBIN/psql" -XAtq -h 127.0.0.1 -p "$PORT" -d postgres -c "$1"; }
 lsn_diff() { psql_ "SELECT pg_wal_lsn_diff('$1', '$2')::bigint"; }
-flush_of() { psql_ "SELECT coalesce((SELECT flush_lsn FROM pg_stat_replication WHERE application_name = '$1'), '0/0')"; }
 rate() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1048576 / s }'; }
 
 log "work directory $WORKDIR, port $PORT"
@@ -124,7 +127,7 @@ if ((SYNC)); then SYNC_FLAG=(--synchronous); fi
 
 start_receivewal() {
     as_pg "$PGBIN/pg_receivewal" -h 127.0.0.1 -p "$PORT" -U postgres -D "$RECV_DIR" --slot bench_receivewal \
-        "${SYNC_FLAG[@]}" --no-loop 2>>"$WORKDIR/pg_receivewal.log" &
+        --status-interval 1 "${SYNC_FLAG[@]}" --no-loop 2>>"$WORKDIR/pg_receivewal.log" &
     RW_PID=$!; PIDS+=("$RW_PID")
 }
 start_pgdr() {
@@ -142,15 +145,10 @@ wait_connected() {
     done
     die "$1 did not connect"
 }
-# Waits until application $1 has flushed up to LSN $2; prints the seconds it took from $3.
-time_catch_up() {
-    local app=$1 target=$2 t0=$3 f
-    while :; do
-        f=$(flush_of "$app")
-        [[ $f != 0/0 && $(lsn_diff "$f" "$target") -ge 0 ]] && break
-        sleep 0.05
-    done
-    fsub "$(now)" "$t0"
+# Waits until file $1 exists; prints the seconds since $2.
+time_until_file() {
+    while [[ ! -e $1 ]]; do sleep 0.02; done
+    fsub "$(now)" "$2"
 }
 
 psql_ "SELECT pg_create_physical_replication_slot('bench_receivewal', true)" >/dev/null
@@ -160,6 +158,7 @@ as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -i -s "$SCALE" -q postgres >/dev/
 # ---------------------------------------------------------------- 1. backlog, each receiver alone
 log "writing about $BACKLOG_MB MiB of WAL with both receivers stopped"
 START_LSN=$(psql_ "SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = 'bench_pgdr'")
+# (pgbench -i above already wrote WAL the slots hold: it counts towards the backlog)
 psql_ "CREATE TABLE bulk (id bigint, pad text)"
 while (( $(lsn_diff "$(psql_ 'SELECT pg_current_wal_lsn()')" "$START_LSN") < BACKLOG_MB * 1048576 )); do
     psql_ "INSERT INTO bulk SELECT g, md5(g::text) || repeat('x', 200) FROM generate_series(1, 100000) g"
@@ -169,12 +168,13 @@ TARGET=$(psql_ "SELECT pg_current_wal_lsn()")
 BACKLOG_BYTES=$(lsn_diff "$TARGET" "$START_LSN")
 log "backlog: $BACKLOG_BYTES bytes of WAL up to $TARGET"
 
+LAST_SEG=$(psql_ "SELECT pg_walfile_name('$TARGET'::pg_lsn - 1)")
 T0=$(now); start_receivewal
-RW_SECONDS=$(time_catch_up pg_receivewal "$TARGET" "$T0")
+RW_SECONDS=$(time_until_file "$RECV_DIR/$LAST_SEG" "$T0")
 stop_pid "$RW_PID"
 log "pg_receivewal caught up in $RW_SECONDS s"
 T0=$(now); start_pgdr
-PGDR_SECONDS=$(time_catch_up pgdr_wal_stream "$TARGET" "$T0")
+PGDR_SECONDS=$(time_until_file "$REPO/wal/${LAST_SEG:0:8}/$LAST_SEG" "$T0")
 log "pgdr wal-stream caught up in $PGDR_SECONDS s"
 RW_RATE=$(rate "$BACKLOG_BYTES" "$RW_SECONDS")
 PGDR_RATE=$(rate "$BACKLOG_BYTES" "$PGDR_SECONDS")
@@ -205,6 +205,30 @@ if ((DURATION > 0)); then
     LIVE_JSON="{\"seconds\": $DURATION, \"wal_bytes\": $LIVE_BYTES, \"tps\": ${TPS:-0}, \"pg_receivewal_lag_mean_bytes\": $RW_MEAN, \"pg_receivewal_lag_max_bytes\": $RW_MAX, \"pgdr_lag_mean_bytes\": $PGDR_MEAN, \"pgdr_lag_max_bytes\": $PGDR_MAX}"
     stop_pid "$RW_PID"
 fi
+SYNC_JSON="null"
+if ((SYNC && DURATION > 0)); then
+    start_receivewal; wait_connected pg_receivewal
+    wait_connected pgdr_wal_stream
+    sync_run() {
+        psql_ "ALTER SYSTEM SET synchronous_standby_names = '$1'" >/dev/null
+        psql_ "SELECT pg_reload_conf()" >/dev/null
+        sleep 1
+        as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -c "$CLIENTS" -j 2 -T "$DURATION" -N postgres \
+            >"$WORKDIR/pgbench-sync-$2.out" 2>&1 || true
+        local tps lat
+        tps=$(awk '/^tps/ { print $3; exit }' "$WORKDIR/pgbench-sync-$2.out")
+        lat=$(awk '/^latency average/ { print $4; exit }' "$WORKDIR/pgbench-sync-$2.out")
+        log "synchronous_standby_names = '$1': tps ${tps:-?}, latency ${lat:-?} ms"
+        echo "\"$2\": {\"tps\": ${tps:-0}, \"latency_ms\": ${lat:-0}}"
+    }
+    S0=$(sync_run "" none)
+    S1=$(sync_run pg_receivewal pg_receivewal)
+    S2=$(sync_run pgdr_wal_stream pgdr_wal_stream)
+    psql_ "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null
+    psql_ "SELECT pg_reload_conf()" >/dev/null
+    SYNC_JSON="{$S0, $S1, $S2}"
+    stop_pid "$RW_PID"
+fi
 stop_pid "$PG_PID"
 
 mkdir -p "$RESULTS_DIR"
@@ -215,7 +239,8 @@ cat >"$OUT" <<JSONEOF
   "backlog_bytes": $BACKLOG_BYTES,
   "pg_receivewal": {"catch_up_seconds": $RW_SECONDS, "mib_per_second": $RW_RATE, "stored_bytes": $RECV_BYTES},
   "pgdr_wal_stream": {"catch_up_seconds": $PGDR_SECONDS, "mib_per_second": $PGDR_RATE, "stored_bytes": $REPO_BYTES},
-  "live": $LIVE_JSON
+  "live": $LIVE_JSON,
+  "synchronous_commit": $SYNC_JSON
 }
 JSONEOF
 cat "$OUT"

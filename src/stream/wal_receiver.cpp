@@ -8,6 +8,7 @@
 #include "core/interrupt.h"
 #include "core/log.h"
 #include "pg/replication_stream.h"
+#include "repo/format.h"
 #include "repo/wal_archive.h"
 #include "repo/wal_stream_objects.h"
 
@@ -172,6 +173,11 @@ struct WalReceiver::Session {
   void choose_start(const pg::SlotState& slot) {
     std::optional<std::pair<std::uint32_t, std::uint64_t>> start;  // (timeline, lsn)
     for (const auto& repo : r.repos_) {
+      // A local repository whose directory is gone (an unmounted disk) lists as empty: that must
+      // not read as "nothing streamed yet".
+      if (!repo.store().stat(repo::kRepoConfigObject))
+        throw Error(ErrorKind::io, "unable to reach " + repo.describe() + " (" + std::string(repo::kRepoConfigObject) +
+                                       " is missing)");
       std::optional<std::pair<std::uint32_t, std::uint64_t>> here;
       auto streamed = repo::list_streamed(repo, seg_bytes);
       auto status = repo::read_stream_status(repo);
@@ -309,35 +315,32 @@ WalReceiver::SessionEnd WalReceiver::session(bool& made_progress) {
       int wait_ms = static_cast<int>(std::clamp<long long>(
           std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count(), 0, 1000));
       pg::StreamMessage m = s.conn.receive(wait_ms);
-      switch (m.kind) {
-        case pg::StreamMessage::Kind::wal_data:
-          s.append(m);
-          continue;
-        case pg::StreamMessage::Kind::keepalive:
-          if (m.server_wal_end > s.server_wal_end) s.server_wal_end = m.server_wal_end;
-          s.server_seen_at = std::chrono::system_clock::now();
-          if (m.reply_requested) {
-            s.flush();
-            s.report();
-          }
-          continue;
-        case pg::StreamMessage::Kind::none: {
-          // Nothing more is waiting: in synchronous mode, the moment to make the batch durable.
-          now = Clock::now();
-          if (unflushed && (opt_.synchronous || now - s.last_flush >= opt_.flush_interval)) {
-            s.flush();
-            s.report();
-          } else if (now - s.last_status_sent >= opt_.status_interval) {
-            s.report();
-          }
-          continue;
-        }
-        case pg::StreamMessage::Kind::end_of_copy:
-          break;
+      if (m.kind == pg::StreamMessage::Kind::end_of_copy) {
+        s.flush();
+        next = s.conn.finish_copy();
+        break;
       }
-      s.flush();
-      next = s.conn.finish_copy();
-      break;
+      bool flush_now = false;
+      if (m.kind == pg::StreamMessage::Kind::wal_data) {
+        s.append(m);
+      } else if (m.kind == pg::StreamMessage::Kind::keepalive) {
+        if (m.server_wal_end > s.server_wal_end) s.server_wal_end = m.server_wal_end;
+        s.server_seen_at = std::chrono::system_clock::now();
+        flush_now = m.reply_requested;
+      } else {
+        // Nothing more is waiting: in synchronous mode, the moment to make the batch durable.
+        flush_now = opt_.synchronous;
+      }
+      // Without --synchronous, also when WAL keeps arriving without a pause.
+      now = Clock::now();
+      unflushed = s.seg_data.size() > s.flushed_off;
+      if (unflushed && now - s.last_flush >= opt_.flush_interval) flush_now = true;
+      if (flush_now) {
+        s.flush();
+        s.report();
+      } else if (now - s.last_status_sent >= opt_.status_interval) {
+        s.report();
+      }
     }
     made_progress = made_progress || s.progress;
     if (!next)

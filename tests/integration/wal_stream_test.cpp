@@ -317,6 +317,10 @@ TEST_F(WalStreamTest, RepositoryOutageLosesNothingOnceItIsBack) {
   for (int i = 0; i < 100 && stream_->log().find("retrying in") == std::string::npos; ++i) std::this_thread::sleep_for(100ms);
   EXPECT_NE(stream_->log().find("retrying in"), std::string::npos) << stream_->log();
   EXPECT_TRUE(stream_->running());
+  // Once the session ended, a new one finds the repository gone rather than empty.
+  for (int i = 0; i < 50 && stream_->log().find("pgdr.repo is missing") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_NE(stream_->log().find("unable to reach repository 'local'"), std::string::npos) << stream_->log();
   // The slot has not moved past what the repository held: the server keeps the WAL.
   EXPECT_EQ(cluster_->psql("SELECT restart_lsn FROM pg_replication_slots"), slot_before);
   fs::rename(away, repo_dir_);
@@ -327,6 +331,45 @@ TEST_F(WalStreamTest, RepositoryOutageLosesNothingOnceItIsBack) {
   auto restored = restore_latest("restored");
   ASSERT_TRUE(restored);
   EXPECT_EQ(restored->psql("SELECT count(*) FROM t"), "1500");
+}
+
+class WalStreamWithArchiveTest : public WalStreamTest {
+ protected:
+  PgClusterOptions cluster_options() override {
+    auto o = with_passphrase({});
+    o.archive_command = pgdr_path() + " --config " + work_->file("pgdr.toml") + " archive-push %p";
+    return o;
+  }
+};
+
+TEST_F(WalStreamWithArchiveTest, CoexistsWithArchivePushStoringEachSegmentOnce) {
+  pgdr_ok({"init"});
+  start_stream({"--create-slot"});
+  wait_connected(*cluster_);
+  backup();
+  cluster_->psql("CREATE TABLE t (id int PRIMARY KEY, note text)");
+  std::string last;
+  for (int i = 0; i < 3; ++i) {
+    cluster_->psql("INSERT INTO t SELECT g, 'round " + std::to_string(i) + "' FROM generate_series(" +
+                   std::to_string(i * 1000 + 1) + ", " + std::to_string(i * 1000 + 1000) + ") g");
+    last = cluster_->psql("SELECT pg_walfile_name(pg_switch_wal())");
+  }
+  for (int i = 0; i < 300 && cluster_->psql("SELECT coalesce(last_archived_wal, '') >= '" + last + "' FROM pg_stat_archiver") != "t"; ++i)
+    std::this_thread::sleep_for(100ms);
+  wait_streamed(*cluster_);
+  // Both stored the same segments; neither saw "different content" from the other.
+  EXPECT_EQ(cluster_->psql("SELECT failed_count FROM pg_stat_archiver"), "0") << cluster_->log();
+  EXPECT_EQ(stream_->log().find("retrying"), std::string::npos) << stream_->log();
+  EXPECT_EQ(stream_->stop(), 0) << stream_->log();
+  auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}));
+  auto timelines = info["repositories"][0]["wal_archive"]["timelines"];
+  ASSERT_EQ(timelines.size(), 1u) << info.dump();
+  EXPECT_TRUE(timelines[0]["gaps"].empty()) << info.dump();
+  EXPECT_GE(timelines[0]["last_segment"].get<std::string>(), last) << info.dump();
+  cluster_->stop();
+  auto restored = restore_latest("restored");
+  ASSERT_TRUE(restored);
+  EXPECT_EQ(restored->psql("SELECT count(*) FROM t"), "3000");
 }
 
 }  // namespace
