@@ -220,6 +220,7 @@ struct WalReceiver::Session {
         // else: start the segment again from its beginning; the slot still holds it.
       }
       flushed_off = seg_data.size();
+      remove_leftover_chunks();
       log_info("resuming WAL streaming at " + pg::to_string(received()) + " on timeline " + std::to_string(timeline));
       return;
     }
@@ -231,6 +232,18 @@ struct WalReceiver::Session {
     seg_data.clear();
     flushed_off = 0;
     log_info("starting WAL streaming at " + pg::to_string(received()) + " on timeline " + std::to_string(timeline));
+  }
+
+  // Chunks of segments that a crash left behind after they were stored whole (or, on an ended
+  // timeline, as .partial): the WAL objects hold the same bytes.
+  void remove_leftover_chunks() {
+    for (const auto& repo : r.repos_) {
+      for (const auto& s : repo::list_streamed(repo, seg_bytes)) {
+        if (s.timeline == timeline && s.segno == segno) continue;
+        if (repo.store().stat(repo::wal_object(s.name)) || repo.store().stat(repo::wal_object(s.name + ".partial")))
+          repo::remove_streamed_segment(repo, s);
+      }
+    }
   }
 
   void store_history(std::uint32_t tli) {

@@ -14,6 +14,10 @@
 #include "pg/connection.h"
 #include "pg/lsn.h"
 #include "pgdr_fixture.h"
+#include "repo/repository.h"
+#include "repo/wal_archive.h"
+#include "repo/wal_stream_objects.h"
+#include "storage/open_storage.h"
 
 namespace pgdr::test {
 namespace {
@@ -208,15 +212,39 @@ TEST_F(WalStreamTest, RestartMidSegmentLosesNothing) {
   EXPECT_NE(text.find(", partial segment " + s["partial_segment"].get<std::string>() + " ("), std::string::npos) << text;
   EXPECT_NE(text.find(", stopped\n"), std::string::npos) << text;
 
+  // What a crash between storing a segment whole and removing its chunks leaves behind.
+  std::string complete_segment;
+  {
+    RepoConfig rc{"local", repo_dir_};
+    auto repo = repo::Repository::open(storage::open_storage(rc), "local", kPassphrase, "test");
+    auto wal = repo::list_wal(repo, 16u << 20);
+    ASSERT_FALSE(wal.segments[1].empty());
+    complete_segment = pg::segment_file_name(1, wal.segments[1].front(), 16u << 20);
+    repo::write_stream_chunk(repo, complete_segment, 0, to_bytes("leftover"));
+  }
+  give_to_server_user(repo_dir_);  // written by the test process, which may be root
+
   // Written while nothing receives: the slot keeps it on the server.
   cluster_->psql("INSERT INTO t SELECT g, 'while stopped' FROM generate_series(1001, 2000) g");
   start_stream();
   wait_connected(*cluster_);
   cluster_->psql("INSERT INTO t SELECT g, 'after restart' FROM generate_series(2001, 3000) g");
+  wait_streamed(*cluster_);
+  // A crash of the receiver itself, mid-segment.
+  stream_->kill9();
+  cluster_->psql("INSERT INTO t SELECT g, 'after the crash' FROM generate_series(3001, 3500) g");
+  start_stream();
   cluster_->psql("SELECT pg_switch_wal()");
-  cluster_->psql("INSERT INTO t SELECT g, 'next segment' FROM generate_series(3001, 4000) g");
+  cluster_->psql("INSERT INTO t SELECT g, 'next segment' FROM generate_series(3501, 4000) g");
+  wait_connected(*cluster_);
   wait_streamed(*cluster_);
   EXPECT_NE(stream_->log().find("resuming WAL streaming at"), std::string::npos) << stream_->log();
+  {
+    RepoConfig rc{"local", repo_dir_};
+    auto repo = repo::Repository::open(storage::open_storage(rc), "local", kPassphrase, "test");
+    for (const auto& seg : repo::list_streamed(repo, 16u << 20))
+      EXPECT_NE(seg.name, complete_segment) << "chunks of a stored segment were left behind";
+  }
   cluster_->kill9();
   EXPECT_EQ(stream_->stop(), 0) << stream_->log();
 
