@@ -86,7 +86,14 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
         }
         r["wal_archive"] = {{"timelines", timelines}, {"history_files", wal.history_files},
                             {"partial_files", wal.partial_files}};
-        auto streamed = stream::last_received(repo, segment_bytes);
+        std::optional<stream::StreamPosition> streamed;
+        try {
+          streamed = stream::last_received(repo, segment_bytes);
+        } catch (const Error& e) {
+          // Listed like a damaged snapshot: the rest is still shown, the command then fails.
+          if (e.kind() != ErrorKind::corrupt) throw;
+          all_damaged.push_back(e.what());
+        }
         if (streamed) {
           r["wal_stream"] = {{"timeline", streamed->timeline},
                              {"flushed_lsn", pg::to_string(streamed->flushed)},

@@ -49,6 +49,19 @@ std::string scrub(std::string message, const std::vector<std::string>& secrets) 
 
 using ResultPtr = std::unique_ptr<PGresult, decltype(&PQclear)>;
 
+// A decimal number from the server, or nullopt.
+std::optional<std::uint64_t> parse_number(const std::string& text, std::size_t* used = nullptr) {
+  try {
+    std::size_t n = 0;
+    std::uint64_t v = std::stoull(text, &n);
+    if (used) *used = n;
+    else if (n != text.size()) return std::nullopt;
+    return v;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 struct ReplicationConnection::Impl {
@@ -143,10 +156,11 @@ SystemIdentity ReplicationConnection::identify_system() {
   auto tli = Impl::value(res.get(), 0, 1);
   auto pos = Impl::value(res.get(), 0, 2);
   auto lsn = pos ? parse_lsn(*pos) : std::nullopt;
-  if (!sysid || !tli || !lsn)
+  auto tli_number = tli ? parse_number(*tli) : std::nullopt;
+  if (!sysid || !tli_number || !lsn)
     throw Error(ErrorKind::postgres, "unexpected answer to IDENTIFY_SYSTEM from " + impl_->description);
   id.system_identifier = *sysid;
-  id.timeline = static_cast<std::uint32_t>(std::stoul(*tli));
+  id.timeline = static_cast<std::uint32_t>(*tli_number);
   id.wal_flush = *lsn;
   return id;
 }
@@ -156,7 +170,9 @@ std::uint64_t ReplicationConnection::wal_segment_bytes() {
   auto v = Impl::value(res.get(), 0, 0);
   if (!v) throw Error(ErrorKind::postgres, "unexpected answer to SHOW wal_segment_size from " + impl_->description);
   std::size_t used = 0;
-  std::uint64_t n = std::stoull(*v, &used);
+  auto parsed = parse_number(*v, &used);
+  if (!parsed) throw Error(ErrorKind::postgres, "unexpected wal_segment_size '" + *v + "' from " + impl_->description);
+  std::uint64_t n = *parsed;
   std::string unit = v->substr(used);
   if (unit == "kB") n <<= 10;
   else if (unit == "MB") n <<= 20;
@@ -183,7 +199,8 @@ SlotState ReplicationConnection::read_slot(const std::string& slot) {
   s.exists = true;
   s.type = *type;
   if (auto lsn = Impl::value(res.get(), 0, 1)) s.restart_lsn = parse_lsn(*lsn);
-  if (auto tli = Impl::value(res.get(), 0, 2)) s.restart_timeline = static_cast<std::uint32_t>(std::stoul(*tli));
+  if (auto tli = Impl::value(res.get(), 0, 2))
+    if (auto n = parse_number(*tli)) s.restart_timeline = static_cast<std::uint32_t>(*n);
   return s;
 }
 
@@ -271,12 +288,13 @@ std::optional<NextTimeline> ReplicationConnection::finish_copy() {
       auto tli = Impl::value(raw, 0, 0);
       auto pos = Impl::value(raw, 0, 1);
       auto lsn = pos ? parse_lsn(*pos) : std::nullopt;
-      if (!tli || !lsn) {
+      auto tli_number = tli ? parse_number(*tli) : std::nullopt;
+      if (!tli_number || !lsn) {
         failed = true;
         why = "unreadable end-of-timeline result";
         continue;
       }
-      next = NextTimeline{static_cast<std::uint32_t>(std::stoul(*tli)), *lsn};
+      next = NextTimeline{static_cast<std::uint32_t>(*tli_number), *lsn};
     } else if (st != PGRES_COMMAND_OK && st != PGRES_COPY_IN && st != PGRES_COPY_OUT) {
       failed = true;
       why = impl_->failure(raw);

@@ -180,7 +180,14 @@ struct WalReceiver::Session {
                                        " is missing)");
       std::optional<std::pair<std::uint32_t, std::uint64_t>> here;
       auto streamed = repo::list_streamed(repo, seg_bytes);
-      auto status = repo::read_stream_status(repo);
+      std::optional<repo::StreamStatus> status;
+      try {
+        status = repo::read_stream_status(repo);
+      } catch (const Error& e) {
+        // Resuming relies on the chunks; the status is rewritten at the next flush.
+        if (e.kind() != ErrorKind::corrupt) throw;
+        log_warning(std::string(e.what()) + "; ignored, it is rewritten at the next flush");
+      }
       if (status && status->system_identifier != id.system_identifier) {
         r.fatal_ = true;
         throw Error(ErrorKind::config, repo.describe() + " holds WAL streamed from system " + status->system_identifier +
