@@ -1,7 +1,8 @@
 // pgdr wal-stream against real servers: no WAL archive at all, only the streamed WAL. Synchronous
 // streaming keeps every acknowledged commit through a kill -9 of the primary; asynchronous
 // streaming loses at most about a second; a restart mid-segment and an outage of the repository
-// lose nothing; a promotion (timeline switch) is followed; bad slots and roles are refused clearly.
+// lose nothing; a promotion (timeline switch) is followed; a standby built from the repository
+// replays the segment being streamed; bad slots and roles are refused clearly.
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -300,6 +301,31 @@ TEST_F(WalStreamTest, FollowsThePromotionOfTheStandbyItStreamsFrom) {
   EXPECT_EQ(restored->psql("SELECT count(*) FROM t"), "1000");
   EXPECT_EQ(restored->psql("SELECT count(*) FROM t WHERE note = 'timeline 2'"), "500");
   EXPECT_EQ(restored->psql("SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)"), "00000003");
+}
+
+TEST_F(WalStreamTest, AStandbyBuiltFromTheRepositoryFollowsTheSegmentBeingStreamed) {
+  pgdr_ok({"init"});
+  start_stream({"--create-slot"});
+  wait_connected(*cluster_);
+  backup();
+  std::string dir = work_->file("standby");
+  pgdr_ok({"restore", "--standby", "--target-dir", dir});
+  PgCluster standby(PgCluster::Adopt{dir}, with_passphrase({}));
+  // No segment switch: these rows exist in the repository only as part of the segment in progress.
+  cluster_->psql("CREATE TABLE t (id int PRIMARY KEY)");
+  cluster_->psql("INSERT INTO t SELECT generate_series(1, 100)");
+  std::string segment = cluster_->psql("SELECT pg_walfile_name(pg_current_wal_lsn())");
+  bool seen = false;
+  for (int i = 0; i < 300 && !seen; ++i) {
+    try {
+      seen = standby.psql("SELECT count(*) FROM t") == "100";
+    } catch (const Error&) {
+      // the table is not replayed yet
+    }
+    if (!seen) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(seen) << "the standby did not replay the streamed part of " << segment;
+  EXPECT_EQ(cluster_->psql("SELECT pg_walfile_name(pg_current_wal_lsn())"), segment) << "the segment was switched";
 }
 
 TEST_F(WalStreamTest, RefusesAMissingSlotAndARoleWithoutReplication) {
