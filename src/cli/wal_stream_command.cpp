@@ -8,7 +8,8 @@ void add_wal_stream_command(CLI::App& app, Context& ctx, CommandBody& body) {
   auto* cmd = app.add_subcommand(
       "wal-stream", "receive WAL over the replication protocol into every repository, until SIGINT or SIGTERM");
   static std::string slot;
-  cmd->add_option("--slot", slot, "physical replication slot to stream from (default: [stream] slot, else pgdr_<cluster name>)");
+  cmd->add_option("--slot", slot,
+                  "physical replication slot to stream from (default: [stream] slot, else pgdr_<cluster name>)");
   static bool create_slot = false;
   cmd->add_flag("--create-slot", create_slot, "create the slot when it does not exist");
   static bool synchronous = false;
@@ -21,9 +22,13 @@ void add_wal_stream_command(CLI::App& app, Context& ctx, CommandBody& body) {
       stream::ReceiverOptions opt;
       opt.conninfo = cfg.stream.conninfo.empty() ? cfg.cluster.conninfo : cfg.stream.conninfo;
       if (opt.conninfo.empty())
-        throw Error(ErrorKind::config, "wal-stream needs a server to stream from: neither [stream] conninfo nor [cluster] "
-                                       "conninfo is set in " + cfg.source);
-      opt.slot = !slot.empty() ? slot : !cfg.stream.slot.empty() ? cfg.stream.slot : stream::default_slot_name(cfg.cluster.name);
+        throw Error(ErrorKind::config,
+                    "wal-stream needs a server to stream from: neither [stream] conninfo nor [cluster] "
+                    "conninfo is set in " +
+                        cfg.source);
+      opt.slot = !slot.empty()              ? slot
+                 : !cfg.stream.slot.empty() ? cfg.stream.slot
+                                            : stream::default_slot_name(cfg.cluster.name);
       opt.create_slot = create_slot;
       opt.synchronous = synchronous;
       opt.application_name = cfg.stream.application_name;

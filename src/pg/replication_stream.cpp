@@ -54,8 +54,10 @@ std::optional<std::uint64_t> parse_number(const std::string& text, std::size_t* 
   try {
     std::size_t n = 0;
     std::uint64_t v = std::stoull(text, &n);
-    if (used) *used = n;
-    else if (n != text.size()) return std::nullopt;
+    if (used)
+      *used = n;
+    else if (n != text.size())
+      return std::nullopt;
     return v;
   } catch (const std::exception&) {
     return std::nullopt;
@@ -128,15 +130,17 @@ ReplicationConnection::ReplicationConnection(const std::string& conninfo, const 
   values.push_back(nullptr);
   impl_->conn = PQconnectdbParams(keywords.data(), values.data(), /*expand_dbname=*/1);
   if (impl_->conn == nullptr)
-    throw Error(ErrorKind::network, "unable to open a replication connection to " + impl_->description + " (out of memory)");
+    throw Error(ErrorKind::network,
+                "unable to open a replication connection to " + impl_->description + " (out of memory)");
   if (PQstatus(impl_->conn) != CONNECTION_OK) {
     std::string why = scrub(first_line(PQerrorMessage(impl_->conn)), impl_->secrets);
     std::string hint;
     ErrorKind kind = ErrorKind::network;
     if (why.find("replication role") != std::string::npos || why.find("permission denied") != std::string::npos) {
       kind = ErrorKind::postgres;
-      hint = "the role needs the REPLICATION attribute (ALTER ROLE name REPLICATION) and a pg_hba.conf line for "
-             "database 'replication'";
+      hint =
+          "the role needs the REPLICATION attribute (ALTER ROLE name REPLICATION) and a pg_hba.conf line for "
+          "database 'replication'";
     } else if (why.find("pg_hba.conf") != std::string::npos) {
       kind = ErrorKind::postgres;
       hint = "allow replication connections for this role and host in pg_hba.conf (database 'replication')";
@@ -174,10 +178,14 @@ std::uint64_t ReplicationConnection::wal_segment_bytes() {
   if (!parsed) throw Error(ErrorKind::postgres, "unexpected wal_segment_size '" + *v + "' from " + impl_->description);
   std::uint64_t n = *parsed;
   std::string unit = v->substr(used);
-  if (unit == "kB") n <<= 10;
-  else if (unit == "MB") n <<= 20;
-  else if (unit == "GB") n <<= 30;
-  else if (!unit.empty()) throw Error(ErrorKind::postgres, "unexpected wal_segment_size '" + *v + "' from " + impl_->description);
+  if (unit == "kB")
+    n <<= 10;
+  else if (unit == "MB")
+    n <<= 20;
+  else if (unit == "GB")
+    n <<= 30;
+  else if (!unit.empty())
+    throw Error(ErrorKind::postgres, "unexpected wal_segment_size '" + *v + "' from " + impl_->description);
   return n;
 }
 
@@ -186,8 +194,8 @@ std::pair<std::string, Bytes> ReplicationConnection::timeline_history(std::uint3
   auto name = Impl::value(res.get(), 0, 0);
   auto content = Impl::value(res.get(), 0, 1);
   if (!name || !content)
-    throw Error(ErrorKind::postgres, "unexpected answer to TIMELINE_HISTORY " + std::to_string(timeline) + " from " +
-                                         impl_->description);
+    throw Error(ErrorKind::postgres,
+                "unexpected answer to TIMELINE_HISTORY " + std::to_string(timeline) + " from " + impl_->description);
   return {*name, Bytes(content->begin(), content->end())};
 }
 
@@ -209,9 +217,9 @@ void ReplicationConnection::create_physical_slot(const std::string& slot) {
 }
 
 void ReplicationConnection::start_replication(const std::string& slot, Lsn start, std::uint32_t timeline) {
-  impl_->run("START_REPLICATION SLOT " + slot + " PHYSICAL " + to_string(start) + " TIMELINE " +
-                 std::to_string(timeline),
-             PGRES_COPY_BOTH);
+  impl_->run(
+      "START_REPLICATION SLOT " + slot + " PHYSICAL " + to_string(start) + " TIMELINE " + std::to_string(timeline),
+      PGRES_COPY_BOTH);
 }
 
 StreamMessage ReplicationConnection::receive(int timeout_ms) {
@@ -222,11 +230,13 @@ StreamMessage ReplicationConnection::receive(int timeout_ms) {
     if (timeout_ms > 0) {
       pollfd p{PQsocket(impl_->conn), POLLIN, 0};
       int rc = poll(&p, 1, timeout_ms);
-      if (rc < 0 && errno != EINTR) throw_errno("unable to wait for the replication stream from", impl_->description, errno);
+      if (rc < 0 && errno != EINTR)
+        throw_errno("unable to wait for the replication stream from", impl_->description, errno);
       if (rc <= 0) return msg;
     }
     if (PQconsumeInput(impl_->conn) == 0)
-      throw Error(ErrorKind::network, "replication stream from " + impl_->description + " broke (" + impl_->failure(nullptr) + ")");
+      throw Error(ErrorKind::network,
+                  "replication stream from " + impl_->description + " broke (" + impl_->failure(nullptr) + ")");
     n = PQgetCopyData(impl_->conn, &buf, 1);
     if (n == 0) return msg;
   }
@@ -235,7 +245,8 @@ StreamMessage ReplicationConnection::receive(int timeout_ms) {
     return msg;
   }
   if (n < 0)
-    throw Error(ErrorKind::network, "replication stream from " + impl_->description + " broke (" + impl_->failure(nullptr) + ")");
+    throw Error(ErrorKind::network,
+                "replication stream from " + impl_->description + " broke (" + impl_->failure(nullptr) + ")");
   std::unique_ptr<char, decltype(&PQfreemem)> owned(buf, &PQfreemem);
   auto bad = [&] {
     return Error(ErrorKind::postgres, "unexpected replication message from " + impl_->description + " (type '" +
@@ -268,8 +279,8 @@ void ReplicationConnection::send_status(Lsn written, Lsn flushed, bool reply_req
   put_u64be(m, static_cast<std::uint64_t>(pg_now_us()));
   m.push_back(reply_requested ? 1 : 0);
   if (PQputCopyData(impl_->conn, m.data(), static_cast<int>(m.size())) <= 0 || PQflush(impl_->conn) != 0)
-    throw Error(ErrorKind::network, "unable to send a status update to " + impl_->description + " (" +
-                                        impl_->failure(nullptr) + ")");
+    throw Error(ErrorKind::network,
+                "unable to send a status update to " + impl_->description + " (" + impl_->failure(nullptr) + ")");
 }
 
 std::optional<NextTimeline> ReplicationConnection::finish_copy() {

@@ -33,7 +33,7 @@ struct SlotState {
 // One message of the stream.
 struct StreamMessage {
   enum class Kind { none, wal_data, keepalive, end_of_copy } kind = Kind::none;
-  Lsn data_start;   // wal_data: LSN of data[0]
+  Lsn data_start;  // wal_data: LSN of data[0]
   Lsn server_wal_end;
   bool reply_requested = false;  // keepalive
   Bytes data;                    // wal_data payload

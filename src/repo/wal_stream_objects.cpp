@@ -65,8 +65,9 @@ std::vector<StreamedSegment> list_streamed(const Repository& repo, std::uint64_t
   }
   std::vector<StreamedSegment> out;
   for (auto& [name, s] : by_name) {
-    std::sort(s.chunks.begin(), s.chunks.end(),
-              [](const StreamChunk& a, const StreamChunk& b) { return a.start != b.start ? a.start < b.start : a.end < b.end; });
+    std::sort(s.chunks.begin(), s.chunks.end(), [](const StreamChunk& a, const StreamChunk& b) {
+      return a.start != b.start ? a.start < b.start : a.end < b.end;
+    });
     for (const auto& c : s.chunks) {
       if (c.start > s.contiguous_bytes) break;
       s.contiguous_bytes = std::max(s.contiguous_bytes, c.end);
@@ -113,8 +114,8 @@ std::optional<Bytes> fetch_newest_streamed_segment(const Repository& repo, const
   }
   if (!found) return std::nullopt;
   auto wal = list_wal(repo, segment_bytes);
-  if (auto it = wal.segments.find(wanted->timeline); it != wal.segments.end() && !it->second.empty() &&
-                                                      it->second.back() > wanted->segno)
+  if (auto it = wal.segments.find(wanted->timeline);
+      it != wal.segments.end() && !it->second.empty() && it->second.back() > wanted->segno)
     return std::nullopt;
   auto content = read_streamed_segment(repo, *found);
   if (!content || content->empty()) return std::nullopt;

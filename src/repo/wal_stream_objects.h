@@ -36,7 +36,7 @@ struct StreamedSegment {
   std::string name;  // segment file name
   std::uint32_t timeline = 0;
   std::uint64_t segno = 0;
-  std::vector<StreamChunk> chunks;  // sorted by start
+  std::vector<StreamChunk> chunks;     // sorted by start
   std::uint64_t contiguous_bytes = 0;  // bytes from offset 0 without a hole, by the names alone
 };
 
@@ -69,7 +69,7 @@ struct StreamStatus {
   std::string slot;
   std::string application_name;
   bool synchronous = false;
-  bool running = true;         // false once the receiver stopped cleanly
+  bool running = true;  // false once the receiver stopped cleanly
 };
 
 void write_stream_status(const Repository& repo, const StreamStatus& status);

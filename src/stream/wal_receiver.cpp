@@ -69,8 +69,7 @@ struct WalReceiver::Session {
   Clock::time_point last_status_object{};
   bool progress = false;
 
-  Session(WalReceiver& owner, const std::string& conninfo)
-      : r(owner), conn(conninfo, owner.opt_.application_name) {}
+  Session(WalReceiver& owner, const std::string& conninfo) : r(owner), conn(conninfo, owner.opt_.application_name) {}
 
   std::string segment_name() const { return pg::segment_file_name(timeline, segno, seg_bytes); }
   pg::Lsn segment_start() const { return pg::Lsn{segno * seg_bytes}; }
@@ -84,8 +83,8 @@ struct WalReceiver::Session {
     s.flushed_lsn = pg::to_string(flushed());
     s.flushed_at = iso8601_ms(flushed_at.time_since_epoch().count() ? flushed_at : std::chrono::system_clock::now());
     s.server_wal_end = pg::to_string(server_wal_end);
-    s.server_seen_at = iso8601_ms(server_seen_at.time_since_epoch().count() ? server_seen_at
-                                                                              : std::chrono::system_clock::now());
+    s.server_seen_at =
+        iso8601_ms(server_seen_at.time_since_epoch().count() ? server_seen_at : std::chrono::system_clock::now());
     s.slot = r.opt_.slot;
     s.application_name = r.opt_.application_name;
     s.synchronous = r.opt_.synchronous;
@@ -102,8 +101,8 @@ struct WalReceiver::Session {
         try {
           repo::write_stream_chunk(repo, segment_name(), flushed_off, fresh);
         } catch (const Error& e) {
-          throw Error(e.kind(), "unable to store streamed WAL of " + segment_name() + " in " + repo.describe() + ": " +
-                                    e.what());
+          throw Error(e.kind(),
+                      "unable to store streamed WAL of " + segment_name() + " in " + repo.describe() + ": " + e.what());
         }
       }
       flushed_off = seg_data.size();
@@ -127,7 +126,8 @@ struct WalReceiver::Session {
         repo::push_wal_file(repo, name, seg_data);
       } catch (const Error& e) {
         std::string msg = e.what();
-        if (msg.find(name) == std::string::npos) msg = "unable to store WAL segment " + name + " in " + repo.describe() + ": " + msg;
+        if (msg.find(name) == std::string::npos)
+          msg = "unable to store WAL segment " + name + " in " + repo.describe() + ": " + msg;
         throw Error(e.kind(), msg, e.hint());
       }
     }
@@ -190,8 +190,9 @@ struct WalReceiver::Session {
       }
       if (status && status->system_identifier != id.system_identifier) {
         r.fatal_ = true;
-        throw Error(ErrorKind::config, repo.describe() + " holds WAL streamed from system " + status->system_identifier +
-                                           ", but " + conn.describe() + " is system " + id.system_identifier,
+        throw Error(ErrorKind::config,
+                    repo.describe() + " holds WAL streamed from system " + status->system_identifier + ", but " +
+                        conn.describe() + " is system " + id.system_identifier,
                     "stream each cluster into its own repository");
       }
       if (status) {
@@ -214,7 +215,8 @@ struct WalReceiver::Session {
         std::optional<Bytes> prefix;
         for (const auto& repo : r.repos_) {
           for (const auto& s : repo::list_streamed(repo, seg_bytes))
-            if (s.timeline == timeline && s.segno == segno && s.contiguous_bytes >= offset) prefix = repo::read_streamed_segment(repo, s);
+            if (s.timeline == timeline && s.segno == segno && s.contiguous_bytes >= offset)
+              prefix = repo::read_streamed_segment(repo, s);
           if (prefix && prefix->size() >= offset) break;
           prefix.reset();
         }
@@ -267,7 +269,8 @@ struct WalReceiver::Session {
   void switch_timeline(const pg::NextTimeline& next) {
     if (next.timeline <= timeline)
       throw Error(ErrorKind::postgres, "server " + conn.describe() + " reported next timeline " +
-                                           std::to_string(next.timeline) + " after timeline " + std::to_string(timeline));
+                                           std::to_string(next.timeline) + " after timeline " +
+                                           std::to_string(timeline));
     if (!seg_data.empty()) {
       Bytes padded = seg_data;
       padded.resize(seg_bytes, 0);
@@ -282,8 +285,8 @@ struct WalReceiver::Session {
     flushed_off = 0;
     write_status(true);
     remove_chunks_of(old_tli, old_seg);
-    log_info("timeline " + std::to_string(old_tli) + " ended at " + pg::to_string(next.start) + "; following timeline " +
-             std::to_string(timeline) + " from " + pg::to_string(received()));
+    log_info("timeline " + std::to_string(old_tli) + " ended at " + pg::to_string(next.start) +
+             "; following timeline " + std::to_string(timeline) + " from " + pg::to_string(received()));
   }
 };
 
@@ -298,8 +301,7 @@ WalReceiver::SessionEnd WalReceiver::session(bool& made_progress) {
   if (!slot.exists) {
     if (!opt_.create_slot) {
       fatal_ = true;
-      throw Error(ErrorKind::not_found,
-                  "replication slot '" + opt_.slot + "' does not exist on " + s.conn.describe(),
+      throw Error(ErrorKind::not_found, "replication slot '" + opt_.slot + "' does not exist on " + s.conn.describe(),
                   "run wal-stream once with --create-slot, or name an existing physical slot with --slot");
     }
     s.conn.create_physical_slot(opt_.slot);
@@ -307,8 +309,8 @@ WalReceiver::SessionEnd WalReceiver::session(bool& made_progress) {
     slot = s.conn.read_slot(opt_.slot);
   } else if (slot.type != "physical") {
     fatal_ = true;
-    throw Error(ErrorKind::config, "replication slot '" + opt_.slot + "' on " + s.conn.describe() + " is a " + slot.type +
-                                       " slot, wal-stream needs a physical one");
+    throw Error(ErrorKind::config, "replication slot '" + opt_.slot + "' on " + s.conn.describe() + " is a " +
+                                       slot.type + " slot, wal-stream needs a physical one");
   }
   s.choose_start(slot);
 
@@ -332,8 +334,8 @@ WalReceiver::SessionEnd WalReceiver::session(bool& made_progress) {
       auto now = Clock::now();
       auto due = s.last_status_sent + opt_.status_interval;
       if (unflushed) due = std::min(due, opt_.synchronous ? now : s.last_flush + opt_.flush_interval);
-      int wait_ms = static_cast<int>(std::clamp<long long>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count(), 0, 1000));
+      int wait_ms = static_cast<int>(
+          std::clamp<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(due - now).count(), 0, 1000));
       pg::StreamMessage m = s.conn.receive(wait_ms);
       if (m.kind == pg::StreamMessage::Kind::end_of_copy) {
         s.flush();
@@ -364,8 +366,8 @@ WalReceiver::SessionEnd WalReceiver::session(bool& made_progress) {
     }
     made_progress = made_progress || s.progress;
     if (!next)
-      throw Error(ErrorKind::network, "server " + s.conn.describe() + " stopped streaming at " + pg::to_string(s.received()) +
-                                          " on timeline " + std::to_string(s.timeline));
+      throw Error(ErrorKind::network, "server " + s.conn.describe() + " stopped streaming at " +
+                                          pg::to_string(s.received()) + " on timeline " + std::to_string(s.timeline));
     s.switch_timeline(*next);
   }
 }
@@ -381,7 +383,8 @@ void WalReceiver::run() {
       // A role without REPLICATION, or pg_hba.conf refusing replication: retrying cannot help.
       if (e.kind() == ErrorKind::postgres && !e.hint().empty()) throw;
       if (progress) delay = std::chrono::milliseconds(1000);
-      log_warning(std::string(e.what()) + "; retrying in " + std::to_string(delay.count() / 1000.0).substr(0, 4) + " s");
+      log_warning(std::string(e.what()) + "; retrying in " + std::to_string(delay.count() / 1000.0).substr(0, 4) +
+                  " s");
     }
     if (progress) delay = std::chrono::milliseconds(1000);
     for (auto waited = std::chrono::milliseconds(0); waited < delay; waited += std::chrono::milliseconds(100)) {

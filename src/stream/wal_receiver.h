@@ -63,13 +63,13 @@ class WalReceiver {
 // Where streaming stands according to a repository, for `pgdr measure` and `pgdr info`.
 struct StreamPosition {
   std::uint32_t timeline = 0;
-  pg::Lsn flushed;                    // the newest WAL durable in the repository
+  pg::Lsn flushed;  // the newest WAL durable in the repository
   std::optional<SystemTime> flushed_at;
   std::optional<pg::Lsn> server_wal_end;  // the server's WAL end as it last reported it
   std::optional<SystemTime> server_seen_at;
-  std::string partial_segment;        // the segment being received ("" when none)
+  std::string partial_segment;  // the segment being received ("" when none)
   std::uint64_t partial_bytes = 0;
-  bool running = false;               // false once the receiver stopped cleanly
+  bool running = false;  // false once the receiver stopped cleanly
   bool synchronous = false;
 };
 // nullopt when wal-stream never wrote to this repository. The LSN combines the status object with

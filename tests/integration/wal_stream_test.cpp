@@ -42,8 +42,8 @@ class WalStreamTest : public PgdrTest {
   void start_stream(std::vector<std::string> args = {}) {
     std::vector<std::string> argv = {pgdr_path(), "--config", config_, "wal-stream"};
     argv.insert(argv.end(), args.begin(), args.end());
-    stream_ = std::make_unique<BackgroundProcess>(argv, std::vector<std::string>{std::string("PGDR_PASSPHRASE=") + kPassphrase},
-                                                  work_->file("wal-stream.log"));
+    stream_ = std::make_unique<BackgroundProcess>(
+        argv, std::vector<std::string>{std::string("PGDR_PASSPHRASE=") + kPassphrase}, work_->file("wal-stream.log"));
   }
 
   // Waits until the server lists the receiver as streaming.
@@ -67,8 +67,9 @@ class WalStreamTest : public PgdrTest {
 
   // Waits until the repository holds the server's WAL up to its current position.
   void wait_streamed(const PgCluster& c) {
-    pg::Lsn target = *pg::parse_lsn(c.psql("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE "
-                                           "pg_current_wal_flush_lsn() END"));
+    pg::Lsn target =
+        *pg::parse_lsn(c.psql("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE "
+                              "pg_current_wal_flush_lsn() END"));
     for (int i = 0; i < 300; ++i) {
       auto s = stream_info();
       if (s.is_object()) {
@@ -107,8 +108,9 @@ class WalStreamTest : public PgdrTest {
   // clients connections each committing one row at a time (client, seq) until the server dies or
   // the load is stopped.
   void start_load(Load& load, const PgCluster& c, int clients) {
-    c.psql("CREATE TABLE IF NOT EXISTS acks (client int, seq bigint, at timestamptz DEFAULT clock_timestamp(), "
-           "pad text, PRIMARY KEY (client, seq))");
+    c.psql(
+        "CREATE TABLE IF NOT EXISTS acks (client int, seq bigint, at timestamptz DEFAULT clock_timestamp(), "
+        "pad text, PRIMARY KEY (client, seq))");
     load.acked.assign(clients, 0);
     load.last_ack.assign(clients, {});
     for (int k = 0; k < clients; ++k) {
@@ -142,7 +144,8 @@ TEST_F(WalStreamTest, SynchronousStreamingKeepsEveryAcknowledgedCommitThroughKil
                                             "'pgdr_wal_stream'") != "sync";
        ++i)
     std::this_thread::sleep_for(100ms);
-  ASSERT_EQ(cluster_->psql("SELECT sync_state FROM pg_stat_replication WHERE application_name = 'pgdr_wal_stream'"), "sync");
+  ASSERT_EQ(cluster_->psql("SELECT sync_state FROM pg_stat_replication WHERE application_name = 'pgdr_wal_stream'"),
+            "sync");
 
   Load load;
   start_load(load, *cluster_, 4);
@@ -162,7 +165,8 @@ TEST_F(WalStreamTest, SynchronousStreamingKeepsEveryAcknowledgedCommitThroughKil
               std::to_string(load.acked[k]))
         << "client " << k << " had " << load.acked[k] << " commits acknowledged";
   }
-  std::printf("synchronous: %lld commits acknowledged by 4 clients in 5 s, all restored\n", static_cast<long long>(total));
+  std::printf("synchronous: %lld commits acknowledged by 4 clients in 5 s, all restored\n",
+              static_cast<long long>(total));
 }
 
 class AsyncWalStreamTest : public WalStreamTest {
@@ -210,7 +214,8 @@ TEST_F(WalStreamTest, RestartMidSegmentLosesNothing) {
   EXPECT_NE(text.find("  WAL stream: timeline 1, durable up to " + s["flushed_lsn"].get<std::string>() + " (at "),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find(", partial segment " + s["partial_segment"].get<std::string>() + " ("), std::string::npos) << text;
+  EXPECT_NE(text.find(", partial segment " + s["partial_segment"].get<std::string>() + " ("), std::string::npos)
+      << text;
   EXPECT_NE(text.find(", stopped\n"), std::string::npos) << text;
 
   // What a crash between storing a segment whole and removing its chunks leaves behind.
@@ -346,7 +351,8 @@ TEST_F(WalStreamTest, RefusesAMissingSlotAndARoleWithoutReplication) {
                " user=clerk dbname=postgres password=s3cret-pw\"\n");
   auto denied = pgdr({"wal-stream", "--create-slot"});
   EXPECT_EQ(denied.exit_code, 1) << denied.err;
-  EXPECT_NE(denied.err.find("unable to open a replication connection to host=127.0.0.1"), std::string::npos) << denied.err;
+  EXPECT_NE(denied.err.find("unable to open a replication connection to host=127.0.0.1"), std::string::npos)
+      << denied.err;
   EXPECT_NE(denied.err.find("replication role"), std::string::npos) << denied.err;
   EXPECT_NE(denied.err.find("HINT: the role needs the REPLICATION attribute"), std::string::npos) << denied.err;
   EXPECT_EQ(denied.err.find("s3cret-pw"), std::string::npos) << denied.err;
@@ -368,7 +374,8 @@ TEST_F(WalStreamTest, RepositoryOutageLosesNothingOnceItIsBack) {
   cluster_->psql("INSERT INTO t SELECT g, 'during' FROM generate_series(501, 1000) g");
   cluster_->psql("SELECT pg_switch_wal()");
   cluster_->psql("INSERT INTO t SELECT g, 'during, next segment' FROM generate_series(1001, 1500) g");
-  for (int i = 0; i < 100 && stream_->log().find("retrying in") == std::string::npos; ++i) std::this_thread::sleep_for(100ms);
+  for (int i = 0; i < 100 && stream_->log().find("retrying in") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
   EXPECT_NE(stream_->log().find("retrying in"), std::string::npos) << stream_->log();
   EXPECT_TRUE(stream_->running());
   // Once the session ended, a new one finds the repository gone rather than empty.
@@ -408,7 +415,9 @@ TEST_F(WalStreamWithArchiveTest, CoexistsWithArchivePushStoringEachSegmentOnce) 
                    std::to_string(i * 1000 + 1) + ", " + std::to_string(i * 1000 + 1000) + ") g");
     last = cluster_->psql("SELECT pg_walfile_name(pg_switch_wal())");
   }
-  for (int i = 0; i < 300 && cluster_->psql("SELECT coalesce(last_archived_wal, '') >= '" + last + "' FROM pg_stat_archiver") != "t"; ++i)
+  for (int i = 0; i < 300 && cluster_->psql("SELECT coalesce(last_archived_wal, '') >= '" + last +
+                                            "' FROM pg_stat_archiver") != "t";
+       ++i)
     std::this_thread::sleep_for(100ms);
   wait_streamed(*cluster_);
   // Both stored the same segments; neither saw "different content" from the other.

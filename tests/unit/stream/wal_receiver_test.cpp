@@ -19,7 +19,8 @@ TEST(WalStreamSlotName, DefaultIsDerivedFromTheClusterName) {
 }
 
 TEST(WalStreamSlotName, InvalidNamesAreUsageErrors) {
-  for (const std::string& bad : std::vector<std::string>{"", "Upper", "with-dash", "semi;colon", std::string(64, 'a')}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "Upper", "with-dash", "semi;colon", std::string(64, 'a')}) {
     try {
       check_slot_name(bad);
       ADD_FAILURE() << "accepted '" << bad << "'";
@@ -31,9 +32,10 @@ TEST(WalStreamSlotName, InvalidNamesAreUsageErrors) {
 }
 
 TEST(WalStreamConfig, StreamSectionIsParsedAndChecked) {
-  Config c = parse_config("[stream]\nslot = \"s1\"\napplication_name = \"dr\"\nflush_interval = \"250ms\"\n"
-                          "status_interval = \"5s\"\nretry_max = \"1m\"\nconninfo = \"host=x\"\n",
-                          "t.toml");
+  Config c = parse_config(
+      "[stream]\nslot = \"s1\"\napplication_name = \"dr\"\nflush_interval = \"250ms\"\n"
+      "status_interval = \"5s\"\nretry_max = \"1m\"\nconninfo = \"host=x\"\n",
+      "t.toml");
   EXPECT_EQ(c.stream.slot, "s1");
   EXPECT_EQ(c.stream.application_name, "dr");
   EXPECT_EQ(c.stream.flush_interval.count(), 250);
@@ -48,7 +50,8 @@ TEST(WalStreamConfig, StreamSectionIsParsedAndChecked) {
     ADD_FAILURE() << "accepted a zero flush_interval";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::config);
-    EXPECT_NE(std::string(e.what()).find("[stream] flush_interval must be longer than zero"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("[stream] flush_interval must be longer than zero"), std::string::npos)
+        << e.what();
   }
   EXPECT_THROW(parse_config("[stream]\nslots = \"x\"\n", "t.toml"), Error);
 }
