@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "pg/lsn.h"
 #include "repo/wal_archive.h"
+#include "repo/wal_stream_objects.h"
 
 namespace pgdr::archive {
 
@@ -142,6 +143,24 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
   if (result.outcome != GetOutcome::found) {
     bool damaged = false;
     auto content = source.fetch(wal_name, &result.from_repo, &result.problems, &damaged);
+    // The newest segment of a timeline may exist only as what wal-stream has received of it so far:
+    // served zero-padded, as PostgreSQL pads a partial segment, so recovery replays up to its end.
+    // Only ever the newest segment of its timeline (see fetch_newest_streamed_segment): a partial
+    // never stands in for a segment missing between archived ones.
+    if (!content && segment && !damaged) {
+      for (const auto& r : repos) {
+        try {
+          content = repo::fetch_newest_streamed_segment(r, wal_name, opt.segment_bytes);
+        } catch (const Error& e) {
+          damaged = true;
+          result.problems.push_back(e.what());
+        }
+        if (content) {
+          result.from_repo = "repository '" + r.name() + "' (streamed, partial)";
+          break;
+        }
+      }
+    }
     if (content) {
       write_atomically(dest, *content);
       result.outcome = GetOutcome::found;

@@ -8,6 +8,8 @@
 #include "pg/lsn.h"
 #include "repo/snapshot_info.h"
 #include "repo/wal_archive.h"
+#include "stream/wal_receiver.h"
+#include "core/time_format.h"
 
 namespace pgdr::cli {
 
@@ -98,6 +100,24 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
         }
         r["wal_archive"] = {{"timelines", timelines}, {"history_files", wal.history_files},
                             {"partial_files", wal.partial_files}};
+        std::optional<stream::StreamPosition> streamed;
+        try {
+          streamed = stream::last_received(repo, segment_bytes);
+        } catch (const Error& e) {
+          // Listed like a damaged snapshot: the rest is still shown, the command then fails.
+          if (e.kind() != ErrorKind::corrupt) throw;
+          all_damaged.push_back(e.what());
+        }
+        if (streamed) {
+          r["wal_stream"] = {{"timeline", streamed->timeline},
+                             {"flushed_lsn", pg::to_string(streamed->flushed)},
+                             {"flushed_at", streamed->flushed_at ? iso8601_ms(*streamed->flushed_at) : ""},
+                             {"server_wal_end", streamed->server_wal_end ? pg::to_string(*streamed->server_wal_end) : ""},
+                             {"partial_segment", streamed->partial_segment},
+                             {"partial_bytes", streamed->partial_bytes},
+                             {"running", streamed->running},
+                             {"synchronous", streamed->synchronous}};
+        }
         out["repositories"].push_back(r);
         if (!json) {
           std::printf("repository '%s': %s, format %d, %zu snapshot%s, %s stored\n", rc.name.c_str(),
@@ -118,6 +138,16 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
             for (const auto& g : gaps)
               if (g.timeline == tli)
                 std::printf("    GAP: %s .. %s missing\n", g.first_missing.c_str(), g.last_missing.c_str());
+          }
+          if (streamed) {
+            std::printf("  WAL stream: timeline %u, durable up to %s (at %s)%s%s\n", streamed->timeline,
+                        pg::to_string(streamed->flushed).c_str(),
+                        streamed->flushed_at ? iso8601_ms(*streamed->flushed_at).c_str() : "unknown time",
+                        streamed->partial_segment.empty()
+                            ? ""
+                            : (", partial segment " + streamed->partial_segment + " (" +
+                               human_bytes(streamed->partial_bytes) + ")").c_str(),
+                        streamed->running ? "" : ", stopped");
           }
         }
       }

@@ -52,6 +52,16 @@ struct DrillConfig {
   std::string server_user;  // who runs the DR server when pgdr runs as root; empty: postgres
 };
 
+// How `pgdr wal-stream` receives WAL over the replication protocol.
+struct StreamConfig {
+  std::string conninfo;          // where to stream from; empty: [cluster] conninfo
+  std::string slot;              // physical replication slot; empty: pgdr_<cluster name>
+  std::string application_name = "pgdr_wal_stream";  // for synchronous_standby_names
+  std::chrono::milliseconds status_interval{std::chrono::seconds(10)};  // status updates at least this often
+  std::chrono::milliseconds flush_interval{std::chrono::seconds(1)};    // without --synchronous
+  std::chrono::milliseconds retry_max{std::chrono::seconds(30)};        // longest wait between reconnects
+};
+
 struct Config {
   std::string source;  // the file it was read from, for messages
   ClusterConfig cluster;
@@ -61,6 +71,7 @@ struct Config {
   ObjectivesConfig objectives;
   CatalogConfig catalog;
   DrillConfig drill;
+  StreamConfig stream;
 
   // The repository named name, or the only/first one when name is empty; Error(config) if none.
   const RepoConfig& repo(const std::string& name) const;
