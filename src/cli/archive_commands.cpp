@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -6,7 +7,9 @@
 #include "archive/archive_push.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/file.h"
 #include "core/log.h"
+#include "pg/lsn.h"
 #include "repo/wal_archive.h"
 
 namespace pgdr::cli {
@@ -40,6 +43,7 @@ std::string name, dest;
 int prefetch = 4;
 std::uint64_t segment_bytes = 16u << 20;
 std::string until;
+std::string until_lsn;
 }  // namespace
 
 void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
@@ -58,6 +62,10 @@ void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
                   "answer 'absent' (exit 1) for WAL segments newer than this one (a drill recovers only what "
                   "was archived when the disaster was declared)")
       ->type_name("SEGMENT");
+  cmd->add_option("--until-lsn", until_lsn,
+                  "end the WAL at this LSN: the segment holding it is served with zeros from there on (a drill "
+                  "recovers only what wal-stream had made durable when the disaster was declared)")
+      ->type_name("LSN");
   cmd->add_option("--repo", ctx.repo_name, "read from this repository only (default: each in turn, first intact copy)");
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
@@ -81,6 +89,23 @@ void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
 }
 
 namespace {
+
+// --until-lsn: when the fetched file is the segment holding that LSN, zeros from it to the
+// segment's end, durably: recovery reads an invalid record there and ends, as at the end of the WAL.
+void end_wal_at(const std::string& lsn_text) {
+  auto lsn = pg::parse_lsn(lsn_text);
+  if (!lsn) throw Error(ErrorKind::usage, "--until-lsn is not an LSN: " + lsn_text);
+  auto seg = pg::parse_segment_file_name(name, segment_bytes);
+  if (!seg || seg->segno != pg::segment_number(*lsn, segment_bytes)) return;
+  const std::uint64_t offset = lsn->value % segment_bytes;
+  File f = File::open(dest, O_WRONLY);
+  std::vector<std::uint8_t> zeros(std::min<std::uint64_t>(segment_bytes - offset, 1 << 20), 0);
+  for (std::uint64_t at = offset; at < segment_bytes; at += zeros.size())
+    f.pwrite_all(ByteView(zeros.data(), std::min<std::uint64_t>(zeros.size(), segment_bytes - at)), at);
+  f.sync();
+  f.close();
+}
+
 int fetch(Context& ctx, int cannot) {
       // The repositories to read, in order: --repo's alone, or every configured one.
       Config cfg = ctx.config();
@@ -92,6 +117,7 @@ int fetch(Context& ctx, int cannot) {
       switch (r.outcome) {
         case archive::GetOutcome::found:
           for (const auto& p : r.problems) log_warning(p + "; read it from " + r.from_repo);
+          if (!until_lsn.empty()) end_wal_at(until_lsn);
           return 0;
         case archive::GetOutcome::absent:
           return 1;  // the normal end of the archive: no message, recovery ends there

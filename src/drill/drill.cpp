@@ -23,6 +23,7 @@
 #include "repo/snapshot_info.h"
 #include "repo/wal_archive.h"
 #include "restore/restore.h"
+#include "stream/wal_receiver.h"
 
 namespace pgdr::drill {
 
@@ -142,6 +143,7 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
   std::string fingerprint_error;
   std::map<std::string, DatabaseFingerprint> source_fingerprints;
   std::string wal_limit;
+  std::string stream_target;  // the LSN wal-stream had made durable at the declaration, if beyond the archive
   restore::RestoreResult restored;
   json components = json::object();
   std::optional<double> rto_seconds, rpo_seconds;
@@ -237,6 +239,16 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
         snapshots.back().wal_segment_bytes ? snapshots.back().wal_segment_bytes : (16u << 20);
     wal_limit = newest_archived_segment(repo, seg_bytes, snapshots.back().last_wal_segment);
     p.details["wal_archived_at_declaration"] = wal_limit;
+    // WAL that wal-stream made durable is recoverable too, up to where it was at the declaration:
+    // archive-get cuts the segment being streamed there (zeros after it end the WAL), since the
+    // stream goes on growing while the drill runs.
+    if (auto sp = stream::last_received(repo, seg_bytes);
+        sp && !sp->partial_segment.empty() && sp->partial_segment > wal_limit &&
+        opt.target.kind == restore::TargetKind::latest) {
+      wal_limit = sp->partial_segment;
+      stream_target = pg::to_string(sp->flushed);
+      p.details["wal_streamed_at_declaration"] = stream_target;
+    }
     if (have_source) {
       p.details["source_newest_commit"] = utc_ms(capture.commit.newest_commit);
       p.details["source_newest_commit_method"] = capture.commit.method;
@@ -256,8 +268,9 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
     ro.target.action = "promote";
     ro.target.standby = false;
     ro.target.restore_command = opt.restore_command_template;
+
     if (auto at = ro.target.restore_command.find("%u"); at != std::string::npos)
-      ro.target.restore_command.replace(at, 2, wal_limit);
+      ro.target.restore_command.replace(at, 2, wal_limit + (stream_target.empty() ? "" : " --until-lsn " + stream_target));
     restored = restore::run_restore(repo, ro);
     p.details["snapshot"] = restored.info.id;
     p.details["snapshot_stop_time"] = restored.info.stop_time;
@@ -485,7 +498,8 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
     result = worst(result, rto["status"]);
   }
   rpo["method"] = "the source's newest commit at the disaster against the newest commit replayed in the copy, "
-                  "which used only the WAL archived when the disaster was declared";
+                  "which used only the WAL archived (or made durable by wal-stream) when the disaster was declared";
+  if (!stream_target.empty()) rpo["wal_streamed_up_to"] = stream_target;
   if (rpo_seconds) {
     rpo["status"] = *rpo_seconds <= rpo_obj ? "PASS" : "FAIL";
     rpo["margin_seconds"] = round3(rpo_obj - *rpo_seconds);
