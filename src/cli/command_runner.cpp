@@ -41,6 +41,8 @@ int run(int argc, char** argv) {
   add_archive_push_command(app, ctx, body);
   add_archive_get_command(app, ctx, body);
   add_failover_command(app, ctx, body);
+  add_verify_command(app, ctx, body);
+  add_audit_command(app, ctx, body);
 
   try {
     app.parse(argc, argv);

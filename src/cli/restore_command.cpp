@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "cli/audit_record.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -96,7 +97,8 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
         throw Error(ErrorKind::usage, "--standby follows the archive to its end: it takes no recovery target");
       opt.target.restore_command = restore_command_for(ctx);
       repo::Repository repo = ctx.open_repo();
-      restore::RestoreResult r = restore::run_restore(repo, opt);
+      restore::RestoreResult r = audited(repo, "restore", "snapshot " + opt.snapshot + " to " + opt.target_dir,
+                                         [&] { return restore::run_restore(repo, opt); });
       std::string what = "restored snapshot " + r.info.id + " to " + opt.target_dir + ": " +
                          std::to_string(r.files_written) + " files written (" + human_bytes(r.bytes_written) + ")";
       if (opt.delta)
@@ -104,6 +106,7 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
       char secs[32];
       std::snprintf(secs, sizeof secs, " in %.1f s", r.seconds);
       log_info(what + secs);
+      record_audit(repo, "restore", "snapshot " + r.info.id + " to " + opt.target_dir, "OK", what + secs);
       return 0;
     };
   });

@@ -1,0 +1,28 @@
+// Records a command's outcome in the repository's audit log (repo/audit_log.h) from the command
+// edge. A failure to record is a warning, never the command's failure: the backup or restore
+// itself is what the user asked for.
+#pragma once
+
+#include <exception>
+#include <string>
+
+#include "repo/repository.h"
+
+namespace pgdr::cli {
+
+void record_audit(const repo::Repository& repo, const std::string& command, const std::string& what,
+                  const std::string& result, const std::string& details);
+
+// Runs fn; records "OK" with the details fn returns, or "ERROR" with the error's message (and
+// rethrows it).
+template <typename Fn>
+auto audited(const repo::Repository& repo, const std::string& command, const std::string& what, Fn fn) {
+  try {
+    return fn();
+  } catch (const std::exception& e) {
+    record_audit(repo, command, what, "ERROR", e.what());
+    throw;
+  }
+}
+
+}  // namespace pgdr::cli

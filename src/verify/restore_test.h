@@ -1,0 +1,24 @@
+// The restore test of `pgdr verify --restore-test`: the newest snapshot and the archived WAL
+// restored into a throwaway cluster on a free loopback port, started, checked (pg_amcheck, row
+// counts, canary content), stopped and removed: also when a step fails or the user presses Ctrl-C.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "repo/repository.h"
+#include "repo/snapshot_info.h"
+#include "verify/report.h"
+
+namespace pgdr::verify {
+
+struct RestoreTestOptions {
+  std::string parent_dir;  // where the throwaway directory is made; empty: $TMPDIR or /tmp
+  int process_max = 2;
+  int start_timeout_seconds = 300;
+};
+
+CheckResult run_restore_test(const repo::Repository& repo, const std::vector<repo::SnapshotInfo>& snaps,
+                             const RestoreTestOptions& options);
+
+}  // namespace pgdr::verify

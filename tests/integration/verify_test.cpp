@@ -1,0 +1,201 @@
+// pgdr verify against real repositories written by real backups of a real server: a healthy one
+// passes, and each kind of damage gives its status and names its culprit.
+#include <filesystem>
+
+#include "catalog/catalog.h"
+#include "verify_support.h"
+
+namespace pgdr::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class VerifyTest : public VerifyFixture {};
+
+TEST_F(VerifyTest, HealthyRepositoryPassesIncrementallyAndRecordsTheRun) {
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE canary(id int primary key, note text); INSERT INTO canary VALUES (1, 'tweet')");
+  std::string a = backup();
+  cluster_->psql("INSERT INTO canary SELECT g, md5(g::text) FROM generate_series(2, 20000) g");
+  std::string b = backup();
+  archive_now();
+
+  auto v = verify();
+  EXPECT_EQ(v.run.exit_code, 0) << v.run.out << v.run.err;
+  EXPECT_EQ(v.report["result"], "PASS") << v.report.dump(2);
+  EXPECT_EQ(schema_errors(), "");
+  for (const char* name : {"key", "coverage", "size_anomalies", "checksums", "wal_continuity"})
+    EXPECT_EQ(v.check(name)["status"], "PASS") << name << ": " << v.check(name).dump(2);
+  auto sums = v.check("checksums")["details"];
+  EXPECT_GT(sums["packs_checked"].get<int>(), 0);
+  EXPECT_EQ(sums["manifests_checked"], 2);
+  EXPECT_GT(sums["wal_objects_checked"].get<int>(), 0);
+  EXPECT_EQ(sums["files_digest_checked"], sums["files_reassembled"]);
+  EXPECT_GT(sums["bytes_read"].get<double>(), 0);
+  EXPECT_EQ(v.check("key")["details"]["source"], "$PGDR_PASSPHRASE");
+  EXPECT_TRUE(has(v.run.out, "PASS checksums")) << v.run.out;
+
+  // The second run reads nothing it verified before; --full reads it all again.
+  auto again = verify();
+  EXPECT_EQ(again.run.exit_code, 0) << again.run.out << again.run.err;
+  EXPECT_EQ(again.check("checksums")["details"]["objects_checked"], 0);
+  EXPECT_EQ(again.check("checksums")["details"]["objects_skipped_verified"], sums["objects_total"]);
+  auto full = verify({"--full"});
+  EXPECT_EQ(full.run.exit_code, 0);
+  EXPECT_EQ(full.check("checksums")["details"]["objects_checked"], sums["objects_total"]);
+
+  auto cat = catalog::Catalog::open(work_->file("catalog.db"));
+  auto runs = cat.runs("verify", "test", 10);
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].result, "PASS");
+  EXPECT_EQ(nlohmann::json::parse(runs[0].report_json)["result"], "PASS");
+}
+
+TEST_F(VerifyTest, FlippedByteInAPackFailsNamingThePackAndTheSnapshotsItAffects) {
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE t AS SELECT g, md5(g::text) m FROM generate_series(1, 50000) g");
+  std::string a = backup();
+  std::string b = backup();  // refers to a's blocks where nothing changed
+  archive_now();
+  std::string pack = packs().front();
+  flip_byte(pack, fs::file_size(pack) / 3);
+  std::string object = pack.substr(repo_dir_.size() + 1);
+
+  auto v = verify();
+  EXPECT_EQ(v.run.exit_code, 2) << v.run.out << v.run.err;
+  EXPECT_EQ(v.report["result"], "FAIL");
+  EXPECT_EQ(schema_errors(), "");
+  auto c = v.check("checksums");
+  EXPECT_EQ(c["status"], "FAIL");
+  auto problems = c["details"]["problems"];
+  ASSERT_EQ(problems.size(), 1u) << problems.dump(2);
+  EXPECT_EQ(problems[0]["object"], object);
+  EXPECT_TRUE(has(problems[0]["error"], "corrupt pack " + object)) << problems[0].dump();
+  EXPECT_EQ(problems[0]["snapshots"], nlohmann::json::array({a, b})) << problems[0].dump();
+  EXPECT_FALSE(problems[0]["files"].empty());
+  EXPECT_TRUE(has(v.run.out, object)) << v.run.out;
+  EXPECT_TRUE(has(v.run.out, "affects snapshots " + a + ", " + b)) << v.run.out;
+
+  // Damage is never remembered as verified: the next incremental run finds it again.
+  auto again = verify();
+  EXPECT_EQ(again.run.exit_code, 2);
+  EXPECT_EQ(again.check("checksums")["details"]["problems"][0]["object"], object);
+}
+
+TEST_F(VerifyTest, DeletedWalSegmentFailsNamingTheGap) {
+  pgdr_ok({"init"});
+  backup();
+  std::string missing;
+  for (int i = 0; i < 3; ++i) {
+    cluster_->psql("CREATE TABLE IF NOT EXISTS t(v int); INSERT INTO t SELECT generate_series(1, 1000)");
+    std::string seg = cluster_->psql("SELECT pg_walfile_name(pg_current_wal_lsn())");
+    if (i == 1) missing = seg;
+    archive_now();
+  }
+  ASSERT_FALSE(missing.empty());
+  std::string object = repo_dir_ + "/wal/" + missing.substr(0, 8) + "/" + missing;
+  ASSERT_TRUE(fs::remove(object)) << object;
+
+  auto v = verify();
+  EXPECT_EQ(v.run.exit_code, 2) << v.run.out << v.run.err;
+  auto c = v.check("wal_continuity");
+  EXPECT_EQ(c["status"], "FAIL") << c.dump(2);
+  ASSERT_EQ(c["details"]["gaps"].size(), 1u) << c.dump(2);
+  EXPECT_EQ(c["details"]["gaps"][0]["first_missing"], missing);
+  EXPECT_EQ(c["details"]["gaps"][0]["last_missing"], missing);
+  EXPECT_TRUE(has(v.run.out, "WAL gap on timeline 1: " + missing + " missing")) << v.run.out;
+  EXPECT_EQ(v.check("checksums")["status"], "PASS");
+}
+
+TEST_F(VerifyTest, WrongPassphraseFailsTheKeyCheckWithoutPrintingASecret) {
+  pgdr_ok({"init"});
+  backup();
+  const std::string wrong = "not-the-passphrase-5c1e";
+  auto v = verify({}, {"PGDR_PASSPHRASE=" + wrong});
+  EXPECT_EQ(v.run.exit_code, 2) << v.run.out << v.run.err;
+  EXPECT_EQ(schema_errors(), "");
+  auto key = v.check("key");
+  EXPECT_EQ(key["status"], "FAIL");
+  EXPECT_EQ(key["details"]["source"], "$PGDR_PASSPHRASE");
+  EXPECT_TRUE(has(key["summary"], "the passphrase from $PGDR_PASSPHRASE does not unwrap the master key")) << key.dump();
+  EXPECT_EQ(v.check("checksums")["status"], "SKIP");
+  std::string everything = v.run.out + v.run.err + v.report.dump();
+  EXPECT_FALSE(has(everything, wrong));
+  EXPECT_FALSE(has(everything, kPassphrase));
+}
+
+TEST_F(VerifyTest, NoRepositoryCannotRun) {
+  auto v = verify();
+  EXPECT_EQ(v.run.exit_code, 3) << v.run.out << v.run.err;
+  EXPECT_TRUE(has(v.run.err, "pgdr: ")) << v.run.err;
+  EXPECT_TRUE(v.report.is_null());
+}
+
+TEST_F(VerifyTest, MissingScheduledSnapshotWarnsWithTheCoverageFigure) {
+  // Slots of 5 s: backups in slots 1, 2, 4 and 5, none in slot 3.
+  write_verify_config("[verify]\nsnapshot_interval = \"5s\"\nwindow = \"60s\"\ncoverage_warn = 95\ncoverage_fail = 50\n");
+  using namespace std::chrono;
+  auto ms_now = [] { return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count(); };
+  // The repository records its creation to the second: create it just after a slot starts, so
+  // that slot is the first one expected.
+  long long slot = ms_now() / 5000 + 1;
+  std::this_thread::sleep_for(milliseconds(slot * 5000 + 200 - ms_now()));
+  pgdr_ok({"init"});
+  std::string skipped_start;
+  for (int i = 0; i < 5; ++i, ++slot) {
+    if (i > 0) std::this_thread::sleep_for(milliseconds(slot * 5000 + 300 - ms_now()));
+    if (i == 2) {
+      skipped_start = iso8601(SystemTime(milliseconds(slot * 5000)));
+      continue;
+    }
+    backup();
+    ASSERT_LT(ms_now(), (slot + 1) * 5000) << "a backup took longer than its 5 s slot";
+  }
+  std::this_thread::sleep_for(milliseconds(slot * 5000 + 100 - ms_now()));
+  archive_now();
+
+  auto v = verify();
+  EXPECT_EQ(v.run.exit_code, 1) << v.run.out << v.run.err;
+  EXPECT_EQ(v.report["result"], "WARN");
+  auto c = v.check("coverage");
+  EXPECT_EQ(c["status"], "WARN") << c.dump(2);
+  EXPECT_EQ(c["details"]["expected_slots"], 5);
+  EXPECT_EQ(c["details"]["covered_slots"], 4);
+  EXPECT_EQ(c["details"]["coverage_percent"], 80.0);
+  ASSERT_EQ(c["details"]["missing_slots"].size(), 1u);
+  EXPECT_EQ(c["details"]["missing_slots"][0]["start"], skipped_start);
+  EXPECT_TRUE(has(v.run.out, "coverage 80.0% (4 of 5 slots of 5s in the last 1m)")) << v.run.out;
+  EXPECT_TRUE(has(v.run.out, "[alert] missing snapshot: none started between " + skipped_start)) << v.run.out;
+  for (const char* name : {"key", "checksums", "wal_continuity"}) EXPECT_EQ(v.check(name)["status"], "PASS") << name;
+}
+
+TEST_F(VerifyTest, SnapshotFiveTimesLargerThanItsPredecessorsWarns) {
+  pgdr_ok({"init"});
+  for (int i = 0; i < 3; ++i) backup();
+  auto before = nlohmann::json::parse(pgdr_ok({"info", "--json"}))["repositories"][0]["snapshots"];
+  double base = before.back()["size_bytes"].get<double>();
+  // Grow the cluster to about five times its snapshot size.
+  std::string rows = std::to_string(static_cast<long long>(base * 4 / 100));
+  cluster_->psql("CREATE TABLE big AS SELECT g, md5(g::text) || md5((g + 1)::text) m FROM generate_series(1, " + rows + ") g");
+  std::string big = backup();
+  archive_now();
+  auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}))["repositories"][0]["snapshots"];
+  double grown = info.back()["size_bytes"].get<double>();
+  ASSERT_GT(grown, 4.5 * base) << "the test did not grow the cluster enough";
+
+  auto v = verify();
+  EXPECT_EQ(v.run.exit_code, 1) << v.run.out << v.run.err;
+  auto c = v.check("size_anomalies");
+  EXPECT_EQ(c["status"], "WARN") << c.dump(2);
+  ASSERT_FALSE(c["details"]["anomalies"].empty());
+  for (const auto& a : c["details"]["anomalies"]) {
+    EXPECT_EQ(a["snapshot"], big);
+    EXPECT_EQ(a["direction"], "growth");
+  }
+  EXPECT_EQ(c["details"]["anomalies"][0]["measure"], "logical_bytes");
+  EXPECT_TRUE(has(v.run.out, "[investigate] size anomaly: snapshot " + big + " logical size")) << v.run.out;
+  EXPECT_TRUE(has(v.run.out, "the median")) << v.run.out;
+}
+
+}  // namespace
+}  // namespace pgdr::test
