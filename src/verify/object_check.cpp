@@ -11,6 +11,7 @@
 // Objects recorded in the catalog as verified within reverify_after are skipped, unless --full.
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <map>

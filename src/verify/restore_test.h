@@ -3,6 +3,7 @@
 // counts, canary content), stopped and removed: also when a step fails or the user presses Ctrl-C.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -13,9 +14,11 @@
 namespace pgdr::verify {
 
 struct RestoreTestOptions {
-  std::string parent_dir;  // where the throwaway directory is made; empty: $TMPDIR or /tmp
+  std::string parent_dir;                // where the throwaway directory is made; empty: $TMPDIR or /tmp
   int process_max = 2;
-  int start_timeout_seconds = 300;
+  std::string restore_command;           // for the archived WAL; empty: the snapshot's own WAL only
+  std::vector<std::string> server_env;   // "K=V" the server needs (the passphrase source for archive-get)
+  std::chrono::milliseconds timeout{std::chrono::minutes(30)};  // start, and recovery to the end of the archive
 };
 
 CheckResult run_restore_test(const repo::Repository& repo, const std::vector<repo::SnapshotInfo>& snaps,

@@ -1,6 +1,12 @@
 #include "verify/verify.h"
 
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -25,6 +31,27 @@ CheckResult timed(Fn fn) {
   CheckResult r = fn();
   r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return r;
+}
+
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+// The restored copy fetches archived WAL with this binary and this configuration, by absolute
+// path (the server runs it from its data directory).
+std::string restore_command_for(const Config& config) {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) throw Error(ErrorKind::internal, "unable to find the pgdr binary's path");
+  exe[n] = '\0';
+  char path[PATH_MAX];
+  if (!realpath(config.source.c_str(), path)) throw_errno("unable to resolve", config.source, errno);
+  return shell_quoted(exe) + " --config " + shell_quoted(path) + " archive-get %f %p";
 }
 
 CheckResult skipped(const std::string& name, const std::string& why) {
@@ -106,6 +133,10 @@ Report run_verify(const Config& config, const RepoConfig& rc, const VerifyOption
       o.parent_dir = options.restore_parent_dir;
       if (o.parent_dir.empty()) o.parent_dir = config.drill.dr_path;
       o.process_max = config.backup.process_max;
+      o.restore_command = restore_command_for(config);
+      if (!config.key.passphrase_env.empty())
+        if (const char* v = std::getenv(config.key.passphrase_env.c_str()))
+          o.server_env.push_back(config.key.passphrase_env + "=" + v);
       return run_restore_test(*repo, mine.empty() ? all : mine, o);
     }));
   }

@@ -5,6 +5,7 @@
 // timeline up to the newest archived segment. Holes inside any other timeline are reported too.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <sstream>

@@ -197,5 +197,55 @@ TEST_F(VerifyTest, SnapshotFiveTimesLargerThanItsPredecessorsWarns) {
   EXPECT_TRUE(has(v.run.out, "the median")) << v.run.out;
 }
 
+TEST_F(VerifyTest, RestoreTestRestoresStartsChecksAndRemovesTheCopy) {
+  std::string dr = work_->make_dir("dr");
+  write_verify_config("[drill]\ndr_path = \"" + dr + "\"\n");
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE canary(id int primary key, note text); INSERT INTO canary SELECT g, repeat('x', g % 3000) FROM generate_series(1, 3000) g");
+  backup();
+  // Rows after the snapshot reach the copy only through the archived WAL.
+  cluster_->psql("INSERT INTO canary SELECT g, 'after' FROM generate_series(3001, 3500) g");
+  archive_now();
+
+  auto v = verify({"--restore-test"});
+  EXPECT_EQ(v.run.exit_code, 0) << v.run.out << v.run.err;
+  EXPECT_EQ(schema_errors(), "");
+  auto c = v.check("restore_test");
+  EXPECT_EQ(c["status"], "PASS") << c.dump(2);
+  EXPECT_EQ(c["details"]["amcheck"]["ok"], true) << c.dump(2);
+  bool found = false;
+  for (const auto& t : c["details"]["tables_read"])
+    if (t["table"] == "postgres.public.canary") {
+      found = true;
+      EXPECT_EQ(t["rows"], 3500) << "the archived WAL was not replayed";
+    }
+  EXPECT_TRUE(found) << c.dump(2);
+  for (const char* step : {"restore_seconds", "start_seconds", "recovery_seconds", "amcheck_seconds", "stop_seconds"})
+    EXPECT_GE(c["details"][step].get<double>(), 0) << step;
+  EXPECT_TRUE(fs::is_empty(dr)) << "the throwaway cluster was left in " << dr;
+}
+
+TEST_F(VerifyTest, RestoreTestOfCorruptedSnapshotFailsAndLeavesNothingBehind) {
+  std::string dr = work_->make_dir("dr");
+  write_verify_config("[drill]\ndr_path = \"" + dr + "\"\n");
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE t AS SELECT g, md5(g::text) m FROM generate_series(1, 50000) g");
+  backup();
+  archive_now();
+  std::string pack = packs().front();
+  flip_byte(pack, fs::file_size(pack) / 2);
+
+  auto v = verify({"--restore-test"});
+  EXPECT_EQ(v.run.exit_code, 2) << v.run.out << v.run.err;
+  auto c = v.check("restore_test");
+  EXPECT_EQ(c["status"], "FAIL") << c.dump(2);
+  EXPECT_EQ(c["details"]["failed_step"], "restore") << c.dump(2);
+  EXPECT_TRUE(has(v.run.out, "[critical] restore test failed at restore of snapshot")) << v.run.out;
+  EXPECT_TRUE(fs::is_empty(dr)) << "the throwaway cluster was left in " << dr;
+  // No server of the copy is left running either: only the source's postmaster runs from here.
+  auto ps = run_process({"pgrep", "-f", "pgdr-restore-test"});
+  EXPECT_NE(ps.exit_code, 0) << ps.out;
+}
+
 }  // namespace
 }  // namespace pgdr::test
