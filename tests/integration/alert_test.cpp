@@ -96,7 +96,8 @@ TEST_F(AlertTest, FailingRunSendsOneMailAndOneWebhookWithTheFindings) {
   int dead_port = free_port();  // nothing listens here
   std::string maildir = work_->file("mail");
   std::string hooks = work_->make_dir("hooks");
-  Server smtp({"python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(smtp_port), "-c",
+  // Debian's interpreter, where python3-aiosmtpd is installed (another python3 may come first on PATH).
+  Server smtp({"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(smtp_port), "-c",
                "aiosmtpd.handlers.Mailbox", maildir},
               smtp_port);
   ASSERT_TRUE(smtp.ready()) << "aiosmtpd did not start (is python3-aiosmtpd installed?)";
