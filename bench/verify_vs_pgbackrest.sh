@@ -109,14 +109,15 @@ CONF
 chown postgres: "$PGDR_CONF" "$PGBR_CONF"
 chmod 0600 "$PGDR_CONF" "$PGBR_CONF"
 # The archive_command needs the passphrase; it lives in a 0700 wrapper, not in postgresql.conf.
-cat >"$WORKDIR/bin/archive-push" <<CONF
+# pgBackRest insists that archive_command mentions it: hence the wrapper's name.
+cat >"$WORKDIR/bin/pgdr-and-pgbackrest-archive-push" <<CONF
 #!/bin/sh
 set -e
 PGDR_PASSPHRASE='$PASSPHRASE' $WORKDIR/bin/pgdr --config $PGDR_CONF archive-push "\$1"
 $PGBACKREST --config=$PGBR_CONF --stanza=bench archive-push "\$1"
 CONF
-chown postgres: "$WORKDIR/bin/archive-push"
-chmod 0700 "$WORKDIR/bin/archive-push"
+chown postgres: "$WORKDIR/bin/pgdr-and-pgbackrest-archive-push"
+chmod 0700 "$WORKDIR/bin/pgdr-and-pgbackrest-archive-push"
 pgdr() { as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$PGDR_CONF" "$@"; }
 pgbr() { as_pg "$PGBACKREST" --config="$PGBR_CONF" --stanza=bench "$@"; }
 
@@ -128,7 +129,7 @@ port = $PORT
 unix_socket_directories = '$SOCK'
 max_wal_size = 4GB
 archive_mode = on
-archive_command = '$WORKDIR/bin/archive-push %p'
+archive_command = '$WORKDIR/bin/pgdr-and-pgbackrest-archive-push %p'
 CONF
 pgdr init >"$LOGS/pgdr-init.log" 2>&1 || die "pgdr init failed"
 as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$LOGS/postgresql.log" -w start >/dev/null

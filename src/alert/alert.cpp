@@ -100,6 +100,7 @@ Delivery send_smtp(const AlertsConfig& cfg, const std::string& text, std::size_t
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(cfg.timeout.count()));
   if (cfg.starttls) curl_easy_setopt(curl.get(), CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+  if (!cfg.ca_file.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, cfg.ca_file.c_str());
   if (!cfg.smtp_user.empty()) curl_easy_setopt(curl.get(), CURLOPT_USERNAME, cfg.smtp_user.c_str());
   if (!password.empty()) curl_easy_setopt(curl.get(), CURLOPT_PASSWORD, password.c_str());
   CURLcode rc = curl_easy_perform(curl.get());
@@ -130,6 +131,7 @@ Delivery send_webhook(const AlertsConfig& cfg, const std::string& url, const std
   curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
   curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+  if (!cfg.ca_file.empty()) curl_easy_setopt(curl.get(), CURLOPT_CAINFO, cfg.ca_file.c_str());
   curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, discard_cb);
   curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);

@@ -250,12 +250,14 @@ Config parse_config(const std::string& text, const std::string& source) {
 
   if (const toml::table* t = section("alerts")) {
     c.only_keys(*t, "alerts", {"smtp_url", "starttls", "smtp_user", "smtp_password_env", "from", "to", "webhook_urls",
-                               "min_severity", "timeout"});
+                               "min_severity", "timeout", "ca_file"});
     auto& a = cfg.alerts;
     a.smtp_url = c.str(*t, "alerts", "smtp_url", false);
     if (!a.smtp_url.empty() && !a.smtp_url.starts_with("smtp://") && !a.smtp_url.starts_with("smtps://"))
       c.fail(t->get("smtp_url"), "[alerts] smtp_url must start with smtp:// or smtps://");
     a.starttls = c.boolean(*t, "alerts", "starttls", a.starttls);
+    a.ca_file = c.str(*t, "alerts", "ca_file", false);
+    if (!a.ca_file.empty()) require_absolute(c, t->get("ca_file"), "[alerts] ca_file", a.ca_file);
     a.smtp_user = c.str(*t, "alerts", "smtp_user", false);
     a.smtp_password_env = c.str(*t, "alerts", "smtp_password_env", false);
     a.from = c.str(*t, "alerts", "from", false);

@@ -68,6 +68,7 @@ struct VerifyConfig {
 struct AlertsConfig {
   std::string smtp_url;  // smtp://host:port or smtps://host:port; empty: no e-mail
   bool starttls = false;  // require STARTTLS on smtp://
+  std::string ca_file;    // CA certificates (PEM) to trust for TLS, instead of the system's
   std::string smtp_user;
   std::string smtp_password_env;
   std::string from;

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "pg/amcheck.h"
 #include "pg/connection.h"
 #include "pg/scratch_server.h"
@@ -82,15 +83,18 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
     r.details["restore_seconds"] = since(t);
     r.details["bytes_restored"] = rr.bytes_written;
 
+    throw_if_interrupted();  // Ctrl-C between steps: the server's destructor stops and removes it
     step = "start";
     t = Clock::now();
     server.start(options.timeout);
     r.details["start_seconds"] = since(t);
+    throw_if_interrupted();
     step = "recovery";
     t = Clock::now();
     server.wait_promoted(options.timeout);
     r.details["recovery_seconds"] = since(t);
 
+    throw_if_interrupted();
     step = "amcheck";
     t = Clock::now();
     pg::AmcheckOptions ao;
@@ -104,6 +108,7 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
                             {"relations", std::vector<std::string>(am.relations.begin(), am.relations.end())},
                             {"lines", lines}};
 
+    throw_if_interrupted();
     step = "read";
     t = Clock::now();
     std::uint64_t rows = 0;
@@ -113,6 +118,7 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
     r.details["tables"] = tables;
     r.details["rows"] = rows;
 
+    throw_if_interrupted();
     step = "stop";
     t = Clock::now();
     server.stop();

@@ -96,13 +96,12 @@ CheckResult check_sizes(const std::vector<repo::SnapshotInfo>& snaps, const Veri
       if (!v.anomaly) continue;
       char ratio[32];
       std::snprintf(ratio, sizeof ratio, "%.1fx", v.median > 0 ? static_cast<double>(value) / v.median : 0.0);
-      char z[32];
-      std::snprintf(z, sizeof z, "%.1f", v.z);
+      char z[64];
+      std::snprintf(z, sizeof z, "%.1f, threshold %g", v.z, cfg.anomaly_threshold);
       std::string msg = "size anomaly: snapshot " + s.id + " " + what + " " + human_bytes(value) + " is " + ratio +
                         " the median " + human_bytes(static_cast<std::uint64_t>(v.median)) + " of its " +
                         std::to_string(base->size()) + " predecessors (MAD " +
-                        human_bytes(static_cast<std::uint64_t>(v.mad)) + ", z " + z + ", threshold " +
-                        std::to_string(static_cast<int>(cfg.anomaly_threshold)) + "): sudden " +
+                        human_bytes(static_cast<std::uint64_t>(v.mad)) + ", z " + z + "): sudden " +
                         (v.z > 0 ? "growth" : "shrinkage");
       r.findings.push_back({"investigate", msg});
       judged.push_back({{"snapshot", s.id},

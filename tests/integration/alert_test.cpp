@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,6 +169,52 @@ TEST_F(AlertTest, PassingRunSendsNothing) {
   EXPECT_TRUE(v.report["alerts"].empty());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_TRUE(files_in(hooks).empty());
+}
+
+TEST_F(AlertTest, MailGoesThroughStartTlsWithAuthenticationAndABadPasswordIsReported) {
+  // A self-signed certificate for 127.0.0.1, trusted through [alerts] ca_file.
+  std::string cert = work_->file("smtp-cert.pem"), key = work_->file("smtp-key.pem");
+  auto gen = run_process({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                          "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  ASSERT_EQ(chmod(cert.c_str(), 0644), 0);
+  const std::string smtp_password = "mail-pass-81c2-do-not-print";
+  int port = free_port();
+  std::string mails = work_->file("tls-mail");
+  Server smtp({"/usr/bin/python3", std::string(PGDR_SOURCE_DIR) + "/tests/integration/tools/smtp_sink.py",
+               std::to_string(port), mails, cert, key, "pgdr-alerts", smtp_password},
+              port);
+  ASSERT_TRUE(smtp.ready());
+  write_verify_config("[alerts]\nsmtp_url = \"smtp://127.0.0.1:" + std::to_string(port) +
+                      "\"\nstarttls = true\nsmtp_user = \"pgdr-alerts\"\nsmtp_password_env = \"PGDR_SMTP_PASSWORD\"\n"
+                      "ca_file = \"" + cert + "\"\nfrom = \"pgdr@shop.example\"\nto = \"dba@shop.example\"\ntimeout = \"10s\"\n");
+  pgdr_ok({"init"});
+  backup();
+  // A failing run: the key check fails (wrong passphrase).
+  auto v = verify({}, {"PGDR_PASSPHRASE=wrong-one", "PGDR_SMTP_PASSWORD=" + smtp_password});
+  EXPECT_EQ(v.run.exit_code, 2) << v.run.out << v.run.err;
+  ASSERT_EQ(v.report["alerts"].size(), 1u) << v.report.dump(2);
+  EXPECT_EQ(v.report["alerts"][0]["sent"], true) << v.report["alerts"].dump(2);
+  std::vector<std::string> got;
+  for (int i = 0; i < 50 && (got = files_in(mails)).empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_EQ(got.size(), 1u);
+  std::string mail = slurp(got[0]);
+  EXPECT_TRUE(has(mail, "X-Sink-TLS: yes")) << mail;
+  EXPECT_TRUE(has(mail, "X-Sink-Login: pgdr-alerts")) << mail;
+  EXPECT_TRUE(has(mail, "X-Sink-To: dba@shop.example")) << mail;
+  EXPECT_TRUE(has(mail, "[critical] key check failed for repository 'local'")) << mail;
+  for (const auto& text : {v.run.out, v.run.err, v.report.dump(), mail}) EXPECT_FALSE(has(text, smtp_password));
+
+  // The wrong SMTP password: the channel fails, is reported, and the run still ends with its own verdict.
+  auto bad = verify({}, {"PGDR_PASSPHRASE=wrong-one", "PGDR_SMTP_PASSWORD=not-it"});
+  EXPECT_EQ(bad.run.exit_code, 2) << bad.run.out << bad.run.err;
+  ASSERT_EQ(bad.report["alerts"].size(), 1u);
+  EXPECT_EQ(bad.report["alerts"][0]["sent"], false);
+  EXPECT_FALSE(bad.report["alerts"][0]["error"].get<std::string>().empty());
+  EXPECT_TRUE(has(bad.run.err, "pgdr: warning: alert by smtp smtp://127.0.0.1:" + std::to_string(port) + " failed: "))
+      << bad.run.err;
+  EXPECT_FALSE(has(bad.run.err + bad.report.dump(), "not-it"));
+  EXPECT_EQ(files_in(mails).size(), 1u);
 }
 
 }  // namespace

@@ -1,9 +1,16 @@
 // pgdr verify against real repositories written by real backups of a real server: a healthy one
 // passes, and each kind of damage gives its status and names its culprit.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
 #include <filesystem>
 
 #include "catalog/catalog.h"
 #include "verify_support.h"
+
+extern char** environ;
 
 namespace pgdr::test {
 namespace {
@@ -243,6 +250,54 @@ TEST_F(VerifyTest, RestoreTestOfCorruptedSnapshotFailsAndLeavesNothingBehind) {
   EXPECT_TRUE(has(v.run.out, "[critical] restore test failed at restore of snapshot")) << v.run.out;
   EXPECT_TRUE(fs::is_empty(dr)) << "the throwaway cluster was left in " << dr;
   // No server of the copy is left running either: only the source's postmaster runs from here.
+  auto ps = run_process({"pgrep", "-f", "pgdr-restore-test"});
+  EXPECT_NE(ps.exit_code, 0) << ps.out;
+}
+
+TEST_F(VerifyTest, InterruptedRestoreTestStopsAndRemovesTheCopy) {
+  std::string dr = work_->make_dir("dr");
+  write_verify_config("[drill]\ndr_path = \"" + dr + "\"\n");
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE t AS SELECT g, md5(g::text) m FROM generate_series(1, 200000) g");
+  backup();
+  archive_now();
+
+  // Started directly (not through the harness, which waits), so that it can be interrupted.
+  std::string err_path = work_->file("interrupted.err");
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::vector<std::string> argv = {pgdr_path(), "--config", config_, "verify", "--restore-test", "--no-alerts"};
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; ++e) envs.emplace_back(*e);
+  envs.push_back(std::string("PGDR_PASSPHRASE=") + kPassphrase);
+  std::vector<char*> a, ev;
+  for (auto& x : argv) a.push_back(x.data());
+  a.push_back(nullptr);
+  for (auto& x : envs) ev.push_back(x.data());
+  ev.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, a[0], &fa, nullptr, a.data(), ev.data()), 0);
+  posix_spawn_file_actions_destroy(&fa);
+
+  // Interrupt once the copy's server has been started (its log exists).
+  bool started = false;
+  for (int i = 0; i < 600 && !started; ++i) {
+    for (const auto& e : fs::directory_iterator(dr))
+      if (fs::exists(e.path() / "server.log")) started = true;
+    if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(started) << "the restore test never started its server";
+  ASSERT_TRUE(WIFEXITED(status));
+  std::ifstream in(err_path);
+  std::string err((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(WEXITSTATUS(status), 3) << err;
+  EXPECT_TRUE(has(err, "pgdr: interrupted by SIGINT")) << err;
+  EXPECT_TRUE(fs::is_empty(dr)) << "the throwaway cluster was left in " << dr;
   auto ps = run_process({"pgrep", "-f", "pgdr-restore-test"});
   EXPECT_NE(ps.exit_code, 0) << ps.out;
 }
