@@ -46,7 +46,7 @@ if tls:
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user and \
             auth_data.password.decode() == password
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, auth_data=auth_data if ok else None)
 
     kwargs = dict(tls_context=ctx, require_starttls=True, auth_required=True, auth_require_tls=True,
                   authenticator=authenticator)

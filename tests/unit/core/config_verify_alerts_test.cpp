@@ -28,7 +28,7 @@ TEST(ConfigVerifyTest, DefaultsAndValues) {
       "[verify]\nsnapshot_interval = \"10s\"\nwindow = \"1m\"\ncoverage_warn = 90.5\ncoverage_fail = 50\n"
       "reverify_after = \"7d\"\nanomaly_threshold = 4\nanomaly_history = 5\nprocess_max = 4\n"
       "[alerts]\nsmtp_url = \"smtp://127.0.0.1:2525\"\nstarttls = true\nsmtp_user = \"u\"\nsmtp_password_env = \"P\"\n"
-      "from = \"a@b\"\nto = \"c@d\"\nwebhook_urls = [\"http://x/y\", \"https://z\"]\nmin_severity = \"alert\"\n",
+      "ca_file = \"/etc/ssl/internal-ca.pem\"\nfrom = \"a@b\"\nto = \"c@d\"\nwebhook_urls = [\"http://x/y\", \"https://z\"]\nmin_severity = \"alert\"\n",
       "t.toml");
   EXPECT_EQ(c.verify.snapshot_interval, std::chrono::seconds(10));
   EXPECT_EQ(c.verify.coverage_warn, 90.5);
@@ -36,6 +36,7 @@ TEST(ConfigVerifyTest, DefaultsAndValues) {
   EXPECT_EQ(c.alerts.to, std::vector<std::string>{"c@d"});
   EXPECT_EQ(c.alerts.webhook_urls.size(), 2u);
   EXPECT_TRUE(c.alerts.starttls);
+  EXPECT_EQ(c.alerts.ca_file, "/etc/ssl/internal-ca.pem");
 }
 
 TEST(ConfigVerifyTest, Refusals) {
@@ -53,6 +54,8 @@ TEST(ConfigVerifyTest, Refusals) {
             "invalid configuration: t.toml:2 ([alerts] min_severity must be investigate, warning, alert or critical)");
   EXPECT_EQ(error_of("[alerts]\nto = [1]\n"),
             "invalid configuration: t.toml:2 ('to' in [alerts] must be a list of strings)");
+  EXPECT_EQ(error_of("[alerts]\nca_file = \"ca.pem\"\n"),
+            "invalid configuration: t.toml:2 ([alerts] ca_file must be an absolute path)");
   EXPECT_EQ(error_of("[alerts]\nsmtp_password = \"x\"\n"),
             "invalid configuration: t.toml:2 (unknown key 'smtp_password' in [alerts])");
 }
