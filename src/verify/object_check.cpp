@@ -1,4 +1,5 @@
-// The checksums check. Three passes over the repository, each on process_max threads:
+// The checksums check. Three passes over the repository on process_max threads (1 and 3 from
+// one queue, then 2):
 //  1. packs: each read whole, once; its trailer opened, every frame authenticated and decoded,
 //     every block's SHA-256 computed and its HMAC compared with the id in the frame and in the
 //     trailer. The digests are kept in memory (64 bytes per block) for pass 2.
@@ -348,24 +349,10 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
     if (auto s = repo.store().stat(repo::pack_object(st.ids[p]))) due_bytes += s->size_bytes;
   Progress progress("verify", due_bytes);
 
-  // Pass 1: packs.
-  parallel_for(packs_due.size(), options.process_max, [&](std::size_t i) {
-    std::uint64_t before = bytes_read.load();
-    check_pack(repo, packs_due[i], st, bytes_read);
-    progress.add(bytes_read.load() - before);
-  });
-
-  // Pass 2: manifests and logical reassembly.
-  std::vector<ManifestOutcome> outcomes(manifests_due.size());
-  parallel_for(manifests_due.size(), options.process_max, [&](std::size_t i) {
-    const auto& id = snaps[manifests_due[i]].id;
-    if (auto s = repo.store().stat(repo::snapshot_manifest_object(id))) bytes_read += s->size_bytes;
-    outcomes[i] = check_manifest(repo, id, st);
-  });
-
-  // Pass 3: WAL objects.
+  // Passes 1 and 3 share one queue (packs, largest work first, then WAL objects): they do not
+  // depend on each other, and one queue keeps every thread busy to the end.
   std::vector<std::string> wal_errors(wal_due.size());
-  parallel_for(wal_due.size(), options.process_max, [&](std::size_t i) {
+  auto check_wal_object = [&](std::size_t i) {
     const auto& name = wal_names[wal_due[i]];
     try {
       if (auto s = repo.store().stat(repo::wal_object(name))) bytes_read += s->size_bytes;
@@ -373,6 +360,20 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
     } catch (const Error& e) {
       wal_errors[i] = e.what();
     }
+  };
+  parallel_for(packs_due.size() + wal_due.size(), options.process_max, [&](std::size_t i) {
+    if (i >= packs_due.size()) return check_wal_object(i - packs_due.size());
+    std::uint64_t before = bytes_read.load();
+    check_pack(repo, packs_due[i], st, bytes_read);
+    progress.add(bytes_read.load() - before);
+  });
+
+  // Pass 2: manifests and logical reassembly, once every pack's digests are known.
+  std::vector<ManifestOutcome> outcomes(manifests_due.size());
+  parallel_for(manifests_due.size(), options.process_max, [&](std::size_t i) {
+    const auto& id = snaps[manifests_due[i]].id;
+    if (auto s = repo.store().stat(repo::snapshot_manifest_object(id))) bytes_read += s->size_bytes;
+    outcomes[i] = check_manifest(repo, id, st);
   });
   progress.finish();
 
