@@ -51,9 +51,17 @@ TEST_F(VerifyTest, HealthyRepositoryPassesIncrementallyAndRecordsTheRun) {
   EXPECT_EQ(full.run.exit_code, 0);
   EXPECT_EQ(full.check("checksums")["details"]["objects_checked"], sums["objects_total"]);
 
+  // A spot check reads a random share of what is due.
+  auto sample = verify({"--full", "--sample", "50"});
+  EXPECT_EQ(sample.run.exit_code, 0);
+  auto sd = sample.check("checksums")["details"];
+  int total = sums["objects_total"].get<int>();
+  EXPECT_EQ(sd["objects_checked"], (total + 1) / 2) << sd.dump(2);
+  EXPECT_EQ(sd["objects_not_sampled"], total - (total + 1) / 2);
+
   auto cat = catalog::Catalog::open(work_->file("catalog.db"));
   auto runs = cat.runs("verify", "test", 10);
-  ASSERT_EQ(runs.size(), 3u);
+  ASSERT_EQ(runs.size(), 4u);
   EXPECT_EQ(runs[0].result, "PASS");
   EXPECT_EQ(nlohmann::json::parse(runs[0].report_json)["result"], "PASS");
 }
