@@ -65,7 +65,8 @@ struct PackState {
   std::vector<std::string> ids;                     // pack number -> pack id
   std::unordered_map<std::string, std::uint32_t> number;
   std::vector<bool> read_now;                        // read in this run
-  std::map<std::uint32_t, std::string> bad_pack;     // whole pack unreadable: why
+  std::map<std::uint32_t, std::string> bad_pack;     // whole pack unreadable (or missing): why
+  std::set<std::uint32_t> missing;                   // listed by a snapshot, absent from the repository
   std::map<std::uint64_t, std::string> bad_frame;    // frame_key -> why
   std::unordered_map<std::uint64_t, BlockDigest> blocks;
   std::mutex mu;
@@ -220,16 +221,16 @@ ManifestOutcome check_manifest(const repo::Repository& repo, const std::string& 
         break;
       }
       out.packs_used.insert(pn);
-      if (!st.read_now[pn]) {
-        digest_known = false;
-        continue;
-      }
       if (st.bad_pack.count(pn) || st.bad_frame.count(frame_key(pn, ref.offset))) {
         auto& files = out.bad_pack_files[pn];
         if (files.empty() || files.back() != e.file.path) files.push_back(e.file.path);
         digest_known = false;
         file_error = "-";  // reported with the pack
         break;
+      }
+      if (!st.read_now[pn]) {
+        digest_known = false;
+        continue;
       }
       auto it = st.blocks.find(block_key(pn, ref.offset, ref.index));
       if (it == st.blocks.end()) {
@@ -295,6 +296,20 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
     if (repo::classify_wal_file(name) && repo::wal_object(name) == o.path) wal_names.push_back(name);
   }
   std::sort(wal_names.begin(), wal_names.end());
+  // Packs a snapshot lists but the repository lacks: found even when every object that exists
+  // was verified before.
+  const std::size_t listed_packs = st.ids.size();
+  for (const auto& s : snaps)
+    for (const auto& id : s.packs)
+      if (!st.number.count(id)) {
+        auto pn = static_cast<std::uint32_t>(st.ids.size());
+        st.number[id] = pn;
+        st.ids.push_back(id);
+        st.missing.insert(pn);
+        st.bad_pack[pn] = "snapshot " + s.id + " lists it, the repository does not hold it";
+      }
+  std::set<std::string> manifests_present;
+  for (const auto& o : repo.store().list(repo::kSnapshotsDir)) manifests_present.insert(o.path);
   st.read_now.assign(st.ids.size(), false);
 
   // Which objects are due.
@@ -316,7 +331,7 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
     }
     due.push_back({kind, index, object});
   };
-  for (std::size_t i = 0; i < st.ids.size(); ++i) consider(0, i, repo::pack_object(st.ids[i]));
+  for (std::size_t i = 0; i < listed_packs; ++i) consider(0, i, repo::pack_object(st.ids[i]));
   for (std::size_t i = 0; i < snaps.size(); ++i) consider(1, i, repo::snapshot_manifest_object(snaps[i].id));
   for (std::size_t i = 0; i < wal_names.size(); ++i) consider(2, i, repo::wal_object(wal_names[i]));
   std::size_t not_sampled = 0;
@@ -386,7 +401,7 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
     Problem p;
     p.object = repo::pack_object(st.ids[pn]);
     if (auto b = st.bad_pack.find(pn); b != st.bad_pack.end()) {
-      p.error = "corrupt pack " + p.object + " (" + b->second + ")";
+      p.error = (st.missing.count(pn) ? "missing pack " : "corrupt pack ") + p.object + " (" + b->second + ")";
     } else {
       std::string frames;
       std::size_t n = 0;
@@ -453,6 +468,12 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
         // Unreadable here and not due: the next run that reads it reports it.
       }
     }
+  }
+  for (std::size_t i = 0; i < snaps.size(); ++i) {
+    std::string object = repo::snapshot_manifest_object(snaps[i].id);
+    if (!manifests_read.count(i) && !manifests_present.count(object))
+      problems.push_back({object, "missing manifest " + object + " (snapshot " + snaps[i].id + " cannot be restored)",
+                          {snaps[i].id}, {}, 0});
   }
   for (auto& [pn, p] : pack_problems) {
     bad_objects.insert(p.object);

@@ -97,6 +97,28 @@ TEST_F(VerifyTest, FlippedByteInAPackFailsNamingThePackAndTheSnapshotsItAffects)
   EXPECT_EQ(again.check("checksums")["details"]["problems"][0]["object"], object);
 }
 
+TEST_F(VerifyTest, PackDeletedAfterAVerifyIsFoundByTheNextIncrementalRun) {
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE t AS SELECT g, md5(g::text) m FROM generate_series(1, 50000) g");
+  std::string a = backup();
+  std::string b = backup();
+  archive_now();
+  ASSERT_EQ(verify().run.exit_code, 0);
+  std::string pack = packs().front();
+  std::string object = pack.substr(repo_dir_.size() + 1);
+  ASSERT_TRUE(fs::remove(pack));
+
+  auto v = verify();
+  EXPECT_EQ(v.run.exit_code, 2) << v.run.out << v.run.err;
+  auto c = v.check("checksums");
+  EXPECT_EQ(c["details"]["objects_checked"], 0) << "everything left was verified before";
+  auto problems = c["details"]["problems"];
+  ASSERT_EQ(problems.size(), 1u) << problems.dump(2);
+  EXPECT_EQ(problems[0]["object"], object);
+  EXPECT_TRUE(has(problems[0]["error"], "missing pack " + object + " (snapshot " + a + " lists it")) << problems[0].dump();
+  EXPECT_EQ(problems[0]["snapshots"], nlohmann::json::array({a, b})) << problems[0].dump();
+}
+
 TEST_F(VerifyTest, DeletedWalSegmentFailsNamingTheGap) {
   pgdr_ok({"init"});
   backup();
