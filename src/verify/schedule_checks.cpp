@@ -52,8 +52,8 @@ CheckResult check_coverage(const std::vector<repo::SnapshotInfo>& snaps, const V
                     " in the last " + format_duration(cfg.window) + ")";
   if (snaps.empty()) {
     r.status = Status::fail;
-    r.summary = "no snapshot in the repository";
-    r.findings.push_back({"alert", "missing snapshot: the repository holds no snapshot"});
+    r.summary = "no snapshot of this cluster ([cluster] name) in the repository";
+    r.findings.push_back({"alert", "missing snapshot: the repository holds no snapshot of this cluster"});
     return r;
   }
   for (const auto& s : c.slots)
