@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "pg/lsn.h"
 #include "repo/wal_archive.h"
+#include "repo/wal_stream_objects.h"
 
 namespace pgdr::archive {
 
@@ -43,16 +44,22 @@ struct Source {
   // Tries each repository in order: the first good copy wins; damage falls through to the next.
   std::optional<Bytes> fetch(const std::string& name, std::string* from, std::vector<std::string>* problems,
                              bool* damaged) const {
+    std::vector<std::string> missing;  // reported only when a later repository has the file
     for (const auto& r : repos) {
       try {
         auto content = repo::fetch_wal_file(r, name);
         if (content) {
           if (from) *from = "repository '" + r.name() + "'";
+          if (problems) problems->insert(problems->end(), missing.begin(), missing.end());
           return content;
         }
+        missing.push_back("WAL file " + name + " is missing from " + r.describe());
       } catch (const Error& e) {
         if (damaged) *damaged = true;
-        if (problems) problems->push_back(e.what());
+        std::string what = e.what();
+        if (what.find("repository '" + r.name() + "'") == std::string::npos)
+          what = "WAL file " + name + " in repository '" + r.name() + "' is damaged: " + what;
+        if (problems) problems->push_back(what);
       }
     }
     return std::nullopt;
@@ -136,6 +143,24 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
   if (result.outcome != GetOutcome::found) {
     bool damaged = false;
     auto content = source.fetch(wal_name, &result.from_repo, &result.problems, &damaged);
+    // The newest segment of a timeline may exist only as what wal-stream has received of it so far:
+    // served zero-padded, as PostgreSQL pads a partial segment, so recovery replays up to its end.
+    // Only ever the newest segment of its timeline (see fetch_newest_streamed_segment): a partial
+    // never stands in for a segment missing between archived ones.
+    if (!content && segment && !damaged) {
+      for (const auto& r : repos) {
+        try {
+          content = repo::fetch_newest_streamed_segment(r, wal_name, opt.segment_bytes);
+        } catch (const Error& e) {
+          damaged = true;
+          result.problems.push_back(e.what());
+        }
+        if (content) {
+          result.from_repo = "repository '" + r.name() + "' (streamed, partial)";
+          break;
+        }
+      }
+    }
     if (content) {
       write_atomically(dest, *content);
       result.outcome = GetOutcome::found;

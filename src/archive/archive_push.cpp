@@ -28,7 +28,8 @@ std::vector<PushResult> push_one(const std::string& path, const std::string& nam
     } catch (const Error& e) {
       // Name the repository and the segment: the archiver's log is where the DBA will look.
       std::string msg = e.what();
-      if (msg.find(name) == std::string::npos) msg = "unable to archive " + name + " in " + r.describe() + ": " + msg;
+      if (msg.find("repository '" + r.name() + "'") == std::string::npos)
+        msg = "unable to archive " + name + " in " + r.describe() + ": " + msg;
       throw Error(e.kind(), msg, e.hint());
     }
   }

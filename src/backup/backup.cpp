@@ -88,20 +88,59 @@ std::string real_path(const std::string& p) {
   return buf;
 }
 
+// What one repository receives during the backup: its manifest, the snapshot it deduplicates
+// against, the blocks of its orphan packs, its own pack numbering and counters.
+struct Target {
+  repo::Repository* repo = nullptr;
+  std::unique_ptr<repo::ManifestWriter> manifest;
+  std::unique_ptr<repo::ManifestIndex> previous;
+  std::string previous_id;
+  OrphanBlocks orphans;
+
+  std::mutex mu;  // pack_numbers, packs
+  std::unordered_map<std::string, std::uint32_t> pack_numbers;
+  std::vector<std::string> packs;
+  std::atomic<std::uint64_t> new_blocks{0}, reused_blocks{0}, pack_bytes{0};
+
+  // The manifest number of pack_id, declaring it on first use. Orphan packs adopted this way join
+  // the snapshot's own pack list, so they are no longer orphans.
+  std::uint32_t adopt(const std::string& pack_id, bool claim_it = true) {
+    std::lock_guard lock(mu);
+    auto it = pack_numbers.find(pack_id);
+    if (it != pack_numbers.end()) return it->second;
+    std::uint32_t no = manifest->declare_pack(pack_id);
+    pack_numbers.emplace(pack_id, no);
+    if (claim_it) packs.push_back(pack_id);
+    return no;
+  }
+  void claim(const std::string& pack_id) {
+    std::lock_guard lock(mu);
+    packs.push_back(pack_id);
+  }
+};
+
+// An error while writing to one repository, reworded to name it (the storage's own message names
+// only the object).
+Error in_repository(const Error& e, const Target& t, const std::string& snapshot_id) {
+  std::string what = e.what();
+  const std::string name = "'" + t.repo->name() + "'";
+  if (what.find(name) == std::string::npos)
+    what = "unable to write snapshot " + snapshot_id + " to repository " + name + ": " + what;
+  return Error(e.kind(), what, e.hint());
+}
+
 class BackupRun {
  public:
-  BackupRun(repo::Repository& repo, const BackupOptions& opt, repo::ManifestWriter& manifest,
-            const repo::ManifestIndex* previous, OrphanBlocks& orphans, pg::Lsn start_lsn, bool checksums,
-            Progress& progress)
-      : repo_(repo),
+  BackupRun(std::vector<std::unique_ptr<Target>>& targets, const std::string& snapshot_id, const BackupOptions& opt,
+            pg::Lsn start_lsn, bool checksums, Progress& progress)
+      : targets_(targets),
+        snapshot_id_(snapshot_id),
         opt_(opt),
-        manifest_(manifest),
-        previous_(previous),
-        orphans_(orphans),
         start_lsn_(start_lsn),
         checksums_(checksums),
         progress_(progress),
-        codec_(*io::codec_from_string(opt.compress)) {}
+        codec_(*io::codec_from_string(opt.compress)),
+        block_bytes_(targets.front()->repo->settings().block_bytes) {}
 
   // Backs files up on process_max threads, largest first so that no thread is left with a big
   // file at the end. Rethrows the first worker error after stopping every worker.
@@ -114,8 +153,8 @@ class BackupRun {
     int n = std::max(1, std::min<int>(opt_.process_max, static_cast<int>(order.size())));
     for (int t = 0; t < n; ++t) {
       threads.emplace_back([&] {
-        Worker w(*this);
         try {
+          Worker w(*this);
           for (std::size_t i; !failed_.load() && (i = next.fetch_add(1)) < order.size();) {
             if (interrupt_requested()) throw_if_interrupted();
             w.file(*order[i]);
@@ -130,40 +169,134 @@ class BackupRun {
     if (error_) std::rethrow_exception(error_);
   }
 
-  void record(const repo::FileEntry& e, const std::vector<BlockRef>& refs) {
-    manifest_.add(e, refs);
-    if (e.type == repo::EntryType::file) ++files_;
-  }
   std::uint64_t files() const { return files_; }
-
-  std::uint64_t new_blocks() const { return new_blocks_; }
-  std::uint64_t reused_blocks() const { return reused_blocks_; }
   std::uint64_t zero_blocks() const { return zero_blocks_; }
   std::uint64_t logical_bytes() const { return logical_bytes_; }
-  std::uint64_t pack_bytes() const { return pack_bytes_; }
   std::uint64_t checksum_failures() const { return checksum_failures_; }
-  std::vector<std::string> packs() const {
-    std::lock_guard lock(mu_);
-    return packs_;
-  }
   std::vector<std::string> warnings() const {
     std::lock_guard lock(mu_);
     return warnings_;
   }
 
  private:
+  // One worker's part of one repository: its cipher and compressor (keyed per repository), the
+  // frame being gathered, the block references of the file in hand and its own open pack.
+  class Sink {
+   public:
+    Sink(BackupRun& run, Target& target)
+        : run_(run), t_(target), codec_(target.repo->key(), run.codec_, run.opt_.compress_level) {}
+
+    void begin(const std::string& path) {
+      refs_.clear();
+      prev_refs_.clear();
+      if (t_.previous) {
+        if (const auto* p = t_.previous->find(path); p && p->file.type == repo::EntryType::file)
+          prev_refs_ = t_.previous->blocks(*p);
+      }
+    }
+
+    // A non-zero block: reused (same block at the same place in the previous snapshot, or left
+    // by a killed backup) or gathered into the frame being built.
+    void block(ByteView b, const io::Digest& digest) {
+      std::size_t index = refs_.size();
+      BlockId id = codec_.id_of_digest(digest);
+      if (index < prev_refs_.size() && prev_refs_[index].id == id && !prev_refs_[index].is_zero()) {
+        BlockRef r = prev_refs_[index];
+        r.pack = translate_previous(r.pack);
+        refs_.push_back(r);
+        ++t_.reused_blocks;
+        return;
+      }
+      if (auto it = t_.orphans.blocks.find(id); it != t_.orphans.blocks.end()) {
+        const auto& [orphan_pack, e] = it->second;
+        refs_.push_back(BlockRef{id, t_.adopt(t_.orphans.pack_ids[orphan_pack]), e.offset, e.length, e.index});
+        ++t_.reused_blocks;
+        return;
+      }
+      frame_slots_.push_back(index);
+      frame_ids_.push_back(id);
+      frame_data_.insert(frame_data_.end(), b.begin(), b.end());
+      refs_.push_back(BlockRef{});
+      if (frame_ids_.size() == repo::kMaxFrameBlocks) flush_frame();
+    }
+
+    void zero_block() { refs_.push_back(BlockRef{}); }
+
+    void end(const repo::FileEntry& entry) {
+      flush_frame();
+      t_.manifest->add(entry, refs_);
+    }
+
+    void record(const repo::FileEntry& entry) { t_.manifest->add(entry, {}); }
+
+    void finish() { close_pack(); }
+
+    Target& target() { return t_; }
+
+   private:
+    void flush_frame() {
+      if (frame_ids_.empty()) return;
+      if (!pack_) open_pack();
+      auto entries = pack_->add_frame(codec_, frame_ids_, frame_data_, run_.block_bytes_);
+      for (std::size_t i = 0; i < entries.size(); ++i)
+        refs_[frame_slots_[i]] = BlockRef{entries[i].id, pack_no_, entries[i].offset, entries[i].length, entries[i].index};
+      t_.new_blocks += entries.size();
+      frame_ids_.clear();
+      frame_slots_.clear();
+      frame_data_.clear();
+      if (pack_->size_bytes() >= t_.repo->settings().pack_target_bytes) close_pack();
+    }
+
+    std::uint32_t translate_previous(std::uint32_t prev_no) {
+      auto it = translated_.find(prev_no);
+      if (it != translated_.end()) return it->second;
+      std::uint32_t no = t_.adopt(t_.previous->pack_id(prev_no), false);
+      translated_.emplace(prev_no, no);
+      return no;
+    }
+
+    void open_pack() {
+      pack_ = std::make_unique<repo::PackWriter>(t_.repo->store(), t_.repo->key(), repo::new_pack_id());
+      pack_no_ = t_.adopt(pack_->pack_id(), false);
+    }
+
+    void close_pack() {
+      if (!pack_) return;
+      std::uint64_t size = pack_->commit();
+      t_.pack_bytes += size;
+      t_.claim(pack_->pack_id());
+      pack_.reset();
+    }
+
+    BackupRun& run_;
+    Target& t_;
+    repo::BlockCodec codec_;
+    std::vector<std::size_t> frame_slots_;
+    std::vector<BlockId> frame_ids_;
+    Bytes frame_data_;
+    std::vector<BlockRef> refs_;
+    std::vector<BlockRef> prev_refs_;
+    std::unordered_map<std::uint32_t, std::uint32_t> translated_;
+    std::unique_ptr<repo::PackWriter> pack_;
+    std::uint32_t pack_no_ = 0;
+  };
+
+  // Reads each file once and hands every block to one sink per repository.
   class Worker {
    public:
-    explicit Worker(BackupRun& run)
-        : run_(run), codec_(run.repo_.key(), run.codec_, run.opt_.compress_level), buf_(kReadChunkBytes) {}
+    explicit Worker(BackupRun& run) : run_(run), buf_(kReadChunkBytes) {
+      for (auto& t : run.targets_) sinks_.push_back(std::make_unique<Sink>(run, *t));
+    }
 
     void file(const SourceFile& f) {
       if (f.entry.type != repo::EntryType::file) {
-        run_.record(f.entry, {});
+        each([&](Sink& s) { s.record(f.entry); });
         return;
       }
       if (f.content) {
-        buffer(f.entry, as_bytes(*f.content));
+        begin(f.entry);
+        blocks(as_bytes(*f.content));
+        end();
         return;
       }
       int fd = ::open(f.source_path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -191,32 +324,36 @@ class BackupRun {
       end();
     }
 
-    void buffer(repo::FileEntry e, ByteView data) {
-      begin(e);
-      blocks(data);
-      end();
+    void finish() {
+      each([](Sink& s) { s.finish(); });
     }
 
-    void finish() { close_pack(); }
-
    private:
-    void begin(const repo::FileEntry& e) {
-      entry_ = e;
-      entry_.size_bytes = 0;
-      refs_.clear();
-      prev_refs_.clear();
-      if (run_.previous_) {
-        if (const auto* p = run_.previous_->find(e.path); p && p->file.type == repo::EntryType::file)
-          prev_refs_ = run_.previous_->blocks(*p);
+    // Runs fn on every sink; an error there is one repository's, and says which.
+    template <typename Fn>
+    void each(Fn&& fn) {
+      for (auto& s : sinks_) {
+        try {
+          fn(*s);
+        } catch (const Error& e) {
+          throw in_repository(e, s->target(), run_.snapshot_id_);
+        }
       }
     }
 
+    void begin(const repo::FileEntry& e) {
+      entry_ = e;
+      entry_.size_bytes = 0;
+      block_count_ = 0;
+      each([&](Sink& s) { s.begin(e.path); });
+    }
+
     void end() {
-      flush_frame();
       entry_.sha256 = to_hex(file_sha_.finish());
-      entry_.block_count = refs_.size();
+      entry_.block_count = block_count_;
       run_.logical_bytes_ += entry_.size_bytes;
-      run_.record(entry_, refs_);
+      ++run_.files_;
+      each([&](Sink& s) { s.end(entry_); });
     }
 
     // Validates each full page's checksum. A failing page whose LSN is past the backup start is
@@ -239,109 +376,33 @@ class BackupRun {
       }
     }
 
-    // Each block is named, then reused (same block at the same place in the previous snapshot, or
-    // left by a killed backup), recorded as zeroes, or gathered into the frame being built.
+    // Each block is hashed once (the digest does not depend on any key), then named and stored
+    // by every repository's sink.
     void blocks(ByteView data) {
-      const std::size_t block = run_.repo_.settings().block_bytes;
+      const std::size_t block = run_.block_bytes_;
       for (std::size_t off = 0; off < data.size(); off += block) {
         ByteView b = data.subspan(off, std::min(block, data.size() - off));
-        std::size_t index = refs_.size();
         entry_.size_bytes += b.size();
+        ++block_count_;
         run_.progress_.add(b.size());
-        io::Digest digest = codec_.digest_of(b);
+        io::Digest digest = io::Sha256::of(b);
         file_sha_.update(digest);
         if (pg::page_is_zero(b)) {
-          refs_.push_back(BlockRef{});
           ++run_.zero_blocks_;
+          for (auto& s : sinks_) s->zero_block();
           continue;
         }
-        BlockId id = codec_.id_of_digest(digest);
-        if (index < prev_refs_.size() && prev_refs_[index].id == id && !prev_refs_[index].is_zero()) {
-          BlockRef r = prev_refs_[index];
-          r.pack = translate_previous(r.pack);
-          refs_.push_back(r);
-          ++run_.reused_blocks_;
-          continue;
-        }
-        if (auto it = run_.orphans_.blocks.find(id); it != run_.orphans_.blocks.end()) {
-          const auto& [orphan_pack, e] = it->second;
-          refs_.push_back(BlockRef{id, run_.adopt(run_.orphans_.pack_ids[orphan_pack]), e.offset, e.length, e.index});
-          ++run_.reused_blocks_;
-          continue;
-        }
-        frame_slots_.push_back(index);
-        frame_ids_.push_back(id);
-        frame_data_.insert(frame_data_.end(), b.begin(), b.end());
-        refs_.push_back(BlockRef{});
-        if (frame_ids_.size() == repo::kMaxFrameBlocks) flush_frame();
+        each([&](Sink& s) { s.block(b, digest); });
       }
     }
 
-    void flush_frame() {
-      if (frame_ids_.empty()) return;
-      if (!pack_) open_pack();
-      auto entries = pack_->add_frame(codec_, frame_ids_, frame_data_, run_.repo_.settings().block_bytes);
-      for (std::size_t i = 0; i < entries.size(); ++i)
-        refs_[frame_slots_[i]] = BlockRef{entries[i].id, pack_no_, entries[i].offset, entries[i].length, entries[i].index};
-      run_.new_blocks_ += entries.size();
-      frame_ids_.clear();
-      frame_slots_.clear();
-      frame_data_.clear();
-      if (pack_->size_bytes() >= run_.repo_.settings().pack_target_bytes) close_pack();
-    }
-
-    std::uint32_t translate_previous(std::uint32_t prev_no) {
-      auto it = translated_.find(prev_no);
-      if (it != translated_.end()) return it->second;
-      std::uint32_t no = run_.adopt(run_.previous_->pack_id(prev_no), false);
-      translated_.emplace(prev_no, no);
-      return no;
-    }
-
-    void open_pack() {
-      pack_ = std::make_unique<repo::PackWriter>(run_.repo_.store(), run_.repo_.key(), repo::new_pack_id());
-      pack_no_ = run_.adopt(pack_->pack_id(), false);
-    }
-
-    void close_pack() {
-      if (!pack_) return;
-      std::uint64_t size = pack_->commit();
-      run_.pack_bytes_ += size;
-      run_.claim(pack_->pack_id());
-      pack_.reset();
-    }
-
     BackupRun& run_;
-    repo::BlockCodec codec_;
     Bytes buf_;
     io::Sha256 file_sha_;  // over the blocks' digests
     repo::FileEntry entry_;
-    std::vector<std::size_t> frame_slots_;
-    std::vector<BlockId> frame_ids_;
-    Bytes frame_data_;
-    std::vector<BlockRef> refs_;
-    std::vector<BlockRef> prev_refs_;
-    std::unordered_map<std::uint32_t, std::uint32_t> translated_;
-    std::unique_ptr<repo::PackWriter> pack_;
-    std::uint32_t pack_no_ = 0;
+    std::uint64_t block_count_ = 0;
+    std::vector<std::unique_ptr<Sink>> sinks_;
   };
-
-  // The manifest number of pack_id, declaring it on first use. Orphan packs adopted this way join
-  // the snapshot's own pack list, so they are no longer orphans.
-  std::uint32_t adopt(const std::string& pack_id, bool claim_it = true) {
-    std::lock_guard lock(mu_);
-    auto it = pack_numbers_.find(pack_id);
-    if (it != pack_numbers_.end()) return it->second;
-    std::uint32_t no = manifest_.declare_pack(pack_id);
-    pack_numbers_.emplace(pack_id, no);
-    if (claim_it) packs_.push_back(pack_id);
-    return no;
-  }
-
-  void claim(const std::string& pack_id) {
-    std::lock_guard lock(mu_);
-    packs_.push_back(pack_id);
-  }
 
   void checksum_failure(const std::string& path, std::uint32_t blkno) {
     std::uint64_t n = ++checksum_failures_;
@@ -357,25 +418,21 @@ class BackupRun {
     failed_ = true;
   }
 
-  repo::Repository& repo_;
+  std::vector<std::unique_ptr<Target>>& targets_;
+  const std::string& snapshot_id_;
   const BackupOptions& opt_;
-  repo::ManifestWriter& manifest_;
-  const repo::ManifestIndex* previous_;
-  OrphanBlocks& orphans_;
   pg::Lsn start_lsn_;
   bool checksums_;
   Progress& progress_;
   io::Codec codec_;
+  std::uint32_t block_bytes_;
 
   mutable std::mutex mu_;
-  std::unordered_map<std::string, std::uint32_t> pack_numbers_;
-  std::vector<std::string> packs_;
   std::vector<std::string> warnings_;
   std::exception_ptr error_;
   std::atomic<bool> failed_{false};
   std::atomic<std::uint64_t> files_{0};
-  std::atomic<std::uint64_t> new_blocks_{0}, reused_blocks_{0}, zero_blocks_{0}, logical_bytes_{0}, pack_bytes_{0},
-      checksum_failures_{0};
+  std::atomic<std::uint64_t> zero_blocks_{0}, logical_bytes_{0}, checksum_failures_{0};
 };
 
 OrphanBlocks load_orphans(const repo::Repository& repo, const std::vector<repo::SnapshotInfo>& snapshots) {
@@ -403,7 +460,21 @@ std::string timeline_of(const std::string& walfile) { return walfile.substr(0, 8
 }  // namespace
 
 BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, const BackupOptions& options) {
+  return run_backup(cluster, std::vector<repo::Repository*>{&repo}, options);
+}
+
+BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Repository*>& repos,
+                        const BackupOptions& options) {
   if (cluster.pgdata.empty()) throw Error(ErrorKind::config, "[cluster] pgdata is not set");
+  if (repos.empty()) throw Error(ErrorKind::internal, "backup to no repository");
+  // One pass cuts every file into blocks of one size for all repositories.
+  for (const auto* r : repos)
+    if (r->settings().block_bytes != repos.front()->settings().block_bytes)
+      throw Error(ErrorKind::config,
+                  "repositories '" + repos.front()->name() + "' and '" + r->name() + "' use different block sizes (" +
+                      std::to_string(repos.front()->settings().block_bytes) + " and " +
+                      std::to_string(r->settings().block_bytes) + " bytes): one backup cannot write to both",
+                  "back up to each with --repo NAME");
   auto started = std::chrono::steady_clock::now();
   pg::Connection conn(cluster.conninfo);
   ServerFacts facts = read_server_facts(conn);
@@ -411,29 +482,35 @@ BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, co
     throw Error(ErrorKind::config, "[cluster] pgdata is " + cluster.pgdata + " but the server at " + conn.describe() +
                                        " runs on " + facts.data_directory);
 
-  repo::RepoLock lock = repo::RepoLock::acquire(repo.store(), repo.name(), "backup");
-  std::vector<std::string> damaged;
-  auto snapshots = repo::list_snapshots(repo.store(), repo.key(), &damaged);
-  std::unique_ptr<repo::ManifestIndex> previous;
-  std::string previous_id;
-  for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
-    if (it->system_identifier == facts.system_identifier && it->block_bytes == repo.settings().block_bytes) {
-      previous = std::make_unique<repo::ManifestIndex>(repo.store(), it->id, repo.key());
-      previous_id = it->id;
-      break;
-    }
-  }
-  OrphanBlocks orphans = load_orphans(repo, snapshots);
-
   BackupResult result;
-  for (const auto& d : damaged) result.warnings.push_back(d + " (blocks are compared with an older snapshot)");
-  repo::SnapshotInfo& info = result.info;
-  info.id = repo::new_snapshot_id();
+  const std::string snapshot_id = repo::new_snapshot_id();
+  // Locks in the configured order, so two backups never each hold what the other waits for.
+  std::vector<repo::RepoLock> locks;
+  std::vector<std::unique_ptr<Target>> targets;
+  for (auto* r : repos) {
+    locks.push_back(repo::RepoLock::acquire(r->store(), r->name(), "backup"));
+    auto t = std::make_unique<Target>();
+    t->repo = r;
+    std::vector<std::string> damaged;
+    auto snapshots = repo::list_snapshots(r->store(), r->key(), &damaged);
+    for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
+      if (it->system_identifier == facts.system_identifier && it->block_bytes == r->settings().block_bytes) {
+        t->previous = std::make_unique<repo::ManifestIndex>(r->store(), it->id, r->key());
+        t->previous_id = it->id;
+        break;
+      }
+    }
+    t->orphans = load_orphans(*r, snapshots);
+    for (const auto& d : damaged) result.warnings.push_back(d + " (blocks are compared with an older snapshot)");
+    targets.push_back(std::move(t));
+  }
+
+  repo::SnapshotInfo info;
+  info.id = snapshot_id;
   info.cluster_name = cluster.name;
   info.system_identifier = facts.system_identifier;
   info.pg_version_num = facts.version_num;
-  info.previous_snapshot = previous_id;
-  info.block_bytes = repo.settings().block_bytes;
+  info.block_bytes = repos.front()->settings().block_bytes;
   info.compression = options.compress;
   info.data_checksums = facts.data_checksums;
   info.wal_segment_bytes = facts.wal_segment_bytes;
@@ -467,9 +544,15 @@ BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, co
   for (auto& w : tree.warnings) result.warnings.push_back(std::move(w));
   for (const auto& [oid, location] : tree.tablespaces) info.tablespaces.push_back({oid, location});
 
-  repo::ManifestWriter manifest(repo.store(), info.id, repo.key(), repo.settings().block_bytes);
+  for (auto& t : targets) {
+    try {
+      t->manifest = std::make_unique<repo::ManifestWriter>(t->repo->store(), info.id, t->repo->key(), info.block_bytes);
+    } catch (const Error& e) {
+      throw in_repository(e, *t, info.id);
+    }
+  }
   Progress progress("backup", tree.total_bytes);
-  BackupRun run(repo, options, manifest, previous.get(), orphans, *start_lsn, facts.data_checksums, progress);
+  BackupRun run(targets, info.id, options, *start_lsn, facts.data_checksums, progress);
   std::vector<const SourceFile*> files;
   for (const auto& f : tree.files) files.push_back(&f);
   run.run_files(files);
@@ -519,20 +602,47 @@ BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, co
     // A temporary slot goes with the session anyway.
   }
 
-  info.manifest_bytes = manifest.commit();
   info.file_count = run.files();
   info.logical_bytes = run.logical_bytes();
-  info.new_blocks = run.new_blocks();
-  info.reused_blocks = run.reused_blocks();
   info.zero_blocks = run.zero_blocks();
-  info.packs = run.packs();
   info.checksum_failures = run.checksum_failures();
-  info.stored_bytes = run.pack_bytes() + info.manifest_bytes;
-  info.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (auto& w : run.warnings()) result.warnings.push_back(std::move(w));
-  // Last: this object makes the snapshot exist.
-  repo::write_snapshot_info(repo.store(), repo.key(), info);
-  lock.release();
+  // Every manifest first: until each repository holds all of its snapshot, none shows it.
+  for (auto& t : targets) {
+    repo::SnapshotInfo ri = info;
+    try {
+      ri.manifest_bytes = t->manifest->commit();
+    } catch (const Error& e) {
+      throw in_repository(e, *t, info.id);
+    }
+    ri.previous_snapshot = t->previous_id;
+    ri.block_bytes = t->repo->settings().block_bytes;
+    ri.new_blocks = t->new_blocks;
+    ri.reused_blocks = t->reused_blocks;
+    ri.packs = t->packs;
+    ri.stored_bytes = t->pack_bytes + ri.manifest_bytes;
+    result.per_repo.push_back(std::move(ri));
+  }
+  // Last: the info object makes the snapshot exist, one repository after the other.
+  std::vector<std::string> committed;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    auto& ri = result.per_repo[i];
+    ri.duration_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    try {
+      repo::write_snapshot_info(targets[i]->repo->store(), targets[i]->repo->key(), ri);
+    } catch (const Error& e) {
+      Error named = in_repository(e, *targets[i], info.id);
+      std::string where;
+      for (const auto& c : committed) where += (where.empty() ? "'" : ", '") + c + "'";
+      throw Error(named.kind(),
+                  std::string(named.what()) + (committed.empty() ? "" : "; the snapshot is complete in repository " +
+                                                                            where + " only"),
+                  named.hint());
+    }
+    committed.push_back(targets[i]->repo->name());
+  }
+  for (auto& l : locks) l.release();
+  result.info = result.per_repo.front();
   return result;
 }
 

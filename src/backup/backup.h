@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 #include "repo/repository.h"
@@ -25,10 +26,21 @@ struct BackupOptions {
 };
 
 struct BackupResult {
-  repo::SnapshotInfo info;
+  repo::SnapshotInfo info;                  // as written to the first repository
+  std::vector<repo::SnapshotInfo> per_repo;  // one per repository, in the order given
   std::vector<std::string> warnings;
 };
 
+// One snapshot written to every repository in repos (at least one) in a single pass over the data
+// directory: each file is read and checked once, and each block is then named, deduplicated,
+// compressed, sealed and packed per repository (each has its own keys and its own previous
+// snapshot). Every repository gets the same snapshot id. Any failure of any repository fails the
+// whole backup, naming the repository; the snapshot is committed (its info object written) in no
+// repository until every repository holds its packs and manifest, then in each in turn, so a
+// failure in that last step leaves the snapshot only in the repositories already committed, which
+// the error names. All repositories must use the same block size.
+BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Repository*>& repos,
+                        const BackupOptions& options);
 BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, const BackupOptions& options);
 
 }  // namespace pgdr::backup

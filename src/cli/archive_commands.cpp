@@ -27,10 +27,7 @@ void add_archive_push_command(CLI::App& app, Context& ctx, CommandBody& body) {
     body = [&ctx] {
       // A segment pushed ahead by an earlier call is answered before any key derivation.
       if (archive::consume_pushed_ahead_marker(path)) return 0;
-      const Config& cfg = ctx.config();
-      cfg.repo("");  // at least one repository
-      std::vector<repo::Repository> repos;
-      for (const auto& rc : cfg.repos) repos.push_back(ctx.open_repo(rc));
+      std::vector<repo::Repository> repos = ctx.open_repos();
       archive::push(path, repos, parallel);
       return 0;
     };
@@ -42,6 +39,7 @@ int fetch(Context& ctx, int cannot);
 std::string name, dest;
 int prefetch = 4;
 std::uint64_t segment_bytes = 16u << 20;
+std::string until;
 }  // namespace
 
 void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
@@ -56,8 +54,17 @@ void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
       ->check(CLI::Range(0, 64));
   cmd->add_option("--wal-segment-size", segment_bytes, "the cluster's WAL segment size in bytes")
       ->default_val(16u << 20);
+  cmd->add_option("--until", until,
+                  "answer 'absent' (exit 1) for WAL segments newer than this one (a drill recovers only what "
+                  "was archived when the disaster was declared)")
+      ->type_name("SEGMENT");
+  cmd->add_option("--repo", ctx.repo_name, "read from this repository only (default: each in turn, first intact copy)");
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
+      // 24 hexadecimal digits: a segment; names compare in (timeline, segment) order.
+      if (!until.empty() && name.size() == 24 && name.find_first_not_of("0123456789ABCDEF") == std::string::npos &&
+          name > until)
+        return 1;
       // What recovery does with the exit code matters more than the contract's 1/2: any failure
       // here must stop archive recovery (126) rather than pass for "no more WAL" and end it early.
       // A standby never ends recovery for a missing file, so it gets 1 and simply retries later.
@@ -75,15 +82,16 @@ void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
 
 namespace {
 int fetch(Context& ctx, int cannot) {
-      const Config& cfg = ctx.config();
-      cfg.repo("");
+      // The repositories to read, in order: --repo's alone, or every configured one.
+      Config cfg = ctx.config();
+      cfg.repos = ctx.selected_repos();
       archive::GetOptions opt;
       opt.prefetch = prefetch;
       opt.segment_bytes = segment_bytes;
       auto r = archive::get(name, dest, cfg, [&ctx](const RepoConfig& rc) { return ctx.open_repo(rc); }, opt);
       switch (r.outcome) {
         case archive::GetOutcome::found:
-          for (const auto& p : r.problems) log_warning(p + " (used the copy from " + r.from_repo + ")");
+          for (const auto& p : r.problems) log_warning(p + "; read it from " + r.from_repo);
           return 0;
         case archive::GetOutcome::absent:
           return 1;  // the normal end of the archive: no message, recovery ends there

@@ -11,7 +11,7 @@ void add_audit_command(CLI::App& app, Context& ctx, CommandBody& body) {
   auto* cmd = app.add_subcommand("audit", "print the repository's audit log and check its hash chain");
   static bool json = false;
   cmd->add_flag("--json", json, "print JSON for scripts");
-  cmd->add_option("--repo", ctx.repo_name, "repository whose log to read (default: the first configured)");
+  cmd->add_option("--repo", ctx.repo_name, "repository whose log to read (default: the first configured)")->type_name("NAME");
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
       repo::Repository repo = ctx.open_repo();

@@ -19,4 +19,9 @@ void record_audit(const repo::Repository& repo, const std::string& command, cons
   }
 }
 
+void record_audit(const std::vector<const repo::Repository*>& repos, const std::string& command,
+                  const std::string& what, const std::string& result, const std::string& details) {
+  for (const auto* r : repos) record_audit(*r, command, what, result, details);
+}
+
 }  // namespace pgdr::cli

@@ -5,6 +5,7 @@
 
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "repo/repository.h"
 
@@ -12,15 +13,19 @@ namespace pgdr::cli {
 
 void record_audit(const repo::Repository& repo, const std::string& command, const std::string& what,
                   const std::string& result, const std::string& details);
+// The same entry in each repository.
+void record_audit(const std::vector<const repo::Repository*>& repos, const std::string& command,
+                  const std::string& what, const std::string& result, const std::string& details);
 
-// Runs fn; records "OK" with the details fn returns, or "ERROR" with the error's message (and
-// rethrows it).
+// Runs fn; when it throws, records "ERROR" with the error's message in each repository and
+// rethrows. (Success is recorded by the caller, which knows what was done.)
 template <typename Fn>
-auto audited(const repo::Repository& repo, const std::string& command, const std::string& what, Fn fn) {
+auto audited(const std::vector<const repo::Repository*>& repos, const std::string& command, const std::string& what,
+             Fn fn) {
   try {
     return fn();
   } catch (const std::exception& e) {
-    record_audit(repo, command, what, "ERROR", e.what());
+    record_audit(repos, command, what, "ERROR", e.what());
     throw;
   }
 }

@@ -23,5 +23,12 @@ void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_failover_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_verify_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_audit_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_drill_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_measure_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_history_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_demo_command(CLI::App& app, Context& ctx, CommandBody& body);
+// `pgdr help [COMMAND...]` and `pgdr help --man`: app must be the whole application.
+void add_help_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_wal_stream_command(CLI::App& app, Context& ctx, CommandBody& body);
 
 }  // namespace pgdr::cli

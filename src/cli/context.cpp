@@ -1,5 +1,13 @@
 #include "cli/context.h"
 
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/error.h"
+
 #include "repo/passphrase.h"
 #include "storage/open_storage.h"
 
@@ -12,12 +20,58 @@ const Config& Context::config() {
 
 repo::Repository Context::open_repo() { return open_repo(config().repo(repo_name)); }
 
+std::vector<RepoConfig> Context::selected_repos() {
+  const Config& cfg = config();
+  if (!repo_name.empty()) return {cfg.repo(repo_name)};
+  cfg.repo("");  // none configured: a configuration error
+  return cfg.repos;
+}
+
+std::vector<repo::Repository> Context::open_repos() {
+  std::vector<RepoConfig> selected = selected_repos();
+  // Every repository's settings before the passphrase: a missing one is named before any key work,
+  // and a passphrase command runs once, not once per repository.
+  std::vector<std::unique_ptr<storage::Storage>> stores;
+  for (const auto& r : selected) {
+    stores.push_back(storage::open_storage(r));
+    repo::Repository::read_settings(*stores.back(), r.name);
+  }
+  repo::Passphrase pass = repo::read_passphrase(config().key);
+  std::vector<repo::Repository> out;
+  for (std::size_t i = 0; i < selected.size(); ++i)
+    out.push_back(repo::Repository::open(std::move(stores[i]), selected[i].name, pass.view(), pass.source));
+  return out;
+}
+
 repo::Repository Context::open_repo(const RepoConfig& r) {
   auto store = storage::open_storage(r);
   // Settings first: a missing or unknown-version repository is reported before any passphrase work.
   repo::Repository::read_settings(*store, r.name);
   repo::Passphrase pass = repo::read_passphrase(config().key);
   return repo::Repository::open(std::move(store), r.name, pass.view(), pass.source);
+}
+
+namespace {
+
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+std::string Context::pgdr_invocation() {
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) throw Error(ErrorKind::internal, "unable to find the pgdr binary's path");
+  exe[n] = '\0';
+  char resolved[PATH_MAX];
+  if (!realpath(config().source.c_str(), resolved)) throw_errno("unable to resolve", config().source, errno);
+  return shell_quoted(exe) + " --config " + shell_quoted(resolved);
 }
 
 }  // namespace pgdr::cli

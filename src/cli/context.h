@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 #include "repo/repository.h"
@@ -18,6 +19,13 @@ struct Context {
   // Opens the repository named by --repo (the first one when none is named).
   repo::Repository open_repo();
   repo::Repository open_repo(const RepoConfig& r);
+  // How a server started from a restored copy calls this pgdr back (restore_command): this binary
+  // and this configuration by absolute path, shell-quoted, e.g. "'/usr/bin/pgdr' --config '/etc/pgdr/pgdr.toml'".
+  std::string pgdr_invocation();
+  // Opens the repository named by --repo, or every configured one in file order.
+  std::vector<repo::Repository> open_repos();
+  // The configured repositories --repo selects (all of them when it names none).
+  std::vector<RepoConfig> selected_repos();
 
  private:
   std::optional<Config> config_;

@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -7,6 +8,8 @@
 #include "pg/lsn.h"
 #include "repo/snapshot_info.h"
 #include "repo/wal_archive.h"
+#include "stream/wal_receiver.h"
+#include "core/time_format.h"
 
 namespace pgdr::cli {
 
@@ -48,11 +51,24 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
       cfg.repo(ctx.repo_name);  // none configured, or an unknown name: a configuration error
       nlohmann::json out = {{"repositories", nlohmann::json::array()}};
       std::vector<std::string> all_damaged;
+      std::vector<Error> unavailable;
       for (const auto& rc : cfg.repos) {
         if (!ctx.repo_name.empty() && rc.name != ctx.repo_name) continue;
-        repo::Repository repo = ctx.open_repo(rc);
+        // A repository that cannot be opened or listed is reported, and the others still listed.
+        std::optional<repo::Repository> opened;
         std::vector<std::string> damaged;
-        auto snaps = repo::list_snapshots(repo.store(), repo.key(), &damaged);
+        std::vector<repo::SnapshotInfo> snaps;
+        try {
+          opened.emplace(ctx.open_repo(rc));
+          snaps = repo::list_snapshots(opened->store(), opened->key(), &damaged);
+        } catch (const Error& e) {
+          if (e.kind() == ErrorKind::interrupted || e.kind() == ErrorKind::config) throw;
+          unavailable.push_back(e);
+          out["repositories"].push_back({{"name", rc.name}, {"error", e.what()}});
+          if (!json) std::printf("repository '%s': unavailable (%s)\n", rc.name.c_str(), e.what());
+          continue;
+        }
+        repo::Repository& repo = *opened;
         all_damaged.insert(all_damaged.end(), damaged.begin(), damaged.end());
         nlohmann::json r = {{"name", rc.name},
                             {"location", repo.store().describe()},
@@ -84,6 +100,24 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
         }
         r["wal_archive"] = {{"timelines", timelines}, {"history_files", wal.history_files},
                             {"partial_files", wal.partial_files}};
+        std::optional<stream::StreamPosition> streamed;
+        try {
+          streamed = stream::last_received(repo, segment_bytes);
+        } catch (const Error& e) {
+          // Listed like a damaged snapshot: the rest is still shown, the command then fails.
+          if (e.kind() != ErrorKind::corrupt) throw;
+          all_damaged.push_back(e.what());
+        }
+        if (streamed) {
+          r["wal_stream"] = {{"timeline", streamed->timeline},
+                             {"flushed_lsn", pg::to_string(streamed->flushed)},
+                             {"flushed_at", streamed->flushed_at ? iso8601_ms(*streamed->flushed_at) : ""},
+                             {"server_wal_end", streamed->server_wal_end ? pg::to_string(*streamed->server_wal_end) : ""},
+                             {"partial_segment", streamed->partial_segment},
+                             {"partial_bytes", streamed->partial_bytes},
+                             {"running", streamed->running},
+                             {"synchronous", streamed->synchronous}};
+        }
         out["repositories"].push_back(r);
         if (!json) {
           std::printf("repository '%s': %s, format %d, %zu snapshot%s, %s stored\n", rc.name.c_str(),
@@ -105,10 +139,30 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
               if (g.timeline == tli)
                 std::printf("    GAP: %s .. %s missing\n", g.first_missing.c_str(), g.last_missing.c_str());
           }
+          if (streamed) {
+            std::printf("  WAL stream: timeline %u, durable up to %s (at %s)%s%s\n", streamed->timeline,
+                        pg::to_string(streamed->flushed).c_str(),
+                        streamed->flushed_at ? iso8601_ms(*streamed->flushed_at).c_str() : "unknown time",
+                        streamed->partial_segment.empty()
+                            ? ""
+                            : (", partial segment " + streamed->partial_segment + " (" +
+                               human_bytes(streamed->partial_bytes) + ")").c_str(),
+                        streamed->running ? "" : ", stopped");
+          }
         }
       }
       if (json) std::printf("%s\n", out.dump(2).c_str());
-      // Everything readable is listed; a damaged snapshot still makes the command fail.
+      // Everything readable is listed; an unavailable repository or a damaged snapshot still makes
+      // the command fail.
+      if (!unavailable.empty()) {
+        std::fflush(stdout);
+        const Error& first = unavailable.front();
+        throw Error(first.kind(),
+                    std::string(first.what()) + (unavailable.size() > 1 ? " (and " + std::to_string(unavailable.size() - 1) +
+                                                                              " more unavailable repositories)"
+                                                                        : ""),
+                    first.hint());
+      }
       if (!all_damaged.empty()) {
         std::fflush(stdout);
         throw Error(ErrorKind::corrupt, all_damaged.front() +

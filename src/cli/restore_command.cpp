@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <optional>
 
 #include "cli/audit_record.h"
 #include "cli/commands.h"
@@ -25,17 +26,34 @@ std::string shell_quoted(const std::string& s) {
   return out + "'";
 }
 
-// restore_command for the restored cluster: this binary and this configuration, by absolute path,
-// since the server runs it from its data directory.
+// restore_command for the restored cluster: the server runs it from its data directory.
 std::string restore_command_for(Context& ctx) {
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) throw Error(ErrorKind::internal, "unable to find the pgdr binary's path");
-  exe[n] = '\0';
-  char config[PATH_MAX];
-  if (!realpath(ctx.config().source.c_str(), config)) throw_errno("unable to resolve", ctx.config().source, errno);
-  std::string cmd = shell_quoted(exe) + " --config " + shell_quoted(config);
+  std::string cmd = ctx.pgdr_invocation();
+  // Restricted to one repository, recovery reads its WAL from that one only, too.
+  if (!ctx.repo_name.empty()) return cmd + " archive-get --repo " + shell_quoted(ctx.repo_name) + " %f %p";
   return cmd + " archive-get %f %p";
+}
+
+// The repositories to read: --repo's alone, or every configured one that opens. In a disaster a
+// whole repository may be gone (its disk, its site); the others are enough, so it is skipped with a
+// warning rather than stopping the restore.
+std::vector<repo::Repository> open_readable(Context& ctx) {
+  if (!ctx.repo_name.empty()) return ctx.open_repos();
+  std::vector<RepoConfig> selected = ctx.selected_repos();
+  if (selected.size() == 1) return ctx.open_repos();
+  std::vector<repo::Repository> out;
+  std::optional<Error> first_error;
+  for (const auto& rc : selected) {
+    try {
+      out.push_back(ctx.open_repo(rc));
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::config || e.kind() == ErrorKind::usage || e.kind() == ErrorKind::interrupted) throw;
+      if (!first_error) first_error = e;
+      log_warning(std::string(e.what()) + " (restoring from the other repositories)");
+    }
+  }
+  if (out.empty()) throw *first_error;
+  return out;
 }
 
 }  // namespace
@@ -52,7 +70,9 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
   cmd->add_option("--tablespace-map", mappings, "restore a tablespace elsewhere: OID=DIR or OLD_DIR=NEW_DIR (repeatable)");
   cmd->add_option("--process-max", process_max, "parallel file writers (default: [backup] process_max)")
       ->check(CLI::Range(1, 64));
-  cmd->add_option("--repo", ctx.repo_name, "repository to read from (default: the first configured)");
+  cmd->add_option("--repo", ctx.repo_name,
+                  "read from this repository only (default: the first that holds the snapshot, falling back to the "
+                  "others for damaged or missing objects)");
   static std::string time, lsn, xid, name;
   static bool immediate = false;
   auto* t = cmd->add_option("--time", time, "recover to this time, e.g. '2026-11-25 14:30:00+00' (UTC)");
@@ -96,9 +116,11 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
       if (opt.target.standby && opt.target.kind != TargetKind::latest)
         throw Error(ErrorKind::usage, "--standby follows the archive to its end: it takes no recovery target");
       opt.target.restore_command = restore_command_for(ctx);
-      repo::Repository repo = ctx.open_repo();
-      restore::RestoreResult r = audited(repo, "restore", "snapshot " + opt.snapshot + " to " + opt.target_dir,
-                                         [&] { return restore::run_restore(repo, opt); });
+      std::vector<repo::Repository> repos = open_readable(ctx);
+      std::vector<const repo::Repository*> sources;
+      for (const auto& r : repos) sources.push_back(&r);
+      restore::RestoreResult r = audited(sources, "restore", "snapshot " + opt.snapshot + " to " + opt.target_dir,
+                                         [&] { return restore::run_restore(sources, opt); });
       std::string what = "restored snapshot " + r.info.id + " to " + opt.target_dir + ": " +
                          std::to_string(r.files_written) + " files written (" + human_bytes(r.bytes_written) + ")";
       if (opt.delta)
@@ -106,7 +128,7 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
       char secs[32];
       std::snprintf(secs, sizeof secs, " in %.1f s", r.seconds);
       log_info(what + secs);
-      record_audit(repo, "restore", "snapshot " + r.info.id + " to " + opt.target_dir, "OK", what + secs);
+      record_audit(sources, "restore", "snapshot " + r.info.id + " to " + opt.target_dir, "OK", what + secs);
       return 0;
     };
   });

@@ -1,11 +1,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 
 #include "alert/alert.h"
 #include "catalog/catalog.h"
 #include "cli/commands.h"
+#include "cli/report_output.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/log.h"
@@ -35,17 +35,6 @@ alert::Message alert_message(const verify::Report& report) {
   return m;
 }
 
-void write_report(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) throw Error(ErrorKind::io, "unable to write report: " + path);
-    out << text << "\n";
-    if (!out.flush()) throw Error(ErrorKind::io, "unable to write report: " + path);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("unable to write report", path, errno);
-}
-
 }  // namespace
 
 void add_verify_command(CLI::App& app, Context& ctx, CommandBody& body) {
@@ -56,12 +45,12 @@ void add_verify_command(CLI::App& app, Context& ctx, CommandBody& body) {
   static bool full = false;
   static std::optional<double> sample;
   static bool no_alerts = false;
-  cmd->add_option("--repo", ctx.repo_name, "repository to verify (default: the first configured)");
+  cmd->add_option("--repo", ctx.repo_name, "repository to verify (default: the first configured)")->type_name("NAME");
   cmd->add_flag("--restore-test", restore_test,
                 "also restore the newest snapshot into a throwaway cluster, start and check it");
-  cmd->add_option("--report", report_path, "write the JSON report to FILE");
+  cmd->add_option("--report", report_path, "write the JSON report to FILE")->type_name("FILE");
   cmd->add_flag("--full", full, "read every object, also those verified within [verify] reverify_after");
-  cmd->add_option("--sample", sample, "read only a random P percent of the objects due")->check(CLI::Range(0.01, 100.0));
+  cmd->add_option("--sample", sample, "read only a random P percent of the objects due")->type_name("P")->check(CLI::Range(0.01, 100.0));
   cmd->add_flag("--no-alerts", no_alerts, "send no e-mail or webhook");
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
@@ -90,21 +79,8 @@ void add_verify_command(CLI::App& app, Context& ctx, CommandBody& body) {
           }
         }
         nlohmann::json j = report.to_json();
-        if (cat) {
-          try {
-            catalog::RunRecord run;
-            run.kind = "verify";
-            run.cluster = cfg.cluster.name;
-            run.started = report.started;
-            run.seconds = report.seconds;
-            run.result = verify::to_string(report.result());
-            run.report_json = j.dump();
-            cat->record_run(run);
-          } catch (const Error& e) {
-            log_warning(std::string("unable to record the run in the catalog: ") + e.what());
-          }
-        }
-        if (!report_path.empty()) write_report(report_path, j.dump(2));
+        record_and_trend(cfg, "verify", j);
+        write_reports(j, report_path, "", nullptr);
         std::fputs(report.text().c_str(), stdout);
         std::fflush(stdout);
         return report.exit_code();

@@ -155,8 +155,8 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
   Config cfg;
   cfg.source = source;
-  c.only_keys(root, "top level", {"cluster", "repo", "key", "backup", "objectives", "catalog", "drill", "verify",
-                             "alerts"});
+  c.only_keys(root, "top level", {"cluster", "repo", "key", "backup", "objectives", "catalog", "drill", "stream",
+                             "verify", "alerts"});
 
   auto section = [&](const char* name) -> const toml::table* {
     const toml::node* n = root.get(name);
@@ -222,13 +222,28 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
 
   if (const toml::table* t = section("drill")) {
-    c.only_keys(*t, "drill", {"dr_path", "app_check", "app_check_timeout", "heartbeat", "database"});
+    c.only_keys(*t, "drill", {"dr_path", "app_check", "app_check_timeout", "heartbeat", "database", "server_user"});
     cfg.drill.dr_path = c.str(*t, "drill", "dr_path", false);
     if (!cfg.drill.dr_path.empty()) require_absolute(c, t->get("dr_path"), "[drill] dr_path", cfg.drill.dr_path);
     cfg.drill.app_check = c.str(*t, "drill", "app_check", false);
     cfg.drill.app_check_timeout = c.duration(*t, "drill", "app_check_timeout", cfg.drill.app_check_timeout);
     cfg.drill.heartbeat = c.boolean(*t, "drill", "heartbeat", cfg.drill.heartbeat);
     cfg.drill.database = c.str(*t, "drill", "database", false);
+    cfg.drill.server_user = c.str(*t, "drill", "server_user", false);
+  }
+
+  if (const toml::table* t = section("stream")) {
+    c.only_keys(*t, "stream", {"conninfo", "slot", "application_name", "status_interval", "flush_interval", "retry_max"});
+    cfg.stream.conninfo = c.str(*t, "stream", "conninfo", false);
+    cfg.stream.slot = c.str(*t, "stream", "slot", false);
+    cfg.stream.application_name = c.str(*t, "stream", "application_name", false, cfg.stream.application_name);
+    cfg.stream.status_interval = c.duration(*t, "stream", "status_interval", cfg.stream.status_interval);
+    cfg.stream.flush_interval = c.duration(*t, "stream", "flush_interval", cfg.stream.flush_interval);
+    cfg.stream.retry_max = c.duration(*t, "stream", "retry_max", cfg.stream.retry_max);
+    for (auto [key, value] : {std::pair{"status_interval", cfg.stream.status_interval},
+                              std::pair{"flush_interval", cfg.stream.flush_interval},
+                              std::pair{"retry_max", cfg.stream.retry_max}})
+      if (value.count() <= 0) c.fail(t->get(key), std::string("[stream] ") + key + " must be longer than zero");
   }
 
   if (const toml::table* t = section("verify")) {

@@ -49,6 +49,17 @@ struct DrillConfig {
   std::chrono::milliseconds app_check_timeout{std::chrono::minutes(5)};
   bool heartbeat = false;  // may the drill write a heartbeat row on the source (schema pgdr)
   std::string database;    // database the integrity phase compares; empty: every database
+  std::string server_user;  // who runs the DR server when pgdr runs as root; empty: postgres
+};
+
+// How `pgdr wal-stream` receives WAL over the replication protocol.
+struct StreamConfig {
+  std::string conninfo;          // where to stream from; empty: [cluster] conninfo
+  std::string slot;              // physical replication slot; empty: pgdr_<cluster name>
+  std::string application_name = "pgdr_wal_stream";  // for synchronous_standby_names
+  std::chrono::milliseconds status_interval{std::chrono::seconds(10)};  // status updates at least this often
+  std::chrono::milliseconds flush_interval{std::chrono::seconds(1)};    // without --synchronous
+  std::chrono::milliseconds retry_max{std::chrono::seconds(30)};        // longest wait between reconnects
 };
 
 // What `pgdr verify` expects and how hard it looks (docs/commands/verify.md).
@@ -87,6 +98,7 @@ struct Config {
   ObjectivesConfig objectives;
   CatalogConfig catalog;
   DrillConfig drill;
+  StreamConfig stream;
   VerifyConfig verify;
   AlertsConfig alerts;
 

@@ -13,6 +13,7 @@
 #include <exception>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -91,10 +92,20 @@ void check_location(const std::string& snapshot, const std::string& location) {
                                         " (not a plain absolute path)");
 }
 
+// A repository holding the snapshot being restored. The first one's manifest is read before the
+// restore starts; the others' only when a block has to be read from them.
+struct SnapshotSource {
+  const repo::Repository* repo = nullptr;
+  std::mutex mu;
+  bool tried = false;  // whether the manifest was read (index set) or failed (index null)
+  std::unique_ptr<ManifestIndex> index;
+};
+
 class Restorer {
  public:
-  Restorer(const repo::Repository& repo, const RestoreOptions& opt, const repo::SnapshotInfo& info)
-      : repo_(repo), opt_(opt), info_(info), index_(repo.store(), info.id, repo.key()) {}
+  Restorer(std::vector<std::unique_ptr<SnapshotSource>>& sources, const RestoreOptions& opt,
+           const repo::SnapshotInfo& info)
+      : sources_(sources), opt_(opt), info_(info), index_(*sources.front()->index) {}
 
   RestoreResult run() {
     auto started = std::chrono::steady_clock::now();
@@ -342,10 +353,11 @@ class Restorer {
     for (int t = 0; t < n; ++t) {
       threads.emplace_back([&] {
         try {
-          repo::BlockCodec codec(repo_.key(), io::Codec::none, 0);
+          // One codec per repository (each has its own keys), made when first needed.
+          std::vector<std::unique_ptr<repo::BlockCodec>> codecs(sources_.size());
           for (std::size_t i; !failed_.load() && (i = next.fetch_add(1)) < slices.size();) {
             throw_if_interrupted();
-            restore_slice(codec, slices[i]);
+            restore_slice(codecs, slices[i]);
           }
         } catch (...) {
           std::lock_guard lock(mu_);
@@ -376,7 +388,7 @@ class Restorer {
     if (!job.existed || job.local_size != job.entry->file.size_bytes) job.changed = true;
   }
 
-  void restore_slice(repo::BlockCodec& codec, const SliceJob& slice) {
+  void restore_slice(std::vector<std::unique_ptr<repo::BlockCodec>>& codecs, const SliceJob& slice) {
     FileJob& job = *slice.file;
     std::call_once(job.opened, [&] { open_file(job); });
     const auto& f = job.entry->file;
@@ -384,43 +396,30 @@ class Restorer {
     File& out = job.out;
     SliceBuffer& plain = plain_buffer();
     Bytes local;
+    std::size_t local_got = 0;
+    std::vector<bool> same, zero;
     const std::uint64_t end_block = slice.first_block + slice.blocks;
     for (std::uint64_t first = slice.first_block; first < end_block; first += kSliceBlocks) {
-      std::vector<BlockRef> refs = index_.blocks(*job.entry, first, std::min(kSliceBlocks, end_block - first));
+      std::uint64_t count = std::min(kSliceBlocks, end_block - first);
       std::uint64_t slice_offset = first * block;
-      std::uint64_t slice_bytes = std::min<std::uint64_t>(refs.size() * block, f.size_bytes - slice_offset);
-      std::vector<bool> same(refs.size(), false);
+      std::uint64_t slice_bytes = std::min<std::uint64_t>(count * block, f.size_bytes - slice_offset);
       if (job.existed) {
         local.resize(slice_bytes);
-        std::size_t got = out.read_at(local.data(), slice_bytes, slice_offset);
-        for (std::size_t i = 0; i < refs.size(); ++i) {
-          std::uint64_t off = i * block, len = std::min<std::uint64_t>(block, slice_bytes - off);
-          if (off + len > got) break;
-          ByteView lb(local.data() + off, len);
-          same[i] = refs[i].is_zero() ? std::all_of(lb.begin(), lb.end(), [](std::uint8_t b) { return b == 0; })
-                                      : codec.id_of(lb) == refs[i].id;
-        }
+        local_got = out.read_at(local.data(), slice_bytes, slice_offset);
       }
       plain.reserve(slice_bytes);
-      fetch(codec, refs, same, f, plain.data(), slice_bytes, job.existed ? &local : nullptr);
-      for (std::size_t i = 0; i < refs.size(); ++i) {
-        std::uint64_t off = i * block, len = std::min<std::uint64_t>(block, slice_bytes - off);
-        io::Digest digest = codec.digest_of(ByteView(plain.data() + off, len));
-        job.digests[first + i] = digest;
-        if (!refs[i].is_zero() && !same[i] && codec.id_of_digest(digest) != refs[i].id)
-          throw Error(ErrorKind::corrupt, "block " + std::to_string(first + i) + " of " + f.path + " in snapshot " +
-                                              info_.id + " does not match its id (repository damaged?)");
-      }
+      load_slice(codecs, *job.entry, first, count, slice_bytes, job.existed ? &local : nullptr, local_got,
+                 plain.data(), same, zero, job.digests);
       // Write runs of blocks that differ from what is on disk (everything for a new file, except
       // zero blocks: a fresh file reads as zeroes where nothing was written).
       std::size_t i = 0;
-      while (i < refs.size()) {
-        if (same[i] || (!job.existed && refs[i].is_zero())) {
+      while (i < count) {
+        if (same[i] || (!job.existed && zero[i])) {
           ++i;
           continue;
         }
         std::size_t j = i;
-        while (j < refs.size() && !(same[j] || (!job.existed && refs[j].is_zero()))) ++j;
+        while (j < count && !(same[j] || (!job.existed && zero[j]))) ++j;
         std::uint64_t off = i * block, end = std::min<std::uint64_t>(j * block, slice_bytes);
         out.pwrite_all(ByteView(plain.data() + off, end - off), slice_offset + off);
         result_bytes_ += end - off;
@@ -433,6 +432,112 @@ class Restorer {
       if (progress_) progress_->add(slice_bytes);
     }
     if (--job.slices_left == 0) finish_file(job);
+  }
+
+  // Fills plain with blocks [first, first + count) of the file, from the first repository that
+  // delivers them intact. A repository that fails (missing or damaged pack, a block that does not
+  // match its id) hands over to the next one holding the same file of the same snapshot, with one
+  // warning per repository and object.
+  void load_slice(std::vector<std::unique_ptr<repo::BlockCodec>>& codecs, const ManifestIndex::Entry& entry,
+                  std::uint64_t first, std::uint64_t count, std::uint64_t slice_bytes, const Bytes* local,
+                  std::size_t local_got, std::uint8_t* plain, std::vector<bool>& same, std::vector<bool>& zero,
+                  std::vector<io::Digest>& digests) {
+    std::optional<Error> first_error, last_error;
+    std::string failed_object;
+    std::size_t failed_source = 0;
+    for (std::size_t k = 0; k < sources_.size(); ++k) {
+      SnapshotSource& src = *sources_[k];
+      const ManifestIndex::Entry* e = k == 0 ? &entry : fallback_entry(src, entry);
+      if (!e) continue;
+      if (last_error) warn_fallback(failed_source, failed_object, *last_error, k);
+      if (!codecs[k]) codecs[k] = std::make_unique<repo::BlockCodec>(src.repo->key(), io::Codec::none, 0);
+      std::string object;
+      try {
+        read_slice(src, *codecs[k], *e, first, count, slice_bytes, local, local_got, plain, same, zero, digests, object);
+        return;
+      } catch (const Error& err) {
+        if (err.kind() == ErrorKind::interrupted || sources_.size() == 1) throw;
+        if (!first_error) first_error = err;
+        last_error = err;
+        failed_object = object;
+        failed_source = k;
+      }
+    }
+    throw Error(first_error->kind(), std::string(first_error->what()) + " (no other repository holds an intact copy)",
+                first_error->hint());
+  }
+
+  void warn_fallback(std::size_t from, const std::string& object, const Error& why, std::size_t to) {
+    {
+      std::lock_guard lock(mu_);
+      if (!warned_.insert({from, object.empty() ? std::string(why.what()) : object}).second) return;
+    }
+    log_warning(std::string(why.what()) + "; reading it from repository '" + sources_[to]->repo->name() + "'");
+  }
+
+  // The same file in another repository's copy of the snapshot, or nullptr when that copy cannot
+  // serve it (its manifest is unreadable, or lists the file differently).
+  const ManifestIndex::Entry* fallback_entry(SnapshotSource& src, const ManifestIndex::Entry& want) {
+    const ManifestIndex* index = nullptr;
+    {
+      std::lock_guard lock(src.mu);
+      if (!src.tried) {
+        src.tried = true;
+        try {
+          src.index = std::make_unique<ManifestIndex>(src.repo->store(), info_.id, src.repo->key());
+        } catch (const Error& e) {
+          if (e.kind() == ErrorKind::interrupted) throw;
+          log_warning("snapshot " + info_.id + " in repository '" + src.repo->name() + "' cannot stand in for damaged "
+                      "objects: " + e.what());
+        }
+      }
+      index = src.index.get();
+    }
+    if (!index || index->block_bytes() != index_.block_bytes()) return nullptr;
+    const auto* e = index->find(want.file.path);
+    if (!e || e->file.type != EntryType::file || e->file.size_bytes != want.file.size_bytes ||
+        e->file.block_count != want.file.block_count || e->file.sha256 != want.file.sha256)
+      return nullptr;
+    return e;
+  }
+
+  // Blocks [first, first + count) of entry from one repository into plain; checks every block
+  // against its id, records its digest and which blocks are zero or already right on disk.
+  void read_slice(SnapshotSource& src, repo::BlockCodec& codec, const ManifestIndex::Entry& entry, std::uint64_t first,
+                  std::uint64_t count, std::uint64_t slice_bytes, const Bytes* local, std::size_t local_got,
+                  std::uint8_t* plain, std::vector<bool>& same, std::vector<bool>& zero,
+                  std::vector<io::Digest>& digests, std::string& object) {
+    const auto& f = entry.file;
+    const std::uint64_t block = index_.block_bytes();
+    std::vector<BlockRef> refs = src.index->blocks(entry, first, count);
+    if (refs.size() != count)
+      throw Error(ErrorKind::corrupt, "manifest of snapshot " + info_.id + " in " + src.repo->describe() + " lists " +
+                                          std::to_string(refs.size()) + " blocks of " + f.path + " from block " +
+                                          std::to_string(first) + ", expected " + std::to_string(count));
+    same.assign(count, false);
+    zero.assign(count, false);
+    for (std::size_t i = 0; i < count; ++i) zero[i] = refs[i].is_zero();
+    if (local) {
+      for (std::size_t i = 0; i < count; ++i) {
+        std::uint64_t off = i * block, len = std::min<std::uint64_t>(block, slice_bytes - off);
+        if (off + len > local_got) break;
+        ByteView lb(local->data() + off, len);
+        same[i] = refs[i].is_zero() ? std::all_of(lb.begin(), lb.end(), [](std::uint8_t b) { return b == 0; })
+                                    : codec.id_of(lb) == refs[i].id;
+      }
+    }
+    fetch(src, codec, refs, same, f, plain, slice_bytes, local, object);
+    for (std::size_t i = 0; i < count; ++i) {
+      std::uint64_t off = i * block, len = std::min<std::uint64_t>(block, slice_bytes - off);
+      io::Digest digest = codec.digest_of(ByteView(plain + off, len));
+      digests[first + i] = digest;
+      if (!refs[i].is_zero() && !same[i] && codec.id_of_digest(digest) != refs[i].id) {
+        object = repo::pack_object(src.index->pack_id(refs[i].pack));
+        throw Error(ErrorKind::corrupt, "block " + std::to_string(first + i) + " of " + f.path + " in snapshot " +
+                                            info_.id + " in " + src.repo->describe() +
+                                            " does not match its id (repository damaged?)");
+      }
+    }
   }
 
   // The last slice of a file to finish closes it: size, mode, time, and the digest over all blocks.
@@ -462,8 +567,12 @@ class Restorer {
 
   // Fills plain with the slice's blocks: each frame is read and opened once, neighbouring frames
   // of one pack in one ranged request; blocks already right on disk are copied from local.
-  void fetch(repo::BlockCodec& codec, const std::vector<BlockRef>& refs, const std::vector<bool>& same,
-             const repo::FileEntry& f, std::uint8_t* plain, std::uint64_t plain_size, const Bytes* local) {
+  // object names the pack being read when this throws.
+  void fetch(SnapshotSource& src, repo::BlockCodec& codec, const std::vector<BlockRef>& refs,
+             const std::vector<bool>& same, const repo::FileEntry& f, std::uint8_t* plain, std::uint64_t plain_size,
+             const Bytes* local, std::string& object_out) {
+    const ManifestIndex& index = *src.index;
+    const repo::Repository& repo = *src.repo;
     const std::uint64_t block = index_.block_bytes();
     struct Frame {
       std::vector<repo::BlockId> ids;
@@ -489,19 +598,20 @@ class Restorer {
         end += wanted[j]->length;
         ++j;
       }
-      const std::string& pack_id = index_.pack_id(wanted[k]->pack);
+      const std::string& pack_id = index.pack_id(wanted[k]->pack);
       std::string object = repo::pack_object(pack_id);
-      auto data = repo_.store().read_range(object, wanted[k]->offset, end - wanted[k]->offset);
+      object_out = object;
+      auto data = repo.store().read_range(object, wanted[k]->offset, end - wanted[k]->offset);
       if (!data)
         throw Error(ErrorKind::not_found, "missing pack " + object + " needed by " + f.path + " of snapshot " + info_.id +
-                                              " in " + repo_.describe());
+                                              " in " + repo.describe());
       for (std::size_t m = k; m < j; ++m) {
         Frame& fr = frames[{wanted[m]->pack, wanted[m]->offset}];
         try {
           codec.open_frame(ByteView(data->data() + (wanted[m]->offset - wanted[k]->offset), wanted[m]->length), fr.ids,
                            fr.data);
         } catch (const Error& e) {
-          throw Error(ErrorKind::corrupt, "corrupt pack " + object + " in " + repo_.describe() + " (" + e.what() +
+          throw Error(ErrorKind::corrupt, "corrupt pack " + object + " in " + repo.describe() + " (" + e.what() +
                                               " at offset " + std::to_string(wanted[m]->offset) + ", needed by " +
                                               f.path + ")");
         }
@@ -521,11 +631,12 @@ class Restorer {
       }
       const Frame& fr = frames[{refs[i].pack, refs[i].offset}];
       std::uint64_t at = static_cast<std::uint64_t>(refs[i].index) * block;
-      if (refs[i].index >= fr.ids.size() || fr.ids[refs[i].index] != refs[i].id || at + len > fr.data.size())
-        throw Error(ErrorKind::corrupt, "corrupt pack " + repo::pack_object(index_.pack_id(refs[i].pack)) + " in " +
-                                            repo_.describe() + " (the frame at offset " +
+      if (refs[i].index >= fr.ids.size() || fr.ids[refs[i].index] != refs[i].id || at + len > fr.data.size()) {
+        object_out = repo::pack_object(index.pack_id(refs[i].pack));
+        throw Error(ErrorKind::corrupt, "corrupt pack " + object_out + " in " + repo.describe() + " (the frame at offset " +
                                             std::to_string(refs[i].offset) + " does not hold the block " + f.path +
                                             " needs)");
+      }
       std::memcpy(plain + off, fr.data.data() + at, len);
     }
   }
@@ -577,10 +688,11 @@ class Restorer {
     for (const auto& d : dirs) fsync_directory(d);
   }
 
-  const repo::Repository& repo_;
+  std::vector<std::unique_ptr<SnapshotSource>>& sources_;
   const RestoreOptions& opt_;
   const repo::SnapshotInfo& info_;
-  ManifestIndex index_;
+  const ManifestIndex& index_;  // the first source's
+  std::set<std::pair<std::size_t, std::string>> warned_;  // (source, object) already reported
   std::string target_;
   std::map<std::string, std::string> tablespaces_;
   std::set<std::string> dirs_to_sync_;
@@ -598,25 +710,30 @@ class Restorer {
 namespace {
 
 // Recovery past the snapshot reads the archive segment by segment on the snapshot's timeline; a
-// hole there would end it early. To latest that is refused before anything is written; with an
-// explicit target the hole may lie beyond it, so it is only reported.
-void check_archive_continuity(const repo::Repository& repo, const repo::SnapshotInfo& info,
+// hole there would end it early. A segment counts when any repository has it, since archive-get
+// reads each from the first repository that holds it. To latest a hole is refused before anything
+// is written; with an explicit target the hole may lie beyond it, so it is only reported.
+void check_archive_continuity(const std::vector<const repo::Repository*>& repos, const repo::SnapshotInfo& info,
                               const RestoreOptions& options) {
   if (!options.recovery_settings || options.target.kind == TargetKind::immediate) return;
   std::uint64_t segment_bytes = info.wal_segment_bytes ? info.wal_segment_bytes : (16u << 20);
   auto stop = pg::parse_segment_file_name(info.last_wal_segment, segment_bytes);
   if (!stop) return;
-  auto wal = repo::list_wal(repo, segment_bytes);
-  auto it = wal.segments.find(stop->timeline);
-  if (it == wal.segments.end()) return;
+  std::set<std::uint64_t> segments;
+  for (const auto* r : repos) {
+    auto wal = repo::list_wal(*r, segment_bytes);
+    auto it = wal.segments.find(stop->timeline);
+    if (it != wal.segments.end()) segments.insert(it->second.begin(), it->second.end());
+  }
+  std::string where = repos.size() == 1 ? repos.front()->describe() : "every repository";
   std::uint64_t expect = stop->segno + 1;
-  for (std::uint64_t seg : it->second) {
+  for (std::uint64_t seg : segments) {
     if (seg < expect) continue;
     if (seg > expect) {
       std::string missing = pg::segment_file_name(stop->timeline, expect, segment_bytes);
-      std::string msg = "WAL segment " + missing + " is missing from the archive of " + repo.describe() +
-                        " (gap up to " + pg::segment_file_name(stop->timeline, seg - 1, segment_bytes) +
-                        "): recovery from snapshot " + info.id + " would stop there";
+      std::string msg = "WAL segment " + missing + " is missing from the archive of " + where + " (gap up to " +
+                        pg::segment_file_name(stop->timeline, seg - 1, segment_bytes) + "): recovery from snapshot " +
+                        info.id + " would stop there";
       if (options.target.kind == TargetKind::latest)
         throw Error(ErrorKind::not_found, msg,
                     "restore to a target before the gap (--lsn, --time) or to the end of the snapshot (--immediate)");
@@ -627,36 +744,99 @@ void check_archive_continuity(const repo::Repository& repo, const repo::Snapshot
   }
 }
 
+std::string repo_names(const std::vector<const repo::Repository*>& repos) {
+  std::string out;
+  for (const auto* r : repos) out += (out.empty() ? "'" : ", '") + r->name() + "'";
+  return out;
+}
+
 }  // namespace
 
 RestoreResult run_restore(const repo::Repository& repo, const RestoreOptions& options) {
+  return run_restore(std::vector<const repo::Repository*>{&repo}, options);
+}
+
+RestoreResult run_restore(const std::vector<const repo::Repository*>& repos, const RestoreOptions& options) {
   check_target(options.target);
+  if (repos.empty()) throw Error(ErrorKind::internal, "restore from no repository");
+  const std::string where = repos.size() == 1 ? repos.front()->describe() : "any repository (" + repo_names(repos) + ")";
   repo::SnapshotInfo info;
+  // Which repositories hold the chosen snapshot, in the order given.
+  std::vector<const repo::Repository*> holders;
   if (options.snapshot == "latest" || options.snapshot.empty()) {
-    // The newest snapshot that ends before the target, so that recovery can reach it.
-    std::vector<std::string> damaged;
-    auto all = repo::list_snapshots(repo.store(), repo.key(), &damaged);
-    for (const auto& d : damaged) log_warning(d + " (left out when choosing the snapshot)");
+    // The newest snapshot that ends before the target, so that recovery can reach it, whichever
+    // repository holds it.
+    std::vector<std::vector<repo::SnapshotInfo>> lists;
+    std::vector<repo::SnapshotInfo> all;
+    for (const auto* r : repos) {
+      std::vector<std::string> damaged;
+      lists.push_back(repo::list_snapshots(r->store(), r->key(), &damaged));
+      for (const auto& d : damaged) log_warning(d + " (left out when choosing the snapshot)");
+      all.insert(all.end(), lists.back().begin(), lists.back().end());
+    }
+    std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     const repo::SnapshotInfo* chosen = nullptr;
     for (const auto& s : all)
       if (snapshot_serves(s, options.target)) chosen = &s;
     if (!chosen) {
-      if (all.empty())
-        throw Error(ErrorKind::not_found, "no snapshot in " + repo.describe(), "take one with 'pgdr backup'");
-      throw Error(ErrorKind::not_found, "no snapshot in " + repo.describe() + " ends before the recovery target " +
+      if (all.empty()) throw Error(ErrorKind::not_found, "no snapshot in " + where, "take one with 'pgdr backup'");
+      throw Error(ErrorKind::not_found, "no snapshot in " + where + " ends before the recovery target " +
                                             options.target.value,
                   "the oldest snapshot ends at " + all.front().stop_time + " (LSN " + all.front().stop_lsn + ")");
     }
     info = *chosen;
+    for (std::size_t i = 0; i < repos.size(); ++i)
+      for (const auto& s : lists[i])
+        if (s.id == info.id) holders.push_back(repos[i]);
   } else {
-    info = repo::find_snapshot(repo.store(), repo.key(), options.snapshot);
+    std::optional<Error> first_error;
+    for (const auto* r : repos) {
+      try {
+        auto s = repo::find_snapshot(r->store(), r->key(), options.snapshot);
+        if (holders.empty()) info = s;
+        holders.push_back(r);
+      } catch (const Error& e) {
+        if (e.kind() == ErrorKind::usage || e.kind() == ErrorKind::interrupted || repos.size() == 1) throw;
+        if (e.kind() != ErrorKind::not_found) log_warning(std::string(e.what()) + " (looking in the next repository)");
+        if (!first_error) first_error = e;
+      }
+    }
+    if (holders.empty())
+      throw Error(ErrorKind::not_found, "snapshot " + options.snapshot + " is in no repository (" + repo_names(repos) + ")",
+                  "list them with 'pgdr info'");
     if (!snapshot_serves(info, options.target))
       throw Error(ErrorKind::usage, "snapshot " + info.id + " ends after the recovery target " + options.target.value +
                                         " (at " + info.stop_time + ", LSN " + info.stop_lsn + ")",
                   "choose an older snapshot, or leave --snapshot out to pick one");
   }
-  check_archive_continuity(repo, info, options);
-  Restorer r(repo, options, info);
+  check_archive_continuity(repos, info, options);
+  // The first holder whose manifest reads is the main source; the others stand in for damage.
+  std::vector<std::unique_ptr<SnapshotSource>> sources;
+  for (const auto* r : holders) {
+    auto src = std::make_unique<SnapshotSource>();
+    src->repo = r;
+    sources.push_back(std::move(src));
+  }
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    try {
+      sources[i]->index = std::make_unique<ManifestIndex>(sources[i]->repo->store(), info.id, sources[i]->repo->key());
+      sources[i]->tried = true;
+      if (i > 0) {
+        std::rotate(sources.begin(), sources.begin() + static_cast<std::ptrdiff_t>(i),
+                    sources.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+        // Those before it were tried and failed: they stay as (unusable) fallbacks.
+      }
+      break;
+    } catch (const Error& e) {
+      if (e.kind() == ErrorKind::interrupted || i + 1 == sources.size()) throw;
+      sources[i]->tried = true;
+      std::string what = e.what();
+      if (what.find("repository '" + sources[i]->repo->name() + "'") == std::string::npos)
+        what = "snapshot " + info.id + " in repository '" + sources[i]->repo->name() + "' is damaged: " + what;
+      log_warning(what + "; reading snapshot " + info.id + " from repository '" + sources[i + 1]->repo->name() + "'");
+    }
+  }
+  Restorer r(sources, options, info);
   return r.run();
 }
 

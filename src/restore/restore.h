@@ -35,6 +35,13 @@ struct RestoreResult {
   double seconds = 0;
 };
 
+// Restores from the first of repos (in the order given) that holds the chosen snapshot with a
+// readable manifest. The snapshot is chosen across all of them ("latest": the newest any of them
+// holds). A block that cannot be read intact there (missing or damaged pack, failed
+// authentication, wrong digest) is read from the next repository holding the same snapshot, with
+// a warning naming the repository and object; see docs/ARCHITECTURE.md. The archive continuity
+// check counts a WAL segment present in any of repos.
+RestoreResult run_restore(const std::vector<const repo::Repository*>& repos, const RestoreOptions& options);
 RestoreResult run_restore(const repo::Repository& repo, const RestoreOptions& options);
 
 }  // namespace pgdr::restore

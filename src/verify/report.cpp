@@ -60,7 +60,7 @@ nlohmann::json Report::to_json() const {
           {"result", to_string(result())},
           {"cluster", cluster},
           {"repository", repository},
-          {"started", iso8601_ms(started)},
+          {"started_at", iso8601_ms(started)},
           {"seconds", seconds},
           {"checks", checks_json},
           {"alerts", alerts}};

@@ -67,6 +67,7 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
     so.parent_dir = options.parent_dir;
     so.name_prefix = "pgdr-restore-test";
     so.server_env = options.server_env;
+    so.server_user = options.server_user;
     // Owns the directory and the server: both go when this scope ends, whatever happens.
     pg::ScratchServer server(so);
     r.details["port"] = server.port();

@@ -132,6 +132,7 @@ Report run_verify(const Config& config, const RepoConfig& rc, const VerifyOption
       RestoreTestOptions o;
       o.parent_dir = options.restore_parent_dir;
       if (o.parent_dir.empty()) o.parent_dir = config.drill.dr_path;
+      o.server_user = config.drill.server_user;
       o.process_max = config.backup.process_max;
       o.restore_command = restore_command_for(config);
       if (!config.key.passphrase_env.empty())

@@ -1,0 +1,37 @@
+#include "cli/report_output.h"
+
+#include "catalog/catalog.h"
+#include "core/bytes.h"
+#include "core/error.h"
+#include "core/file.h"
+#include "core/log.h"
+#include "drill/drill_report.h"
+
+namespace pgdr::cli {
+
+void write_reports(const nlohmann::json& report, const std::string& json_path, const std::string& html_path,
+                   const std::function<std::string(const nlohmann::json&)>& render) {
+  if (!json_path.empty()) write_file_durably(json_path, as_bytes(report.dump(2) + "\n"), 0640);
+  if (!html_path.empty() && render) write_file_durably(html_path, as_bytes(render(report)), 0640);
+}
+
+void record_and_trend(const Config& cfg, const std::string& kind, nlohmann::json& report) {
+  try {
+    catalog::Catalog cat = catalog::Catalog::open(catalog::catalog_path(cfg));
+    if (kind == "drill") report["trend"] = drill::drill_trend(cat.runs("drill", cfg.cluster.name, 9), report);
+    catalog::RunRecord run;
+    run.kind = kind;
+    run.cluster = cfg.cluster.name;
+    run.started = parse_iso8601(report.value("started_at", std::string())).value_or(std::chrono::system_clock::now());
+    run.seconds = report.value("seconds", 0.0);
+    run.result = report.value("result", std::string("FAIL"));
+    if (report.contains("rto_seconds") && report["rto_seconds"].is_number()) run.rto_seconds = report["rto_seconds"].get<double>();
+    if (report.contains("rpo_seconds") && report["rpo_seconds"].is_number()) run.rpo_seconds = report["rpo_seconds"].get<double>();
+    run.report_json = report.dump();
+    cat.record_run(run);
+  } catch (const Error& e) {
+    log_warning(std::string("the run was not recorded in the catalog: ") + e.what());
+  }
+}
+
+}  // namespace pgdr::cli

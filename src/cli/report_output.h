@@ -1,0 +1,24 @@
+// What the check commands (drill, measure, verify) share at the command line: writing their
+// reports durably, and recording a run in the local catalog with the trend of earlier runs.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+
+namespace pgdr::cli {
+
+// Writes report (pretty JSON) to json_path and render(report) to html_path, each only when the
+// path is not empty; durably (temporary file, fsync, rename), mode 0640.
+void write_reports(const nlohmann::json& report, const std::string& json_path, const std::string& html_path,
+                   const std::function<std::string(const nlohmann::json&)>& render);
+
+// Records the run in the catalog (kind "drill", "measure", "verify") and, for drills, adds
+// report["trend"] from the earlier ones. A catalog that cannot be written is a warning: the run's
+// evidence is still in its report.
+void record_and_trend(const Config& cfg, const std::string& kind, nlohmann::json& report);
+
+}  // namespace pgdr::cli

@@ -1,0 +1,384 @@
+// pgdr drill against real servers: a healthy drill and its timing, RPO honesty with archiving
+// stopped and running, an integrity failure named, an objective breached, and rollback after an
+// interrupt or a failure leaving nothing behind.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "core/time_format.h"
+#include "pgdr_fixture.h"
+
+namespace pgdr::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+class DrillTest : public PgdrTest {
+ protected:
+  PgClusterOptions cluster_options() override {
+    PgClusterOptions o = with_passphrase({});
+    o.archive_command = pgdr_path() + " --config " + work_->file("pgdr.toml") + " archive-push %p";
+    o.settings = extra_settings();
+    return o;
+  }
+  virtual std::vector<std::string> extra_settings() { return {}; }
+
+  void SetUp() override {
+    PgdrTest::SetUp();
+    dr_path_ = work_->make_dir("dr", 0755);
+    write_drill_config();
+    pgdr_ok({"init"});
+  }
+
+  void write_drill_config(const std::string& extra = "") {
+    write_config("[drill]\ndr_path = \"" + dr_path_ + "\"\nheartbeat = true\n[catalog]\npath = \"" +
+                 work_->file("catalog.db") + "\"\n" + extra);
+  }
+
+  void archive_now(PgCluster& c) {
+    std::string seg = c.psql("SELECT pg_walfile_name(pg_switch_wal())");
+    for (int i = 0; i < 600; ++i) {
+      std::string last = c.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+      if (!last.empty() && last >= seg) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "segment " << seg << " was not archived in time";
+  }
+
+  void make_shop_data() {
+    cluster_->psql(
+        "CREATE TABLE stock (product int PRIMARY KEY, qty int NOT NULL);"
+        "INSERT INTO stock SELECT g, 100 FROM generate_series(1, 20000) g;"
+        "CREATE TABLE sales (id bigserial PRIMARY KEY, product int REFERENCES stock, sold_at timestamptz DEFAULT now());"
+        "CREATE INDEX ON sales (sold_at);"
+        "INSERT INTO sales (product) SELECT 1 + g % 20000 FROM generate_series(1, 50000) g;");
+  }
+
+  json read_json(const std::string& path) {
+    std::ifstream in(path);
+    json j;
+    in >> j;
+    return j;
+  }
+
+  static const json& phase(const json& report, const std::string& name) {
+    for (const auto& p : report["phases"])
+      if (p["name"] == name) return p;
+    static json none;
+    ADD_FAILURE() << "no phase " << name;
+    return none;
+  }
+
+  // Nothing of a drill left: no directory in dr_path, no server process running from it.
+  void expect_nothing_left() {
+    std::vector<std::string> left;
+    for (const auto& e : fs::directory_iterator(dr_path_)) left.push_back(e.path());
+    EXPECT_TRUE(left.empty()) << "left in the DR path: " << testing::PrintToString(left);
+    DIR* proc = ::opendir("/proc");
+    ASSERT_NE(proc, nullptr);
+    while (const dirent* e = ::readdir(proc)) {
+      std::ifstream cmd(std::string("/proc/") + e->d_name + "/cmdline");
+      std::string line;
+      std::getline(cmd, line, '\0');
+      std::string all((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+      EXPECT_EQ((line + all).find(dr_path_), std::string::npos) << "a process still runs from the DR path: " << line << all;
+    }
+    ::closedir(proc);
+  }
+
+  std::string dr_path_;
+};
+
+TEST_F(DrillTest, HealthyDrillPassesWithFivePhasesAndMeasuredRto) {
+  make_shop_data();
+  backup();
+  cluster_->psql("INSERT INTO sales (product) SELECT 1 + g % 20000 FROM generate_series(1, 5000) g;"
+                 "UPDATE stock SET qty = qty - 1 WHERE product < 500;");
+  archive_now(*cluster_);
+  const std::string report = work_->file("drill.json"), html = work_->file("drill.html");
+  const auto start = Clock::now();
+  auto r = pgdr({"drill", "--report", report, "--html", html});
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << read_json(report).dump(2);
+  json j = read_json(report);
+  EXPECT_EQ(j["result"], "PASS") << j.dump(2);
+  std::vector<std::string> names;
+  for (const auto& p : j["phases"]) {
+    names.push_back(p["name"]);
+    EXPECT_EQ(p["status"], "PASS") << p.dump(2);
+    EXPECT_GT(p["seconds"].get<double>(), 0.0) << p.dump(2);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"prepare", "restore", "measure", "integrity", "rollback"}));
+  // RTO covers prepare, restore, startup, replay and checks: the run's wall time minus what comes after
+  // (integrity, rollback) and the process's own start (configuration, key derivation).
+  const double rto = j["rto_seconds"].get<double>();
+  const double after = phase(j, "integrity")["seconds"].get<double>() + phase(j, "rollback")["seconds"].get<double>();
+  EXPECT_GT(rto, 0.0);
+  EXPECT_NEAR(rto, wall - after, 1.0) << "wall " << wall << " s, after the RTO " << after << " s";
+  double sum = 0;
+  for (const auto& [k, v] : j["rto"]["components"].items()) sum += v.get<double>();
+  EXPECT_NEAR(sum, rto, 0.25) << j["rto"].dump(2);
+  EXPECT_EQ(j["rpo"]["source_method"], "heartbeat");
+  EXPECT_GE(j["rpo_seconds"].get<double>(), 0.0);
+  EXPECT_EQ(phase(j, "integrity")["details"]["compared_with_source"], true);
+  EXPECT_EQ(phase(j, "integrity")["details"]["amcheck"]["ok"], true);
+  EXPECT_EQ(phase(j, "integrity")["details"]["databases"]["postgres"]["result"], "PASS");
+  // The HTML report is one self-contained file.
+  std::ifstream h(html);
+  std::string page((std::istreambuf_iterator<char>(h)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("<svg"), std::string::npos);
+  EXPECT_NE(page.find("rollback"), std::string::npos);
+  EXPECT_EQ(page.find("http://"), std::string::npos);
+  EXPECT_EQ(page.find("https://"), std::string::npos);
+  EXPECT_EQ(page.find("<script"), std::string::npos);
+  expect_nothing_left();
+  // The primary carries on.
+  EXPECT_EQ(cluster_->psql("SELECT count(*) FROM sales"), "55000");
+  // Recorded: a second drill shows both in its trend.
+  auto again = pgdr({"drill", "--report", report});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(read_json(report)["trend"]["drills"].size(), 2u);
+}
+
+TEST_F(DrillTest, RpoCountsTheCommitsLostWhileArchivingWasStopped) {
+  make_shop_data();
+  backup();
+  cluster_->psql("INSERT INTO sales (product) VALUES (1)");
+  archive_now(*cluster_);
+  const auto archived_at = std::chrono::system_clock::now();
+  // Archiving stops: what is committed from now on is in no repository.
+  cluster_->append_config("archive_command = 'false'");
+  cluster_->reload();
+  constexpr int kLossSeconds = 6;
+  const auto until = Clock::now() + std::chrono::seconds(kLossSeconds);
+  while (Clock::now() < until) {
+    cluster_->psql("INSERT INTO sales (product) VALUES (2)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  const auto declared = std::chrono::system_clock::now();
+  const std::string report = work_->file("drill.json");
+  auto r = pgdr({"drill", "--report", report});
+  json j = read_json(report);
+  ASSERT_TRUE(j["rpo_seconds"].is_number()) << r.err << j.dump(2);
+  const double rpo = j["rpo_seconds"].get<double>();
+  const double truth = std::chrono::duration<double>(declared - archived_at).count();
+  EXPECT_GE(rpo, kLossSeconds) << j["rpo"].dump(2);
+  EXPECT_NEAR(rpo, truth, 2.0) << j["rpo"].dump(2);
+  // The lost rows are reported as written after the recovery point, not as corruption.
+  EXPECT_EQ(phase(j, "integrity")["status"], "PASS") << phase(j, "integrity").dump(2);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  expect_nothing_left();
+}
+
+class DrillArchiveTimeoutTest : public DrillTest {
+ protected:
+  std::vector<std::string> extra_settings() override { return {"archive_timeout = 5"}; }
+};
+
+TEST_F(DrillArchiveTimeoutTest, RpoStaysWithinArchiveTimeoutWhileArchiving) {
+  make_shop_data();
+  backup();
+  const auto until = Clock::now() + std::chrono::seconds(12);
+  while (Clock::now() < until) {
+    cluster_->psql("INSERT INTO sales (product) VALUES (3)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  const std::string report = work_->file("drill.json");
+  auto r = pgdr({"drill", "--report", report});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  json j = read_json(report);
+  ASSERT_TRUE(j["rpo_seconds"].is_number()) << j.dump(2);
+  // archive_timeout bounds how old the newest archived commit can be, plus the archiver's own delay.
+  EXPECT_LE(j["rpo_seconds"].get<double>(), 5.0 + 1.5) << j["rpo"].dump(2);
+  EXPECT_GT(j["rpo_seconds"].get<double>(), 0.0) << j["rpo"].dump(2);
+}
+
+TEST_F(DrillTest, CorruptedBlockFailsIntegrityAndNamesTheTable) {
+  make_shop_data();
+  cluster_->psql("CREATE TABLE victim (id int, payload text); INSERT INTO victim SELECT g, md5(g::text) FROM generate_series(1, 2000) g; CHECKPOINT");
+  const std::string file = cluster_->data_dir() + "/" + cluster_->psql("SELECT pg_relation_filepath('victim')");
+  cluster_->stop();
+  {
+    std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8192 + 3000);
+    f.write("\x55\xAA\x55\xAA\x55\xAA", 6);
+  }
+  cluster_->start();
+  auto b = pgdr({"backup"});
+  ASSERT_EQ(b.exit_code, 1) << "the damaged page should be reported: " << b.err;
+  ASSERT_NE(b.err.find("failed checksum"), std::string::npos) << b.err;
+  archive_now(*cluster_);
+  const std::string report = work_->file("drill.json");
+  auto r = pgdr({"drill", "--report", report});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  json j = read_json(report);
+  EXPECT_EQ(j["result"], "FAIL");
+  const json& integrity = phase(j, "integrity");
+  EXPECT_EQ(integrity["status"], "FAIL");
+  EXPECT_NE(integrity["error"].get<std::string>().find("victim"), std::string::npos) << integrity.dump(2);
+  EXPECT_EQ(phase(j, "rollback")["status"], "PASS");
+  expect_nothing_left();
+}
+
+TEST_F(DrillTest, ObjectiveBelowTheMeasuredRtoFails) {
+  write_drill_config("");
+  std::ofstream(config_, std::ios::app) << "[objectives]\nrto = \"1s\"\nrpo = \"1h\"\n";
+  make_shop_data();
+  backup();
+  const std::string report = work_->file("drill.json");
+  auto r = pgdr({"drill", "--report", report});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  json j = read_json(report);
+  EXPECT_EQ(j["result"], "FAIL");
+  EXPECT_EQ(j["rto"]["status"], "FAIL");
+  EXPECT_LT(j["rto"]["margin_seconds"].get<double>(), 0.0);
+  EXPECT_NE(r.out.find("RTO"), std::string::npos);
+}
+
+TEST_F(DrillTest, InterruptDuringRestoreRollsBack) {
+  // Large enough that the restore takes a moment.
+  cluster_->run_as_server_user({PgCluster::bin("pgbench"), "-i", "-s", "15", "-q", "-h", "127.0.0.1", "-p",
+                                std::to_string(cluster_->port()), "postgres"});
+  backup();
+  const std::string report = work_->file("drill.json");
+  std::thread interrupter([&] {
+    // SIGINT to the pgdr process as soon as its DR data directory is being written.
+    for (int i = 0; i < 3000; ++i) {
+      bool restoring = false;
+      for (const auto& e : fs::directory_iterator(dr_path_))
+        restoring |= fs::exists(e.path() / "data" / "base");
+      if (restoring) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    DIR* proc = ::opendir("/proc");
+    while (const dirent* e = ::readdir(proc)) {
+      std::ifstream cmd(std::string("/proc/") + e->d_name + "/cmdline");
+      std::string all((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+      if (all.find(config_) != std::string::npos && all.find("drill") != std::string::npos &&
+          all.find(pgdr_path()) == 0)
+        ::kill(std::atoi(e->d_name), SIGINT);
+    }
+    ::closedir(proc);
+  });
+  auto r = pgdr({"drill", "--report", report});
+  interrupter.join();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  json j = read_json(report);
+  EXPECT_EQ(j["interrupted"], true) << j.dump(2);
+  // The signal came while the restore was writing the DR data directory.
+  EXPECT_EQ(phase(j, "restore")["status"], "FAIL") << j.dump(2);
+  EXPECT_NE(phase(j, "restore")["error"].get<std::string>().find("interrupt"), std::string::npos) << j.dump(2);
+  EXPECT_EQ(phase(j, "measure")["status"], "SKIPPED");
+  EXPECT_EQ(phase(j, "rollback")["status"], "PASS") << j.dump(2);
+  expect_nothing_left();
+  EXPECT_EQ(cluster_->psql("SELECT count(*) FROM pgbench_branches"), "15");
+}
+
+using MeasureTest = DrillTest;
+
+TEST_F(MeasureTest, RpoTracksTheLagOfPausedArchivingAndRtoComesFromTheLastDrill) {
+  make_shop_data();
+  backup();
+  cluster_->psql("INSERT INTO sales (product) VALUES (4)");
+  archive_now(*cluster_);
+  const std::string report = work_->file("measure.json");
+  auto m = pgdr({"measure", "--report", report});
+  json j = read_json(report);
+  ASSERT_TRUE(j["rpo_seconds"].is_number()) << m.out << m.err << j.dump(2);
+  EXPECT_LT(j["rpo_seconds"].get<double>(), 3.0) << j.dump(2);
+  // No drill yet: the RTO is unknown, and measure says so rather than guess.
+  EXPECT_TRUE(j["rto_seconds"].is_null());
+  EXPECT_EQ(m.exit_code, 1) << m.out;
+
+  // Archiving pauses while the shop keeps selling.
+  const auto archived_at = std::chrono::system_clock::now();
+  cluster_->append_config("archive_command = 'false'");
+  cluster_->reload();
+  const auto until = Clock::now() + std::chrono::seconds(6);
+  while (Clock::now() < until) {
+    cluster_->psql("INSERT INTO sales (product) VALUES (5)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  const auto measured_at = std::chrono::system_clock::now();
+  pgdr({"measure", "--report", report});
+  j = read_json(report);
+  ASSERT_TRUE(j["rpo_seconds"].is_number()) << j.dump(2);
+  const double truth = std::chrono::duration<double>(measured_at - archived_at).count();
+  EXPECT_GE(j["rpo_seconds"].get<double>(), 6.0) << j.dump(2);
+  EXPECT_NEAR(j["rpo_seconds"].get<double>(), truth, 2.0) << j.dump(2);
+
+  // Archiving resumes: the lag closes.
+  cluster_->append_config("archive_command = '" + pgdr_path() + " --config " + config_ + " archive-push %p'");
+  cluster_->reload();
+  archive_now(*cluster_);
+  pgdr({"measure", "--report", report});
+  EXPECT_LT(read_json(report)["rpo_seconds"].get<double>(), 3.0) << read_json(report).dump(2);
+
+  // After a drill, measure reports its RTO and a forecast built from what it measured.
+  auto d = pgdr({"drill", "--report", work_->file("drill.json")});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  const double drill_rto = read_json(work_->file("drill.json"))["rto_seconds"].get<double>();
+  m = pgdr({"measure", "--report", report});
+  j = read_json(report);
+  EXPECT_DOUBLE_EQ(j["rto_seconds"].get<double>(), drill_rto);
+  ASSERT_TRUE(j["rto_forecast_seconds"].is_number()) << j.dump(2);
+  EXPECT_GT(j["rto_forecast_seconds"].get<double>(), 0.0);
+  std::vector<std::string> names;
+  for (const auto& c : j["checks"]) names.push_back(c["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"rpo", "rto", "coverage", "growth", "wal_rate"}));
+
+  // Everything is in the history.
+  auto h = pgdr({"history", "--json"});
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  json hist = json::parse(h.out);
+  int drills = 0, measures = 0;
+  for (const auto& r : hist["runs"]) {
+    drills += r["kind"] == "drill";
+    measures += r["kind"] == "measure";
+  }
+  EXPECT_EQ(drills, 1);
+  EXPECT_EQ(measures, 4);
+  EXPECT_DOUBLE_EQ(hist["moving_averages"]["drill"]["rto_seconds"].get<double>(), drill_rto);
+}
+
+TEST_F(MeasureTest, ContinuousPrintsOneJsonLinePerInterval) {
+  make_shop_data();
+  backup();
+  archive_now(*cluster_);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+    DIR* proc = ::opendir("/proc");
+    while (const dirent* e = ::readdir(proc)) {
+      std::ifstream cmd(std::string("/proc/") + e->d_name + "/cmdline");
+      std::string all((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
+      if (all.find(config_) != std::string::npos && all.find("measure") != std::string::npos && all.find(pgdr_path()) == 0)
+        ::kill(std::atoi(e->d_name), SIGTERM);
+    }
+    ::closedir(proc);
+  });
+  auto r = pgdr({"measure", "--continuous", "--interval", "1s"});
+  stopper.join();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  int lines = 0;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    json j = json::parse(line);
+    EXPECT_EQ(j["kind"], "measure");
+    EXPECT_TRUE(j.contains("rpo_seconds"));
+    ++lines;
+  }
+  EXPECT_GE(lines, 2);
+  EXPECT_LE(lines, 5);
+}
+
+}  // namespace
+}  // namespace pgdr::test
