@@ -67,6 +67,7 @@ void add_drill_command(CLI::App& app, Context& ctx, CommandBody& body) {
           log_info("drill: phase " + std::to_string(++n) + "/5: " + phase);
         };
         report = drill::run_drill(cfg, repo, opt);
+        send_report_alerts(cfg, "drill", report);
         record_and_trend(cfg, "drill", report);
         auto fig = [&](const char* k) {
           return report[k].is_number() ? std::to_string(report[k].get<double>()) + " s" : std::string("unknown");
