@@ -1,0 +1,142 @@
+#include "harness/s3_server.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "core/error.h"
+
+namespace pgdr::test {
+
+namespace {
+
+bool executable(const std::string& path) { return !path.empty() && ::access(path.c_str(), X_OK) == 0; }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::string S3Server::program() {
+  if (const char* e = std::getenv("PGDR_S3RVER"); e && executable(e)) return e;
+  if (const char* home = std::getenv("HOME")) {
+    std::string p = std::string(home) + "/.cache/pgdr-npm/node_modules/.bin/s3rver";
+    if (executable(p)) return p;
+  }
+  if (const char* path = std::getenv("PATH")) {
+    std::stringstream dirs(path);
+    std::string dir;
+    while (std::getline(dirs, dir, ':')) {
+      if (executable(dir + "/s3rver")) return dir + "/s3rver";
+    }
+  }
+  return "";
+}
+
+S3Server::S3Server(std::string bucket) : bucket_(std::move(bucket)) {
+  const std::string exe = program();
+  if (exe.empty())
+    throw Error(ErrorKind::io, "s3rver is not installed", "run .ci/deps.sh, or set PGDR_S3RVER to the s3rver program");
+  dir_ = std::make_unique<TempDir>("pgdr-s3");
+  const std::string data = dir_->make_dir("data");
+  log_path_ = dir_->file("s3rver.log");
+
+  // Port 0: s3rver binds a free port and prints it, so no other process can take it in between.
+  pid_ = ::fork();
+  if (pid_ < 0) throw_errno("unable to fork for", exe, errno);
+  if (pid_ == 0) {
+    ::setpgid(0, 0);
+    int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) ::dup2(null_fd, 0);
+    ::setenv("NO_COLOR", "1", 1);
+    ::setenv("FORCE_COLOR", "0", 1);
+    // s3rver makes its listing continuation tokens with DES, which OpenSSL 3 keeps in its legacy
+    // provider: without it every listing longer than one page fails with 500 InternalError.
+    ::setenv("NODE_OPTIONS", "--openssl-legacy-provider", 1);
+    ::execl(exe.c_str(), exe.c_str(), "-d", data.c_str(), "-a", "127.0.0.1", "-p", "0", "--configure-bucket",
+            bucket_.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string log = read_file(log_path_);
+    const std::size_t at = log.find("listening on 127.0.0.1:");
+    if (at != std::string::npos) {
+      const std::size_t start = at + std::string("listening on 127.0.0.1:").size();
+      std::size_t end = start;
+      while (end < log.size() && log[end] >= '0' && log[end] <= '9') ++end;
+      if (end > start && end < log.size()) {
+        port_ = std::stoi(log.substr(start, end - start));
+        return;
+      }
+    }
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw Error(ErrorKind::io, "s3rver exited at start-up: " + log);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const std::string log = read_file(log_path_);
+  stop();
+  throw Error(ErrorKind::io, "s3rver did not start within 30 s: " + log);
+}
+
+S3Server::~S3Server() { stop(); }
+
+void S3Server::stop() noexcept {
+  if (pid_ <= 0) return;
+  ::kill(-pid_, SIGTERM);
+  for (int i = 0; i < 100; ++i) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(-pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string S3Server::endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+
+std::vector<std::string> S3Server::credential_env() const {
+  return {std::string("AWS_ACCESS_KEY_ID=") + kAccessKey, std::string("AWS_SECRET_ACCESS_KEY=") + kSecretKey};
+}
+
+void S3Server::export_credentials() const {
+  ::setenv("AWS_ACCESS_KEY_ID", kAccessKey, 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", kSecretKey, 1);
+  ::unsetenv("AWS_SESSION_TOKEN");
+}
+
+std::size_t S3Server::requests_logged() const {
+  std::stringstream log(read_file(log_path_));
+  std::string line;
+  std::size_t n = 0;
+  while (std::getline(log, line))
+    if (line.find("-->") != std::string::npos) ++n;
+  return n;
+}
+
+}  // namespace pgdr::test
