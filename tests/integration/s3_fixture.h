@@ -19,8 +19,11 @@ class S3PgdrTest : public PgdrTest {
   void SetUp() override {
     s3_ = std::make_unique<S3Server>("pgdr-repo");
     pgdr_env_ = s3_->credential_env();
+    before_config();
     PgdrTest::SetUp();
   }
+  // Runs once the server is up, before the cluster and the configuration are made.
+  virtual void before_config() {}
   void TearDown() override {
     PgdrTest::TearDown();
     s3_.reset();

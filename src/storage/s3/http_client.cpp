@@ -3,10 +3,12 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <mutex>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 
 namespace pgdr::storage::s3 {
 
@@ -34,11 +36,44 @@ std::string_view trimmed(std::string_view s) {
   return s;
 }
 
+using Clock = std::chrono::steady_clock;
+
 struct Transfer {
   ByteView upload;
   std::size_t upload_offset = 0;
   HttpResponse* response = nullptr;
+  // Stall detection: the last time a byte moved either way, and how long a pause may last.
+  std::chrono::milliseconds stall_timeout{0};
+  curl_off_t last_down = 0;
+  curl_off_t last_up = 0;
+  Clock::time_point last_progress = Clock::now();
+  bool stalled = false;
+  bool interrupted = false;
 };
+
+// curl's own CURLOPT_LOW_SPEED_TIME judges an average over the last few seconds, so a transfer that
+// stops dead after moving data is noticed only some five seconds late; this callback, called at
+// least once a second, measures the pause itself. It also stops a transfer when a signal asked
+// pgdr to stop.
+int on_progress(void* user, curl_off_t, curl_off_t down_now, curl_off_t, curl_off_t up_now) {
+  auto* t = static_cast<Transfer*>(user);
+  const Clock::time_point now = Clock::now();
+  if (interrupt_requested()) {
+    t->interrupted = true;
+    return 1;
+  }
+  if (down_now != t->last_down || up_now != t->last_up) {
+    t->last_down = down_now;
+    t->last_up = up_now;
+    t->last_progress = now;
+    return 0;
+  }
+  if (now - t->last_progress >= t->stall_timeout) {
+    t->stalled = true;
+    return 1;
+  }
+  return 0;
+}
 
 std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -159,7 +194,10 @@ HttpResponse HttpClient::perform(const HttpRequest& request) const {
   curl_easy_reset(h);
 
   HttpResponse response;
-  Transfer transfer{request.body, 0, &response};
+  Transfer transfer;
+  transfer.upload = request.body;
+  transfer.response = &response;
+  transfer.stall_timeout = std::chrono::milliseconds(options_.stall_timeout_ms);
   char error_text[CURL_ERROR_SIZE] = {};
 
   curl_slist* raw_headers = nullptr;
@@ -177,13 +215,13 @@ HttpResponse HttpClient::perform(const HttpRequest& request) const {
   add_header("Expect:");
   std::unique_ptr<curl_slist, SlistDeleter> headers(raw_headers);
 
-  const long stall_seconds = static_cast<long>((options_.stall_timeout_ms + 999) / 1000);
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // we are multi-threaded: no SIGALRM for timeouts
   curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall_seconds);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &transfer);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, options_.verify_tls ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, options_.verify_tls ? 2L : 0L);
   if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
@@ -222,10 +260,13 @@ HttpResponse HttpClient::perform(const HttpRequest& request) const {
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, nullptr);
   if (code != CURLE_OK) {
-    std::string why = error_text[0] != '\0' ? std::string(error_text) : std::string(curl_easy_strerror(code));
-    if (code == CURLE_OPERATION_TIMEDOUT && why.find("too slow") != std::string::npos) {
-      why = "no byte moved for " + std::to_string(stall_seconds) + " s";
+    if (transfer.interrupted) throw TransportError("interrupted", false);
+    if (transfer.stalled) {
+      const std::uint32_t ms = options_.stall_timeout_ms;
+      throw TransportError("no byte moved for " + (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms"),
+                           true);
     }
+    std::string why = error_text[0] != '\0' ? std::string(error_text) : std::string(curl_easy_strerror(code));
     while (!why.empty() && (why.back() == '\n' || why.back() == '.')) why.pop_back();
     throw TransportError(why, retryable_code(code));
   }

@@ -41,7 +41,7 @@ struct HttpResponse {
 
 struct TransportOptions {
   std::uint32_t connect_timeout_ms = 10'000;
-  // No byte moved for this long (rounded up to whole seconds, curl's granularity) abandons a request.
+  // No byte moved either way for this long abandons a request (checked about once a second).
   std::uint32_t stall_timeout_ms = 60'000;
   std::string ca_file;  // PEM bundle; empty: the system's trust store
   bool verify_tls = true;

@@ -1,6 +1,7 @@
 #include "storage/s3/s3_storage.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <charconv>
 #include <deque>
 #include <future>
@@ -202,7 +203,9 @@ class S3Writer final : public Writer {
 
   void abort_upload() noexcept {
     try {
-      S3Storage::Call call{"DELETE", path_, {{"uploadId", upload_id_}}, {}, {}, "abort multipart upload of", false};
+      // One attempt: this runs while an error unwinds, often because the server is unreachable,
+      // and retrying there would only delay the error the user is waiting for.
+      S3Storage::Call call{"DELETE", path_, {{"uploadId", upload_id_}}, {}, {}, "abort multipart upload of", false, 1};
       s_.execute(call);
     } catch (...) {
       // Best effort: a bucket lifecycle rule (AbortIncompleteMultipartUpload) removes what is left.
@@ -260,6 +263,7 @@ S3Storage::Result S3Storage::execute(const Call& call) const {
   if (!call.query.empty()) url += "?" + s3::canonical_query(call.query);
 
   const s3::RetryPolicy& policy = config_.retry;
+  const std::uint32_t max_attempts = call.max_attempts > 0 ? call.max_attempts : policy.max_attempts;
   for (std::uint32_t attempt = 1;; ++attempt) {
     throw_if_interrupted();
     s3::SigningRequest sr{call.method, target.host, target.path, call.query, call.headers, payload};
@@ -276,9 +280,10 @@ S3Storage::Result S3Storage::execute(const Call& call) const {
       result.response = client_.perform(request);
       const long status = result.response.status;
       again = s3::retryable_status(status) || (call.retry_conflict && status == 409);
-      if (!again || attempt >= policy.max_attempts) return result;
+      if (!again || attempt >= max_attempts) return result;
     } catch (const s3::TransportError& e) {
-      if (!e.retryable() || attempt >= policy.max_attempts) {
+      throw_if_interrupted();
+      if (!e.retryable() || attempt >= max_attempts) {
         throw Error(ErrorKind::network,
                     "unable to " + call.action + " " + where(call.object) + " (" + e.what() + attempts_note(attempt) + ")");
       }

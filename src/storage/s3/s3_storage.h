@@ -65,6 +65,7 @@ class S3Storage final : public Storage {
     ByteView body;
     std::string action;           // for messages: "unable to <action> <where>"
     bool retry_conflict = false;  // repeat a 409 (a conditional write that raced another)
+    std::uint32_t max_attempts = 0;  // 0: the configured retry policy's
   };
   struct Result {
     s3::HttpResponse response;
