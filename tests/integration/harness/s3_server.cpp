@@ -1,6 +1,7 @@
 #include "harness/s3_server.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,7 +32,12 @@ std::string read_file(const std::string& path) {
 
 std::string S3Server::program() {
   if (const char* e = std::getenv("PGDR_S3RVER"); e && executable(e)) return e;
-  if (const char* home = std::getenv("HOME")) {
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || *home == '\0') {
+    const passwd* pw = ::getpwuid(::getuid());
+    home = pw != nullptr ? pw->pw_dir : nullptr;
+  }
+  if (home != nullptr) {
     std::string p = std::string(home) + "/.cache/pgdr-npm/node_modules/.bin/s3rver";
     if (executable(p)) return p;
   }
