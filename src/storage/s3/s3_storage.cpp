@@ -124,6 +124,7 @@ class S3Writer final : public Writer {
   void put_whole() {
     S3Storage::Call call{"PUT", path_, {}, {}, buffer_, "write object", false};
     auto r = s_.execute(call);
+    s_.invalidate(path_);
     if (r.response.status != 200) throw s_.http_failure(call, r);
   }
 
@@ -180,6 +181,7 @@ class S3Writer final : public Writer {
     S3Storage::Call call{"POST", path_, {{"uploadId", upload_id_}}, {{"content-type", "application/xml"}},
                          as_bytes(body), "complete multipart upload of", false};
     auto r = s_.execute(call);
+    s_.invalidate(path_);
     // CompleteMultipartUpload may fail after its 200 status line: the error is in the body.
     const s3::S3ErrorBody err = s3::parse_error(as_chars(r.response.body));
     if (r.response.status == 200 && err.code.empty()) {
@@ -338,6 +340,19 @@ std::optional<Bytes> S3Storage::read_range(std::string_view path, std::uint64_t 
     if (wanted > info->size_bytes) throw object_truncated(*this, path, info->size_bytes, wanted);
     if (length == 0) return Bytes();
   }
+  const std::uint64_t window_start = offset - offset % kWindowBytes;
+  if (length <= kSmallReadBytes && wanted <= window_start + kWindowBytes) {
+    auto w = window(path, window_start);
+    if (!w) return std::nullopt;
+    const std::uint64_t from = offset - window_start;
+    if (from + length > w->data->size()) {
+      if (w->reaches_end) throw object_truncated(*this, path, window_start + w->data->size(), wanted);
+      // The server sent less than asked without reaching the end: not to be trusted.
+      throw Error(ErrorKind::network, "unable to read object " + where(path) + " (short answer to a ranged read)");
+    }
+    return Bytes(w->data->begin() + static_cast<std::ptrdiff_t>(from),
+                 w->data->begin() + static_cast<std::ptrdiff_t>(from + length));
+  }
   Call call{"GET",
             std::string(path),
             {},
@@ -373,6 +388,67 @@ std::optional<Bytes> S3Storage::read_range(std::string_view path, std::uint64_t 
   throw http_failure(call, r);
 }
 
+std::optional<S3Storage::Window> S3Storage::window(std::string_view path, std::uint64_t start) const {
+  {
+    std::lock_guard lock(windows_mutex_);
+    for (auto it = windows_.begin(); it != windows_.end(); ++it) {
+      if (it->start == start && it->path == path) {
+        windows_.splice(windows_.begin(), windows_, it);
+        return windows_.front();
+      }
+    }
+  }
+  // Fetched outside the lock: two threads missing the same window may both fetch it, which costs a
+  // request but never blocks one reader behind another's transfer.
+  Call call{"GET",
+            std::string(path),
+            {},
+            {{"range", "bytes=" + std::to_string(start) + "-" + std::to_string(start + kWindowBytes - 1)}},
+            {},
+            "read object",
+            false};
+  auto r = execute(call);
+  const long status = r.response.status;
+  if (status == 404 && !is_no_such_bucket(r.response)) return std::nullopt;
+  Window w;
+  w.path = std::string(path);
+  w.start = start;
+  if (status == 206) {
+    const std::uint64_t got = r.response.body.size();
+    auto total = content_range_total(r.response);
+    if (got > kWindowBytes || !total) throw http_failure(call, r);
+    w.reaches_end = start + got >= *total;
+    w.data = std::make_shared<const Bytes>(std::move(r.response.body));
+  } else if (status == 200) {
+    // A server that ignores Range sends the whole object.
+    const Bytes& body = r.response.body;
+    const std::uint64_t from = std::min<std::uint64_t>(start, body.size());
+    const std::uint64_t to = std::min<std::uint64_t>(start + kWindowBytes, body.size());
+    w.reaches_end = to == body.size();
+    w.data = std::make_shared<const Bytes>(body.begin() + static_cast<std::ptrdiff_t>(from),
+                                           body.begin() + static_cast<std::ptrdiff_t>(to));
+  } else if (status == 416) {
+    // The window starts at or past the end: an empty window that reaches it.
+    auto info = stat(path);
+    if (!info) return std::nullopt;
+    w.reaches_end = true;
+    w.data = std::make_shared<const Bytes>();
+    if (info->size_bytes > start) throw http_failure(call, r);
+    return w;  // not cached: the caller reports the truncation
+  } else {
+    throw http_failure(call, r);
+  }
+  std::lock_guard lock(windows_mutex_);
+  windows_.push_front(w);
+  while (windows_.size() > kMaxWindows) windows_.pop_back();
+  return w;
+}
+
+void S3Storage::invalidate(std::string_view path) const {
+  std::lock_guard lock(windows_mutex_);
+  windows_.remove_if([&](const Window& w) { return w.path == path; });
+}
+
 std::unique_ptr<Writer> S3Storage::create(std::string_view path) {
   check_object_path(path);
   return std::make_unique<S3Writer>(*this, std::string(path));
@@ -386,6 +462,7 @@ bool S3Storage::create_exclusive(std::string_view path, ByteView data) {
   if (stat(path)) return false;
   Call call{"PUT", std::string(path), {}, {{"if-none-match", "*"}}, data, "create object", true};
   auto r = execute(call);
+  invalidate(path);
   if (r.response.status == 200) return true;
   if (r.response.status == 412) {
     // A repeat of a PUT whose answer was lost finds our own object: that is a success.
@@ -449,6 +526,7 @@ void S3Storage::remove(std::string_view path) {
   check_object_path(path);
   Call call{"DELETE", std::string(path), {}, {}, {}, "remove object", false};
   auto r = execute(call);
+  invalidate(path);
   // S3 answers 204 whether or not the key existed; other servers may say 404 for a missing one.
   if (r.response.status == 204 || r.response.status == 200) return;
   if (r.response.status == 404 && !is_no_such_bucket(r.response)) return;

@@ -14,12 +14,20 @@
 // "HEAD, then PUT": exclusive between the threads of this process, which serialises them, but not
 // between hosts; capabilities() therefore reports atomic_exclusive_create = false.
 //
+// Small ranged reads go through a read-ahead cache: a read of up to 1 MiB fetches the aligned 4 MiB
+// window around it (or what the object has of it) and keeps the last 16 windows, so the many small
+// neighbouring reads of a restore (one per small file) cost one request per window instead of one
+// each. Writes, exclusive creations and removals through this object drop the windows of their
+// object; pgdr's ranged reads are of objects that are never replaced (packs, sealed objects).
+//
 // Thread safety: every method may run on several threads at once (requests draw easy handles from
 // a pool). Owns its configuration, credentials included; describe() and messages never show them.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <list>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -78,6 +86,12 @@ class S3Storage final : public Storage {
   Error http_failure(const Call& call, const Result& result) const;
   // "<describe()>/<path>", or describe() for the bucket.
   std::string where(std::string_view path) const;
+  // Forgets the read-ahead windows of path (after it was written or removed).
+  void invalidate(std::string_view path) const;
+
+  static constexpr std::uint64_t kWindowBytes = 4ull << 20;
+  static constexpr std::uint64_t kSmallReadBytes = 1ull << 20;
+  static constexpr std::size_t kMaxWindows = 16;
 
  private:
   s3::S3Config config_;
@@ -87,6 +101,18 @@ class S3Storage final : public Storage {
   // Serialises create_exclusive() within this process, which is what keeps it exclusive on servers
   // that ignore If-None-Match (see above).
   std::mutex exclusive_mutex_;
+
+  struct Window {
+    std::string path;
+    std::uint64_t start = 0;
+    // shared_ptr: readers slice it outside the lock while the cache may drop it.
+    std::shared_ptr<const Bytes> data;
+    bool reaches_end = false;  // data ends where the object ends
+  };
+  // The window of path starting at start, fetched if not cached; nullopt when the object is missing.
+  std::optional<Window> window(std::string_view path, std::uint64_t start) const;
+  mutable std::mutex windows_mutex_;
+  mutable std::list<Window> windows_;  // most recently used first
 };
 
 }  // namespace pgdr::storage

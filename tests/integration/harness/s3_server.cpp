@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -71,8 +72,11 @@ S3Server::S3Server(std::string bucket) : bucket_(std::move(bucket)) {
     }
     int null_fd = ::open("/dev/null", O_RDONLY);
     if (null_fd >= 0) ::dup2(null_fd, 0);
-    ::setenv("NO_COLOR", "1", 1);
-    ::setenv("FORCE_COLOR", "0", 1);
+    // s3rver cuts the first 16 characters off koa-logger's coloured request line; without colours
+    // that cut eats the method and part of the URL, so the log is written in colour (stripped
+    // when read).
+    ::unsetenv("NO_COLOR");
+    ::setenv("FORCE_COLOR", "1", 1);
     // s3rver makes its listing continuation tokens with DES, which OpenSSL 3 keeps in its legacy
     // provider: without it every listing longer than one page fails with 500 InternalError.
     ::setenv("NODE_OPTIONS", "--openssl-legacy-provider", 1);
@@ -140,8 +144,11 @@ std::size_t S3Server::requests_logged() const {
   std::stringstream log(read_file(log_path_));
   std::string line;
   std::size_t n = 0;
+  // One line per answer: "info: METHOD URL STATUS TIMEms SIZE", between colour codes.
+  static const std::regex colour("\x1b\\[[0-9;]*m");
+  static const std::regex answer(R"(info: [A-Z]+ \S+ [0-9]{3} [0-9]+ms)");
   while (std::getline(log, line))
-    if (line.find("-->") != std::string::npos) ++n;
+    if (std::regex_search(std::regex_replace(line, colour, ""), answer)) ++n;
   return n;
 }
 

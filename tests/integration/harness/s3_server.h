@@ -3,8 +3,8 @@
 // when the test fails). Credentials are s3rver's fixed pair S3RVER/S3RVER.
 //
 // s3rver is looked for in $PGDR_S3RVER, then $HOME/.cache/pgdr-npm/node_modules/.bin/s3rver (where
-// .ci/deps.sh installs it), then on PATH. Its log (one line per answered request, "-->") is kept in
-// the temporary directory: requests_logged() counts them.
+// .ci/deps.sh installs it), then on PATH. Its log (one line per answered request) is kept in the
+// temporary directory: requests_logged() counts them.
 //
 // s3rver runs with node's OpenSSL legacy provider (see the .cpp). It accepts Signature Version 4
 // requests without checking the signature: only the access key id must be known.
