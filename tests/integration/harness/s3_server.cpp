@@ -52,7 +52,17 @@ std::string S3Server::program() {
   return "";
 }
 
-S3Server::S3Server(std::string bucket) : bucket_(std::move(bucket)) {
+namespace {
+S3Server::Options with_bucket(std::string bucket) {
+  S3Server::Options o;
+  o.bucket = std::move(bucket);
+  return o;
+}
+}  // namespace
+
+S3Server::S3Server(std::string bucket) : S3Server(with_bucket(std::move(bucket))) {}
+
+S3Server::S3Server(Options options) : bucket_(std::move(options.bucket)), tls_(!options.cert_file.empty()) {
   const std::string exe = program();
   if (exe.empty())
     throw Error(ErrorKind::io, "s3rver is not installed", "run .ci/deps.sh, or set PGDR_S3RVER to the s3rver program");
@@ -80,8 +90,13 @@ S3Server::S3Server(std::string bucket) : bucket_(std::move(bucket)) {
     // s3rver makes its listing continuation tokens with DES, which OpenSSL 3 keeps in its legacy
     // provider: without it every listing longer than one page fails with 500 InternalError.
     ::setenv("NODE_OPTIONS", "--openssl-legacy-provider", 1);
-    ::execl(exe.c_str(), exe.c_str(), "-d", data.c_str(), "-a", "127.0.0.1", "-p", "0", "--configure-bucket",
-            bucket_.c_str(), static_cast<char*>(nullptr));
+    std::vector<std::string> args = {exe, "-d", data, "-a", "127.0.0.1", "-p", "0", "--configure-bucket", bucket_};
+    if (!options.service_endpoint.empty()) args.insert(args.end(), {"--service-endpoint", options.service_endpoint});
+    if (tls_) args.insert(args.end(), {"--cert", options.cert_file, "--key", options.key_file});
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(exe.c_str(), argv.data());
     ::_exit(127);
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -128,7 +143,9 @@ void S3Server::stop() noexcept {
   pid_ = -1;
 }
 
-std::string S3Server::endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+std::string S3Server::endpoint() const {
+  return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port_);
+}
 
 std::vector<std::string> S3Server::credential_env() const {
   return {std::string("AWS_ACCESS_KEY_ID=") + kAccessKey, std::string("AWS_SECRET_ACCESS_KEY=") + kSecretKey};

@@ -28,8 +28,19 @@ class S3Server {
   static constexpr const char* kSecretKey = "S3RVER";
   static constexpr const char* kRegion = "us-east-1";
 
+  struct Options {
+    std::string bucket = "pgdr-test";
+    // Virtual-host requests to "<bucket>.s3.<service_endpoint>" are understood; empty: s3rver's
+    // default (amazonaws.com).
+    std::string service_endpoint;
+    // Serve HTTPS with this PEM certificate and key; empty: plain HTTP.
+    std::string cert_file;
+    std::string key_file;
+  };
+
   // Starts s3rver and waits until it answers; throws Error(io) when it cannot.
   explicit S3Server(std::string bucket = "pgdr-test");
+  explicit S3Server(Options options);
   ~S3Server();
   S3Server(const S3Server&) = delete;
   S3Server& operator=(const S3Server&) = delete;
@@ -39,7 +50,7 @@ class S3Server {
 
   const std::string& bucket() const { return bucket_; }
   int port() const { return port_; }
-  std::string endpoint() const;  // "http://127.0.0.1:PORT"
+  std::string endpoint() const;  // "http://127.0.0.1:PORT" ("https://..." with a certificate)
   // "K=V" entries giving the credentials through the standard AWS variables.
   std::vector<std::string> credential_env() const;
   // Sets them in this process's environment (for S3Storage opened in the test itself).
@@ -51,6 +62,7 @@ class S3Server {
   void stop() noexcept;
 
   std::string bucket_;
+  bool tls_ = false;
   std::unique_ptr<TempDir> dir_;
   std::string log_path_;
   pid_t pid_ = -1;
