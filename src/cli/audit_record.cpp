@@ -6,7 +6,7 @@
 namespace pgdr::cli {
 
 void record_audit(const repo::Repository& repo, const std::string& command, const std::string& what,
-                  const std::string& result, const std::string& details) {
+                  const std::string& result, const std::string& details, bool quiet) {
   try {
     repo::AuditEntry e;
     e.command = command;
@@ -15,13 +15,13 @@ void record_audit(const repo::Repository& repo, const std::string& command, cons
     e.details = details;
     repo::append_audit(repo, e);
   } catch (const std::exception& e) {
-    log_warning(std::string("unable to record ") + command + " in the audit log: " + e.what());
+    if (!quiet) log_warning(std::string("unable to record ") + command + " in the audit log: " + e.what());
   }
 }
 
 void record_audit(const std::vector<const repo::Repository*>& repos, const std::string& command,
-                  const std::string& what, const std::string& result, const std::string& details) {
-  for (const auto* r : repos) record_audit(*r, command, what, result, details);
+                  const std::string& what, const std::string& result, const std::string& details, bool quiet) {
+  for (const auto* r : repos) record_audit(*r, command, what, result, details, quiet);
 }
 
 }  // namespace pgdr::cli

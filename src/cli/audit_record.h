@@ -11,11 +11,14 @@
 
 namespace pgdr::cli {
 
+// quiet: say nothing when the entry cannot be written (used on the error path, where the
+// command's own error, printed next, usually has the same cause: an unreachable repository).
 void record_audit(const repo::Repository& repo, const std::string& command, const std::string& what,
-                  const std::string& result, const std::string& details);
+                  const std::string& result, const std::string& details, bool quiet = false);
 // The same entry in each repository.
 void record_audit(const std::vector<const repo::Repository*>& repos, const std::string& command,
-                  const std::string& what, const std::string& result, const std::string& details);
+                  const std::string& what, const std::string& result, const std::string& details,
+                  bool quiet = false);
 
 // Runs fn; when it throws, records "ERROR" with the error's message in each repository and
 // rethrows. (Success is recorded by the caller, which knows what was done.)
@@ -25,7 +28,7 @@ auto audited(const std::vector<const repo::Repository*>& repos, const std::strin
   try {
     return fn();
   } catch (const std::exception& e) {
-    record_audit(repos, command, what, "ERROR", e.what());
+    record_audit(repos, command, what, "ERROR", e.what(), /*quiet=*/true);
     throw;
   }
 }
