@@ -3,6 +3,7 @@
 // reads what pgdr wrote.
 #include <unistd.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -76,6 +77,20 @@ TEST_F(S3RepositoryTest, BackupUnderLoadArchiveAndRestoreToLatest) {
   auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}));
   ASSERT_EQ(info["repositories"][0]["snapshots"].size(), 1u);
   EXPECT_EQ(info["repositories"][0]["snapshots"][0]["id"], id);
+
+  // The check commands work on S3 as on a local repository.
+  write_config("[catalog]\npath = \"" + work_->file("catalog.db") + "\"\n[drill]\ndr_path = \"" +
+               work_->make_dir("dr", 0755) + "\"\nheartbeat = true\n");
+  auto v = pgdr({"verify", "--full", "--report", work_->file("verify.json")});
+  EXPECT_NE(v.exit_code, 2) << v.out << v.err;
+  EXPECT_NE(v.exit_code, 3) << v.out << v.err;
+  auto d = pgdr({"drill", "--report", work_->file("drill.json")});
+  EXPECT_EQ(d.exit_code, 0) << d.out << d.err;
+  std::ifstream in(work_->file("drill.json"));
+  nlohmann::json dj;
+  in >> dj;
+  EXPECT_EQ(dj["result"], "PASS") << dj.dump(2);
+  EXPECT_EQ(dj["repository"], "s3");
 }
 
 TEST_F(S3RepositoryTest, AwsCliListsAndDownloadsWhatPgdrWrote) {
