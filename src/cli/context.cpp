@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "core/error.h"
+#include "core/shell.h"
 
 #include "repo/passphrase.h"
 #include "storage/open_storage.h"
@@ -51,27 +52,6 @@ repo::Repository Context::open_repo(const RepoConfig& r) {
   return repo::Repository::open(std::move(store), r.name, pass.view(), pass.source);
 }
 
-namespace {
-
-std::string shell_quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
-
-}  // namespace
-
-std::string Context::pgdr_invocation() {
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) throw Error(ErrorKind::internal, "unable to find the pgdr binary's path");
-  exe[n] = '\0';
-  char resolved[PATH_MAX];
-  if (!realpath(config().source.c_str(), resolved)) throw_errno("unable to resolve", config().source, errno);
-  return shell_quoted(exe) + " --config " + shell_quoted(resolved);
-}
+std::string Context::pgdr_invocation() { return pgdr::pgdr_invocation(config().source); }
 
 }  // namespace pgdr::cli

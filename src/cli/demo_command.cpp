@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "core/check_status.h"
 #include "cli/report_output.h"
 #include "core/duration.h"
 #include "core/error.h"
@@ -43,7 +44,7 @@ void add_demo_command(CLI::App& app, Context&, CommandBody& body) {
       write_reports(r.drill_report, json_path, html_path, drill::drill_html);
       if (!keep) r.work_dir.clear();
       std::fputs(demo::demo_summary(r, json_path, html_path).c_str(), stdout);
-      return drill::check_exit_code(r.drill_report.value("result", std::string("FAIL")));
+      return check_exit_code(r.drill_report.value("result", std::string("FAIL")));
     };
   });
 }

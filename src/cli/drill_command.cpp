@@ -3,6 +3,7 @@
 #include "catalog/catalog.h"
 #include "cli/audit_record.h"
 #include "cli/commands.h"
+#include "core/check_status.h"
 #include "cli/report_output.h"
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -89,7 +90,7 @@ void add_drill_command(CLI::App& app, Context& ctx, CommandBody& body) {
         std::fputs("pgdr: drill interrupted: the DR cluster was stopped and removed\n", stderr);
         return 3;
       }
-      return drill::check_exit_code(report["result"]);
+      return check_exit_code(report["result"]);
     };
   });
 }

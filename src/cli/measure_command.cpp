@@ -3,6 +3,7 @@
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
+#include "core/check_status.h"
 #include "cli/report_output.h"
 #include "core/duration.h"
 #include "core/error.h"
@@ -66,7 +67,7 @@ void add_measure_command(CLI::App& app, Context& ctx, CommandBody& body) {
           write_reports(report, report_path, {}, {});
           if (!continuous) {
             std::fputs(summary(report).c_str(), stdout);
-            return drill::check_exit_code(report["result"]);
+            return check_exit_code(report["result"]);
           }
           std::printf("%s\n", report.dump().c_str());
           std::fflush(stdout);

@@ -9,6 +9,7 @@
 #include "cli/audit_record.h"
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/shell.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "restore/restore.h"
@@ -16,15 +17,6 @@
 namespace pgdr::cli {
 
 namespace {
-
-std::string shell_quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
 
 // restore_command for the restored cluster: the server runs it from its data directory.
 std::string restore_command_for(Context& ctx) {

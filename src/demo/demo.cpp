@@ -1,9 +1,6 @@
 #include "demo/demo.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -22,6 +19,8 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/interrupt.h"
+#include "core/process.h"
+#include "core/shell.h"
 #include "core/subprocess.h"
 #include "core/time_format.h"
 #include "demo/retail_dataset.h"
@@ -52,23 +51,6 @@ std::string quote_setting(const std::string& v) {
   return out + "'";
 }
 
-std::string shell_quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
-
-std::string self_path() {
-  char exe[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) throw Error(ErrorKind::internal, "unable to find the pgdr binary's path");
-  exe[n] = '\0';
-  return exe;
-}
-
 std::string first_line(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   if (auto nl = s.rfind('\n'); nl != std::string::npos) s = s.substr(nl + 1);
@@ -79,15 +61,6 @@ pid_t read_pid(const std::string& data_dir) {
   std::ifstream in(data_dir + "/postmaster.pid");
   long pid = 0;
   return (in >> pid && pid > 0) ? static_cast<pid_t>(pid) : 0;
-}
-
-bool alive(pid_t pid) {
-  if (pid <= 0 || (::kill(pid, 0) != 0 && errno != EPERM)) return false;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return false;
-  auto close = line.rfind(')');
-  return close == std::string::npos || close + 2 >= line.size() || line[close + 2] != 'Z';
 }
 
 // A power cut for one server: SIGKILL to the postmaster and every child it has, then the System V
@@ -115,7 +88,7 @@ void kill9(const std::string& data_dir) {
   for (pid_t v : victims) ::kill(v, SIGKILL);
   for (int i = 0; i < 200; ++i) {
     bool any = false;
-    for (pid_t v : victims) any |= alive(v);
+    for (pid_t v : victims) any |= process_alive(v);
     if (!any) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
@@ -151,7 +124,7 @@ class Workspace {
     ::chmod(root_.c_str(), 0755);
   }
   ~Workspace() {
-    if (!primary_.empty() && alive(read_pid(primary_))) {
+    if (!primary_.empty() && process_alive(read_pid(primary_))) {
       try {
         run_process(pg::as_user(user_, {pg::pg_bindir(kPgMajor) + "/pg_ctl", "-D", primary_, "-m", "immediate", "-w",
                                         "stop"}));
@@ -178,24 +151,6 @@ class Workspace {
   bool keep_;
   pg::ServerUser user_;
 };
-
-int free_port() {
-  // The kernel picks a free port; PostgreSQL binds it a moment later.
-  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0) throw_errno("unable to create a socket on", "127.0.0.1", errno);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int e = errno;
-    ::close(s);
-    throw_errno("unable to find a free port on", "127.0.0.1", e);
-  }
-  ::close(s);
-  return ntohs(addr.sin_port);
-}
 
 }  // namespace
 
@@ -230,7 +185,7 @@ DemoResult run_demo(const DemoOptions& opt) {
   // The server user runs this pgdr from archive_command and restore_command: a copy it can reach,
   // wherever the original lives (under /root, say).
   {
-    auto bytes = read_file(self_path());
+    auto bytes = read_file(self_executable());
     if (!bytes) throw Error(ErrorKind::io, "unable to read the pgdr binary");
     write_file_durably(pgdr, *bytes, 0755);
     ::chmod(pgdr.c_str(), 0755);
@@ -239,7 +194,7 @@ DemoResult run_demo(const DemoOptions& opt) {
   const std::string passphrase = "demo-" + to_hex(io::random_bytes(16));
   ::setenv(kPassphraseVar, passphrase.c_str(), 1);
 
-  const int port = free_port();
+  const int port = free_loopback_port();
   const std::string conninfo = "host=" + socket_dir + " port=" + std::to_string(port) + " user=postgres dbname=shop";
   make_directories(socket_dir, 0755);
   make_directories(ws.path("dr"), 0755);

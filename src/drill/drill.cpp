@@ -11,9 +11,11 @@
 #include <sstream>
 #include <thread>
 
+#include "core/check_status.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/interrupt.h"
+#include "core/process.h"
 #include "core/log.h"
 #include "core/subprocess.h"
 #include "pg/amcheck.h"
@@ -70,7 +72,7 @@ int remove_leftovers(const std::string& dr_path, std::vector<std::string>& notes
   for (const auto& dir : candidates) {
     std::ifstream pidfile(dir + "/data/postmaster.pid");
     long pid = 0;
-    if (pidfile >> pid && pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) {
+    if (pidfile >> pid && pid > 0 && process_alive(static_cast<pid_t>(pid))) {
       notes.push_back("left alone: " + dir + " (its server, pid " + std::to_string(pid) + ", is running)");
       continue;
     }
@@ -117,11 +119,6 @@ json phase_json(const Phase& p) {
   if (!p.started_at.empty()) j["started_at"] = p.started_at;
   if (!p.error.empty()) j["error"] = p.error;
   return j;
-}
-
-std::string worst(const std::string& a, const std::string& b) {
-  auto rank = [](const std::string& s) { return s == "FAIL" ? 2 : s == "WARN" ? 1 : 0; };
-  return rank(a) >= rank(b) ? a : b;
 }
 
 }  // namespace
@@ -486,7 +483,7 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
   std::string result = "PASS";
   for (const auto& p : phases) {
     if (p.status == "FAIL") result = "FAIL";
-    else if (p.status == "WARN") result = worst(result, "WARN");
+    else if (p.status == "WARN") result = worse_status(result, "WARN");
   }
   json rto = {{"components", components},
               {"method",
@@ -495,7 +492,7 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
   if (rto_seconds) {
     rto["status"] = *rto_seconds <= rto_obj ? "PASS" : "FAIL";
     rto["margin_seconds"] = round3(rto_obj - *rto_seconds);
-    result = worst(result, rto["status"]);
+    result = worse_status(result, rto["status"]);
   }
   rpo["method"] = "the source's newest commit at the disaster against the newest commit replayed in the copy, "
                   "which used only the WAL archived (or made durable by wal-stream) when the disaster was declared";
@@ -503,14 +500,14 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
   if (rpo_seconds) {
     rpo["status"] = *rpo_seconds <= rpo_obj ? "PASS" : "FAIL";
     rpo["margin_seconds"] = round3(rpo_obj - *rpo_seconds);
-    result = worst(result, rpo["status"]);
+    result = worse_status(result, rpo["status"]);
     if (capture.commit.method == "declared time") {
       rpo["note"] = "an upper bound: the source records no commit times and no heartbeat was allowed";
     }
   } else if (!failed) {
     rpo["status"] = "WARN";
     rpo["note"] = "the source's newest commit is unknown (source unreachable)";
-    result = worst(result, "WARN");
+    result = worse_status(result, "WARN");
   }
   report["rto"] = rto;
   report["rpo"] = rpo;

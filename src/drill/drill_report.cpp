@@ -42,12 +42,6 @@ const char* colour(const std::string& status) {
 
 }  // namespace
 
-int check_exit_code(const std::string& result) {
-  if (result == "PASS") return 0;
-  if (result == "WARN") return 1;
-  return 2;
-}
-
 std::string drill_summary(const json& r) {
   std::string out;
   const json& obj = r["objectives"];

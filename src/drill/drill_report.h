@@ -19,7 +19,4 @@ std::string drill_html(const nlohmann::json& report);
 //  "rto_moving_average_seconds", "rpo_moving_average_seconds" over the last five}
 nlohmann::json drill_trend(const std::vector<catalog::RunRecord>& earlier_newest_first, const nlohmann::json& current);
 
-// Exit code of a check command for a result: PASS 0, WARN 1, FAIL 2.
-int check_exit_code(const std::string& result);
-
 }  // namespace pgdr::drill

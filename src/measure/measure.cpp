@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "core/check_status.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/subprocess.h"
@@ -26,11 +27,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 double round3(double v) { return std::round(v * 1000) / 1000; }
-
-std::string worst(const std::string& a, const std::string& b) {
-  auto rank = [](const std::string& s) { return s == "FAIL" ? 2 : s == "WARN" ? 1 : 0; };
-  return rank(a) >= rank(b) ? a : b;
-}
 
 // A scratch directory removed on every path.
 struct ScratchDir {
@@ -171,7 +167,7 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
                       {"status", status},
                       {"seconds", round3(std::chrono::duration<double>(Clock::now() - started).count())},
                       {"details", std::move(details)}});
-    result = worst(result, status);
+    result = worse_status(result, status);
   };
 
   auto snapshots = repo::list_snapshots(repo.store(), repo.key());

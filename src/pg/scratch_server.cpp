@@ -1,10 +1,7 @@
 #include "pg/scratch_server.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +14,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/interrupt.h"
+#include "core/process.h"
 #include "core/subprocess.h"
 #include "pg/connection.h"
 
@@ -44,17 +42,6 @@ int major_version(const std::string& data_dir) {
   std::string v = slurp(data_dir + "/PG_VERSION");
   if (v.empty()) throw Error(ErrorKind::not_found, "not a PostgreSQL data directory: " + data_dir + " (no PG_VERSION)");
   return std::atoi(v.c_str());
-}
-
-// A zombie counts as gone: an orphaned postmaster is re-parented to init or to a subreaper, which
-// may reap it late.
-bool process_alive(pid_t pid) {
-  if (pid <= 0 || (::kill(pid, 0) != 0 && errno != EPERM)) return false;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return false;
-  auto close = line.rfind(')');
-  return close == std::string::npos || close + 2 >= line.size() || (line[close + 2] != 'Z' && line[close + 2] != 'X');
 }
 
 std::string trim(std::string s) {
@@ -96,24 +83,7 @@ ScratchServer::~ScratchServer() {
   }
 }
 
-void ScratchServer::pick_port() {
-  // Port 0: the kernel picks a free one. Another program may take it before the server binds it;
-  // start() then picks again.
-  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (s < 0) throw_errno("unable to create a socket on", "127.0.0.1", errno);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(s, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int e = errno;
-    ::close(s);
-    throw_errno("unable to find a free port on", "127.0.0.1", e);
-  }
-  port_ = ntohs(addr.sin_port);
-  ::close(s);
-}
+void ScratchServer::pick_port() { port_ = free_loopback_port(); }
 
 void ScratchServer::write_settings() {
   if (::access((data_dir_ + "/postgresql.conf").c_str(), F_OK) != 0) {

@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "core/shell.h"
 #include "core/log.h"
 #include "repo/audit_log.h"
 #include "repo/keys.h"
@@ -33,26 +34,8 @@ CheckResult timed(Fn fn) {
   return r;
 }
 
-std::string shell_quoted(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
-  }
-  return out + "'";
-}
-
-// The restored copy fetches archived WAL with this binary and this configuration, by absolute
-// path (the server runs it from its data directory).
-std::string restore_command_for(const Config& config) {
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) throw Error(ErrorKind::internal, "unable to find the pgdr binary's path");
-  exe[n] = '\0';
-  char path[PATH_MAX];
-  if (!realpath(config.source.c_str(), path)) throw_errno("unable to resolve", config.source, errno);
-  return shell_quoted(exe) + " --config " + shell_quoted(path) + " archive-get %f %p";
-}
+// The restored copy fetches archived WAL with this binary and this configuration.
+std::string restore_command_for(const Config& config) { return pgdr_invocation(config.source) + " archive-get %f %p"; }
 
 CheckResult skipped(const std::string& name, const std::string& why) {
   CheckResult r;

@@ -43,16 +43,6 @@ class DrillTest : public PgdrTest {
                  work_->file("catalog.db") + "\"\n" + extra);
   }
 
-  void archive_now(PgCluster& c) {
-    std::string seg = c.psql("SELECT pg_walfile_name(pg_switch_wal())");
-    for (int i = 0; i < 600; ++i) {
-      std::string last = c.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-      if (!last.empty() && last >= seg) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    FAIL() << "segment " << seg << " was not archived in time";
-  }
-
   void make_shop_data() {
     cluster_->psql(
         "CREATE TABLE stock (product int PRIMARY KEY, qty int NOT NULL);"

@@ -78,6 +78,18 @@ class PgdrTest : public ::testing::Test {
     FAIL() << "the cluster on port " << c.port() << " was still in recovery after " << timeout_seconds << " s";
   }
 
+  // Switches c to a new WAL segment and waits until its archiver has stored everything before it.
+  void archive_now(PgCluster& c) {
+    std::string seg = c.psql("SELECT pg_walfile_name(pg_switch_wal())");
+    for (int i = 0; i < 600; ++i) {
+      std::string last = c.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+      if (!last.empty() && last >= seg) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "segment " << seg << " was not archived in time\n"
+           << c.log().substr(c.log().size() > 3000 ? c.log().size() - 3000 : 0);
+  }
+
   std::string backup() {
     std::string out = pgdr_ok({"backup"});
     while (!out.empty() && out.back() == '\n') out.pop_back();

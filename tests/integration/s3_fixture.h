@@ -53,18 +53,6 @@ class S3PgdrTest : public PgdrTest {
            "\"\ns3_uri_style = \"path\"\n" + s3_extra();
   }
 
-  // Switches to a new segment and waits until the archiver has stored everything before it.
-  void archive_now(PgCluster& c) {
-    std::string seg = c.psql("SELECT pg_walfile_name(pg_switch_wal())");
-    for (int i = 0; i < 600; ++i) {
-      std::string last = c.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-      if (!last.empty() && last >= seg) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    FAIL() << "segment " << seg << " was not archived in time\n"
-           << c.log().substr(c.log().size() > 3000 ? c.log().size() - 3000 : 0);
-  }
-
   std::unique_ptr<S3Server> s3_;
 };
 

@@ -33,16 +33,7 @@ class VerifyFixture : public PgdrTest {
     write_config("[catalog]\npath = \"" + work_->file("catalog.db") + "\"\n" + extra);
   }
 
-  // Switches to a new segment and waits until the archiver has stored everything before it.
-  void archive_now() {
-    std::string seg = cluster_->psql("SELECT pg_walfile_name(pg_switch_wal())");
-    for (int i = 0; i < 600; ++i) {
-      std::string last = cluster_->psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-      if (!last.empty() && last >= seg) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    FAIL() << "segment " << seg << " was not archived in time";
-  }
+  void archive_now() { PgdrTest::archive_now(*cluster_); }
 
   struct VerifyRun {
     PgdrResult run;

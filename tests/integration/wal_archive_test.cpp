@@ -25,17 +25,6 @@ class WalArchiveTest : public PgdrTest {
     return o;
   }
 
-  // Switches to a new segment and waits until the archiver has stored everything before it.
-  void archive_now(PgCluster& c) {
-    std::string seg = c.psql("SELECT pg_walfile_name(pg_switch_wal())");
-    for (int i = 0; i < 600; ++i) {
-      std::string last = c.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-      if (!last.empty() && last >= seg) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    FAIL() << "segment " << seg << " was not archived in time\n" << c.log().substr(c.log().size() > 3000 ? c.log().size() - 3000 : 0);
-  }
-
   std::string restore_and_query(const std::vector<std::string>& target, const std::string& sql) {
     static int n = 0;
     std::string dir = work_->file("pitr-" + std::to_string(++n));

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/check_status.h"
 #include "drill/drill_report.h"
 #include "measure/measure.h"
 

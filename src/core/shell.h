@@ -1,0 +1,20 @@
+// Command lines that another program runs through /bin/sh on pgdr's behalf: PostgreSQL's
+// restore_command and archive_command, which call this pgdr binary back with its configuration.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace pgdr {
+
+// s in single quotes for /bin/sh, any character included.
+std::string shell_quoted(std::string_view s);
+
+// The absolute path of the running pgdr binary. Throws Error(internal) when it cannot be found.
+std::string self_executable();
+
+// "'<this binary>' --config '<config_path made absolute>'": how a server started from a restored
+// copy calls pgdr back; it runs the command from its data directory, so both paths are absolute.
+std::string pgdr_invocation(const std::string& config_path);
+
+}  // namespace pgdr
