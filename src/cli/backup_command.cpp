@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "backup/backup.h"
+#include "cli/audit_record.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -25,8 +26,13 @@ void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body) {
       opt.expire_wait = cfg.retention.lock_wait;
       std::vector<repo::Repository> repos = ctx.open_repos();
       std::vector<repo::Repository*> targets;
-      for (auto& r : repos) targets.push_back(&r);
-      backup::BackupResult r = backup::run_backup(cfg.cluster, targets, opt);
+      std::vector<const repo::Repository*> audit_to;
+      for (auto& r : repos) {
+        targets.push_back(&r);
+        audit_to.push_back(&r);
+      }
+      backup::BackupResult r = audited(audit_to, "backup", "cluster " + cfg.cluster.name,
+                                       [&] { return backup::run_backup(cfg.cluster, targets, opt); });
       for (const auto& w : r.warnings) log_warning(w);
       const auto& i = r.info;
       log_info("snapshot " + i.id + ": " + human_bytes(i.logical_bytes) + " in " + std::to_string(i.file_count) +
@@ -35,6 +41,11 @@ void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body) {
         const auto& p = r.per_repo[k];
         log_info("  repository '" + repos[k].name() + "': " + human_bytes(p.stored_bytes) + " stored (" +
                  std::to_string(p.new_blocks) + " new blocks, " + std::to_string(p.reused_blocks) + " already stored)");
+        record_audit(repos[k], "backup", "snapshot " + i.id, i.checksum_failures ? "WARN" : "OK",
+                     std::to_string(i.logical_bytes) + " bytes in " + std::to_string(i.file_count) + " files, " +
+                         std::to_string(p.stored_bytes) + " stored, LSN " + i.start_lsn + " to " + i.stop_lsn +
+                         (i.checksum_failures ? ", " + std::to_string(i.checksum_failures) + " page checksum failures"
+                                              : ""));
       }
       std::printf("%s\n", i.id.c_str());
       if (i.checksum_failures > 0) {

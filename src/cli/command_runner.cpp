@@ -43,9 +43,11 @@ int run(int argc, char** argv) {
   add_archive_get_command(app, ctx, body);
   add_wal_stream_command(app, ctx, body);
   add_failover_command(app, ctx, body);
+  add_verify_command(app, ctx, body);
   add_drill_command(app, ctx, body);
   add_measure_command(app, ctx, body);
   add_history_command(app, ctx, body);
+  add_audit_command(app, ctx, body);
   add_demo_command(app, ctx, body);
   add_help_command(app, ctx, body);
 

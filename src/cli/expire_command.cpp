@@ -1,6 +1,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cli/audit_record.h"
 #include "cli/commands.h"
 #include "core/clock.h"
 #include "core/error.h"
@@ -50,6 +51,14 @@ nlohmann::json result_json(const std::string& name, const repo::ExpireResult& r)
           {"bytes_freed", r.bytes_freed}};
 }
 
+std::string summary(const repo::ExpireResult& r) {
+  std::size_t kept = 0;
+  for (const auto& d : r.snapshots) kept += d.keep;
+  return "kept " + std::to_string(kept) + " of " + std::to_string(r.snapshots.size()) + " snapshots, removed " +
+         std::to_string(r.snapshots.size() - kept) + " snapshots, " + std::to_string(r.packs.size()) + " packs, " +
+         std::to_string(r.wal.size()) + " WAL files, freed " + std::to_string(r.bytes_freed) + " bytes";
+}
+
 void print_result(const std::string& name, const repo::ExpireResult& r) {
   std::size_t kept = 0;
   for (const auto& d : r.snapshots) kept += d.keep;
@@ -92,7 +101,11 @@ void add_expire_command(CLI::App& app, Context& ctx, CommandBody& body) {
       std::vector<Error> failed;
       for (const auto& r : repos) {
         try {
-          repo::ExpireResult result = repo::run_expire(r, opt);
+          // A dry run changes nothing and is not recorded; a real one is, with what it removed.
+          repo::ExpireResult result = dry_run ? repo::run_expire(r, opt)
+                                              : audited({&r}, "expire", "repository " + r.name(),
+                                                        [&] { return repo::run_expire(r, opt); });
+          if (!dry_run) record_audit(r, "expire", "repository " + r.name(), "OK", summary(result));
           out["repositories"].push_back(result_json(r.name(), result));
           if (!json) print_result(r.name(), result);
         } catch (const Error& e) {

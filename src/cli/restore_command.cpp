@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "cli/audit_record.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -118,7 +119,8 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
       std::vector<repo::Repository> repos = open_readable(ctx);
       std::vector<const repo::Repository*> sources;
       for (const auto& r : repos) sources.push_back(&r);
-      restore::RestoreResult r = restore::run_restore(sources, opt);
+      restore::RestoreResult r = audited(sources, "restore", "snapshot " + opt.snapshot + " to " + opt.target_dir,
+                                         [&] { return restore::run_restore(sources, opt); });
       std::string what = "restored snapshot " + r.info.id + " to " + opt.target_dir + ": " +
                          std::to_string(r.files_written) + " files written (" + human_bytes(r.bytes_written) + ")";
       if (opt.delta)
@@ -126,6 +128,7 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
       char secs[32];
       std::snprintf(secs, sizeof secs, " in %.1f s", r.seconds);
       log_info(what + secs);
+      record_audit(sources, "restore", "snapshot " + r.info.id + " to " + opt.target_dir, "OK", what + secs);
       return 0;
     };
   });

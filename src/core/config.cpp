@@ -73,6 +73,32 @@ class Checker {
     }
   }
 
+  double number(const toml::table& t, const std::string& section, const char* key, double fallback, double lo,
+                double hi) const {
+    const toml::node* n = t.get(key);
+    if (!n) return fallback;
+    if (!n->is_number()) fail(n, "'" + std::string(key) + "' in [" + section + "] must be a number");
+    double v = n->is_integer() ? static_cast<double>(n->as_integer()->get()) : n->as_floating_point()->get();
+    if (v < lo || v > hi)
+      fail(n, "'" + std::string(key) + "' in [" + section + "] must be between " + std::to_string(lo) + " and " +
+                  std::to_string(hi));
+    return v;
+  }
+
+  std::vector<std::string> strings(const toml::table& t, const std::string& section, const char* key) const {
+    const toml::node* n = t.get(key);
+    if (!n) return {};
+    if (n->is_string()) return {n->as_string()->get()};
+    const toml::array* a = n->as_array();
+    if (!a) fail(n, "'" + std::string(key) + "' in [" + section + "] must be a list of strings");
+    std::vector<std::string> out;
+    for (const toml::node& el : *a) {
+      if (!el.is_string()) fail(&el, "'" + std::string(key) + "' in [" + section + "] must be a list of strings");
+      out.push_back(el.as_string()->get());
+    }
+    return out;
+  }
+
   const std::string& source() const { return source_; }
 
  private:
@@ -129,7 +155,8 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
   Config cfg;
   cfg.source = source;
-  c.only_keys(root, "top level", {"cluster", "repo", "key", "backup", "objectives", "catalog", "drill", "stream", "retention"});
+  c.only_keys(root, "top level", {"cluster", "repo", "key", "backup", "objectives", "catalog", "drill", "stream",
+                             "verify", "alerts", "retention"});
 
   auto section = [&](const char* name) -> const toml::table* {
     const toml::node* n = root.get(name);
@@ -217,6 +244,50 @@ Config parse_config(const std::string& text, const std::string& source) {
                               std::pair{"flush_interval", cfg.stream.flush_interval},
                               std::pair{"retry_max", cfg.stream.retry_max}})
       if (value.count() <= 0) c.fail(t->get(key), std::string("[stream] ") + key + " must be longer than zero");
+  }
+
+  if (const toml::table* t = section("verify")) {
+    c.only_keys(*t, "verify", {"snapshot_interval", "window", "coverage_warn", "coverage_fail", "reverify_after",
+                               "anomaly_threshold", "anomaly_history", "process_max"});
+    auto& v = cfg.verify;
+    v.snapshot_interval = c.duration(*t, "verify", "snapshot_interval", v.snapshot_interval);
+    v.window = c.duration(*t, "verify", "window", v.window);
+    if (v.snapshot_interval.count() < 1000) c.fail(t, "[verify] snapshot_interval must be at least 1s");
+    if (v.window < v.snapshot_interval) c.fail(t, "[verify] window must be at least snapshot_interval");
+    v.coverage_warn = c.number(*t, "verify", "coverage_warn", v.coverage_warn, 0, 100);
+    v.coverage_fail = c.number(*t, "verify", "coverage_fail", v.coverage_fail, 0, 100);
+    if (v.coverage_fail > v.coverage_warn) c.fail(t, "[verify] coverage_fail must not exceed coverage_warn");
+    v.reverify_after = c.duration(*t, "verify", "reverify_after", v.reverify_after);
+    v.anomaly_threshold = c.number(*t, "verify", "anomaly_threshold", v.anomaly_threshold, 1, 1000);
+    v.anomaly_history = c.integer(*t, "verify", "anomaly_history", v.anomaly_history, 3, 1000);
+    v.process_max = c.integer(*t, "verify", "process_max", v.process_max, 1, 64);
+  }
+
+  if (const toml::table* t = section("alerts")) {
+    c.only_keys(*t, "alerts", {"smtp_url", "starttls", "smtp_user", "smtp_password_env", "from", "to", "webhook_urls",
+                               "min_severity", "timeout", "ca_file"});
+    auto& a = cfg.alerts;
+    a.smtp_url = c.str(*t, "alerts", "smtp_url", false);
+    if (!a.smtp_url.empty() && !a.smtp_url.starts_with("smtp://") && !a.smtp_url.starts_with("smtps://"))
+      c.fail(t->get("smtp_url"), "[alerts] smtp_url must start with smtp:// or smtps://");
+    a.starttls = c.boolean(*t, "alerts", "starttls", a.starttls);
+    a.ca_file = c.str(*t, "alerts", "ca_file", false);
+    if (!a.ca_file.empty()) require_absolute(c, t->get("ca_file"), "[alerts] ca_file", a.ca_file);
+    a.smtp_user = c.str(*t, "alerts", "smtp_user", false);
+    a.smtp_password_env = c.str(*t, "alerts", "smtp_password_env", false);
+    a.from = c.str(*t, "alerts", "from", false);
+    a.to = c.strings(*t, "alerts", "to");
+    if (!a.smtp_url.empty() && (a.from.empty() || a.to.empty()))
+      c.fail(t, "[alerts] smtp_url needs 'from' and 'to'");
+    a.webhook_urls = c.strings(*t, "alerts", "webhook_urls");
+    for (const auto& u : a.webhook_urls)
+      if (!u.starts_with("http://") && !u.starts_with("https://"))
+        c.fail(t->get("webhook_urls"), "[alerts] webhook_urls must be http:// or https:// URLs");
+    a.min_severity = c.str(*t, "alerts", "min_severity", false, a.min_severity);
+    if (a.min_severity != "investigate" && a.min_severity != "warning" && a.min_severity != "alert" &&
+        a.min_severity != "critical")
+      c.fail(t->get("min_severity"), "[alerts] min_severity must be investigate, warning, alert or critical");
+    a.timeout = c.duration(*t, "alerts", "timeout", a.timeout);
   }
 
   if (const toml::table* t = section("retention")) {

@@ -62,6 +62,33 @@ struct StreamConfig {
   std::chrono::milliseconds retry_max{std::chrono::seconds(30)};        // longest wait between reconnects
 };
 
+// What `pgdr verify` expects and how hard it looks (docs/commands/verify.md).
+struct VerifyConfig {
+  std::chrono::milliseconds snapshot_interval{std::chrono::hours(1)};  // one snapshot expected per interval
+  std::chrono::milliseconds window{std::chrono::hours(24)};            // how far back coverage and sizes look
+  double coverage_warn = 95;    // percent below which coverage is WARN
+  double coverage_fail = 80;    // percent below which coverage is FAIL
+  std::chrono::milliseconds reverify_after{std::chrono::hours(24 * 30)};  // re-read objects verified longer ago
+  double anomaly_threshold = 5;  // robust z-score (deviation from the median in MADs) that flags a size
+  int anomaly_history = 10;      // predecessors that form the size baseline
+  int process_max = 2;           // parallel object readers
+};
+
+// Where `pgdr verify` sends its one message per run. Holds no secret: the SMTP password is named by
+// an environment variable.
+struct AlertsConfig {
+  std::string smtp_url;  // smtp://host:port or smtps://host:port; empty: no e-mail
+  bool starttls = false;  // require STARTTLS on smtp://
+  std::string ca_file;    // CA certificates (PEM) to trust for TLS, instead of the system's
+  std::string smtp_user;
+  std::string smtp_password_env;
+  std::string from;
+  std::vector<std::string> to;
+  std::vector<std::string> webhook_urls;  // each gets the JSON by POST
+  std::string min_severity = "investigate";  // investigate < warning < alert < critical
+  std::chrono::milliseconds timeout{std::chrono::seconds(30)};
+};
+
 // What `pgdr expire` keeps: per cluster, the newest snapshot of each of the newest N hours, days,
 // ISO weeks, months and years (UTC) that have one, everything younger than min_age, and the newest.
 struct RetentionConfig {
@@ -85,6 +112,8 @@ struct Config {
   CatalogConfig catalog;
   DrillConfig drill;
   StreamConfig stream;
+  VerifyConfig verify;
+  AlertsConfig alerts;
   RetentionConfig retention;
 
   // The repository named name, or the only/first one when name is empty; Error(config) if none.

@@ -63,35 +63,35 @@ std::uint64_t PackWriter::commit() {
   return size;
 }
 
-std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const MasterKey& key,
-                                         const std::string& pack_id) {
+namespace {
+
+// Checks the tail and opens the trailer. fetch(offset, length) returns bytes of the pack.
+template <typename Fetch>
+std::vector<PackEntry> parse_trailer(std::uint64_t pack_bytes, Fetch fetch, const MasterKey& key,
+                                     const std::string& pack_id, const std::string& where) {
   std::string object = pack_object(pack_id);
   auto bad = [&](const std::string& why) -> std::vector<PackEntry> {
-    throw Error(ErrorKind::corrupt, "corrupt pack " + object + " in " + store.describe() + " (" + why + ")");
+    throw Error(ErrorKind::corrupt, "corrupt pack " + object + " in " + where + " (" + why + ")");
   };
-  auto info = store.stat(object);
-  if (!info) throw Error(ErrorKind::not_found, "missing pack " + object + " in " + store.describe());
-  if (info->size_bytes < kTailBytes) return bad("shorter than its tail");
-  auto tail = store.read_range(object, info->size_bytes - kTailBytes, kTailBytes);
-  if (!tail) throw Error(ErrorKind::not_found, "missing pack " + object + " in " + store.describe());
-  if (std::memcmp(tail->data() + 8, kPackMagic.data(), kPackMagic.size()) != 0) return bad("no pack tail (truncated?)");
-  std::uint32_t version = get_u32le(tail->data() + 4);
+  if (pack_bytes < kTailBytes) return bad("shorter than its tail");
+  Bytes tail = fetch(pack_bytes - kTailBytes, kTailBytes);
+  if (std::memcmp(tail.data() + 8, kPackMagic.data(), kPackMagic.size()) != 0) return bad("no pack tail (truncated?)");
+  std::uint32_t version = get_u32le(tail.data() + 4);
   if (version != static_cast<std::uint32_t>(kFormatVersion))
     return bad("pack format version " + std::to_string(version) + ", this pgdr reads version " + std::to_string(kFormatVersion));
-  std::uint32_t trailer_len = get_u32le(tail->data());
-  if (trailer_len > info->size_bytes - kTailBytes) return bad("trailer length beyond the pack");
-  auto sealed = store.read_range(object, info->size_bytes - kTailBytes - trailer_len, trailer_len);
-  if (!sealed) throw Error(ErrorKind::not_found, "missing pack " + object + " in " + store.describe());
+  std::uint32_t trailer_len = get_u32le(tail.data());
+  if (trailer_len > pack_bytes - kTailBytes) return bad("trailer length beyond the pack");
+  Bytes sealed = fetch(pack_bytes - kTailBytes - trailer_len, trailer_len);
   io::Aead aead(key.data_key().view());
   Bytes table;
   try {
-    aead.open(*sealed, trailer_aad(pack_id), table);
+    aead.open(sealed, trailer_aad(pack_id), table);
   } catch (const Error&) {
     return bad("trailer fails authentication");
   }
   if (table.size() % kEntryBytes != 0) return bad("trailer of odd length");
   std::vector<PackEntry> out(table.size() / kEntryBytes);
-  std::uint64_t body_end = info->size_bytes - kTailBytes - trailer_len;
+  std::uint64_t body_end = pack_bytes - kTailBytes - trailer_len;
   for (std::size_t i = 0; i < out.size(); ++i) {
     const std::uint8_t* p = table.data() + i * kEntryBytes;
     std::copy(p, p + 32, out[i].id.begin());
@@ -103,6 +103,30 @@ std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const Ma
     if (static_cast<std::uint64_t>(out[i].offset) + out[i].length > body_end) return bad("entry beyond the pack body");
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const MasterKey& key,
+                                         const std::string& pack_id) {
+  std::string object = pack_object(pack_id);
+  auto info = store.stat(object);
+  if (!info) throw Error(ErrorKind::not_found, "missing pack " + object + " in " + store.describe());
+  auto fetch = [&](std::uint64_t offset, std::uint64_t length) {
+    auto b = store.read_range(object, offset, length);
+    if (!b) throw Error(ErrorKind::not_found, "missing pack " + object + " in " + store.describe());
+    return std::move(*b);
+  };
+  return parse_trailer(info->size_bytes, fetch, key, pack_id, store.describe());
+}
+
+std::vector<PackEntry> parse_pack_trailer(ByteView pack, const MasterKey& key, const std::string& pack_id,
+                                          const std::string& where) {
+  auto fetch = [&](std::uint64_t offset, std::uint64_t length) {
+    return Bytes(pack.begin() + static_cast<std::ptrdiff_t>(offset),
+                 pack.begin() + static_cast<std::ptrdiff_t>(offset + length));
+  };
+  return parse_trailer(pack.size(), fetch, key, pack_id, where);
 }
 
 }  // namespace pgdr::repo

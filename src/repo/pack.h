@@ -58,5 +58,9 @@ class PackWriter {
 // Reads and authenticates a pack's trailer. Throws Error(corrupt) naming the pack.
 std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const MasterKey& key,
                                          const std::string& pack_id);
+// The same for a whole pack already in memory (verify reads each pack once); where names the
+// repository in messages.
+std::vector<PackEntry> parse_pack_trailer(ByteView pack, const MasterKey& key, const std::string& pack_id,
+                                          const std::string& where);
 
 }  // namespace pgdr::repo

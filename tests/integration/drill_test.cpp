@@ -243,14 +243,16 @@ TEST_F(DrillTest, ObjectiveBelowTheMeasuredRtoFails) {
   EXPECT_NE(r.out.find("RTO"), std::string::npos);
 }
 
-TEST_F(DrillTest, InterruptDuringRestoreRollsBack) {
+class DrillSignalTest : public DrillTest, public testing::WithParamInterface<int> {};
+
+TEST_P(DrillSignalTest, InterruptDuringRestoreRollsBack) {
   // Large enough that the restore takes a moment.
   cluster_->run_as_server_user({PgCluster::bin("pgbench"), "-i", "-s", "15", "-q", "-h", "127.0.0.1", "-p",
                                 std::to_string(cluster_->port()), "postgres"});
   backup();
   const std::string report = work_->file("drill.json");
   std::thread interrupter([&] {
-    // SIGINT to the pgdr process as soon as its DR data directory is being written.
+    // The signal to the pgdr process as soon as its DR data directory is being written.
     for (int i = 0; i < 3000; ++i) {
       bool restoring = false;
       for (const auto& e : fs::directory_iterator(dr_path_))
@@ -264,7 +266,7 @@ TEST_F(DrillTest, InterruptDuringRestoreRollsBack) {
       std::string all((std::istreambuf_iterator<char>(cmd)), std::istreambuf_iterator<char>());
       if (all.find(config_) != std::string::npos && all.find("drill") != std::string::npos &&
           all.find(pgdr_path()) == 0)
-        ::kill(std::atoi(e->d_name), SIGINT);
+        ::kill(std::atoi(e->d_name), GetParam());
     }
     ::closedir(proc);
   });
@@ -282,6 +284,9 @@ TEST_F(DrillTest, InterruptDuringRestoreRollsBack) {
   expect_nothing_left();
   EXPECT_EQ(cluster_->psql("SELECT count(*) FROM pgbench_branches"), "15");
 }
+
+INSTANTIATE_TEST_SUITE_P(Signals, DrillSignalTest, testing::Values(SIGINT, SIGTERM),
+                         [](const testing::TestParamInfo<int>& i) { return i.param == SIGINT ? "SIGINT" : "SIGTERM"; });
 
 using MeasureTest = DrillTest;
 

@@ -1,0 +1,84 @@
+#include "verify/report.h"
+
+#include <cstdio>
+
+namespace pgdr::verify {
+
+namespace {
+int rank(Status s) {
+  switch (s) {
+    case Status::fail: return 2;
+    case Status::warn: return 1;
+    default: return 0;
+  }
+}
+}  // namespace
+
+std::string to_string(Status s) {
+  switch (s) {
+    case Status::pass: return "PASS";
+    case Status::warn: return "WARN";
+    case Status::fail: return "FAIL";
+    case Status::skip: return "SKIP";
+  }
+  return "FAIL";
+}
+
+Status worst(Status a, Status b) {
+  Status r = rank(a) >= rank(b) ? a : b;
+  return r == Status::skip ? Status::pass : r;
+}
+
+Status Report::result() const {
+  Status r = Status::pass;
+  for (const auto& c : checks) r = worst(r, c.status);
+  return r;
+}
+
+int Report::exit_code() const { return rank(result()); }
+
+std::vector<Finding> Report::findings() const {
+  std::vector<Finding> out;
+  for (const auto& c : checks) out.insert(out.end(), c.findings.begin(), c.findings.end());
+  return out;
+}
+
+nlohmann::json Report::to_json() const {
+  nlohmann::json checks_json = nlohmann::json::array();
+  for (const auto& c : checks) {
+    nlohmann::json f = nlohmann::json::array();
+    for (const auto& x : c.findings) f.push_back({{"severity", x.severity}, {"message", x.message}});
+    checks_json.push_back({{"name", c.name},
+                           {"status", to_string(c.status)},
+                           {"seconds", c.seconds},
+                           {"summary", c.summary},
+                           {"details", c.details},
+                           {"findings", f}});
+  }
+  return {{"format", "pgdr-verify-report"},
+          {"version", 1},
+          {"result", to_string(result())},
+          {"cluster", cluster},
+          {"repository", repository},
+          {"started_at", iso8601_ms(started)},
+          {"seconds", seconds},
+          {"checks", checks_json},
+          {"alerts", alerts}};
+}
+
+std::string Report::text() const {
+  std::string out = "verify of repository '" + repository + "' (cluster '" + cluster + "'): " + to_string(result()) + "\n";
+  char buf[64];
+  for (const auto& c : checks) {
+    std::snprintf(buf, sizeof buf, "  %-4s %-15s %7.2fs  ", to_string(c.status).c_str(), c.name.c_str(), c.seconds);
+    out += buf + c.summary + "\n";
+  }
+  auto f = findings();
+  if (!f.empty()) {
+    out += "findings:\n";
+    for (const auto& x : f) out += "  [" + x.severity + "] " + x.message + "\n";
+  }
+  return out;
+}
+
+}  // namespace pgdr::verify

@@ -1,0 +1,53 @@
+// The result of `pgdr verify`: one CheckResult per check, each with a status, its time, a one-line
+// summary, machine-readable details and findings (what an alert reports). The JSON form is
+// documented by docs/reports/verify.schema.json; the exit code follows the monitoring-plugin
+// convention (0 PASS, 1 WARN, 2 FAIL; 3, could not run, is the command's).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "core/time_format.h"
+
+namespace pgdr::verify {
+
+enum class Status { pass, warn, fail, skip };
+std::string to_string(Status s);
+// The worse of two statuses (skip counts as pass).
+Status worst(Status a, Status b);
+
+// Something an alert should say. severity follows the alert rules: "investigate" (size anomaly),
+// "warning" (coverage below threshold), "alert" (missing snapshot), "critical" (damage, gaps, key,
+// failed restore test).
+struct Finding {
+  std::string severity;
+  std::string message;
+};
+
+struct CheckResult {
+  std::string name;  // "coverage", "size_anomalies", "checksums", "wal_continuity", "key", "restore_test"
+  Status status = Status::pass;
+  double seconds = 0;
+  std::string summary;  // one line for the terminal
+  nlohmann::json details = nlohmann::json::object();
+  std::vector<Finding> findings;
+};
+
+struct Report {
+  std::string cluster;
+  std::string repository;
+  SystemTime started{};
+  double seconds = 0;
+  std::vector<CheckResult> checks;
+  nlohmann::json alerts = nlohmann::json::array();  // one object per channel tried
+
+  Status result() const;
+  int exit_code() const;  // 0 PASS, 1 WARN, 2 FAIL
+  std::vector<Finding> findings() const;
+  nlohmann::json to_json() const;
+  // The readable summary: one line per check, then the findings.
+  std::string text() const;
+};
+
+}  // namespace pgdr::verify

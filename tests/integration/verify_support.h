@@ -1,0 +1,110 @@
+// Shared by the verify, alert and audit tests: a source cluster that archives its WAL into the
+// test's repository, a catalog inside the test's directory, and helpers to run `pgdr verify` and
+// read its JSON report.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pgdr_fixture.h"
+
+namespace pgdr::test {
+
+class VerifyFixture : public PgdrTest {
+ protected:
+  PgClusterOptions cluster_options() override {
+    PgClusterOptions o = with_passphrase({});
+    o.archive_command = pgdr_path() + " --config " + work_->file("pgdr.toml") + " archive-push %p";
+    return o;
+  }
+  void SetUp() override {
+    PgdrTest::SetUp();
+    write_verify_config("");
+  }
+  // The base configuration plus a catalog in the test's directory plus extra.
+  void write_verify_config(const std::string& extra) {
+    write_config("[catalog]\npath = \"" + work_->file("catalog.db") + "\"\n" + extra);
+  }
+
+  // Switches to a new segment and waits until the archiver has stored everything before it.
+  void archive_now() {
+    std::string seg = cluster_->psql("SELECT pg_walfile_name(pg_switch_wal())");
+    for (int i = 0; i < 600; ++i) {
+      std::string last = cluster_->psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+      if (!last.empty() && last >= seg) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "segment " << seg << " was not archived in time";
+  }
+
+  struct VerifyRun {
+    PgdrResult run;
+    nlohmann::json report;
+    // The check named name ({} when absent).
+    nlohmann::json check(const std::string& name) const {
+      for (const auto& c : report.value("checks", nlohmann::json::array()))
+        if (c["name"] == name) return c;
+      return {};
+    }
+  };
+
+  VerifyRun verify(std::vector<std::string> args = {}, std::vector<std::string> env = {}) {
+    static int n = 0;
+    std::string path = work_->file("report-" + std::to_string(++n) + ".json");
+    args.insert(args.begin(), {"verify", "--report", path});
+    VerifyRun v;
+    v.run = pgdr(args, env);
+    std::ifstream in(path);
+    if (in) {
+      std::stringstream ss;
+      ss << in.rdbuf();
+      v.report = nlohmann::json::parse(ss.str());
+    }
+    last_report_path_ = path;
+    return v;
+  }
+
+  // Validates the last report against docs/reports/verify.schema.json; "" when valid.
+  std::string schema_errors() const {
+    auto r = run_process({"python3", std::string(PGDR_SOURCE_DIR) + "/tests/integration/tools/check_schema.py",
+                          std::string(PGDR_SOURCE_DIR) + "/docs/reports/verify.schema.json", last_report_path_});
+    if (r.exit_code == 0) return "";
+    return "exit " + std::to_string(r.exit_code) + ": " + r.out + r.err;
+  }
+
+  // Every pack file of the repository, largest first.
+  std::vector<std::string> packs() const {
+    std::vector<std::pair<std::uintmax_t, std::string>> found;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(repo_dir_ + "/packs"))
+      if (e.is_regular_file() && e.path().string().find(".tmp-") == std::string::npos)
+        found.push_back({e.file_size(), e.path().string()});
+    std::sort(found.rbegin(), found.rend());
+    std::vector<std::string> out;
+    for (auto& f : found) out.push_back(f.second);
+    return out;
+  }
+
+  static void flip_byte(const std::string& path, std::uintmax_t offset) {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    ASSERT_TRUE(f) << path;
+    f.seekg(static_cast<std::streamoff>(offset));
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0xff);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.write(&c, 1);
+  }
+
+  std::string last_report_path_;
+};
+
+inline bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace pgdr::test
