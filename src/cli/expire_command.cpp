@@ -82,7 +82,8 @@ void print_result(const std::string& name, const repo::ExpireResult& r) {
 
 void add_expire_command(CLI::App& app, Context& ctx, CommandBody& body) {
   auto* cmd = app.add_subcommand("expire", "remove snapshots out of the retention policy and what only they need");
-  cmd->add_option("--repo", ctx.repo_name, "expire this repository only (default: every configured one)");
+  cmd->add_option("--repo", ctx.repo_name, "expire this repository only (default: every configured one)")
+      ->type_name("NAME");
   static bool dry_run = false;
   static bool json = false;
   cmd->add_flag("--dry-run", dry_run, "report what would be removed, remove nothing");
