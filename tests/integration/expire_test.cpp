@@ -156,6 +156,19 @@ TEST_F(ExpireTest, KeepsExactlyThePolicyOverNinetyDaysAndEveryKeptSnapshotRestor
     EXPECT_EQ(restored_state(ids[i], false), std::to_string(i) + ":" + std::to_string(300 * (i + 1))) << ids[i];
   EXPECT_EQ(restored_state(ids[5], true), "100:6000");
 
+  // The audit log records the real expire (not the dry run) with what it removed.
+  auto audit = nlohmann::json::parse(pgdr_ok({"audit", "--json"}));
+  std::vector<nlohmann::json> expires;
+  for (const auto& entry : audit["entries"])
+    if (entry["command"] == "expire") expires.push_back(entry);
+  ASSERT_EQ(expires.size(), 1u) << audit.dump();
+  EXPECT_EQ(expires[0]["result"], "OK");
+  EXPECT_EQ(expires[0]["what"], "repository local");
+  EXPECT_EQ(expires[0]["details"], "kept 10 of 20 snapshots, removed 10 snapshots, " +
+                                       std::to_string(report["removed"]["packs"].size()) + " packs, " +
+                                       std::to_string(report["removed"]["wal"].size()) + " WAL files, freed " +
+                                       std::to_string(report["bytes_freed"].get<std::uint64_t>()) + " bytes");
+
   // A second expire finds nothing more to remove.
   auto again = pgdr({"expire", "--json"}, {"PGDR_TEST_NOW=" + now});
   ASSERT_EQ(again.exit_code, 0) << again.err;
