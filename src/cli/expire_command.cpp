@@ -63,8 +63,9 @@ void print_result(const std::string& name, const repo::ExpireResult& r) {
   std::size_t kept = 0;
   for (const auto& d : r.snapshots) kept += d.keep;
   const char* verb = r.dry_run ? "would remove" : "removed";
-  std::printf("repository '%s'%s: %zu snapshot%s kept, %zu %s\n", name.c_str(), r.dry_run ? " (dry run)" : "", kept,
-              kept == 1 ? "" : "s", r.snapshots.size() - kept, verb);
+  std::printf("repository '%s'%s: %zu snapshot%s %s, %zu %s\n", name.c_str(), r.dry_run ? " (dry run)" : "", kept,
+              kept == 1 ? "" : "s", r.dry_run ? "to keep" : "kept", r.snapshots.size() - kept,
+              r.dry_run ? "to remove" : "removed");
   for (const auto& d : r.snapshots)
     std::printf("  %-6s %-26s %-24s %s\n", d.keep ? "keep" : "remove", d.info.id.c_str(), d.info.start_time.c_str(),
                 joined(d.reasons).c_str());

@@ -117,6 +117,17 @@ TEST_F(ExpireTest, KeepsExactlyThePolicyOverNinetyDaysAndEveryKeptSnapshotRestor
   EXPECT_TRUE(dry_json["dry_run"].get<bool>());
   EXPECT_EQ(repo_bytes(), before_bytes);
 
+  // The text report of a dry run: one line per snapshot with the rules that keep it.
+  auto dry_text = pgdr({"expire", "--dry-run"}, {"PGDR_TEST_NOW=" + now});
+  ASSERT_EQ(dry_text.exit_code, 0) << dry_text.err;
+  EXPECT_NE(dry_text.out.find("repository 'local' (dry run): 10 snapshots to keep, 10 to remove\n"), std::string::npos)
+      << dry_text.out;
+  EXPECT_NE(dry_text.out.find("  remove " + ids[0] + " "), std::string::npos) << dry_text.out;
+  EXPECT_NE(dry_text.out.find(ids[5] + " "), std::string::npos);
+  EXPECT_NE(dry_text.out.find(" monthly 3 of 3\n"), std::string::npos) << dry_text.out;
+  EXPECT_NE(dry_text.out.find("  would free "), std::string::npos) << dry_text.out;
+  EXPECT_EQ(repo_bytes(), before_bytes);
+
   auto r = pgdr({"expire", "--json"}, {"PGDR_TEST_NOW=" + now});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto report = nlohmann::json::parse(r.out)["repositories"][0];
