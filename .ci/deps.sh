@@ -10,7 +10,12 @@ pkgs=(
   postgresql-15 postgresql-contrib postgresql-client-15
   util-linux procps psmisc
   python3 python3-aiosmtpd
+  awscli
 )
+# s3rver (the S3 server of the tests) runs on Node.js; a machine may already have node and npm from
+# elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 [ "${PGDR_BENCH:-0}" = 1 ] && pkgs+=(pgbackrest time)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -19,4 +24,10 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# s3rver from npm into a local prefix, where tests/integration/harness/s3_server.cpp looks for it.
+npm_prefix="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache/pgdr-npm"
+if [ ! -x "$npm_prefix/node_modules/.bin/s3rver" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$npm_prefix" s3rver@3.7.1 >/dev/null
 fi

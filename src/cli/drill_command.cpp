@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "catalog/catalog.h"
+#include "cli/audit_record.h"
 #include "cli/commands.h"
 #include "cli/report_output.h"
 #include "core/error.h"
@@ -66,7 +67,16 @@ void add_drill_command(CLI::App& app, Context& ctx, CommandBody& body) {
           log_info("drill: phase " + std::to_string(++n) + "/5: " + phase);
         };
         report = drill::run_drill(cfg, repo, opt);
+        send_report_alerts(cfg, "drill", report);
         record_and_trend(cfg, "drill", report);
+        auto fig = [&](const char* k) {
+          return report[k].is_number() ? std::to_string(report[k].get<double>()) + " s" : std::string("unknown");
+        };
+        record_audit(repo, "drill",
+                     "snapshot " + (report["snapshot"].is_string() ? report["snapshot"].get<std::string>() : std::string("none")),
+                     report.value("result", std::string("FAIL")),
+                     "rto " + fig("rto_seconds") + ", rpo " + fig("rpo_seconds") +
+                         (report.value("interrupted", false) ? ", interrupted" : ""));
       } catch (const Error& e) {
         // Could not run at all (configuration, repository): the monitoring convention's 3.
         std::fprintf(stderr, "pgdr: %s\n", e.what());

@@ -61,6 +61,7 @@ void add_measure_command(CLI::App& app, Context& ctx, CommandBody& body) {
             // No catalog yet: no drill to read; the report says so.
           }
           nlohmann::json report = measure::run_measure(cfg, repo, drills);
+          send_report_alerts(cfg, "measure", report);
           record_and_trend(cfg, "measure", report);
           write_reports(report, report_path, {}, {});
           if (!continuous) {

@@ -1,5 +1,6 @@
 #include "cli/report_output.h"
 
+#include "alert/alert.h"
 #include "catalog/catalog.h"
 #include "core/bytes.h"
 #include "core/error.h"
@@ -31,6 +32,44 @@ void record_and_trend(const Config& cfg, const std::string& kind, nlohmann::json
     cat.record_run(run);
   } catch (const Error& e) {
     log_warning(std::string("the run was not recorded in the catalog: ") + e.what());
+  }
+}
+
+void send_report_alerts(const Config& cfg, const std::string& kind, nlohmann::json& report) {
+  alert::Message m;
+  const std::string result = report.value("result", std::string("FAIL"));
+  m.subject = "pgdr " + kind + " " + result + ": cluster '" + cfg.cluster.name + "'";
+  m.summary = "pgdr " + kind + " of cluster '" + cfg.cluster.name + "' started " +
+              report.value("started_at", std::string("?")) + ": " + result;
+  auto add = [&](alert::Severity s, const std::string& text) { m.findings.push_back({s, text}); };
+  for (const char* list : {"phases", "checks"}) {
+    if (!report.contains(list)) continue;
+    for (const auto& p : report[list]) {
+      const std::string status = p.value("status", std::string());
+      const std::string what = kind + " " + p.value("name", std::string("?"));
+      if (status == "FAIL")
+        add(alert::Severity::critical, what + " failed" + (p.contains("error") ? ": " + p["error"].get<std::string>() : ""));
+      else if (status == "WARN")
+        add(alert::Severity::warning, what + " warns");
+    }
+  }
+  for (const char* which : {"rto", "rpo"}) {
+    const std::string key = std::string(which) + "_seconds";
+    if (report.contains(key) && report[key].is_number() && report["objectives"][key].is_number() &&
+        report[key].get<double>() > report["objectives"][key].get<double>())
+      add(alert::Severity::alert, std::string(which == std::string("rto") ? "RTO " : "RPO ") +
+                                      std::to_string(report[key].get<double>()) + " s breaches its objective of " +
+                                      std::to_string(report["objectives"][key].get<double>()) + " s");
+  }
+  m.payload = report;
+  report["alerts"] = nlohmann::json::array();
+  for (const auto& d : alert::send(cfg.alerts, m)) {
+    nlohmann::json a = {{"channel", d.channel}, {"sent", d.ok}, {"findings", d.findings}};
+    if (!d.ok) {
+      a["error"] = d.error;
+      log_warning("alert by " + d.channel + " failed: " + d.error);
+    }
+    report["alerts"].push_back(a);
   }
 }
 

@@ -21,4 +21,9 @@ void write_reports(const nlohmann::json& report, const std::string& json_path, c
 // evidence is still in its report.
 void record_and_trend(const Config& cfg, const std::string& kind, nlohmann::json& report);
 
+// Alerts for a drill or measure report ([alerts]): a failed phase or check is critical, a breached
+// objective an alert, a WARN a warning; one message per run. The deliveries are added to
+// report["alerts"]; a failing channel is a warning on stderr.
+void send_report_alerts(const Config& cfg, const std::string& kind, nlohmann::json& report);
+
 }  // namespace pgdr::cli

@@ -144,6 +144,52 @@ Config load_config(const std::string& path) {
   return parse_config(ss.str(), path);
 }
 
+namespace {
+
+// A [[repo]] is either local (path) or S3 (s3_endpoint and the keys that go with it), never both.
+void parse_repo_location(const Checker& c, const toml::table& t, RepoConfig& r) {
+  const bool local = t.get("path") != nullptr;
+  const bool s3 = t.get("s3_endpoint") != nullptr;
+  if (local && s3) c.fail(&t, "[[repo]] '" + r.name + "' takes path or s3_endpoint, not both");
+  if (!local && !s3) c.fail(&t, "[[repo]] '" + r.name + "' needs path (a local directory) or s3_endpoint");
+  if (local) {
+    for (const char* key : {"s3_bucket", "s3_region", "s3_prefix", "s3_uri_style", "s3_ca_file", "s3_verify_tls",
+                            "s3_key_env", "s3_secret_env", "s3_token_env", "s3_connect_timeout", "s3_stall_timeout",
+                            "s3_attempts"}) {
+      if (const toml::node* n = t.get(key)) c.fail(n, std::string("'") + key + "' applies to an s3 repository, not one with path");
+    }
+    r.path = c.str(t, "repo", "path", true);
+    require_absolute(c, t.get("path"), "[[repo]] path", r.path);
+    return;
+  }
+  r.s3_endpoint = c.str(t, "repo", "s3_endpoint", true);
+  if (r.s3_endpoint.empty()) c.fail(t.get("s3_endpoint"), "'s3_endpoint' in [repo] is empty");
+  r.s3_bucket = c.str(t, "repo", "s3_bucket", true);
+  r.s3_region = c.str(t, "repo", "s3_region", true);
+  r.s3_prefix = c.str(t, "repo", "s3_prefix", false);
+  r.s3_uri_style = c.str(t, "repo", "s3_uri_style", false, r.s3_uri_style);
+  if (r.s3_uri_style != "host" && r.s3_uri_style != "path")
+    c.fail(t.get("s3_uri_style"), "[repo] s3_uri_style must be \"host\" or \"path\"");
+  r.s3_ca_file = c.str(t, "repo", "s3_ca_file", false);
+  if (!r.s3_ca_file.empty()) require_absolute(c, t.get("s3_ca_file"), "[[repo]] s3_ca_file", r.s3_ca_file);
+  r.s3_verify_tls = c.boolean(t, "repo", "s3_verify_tls", r.s3_verify_tls);
+  for (auto [key, field] : {std::pair{"s3_key_env", &r.s3_key_env}, std::pair{"s3_secret_env", &r.s3_secret_env},
+                            std::pair{"s3_token_env", &r.s3_token_env}}) {
+    *field = c.str(t, "repo", key, false, *field);
+    if (field->empty()) c.fail(t.get(key), std::string("'") + key + "' in [repo] is empty");
+  }
+  r.s3_connect_timeout = c.duration(t, "repo", "s3_connect_timeout", r.s3_connect_timeout);
+  r.s3_stall_timeout = c.duration(t, "repo", "s3_stall_timeout", r.s3_stall_timeout);
+  for (auto [key, value] : {std::pair{"s3_connect_timeout", r.s3_connect_timeout},
+                            std::pair{"s3_stall_timeout", r.s3_stall_timeout}}) {
+    if (value < std::chrono::seconds(1) || value > std::chrono::hours(1))
+      c.fail(t.get(key), std::string("'") + key + "' in [repo] must be between 1s and 1h");
+  }
+  r.s3_attempts = c.integer(t, "repo", "s3_attempts", r.s3_attempts, 1, 100);
+}
+
+}  // namespace
+
 Config parse_config(const std::string& text, const std::string& source) {
   Checker c(source);
   toml::table root;
@@ -180,12 +226,13 @@ Config parse_config(const std::string& text, const std::string& source) {
     for (const toml::node& el : *arr) {
       const toml::table* t = el.as_table();
       if (!t) c.fail(&el, "[[repo]] must be a table");
-      c.only_keys(*t, "repo", {"name", "path"});
+      c.only_keys(*t, "repo", {"name", "path", "s3_endpoint", "s3_bucket", "s3_region", "s3_prefix", "s3_uri_style",
+                               "s3_ca_file", "s3_verify_tls", "s3_key_env", "s3_secret_env", "s3_token_env",
+                               "s3_connect_timeout", "s3_stall_timeout", "s3_attempts"});
       RepoConfig r;
       r.name = c.str(*t, "repo", "name", true);
       if (!names.insert(r.name).second) c.fail(t, "two repositories are named '" + r.name + "'");
-      r.path = c.str(*t, "repo", "path", true);
-      require_absolute(c, t->get("path"), "[[repo]] path", r.path);
+      parse_repo_location(c, *t, r);
       cfg.repos.push_back(std::move(r));
     }
   }

@@ -18,7 +18,24 @@ struct ClusterConfig {
 
 struct RepoConfig {
   std::string name;
-  std::string path;  // local repository directory (absolute)
+  std::string path;  // local repository directory (absolute); empty for an S3 repository
+  // An S3 repository (s3_endpoint set). Credentials are never here: s3_*_env name the environment
+  // variables that hold them.
+  std::string s3_endpoint;
+  std::string s3_bucket;
+  std::string s3_region;
+  std::string s3_prefix;
+  std::string s3_uri_style = "host";  // "host" (virtual-host addressing) or "path"
+  std::string s3_ca_file;             // PEM bundle; empty: the system's trust store
+  bool s3_verify_tls = true;
+  std::string s3_key_env = "AWS_ACCESS_KEY_ID";
+  std::string s3_secret_env = "AWS_SECRET_ACCESS_KEY";
+  std::string s3_token_env = "AWS_SESSION_TOKEN";
+  std::chrono::milliseconds s3_connect_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds s3_stall_timeout{std::chrono::seconds(60)};
+  int s3_attempts = 5;  // tries of one request, the first included
+
+  bool is_s3() const { return !s3_endpoint.empty(); }
 };
 
 struct KeyConfig {

@@ -217,5 +217,35 @@ TEST_F(AlertTest, MailGoesThroughStartTlsWithAuthenticationAndABadPasswordIsRepo
   EXPECT_EQ(files_in(mails).size(), 1u);
 }
 
+TEST_F(AlertTest, DrillBreachingItsObjectiveAndMeasureSendAWebhookEach) {
+  int http_port = free_port();
+  std::string hooks = work_->make_dir("hooks");
+  Server http({"python3", std::string(PGDR_SOURCE_DIR) + "/tests/integration/tools/http_sink.py",
+               std::to_string(http_port), hooks},
+              http_port);
+  ASSERT_TRUE(http.ready());
+  write_verify_config("[drill]\ndr_path = \"" + work_->make_dir("dr", 0755) + "\"\n[objectives]\nrto = \"1s\"\n" +
+                      "[alerts]\nwebhook_urls = [\"http://127.0.0.1:" + std::to_string(http_port) + "/pgdr\"]\n");
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g");
+  backup();
+  archive_now();
+  auto d = pgdr({"drill"});
+  EXPECT_EQ(d.exit_code, 2) << d.out << d.err;
+  auto posts = files_in(hooks);
+  ASSERT_EQ(posts.size(), 1u);
+  auto hook = nlohmann::json::parse(slurp(posts[0]));
+  EXPECT_EQ(hook["report"]["kind"], "drill");
+  EXPECT_EQ(hook["report"]["result"], "FAIL");
+  bool breach = false;
+  for (const auto& f : hook["findings"]) breach |= has(f["message"].get<std::string>(), "RTO") && f["severity"] == "alert";
+  EXPECT_TRUE(breach) << hook.dump(2);
+
+  // measure judges the RTO of that drill against the same objective: one more message.
+  auto m = pgdr({"measure"});
+  EXPECT_EQ(m.exit_code, 2) << m.out << m.err;
+  EXPECT_EQ(files_in(hooks).size(), 2u);
+}
+
 }  // namespace
 }  // namespace pgdr::test

@@ -146,6 +146,13 @@ TEST_F(DrillTest, HealthyDrillPassesWithFivePhasesAndMeasuredRto) {
   auto again = pgdr({"drill", "--report", report});
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(read_json(report)["trend"]["drills"].size(), 2u);
+  // Both drills are in the repository's audit log, after the backup.
+  auto audit = pgdr({"audit", "--json"});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  json log = json::parse(audit.out);
+  int drills = 0;
+  for (const auto& e : log["entries"]) drills += e["command"] == "drill" && e["result"] == "PASS";
+  EXPECT_EQ(drills, 2) << log.dump(2);
 }
 
 TEST_F(DrillTest, RpoCountsTheCommitsLostWhileArchivingWasStopped) {

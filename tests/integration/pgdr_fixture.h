@@ -41,11 +41,15 @@ class PgdrTest : public ::testing::Test {
     return o;
   }
 
+  // The [[repo]] section of the configuration: the local directory repo_dir_, unless a test
+  // overrides it (an S3 repository, say).
+  virtual std::string repo_toml() { return "[[repo]]\nname = \"local\"\npath = \"" + repo_dir_ + "\"\n"; }
+
   void write_config(const std::string& extra = "") {
     config_ = work_->write_file("pgdr.toml",
                                 "[cluster]\nname = \"test\"\npgdata = \"" + cluster_->data_dir() + "\"\nconninfo = \"" +
-                                    cluster_->conninfo() + "\"\n[[repo]]\nname = \"local\"\npath = \"" + repo_dir_ +
-                                    "\"\n[key]\npassphrase_env = \"PGDR_PASSPHRASE\"\n[backup]\nprocess_max = 2\n" + extra);
+                                    cluster_->conninfo() + "\"\n" + repo_toml() +
+                                    "[key]\npassphrase_env = \"PGDR_PASSPHRASE\"\n[backup]\nprocess_max = 2\n" + extra);
   }
 
   PgdrResult pgdr(std::vector<std::string> args, std::vector<std::string> env = {}) {
@@ -53,6 +57,7 @@ class PgdrTest : public ::testing::Test {
     bool has_pass = false;
     for (const auto& e : env) has_pass |= e.starts_with("PGDR_PASSPHRASE=");
     if (!has_pass) env.push_back(std::string("PGDR_PASSPHRASE=") + kPassphrase);
+    env.insert(env.begin(), pgdr_env_.begin(), pgdr_env_.end());
     return run_pgdr(args, env);
   }
 
@@ -109,6 +114,8 @@ class PgdrTest : public ::testing::Test {
   std::unique_ptr<PgCluster> cluster_;
   std::string repo_dir_;
   std::string config_;
+  // "K=V" given to every pgdr run (before the test's own, which win), e.g. S3 credentials.
+  std::vector<std::string> pgdr_env_;
 };
 
 }  // namespace pgdr::test

@@ -222,7 +222,9 @@ TEST_F(WalStreamTest, RestartMidSegmentLosesNothing) {
   // What a crash between storing a segment whole and removing its chunks leaves behind.
   std::string complete_segment;
   {
-    RepoConfig rc{"local", repo_dir_};
+    RepoConfig rc;
+    rc.name = "local";
+    rc.path = repo_dir_;
     auto repo = repo::Repository::open(storage::open_storage(rc), "local", kPassphrase, "test");
     auto wal = repo::list_wal(repo, 16u << 20);
     ASSERT_FALSE(wal.segments[1].empty());
@@ -247,7 +249,9 @@ TEST_F(WalStreamTest, RestartMidSegmentLosesNothing) {
   wait_streamed(*cluster_);
   EXPECT_NE(stream_->log().find("resuming WAL streaming at"), std::string::npos) << stream_->log();
   {
-    RepoConfig rc{"local", repo_dir_};
+    RepoConfig rc;
+    rc.name = "local";
+    rc.path = repo_dir_;
     auto repo = repo::Repository::open(storage::open_storage(rc), "local", kPassphrase, "test");
     for (const auto& seg : repo::list_streamed(repo, 16u << 20))
       EXPECT_NE(seg.name, complete_segment) << "chunks of a stored segment were left behind";

@@ -169,6 +169,7 @@ void check_config(const S3Config& config) {
   }
   if (config.connect_timeout_ms == 0) throw config_error("s3 connect timeout must be above zero");
   if (config.stall_timeout_ms == 0) throw config_error("s3 stall timeout must be above zero");
+  if (config.retry.max_attempts == 0) throw config_error("s3 attempts must be at least 1");
 }
 
 std::string normalized_prefix(const S3Config& config) {

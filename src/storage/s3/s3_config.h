@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "storage/s3/credentials.h"
+#include "storage/s3/retry.h"
 
 namespace pgdr::storage::s3 {
 
@@ -32,11 +33,15 @@ struct S3Config {
   std::string prefix;
   S3Addressing addressing = S3Addressing::virtual_host;
   std::string ca_file;  // PEM bundle that verifies the endpoint's certificate; empty: the system's
+  // Off only for a test endpoint with a self-signed certificate: without it anyone on the path can
+  // read and replace what is stored (encrypted, but an attacker could still delete or withhold it).
+  bool verify_tls = true;
   Credentials credentials;
   std::uint32_t connect_timeout_ms = 10'000;
   // A request that moves no byte for this long is abandoned. Transfers are not bounded as a whole:
   // a pack upload over a slow link may rightly take minutes.
   std::uint32_t stall_timeout_ms = 60'000;
+  RetryPolicy retry;
 };
 
 // The endpoint URL, parsed.

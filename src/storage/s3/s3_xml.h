@@ -1,0 +1,56 @@
+// Readers for the few XML documents S3 answers with (ListObjectsV2, Error, the multipart upload
+// results) and the writer of the one it is sent (CompleteMultipartUpload). These documents are flat
+// and machine-made, so a scanner that finds elements by name is enough; it decodes the five
+// predefined entities and numeric character references, and rejects what it cannot read with
+// Error(network) rather than guessing. Pure functions, any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgdr::storage::s3 {
+
+// The text of each element named tag (at any depth, in document order, attributes allowed, an empty
+// element <tag/> giving ""), entities decoded. Elements of that name must not nest.
+std::vector<std::string> xml_elements(std::string_view xml, std::string_view tag);
+// The first such element, or nullopt.
+std::optional<std::string> xml_element(std::string_view xml, std::string_view tag);
+// Replaces &amp; &lt; &gt; &quot; &apos; &#N; &#xN; by what they stand for; throws on anything else.
+std::string xml_unescape(std::string_view text);
+// Escapes & < > " ' for text and attribute values.
+std::string xml_escape(std::string_view text);
+
+struct ListedObject {
+  std::string key;
+  std::uint64_t size_bytes = 0;
+};
+
+struct ListPage {
+  std::vector<ListedObject> objects;
+  bool truncated = false;
+  std::string next_continuation_token;  // set when truncated
+};
+
+// A ListObjectsV2 answer (ListBucketResult). Throws Error(network) when it is not one, or when it is
+// truncated without a continuation token (which would loop forever).
+ListPage parse_list_page(std::string_view xml);
+
+struct S3ErrorBody {
+  std::string code;     // "NoSuchKey", "SlowDown", "AccessDenied"; empty when the body is not an Error
+  std::string message;  // the server's words, one line
+};
+
+// The <Error> document of a failed request (or of a CompleteMultipartUpload that failed after its
+// 200 status). Never throws: an unreadable body gives empty fields.
+S3ErrorBody parse_error(std::string_view xml);
+
+// The UploadId of an InitiateMultipartUploadResult; throws Error(network) when absent.
+std::string parse_upload_id(std::string_view xml);
+
+// The body of CompleteMultipartUpload: etags[i] is the ETag of part i+1, as the server returned it.
+std::string complete_multipart_body(const std::vector<std::string>& etags);
+
+}  // namespace pgdr::storage::s3

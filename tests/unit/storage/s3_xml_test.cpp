@@ -1,0 +1,119 @@
+#include "storage/s3/s3_xml.h"
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
+namespace pgdr::storage::s3 {
+namespace {
+
+// A ListObjectsV2 answer as AWS documents it (API reference, ListObjectsV2, "Example 1").
+constexpr std::string_view kListPage = R"(<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Name>bucket</Name>
+  <Prefix>prod/db1/</Prefix>
+  <KeyCount>2</KeyCount>
+  <MaxKeys>1000</MaxKeys>
+  <IsTruncated>true</IsTruncated>
+  <NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>
+  <Contents>
+    <Key>prod/db1/packs/3f/3fa2</Key>
+    <LastModified>2026-11-26T01:02:03.000Z</LastModified>
+    <ETag>&quot;599bab3ed2c697f1d26842727561fd94&quot;</ETag>
+    <Size>16777216</Size>
+    <StorageClass>STANDARD</StorageClass>
+  </Contents>
+  <Contents>
+    <Key>prod/db1/a &amp; b &lt;c&gt; &#233;&#x4e2d;</Key>
+    <Size>0</Size>
+  </Contents>
+</ListBucketResult>)";
+
+TEST(S3Xml, ParsesAListPage) {
+  ListPage page = parse_list_page(kListPage);
+  ASSERT_EQ(page.objects.size(), 2u);
+  EXPECT_EQ(page.objects[0].key, "prod/db1/packs/3f/3fa2");
+  EXPECT_EQ(page.objects[0].size_bytes, 16777216u);
+  EXPECT_EQ(page.objects[1].key, "prod/db1/a & b <c> \xC3\xA9\xE4\xB8\xAD");
+  EXPECT_EQ(page.objects[1].size_bytes, 0u);
+  EXPECT_TRUE(page.truncated);
+  EXPECT_EQ(page.next_continuation_token, "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
+}
+
+TEST(S3Xml, LastAndEmptyPages) {
+  ListPage page = parse_list_page(
+      "<ListBucketResult><Name>b</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>");
+  EXPECT_TRUE(page.objects.empty());
+  EXPECT_FALSE(page.truncated);
+  // Fields after the objects are found too.
+  page = parse_list_page("<ListBucketResult><Contents><Key>k</Key><Size>5</Size></Contents>"
+                         "<IsTruncated>false</IsTruncated></ListBucketResult>");
+  ASSERT_EQ(page.objects.size(), 1u);
+  EXPECT_FALSE(page.truncated);
+}
+
+TEST(S3Xml, RefusesWhatItCannotTrust) {
+  auto kind = [](std::string_view xml) {
+    try {
+      parse_list_page(xml);
+    } catch (const Error& e) {
+      return e.kind();
+    }
+    return ErrorKind::internal;
+  };
+  EXPECT_EQ(kind("<Error><Code>AccessDenied</Code></Error>"), ErrorKind::network);
+  // Truncated without a token would list the first page forever.
+  EXPECT_EQ(kind("<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>"), ErrorKind::network);
+  EXPECT_EQ(kind("<ListBucketResult><Contents><Key>k</Key><Size>-1</Size></Contents></ListBucketResult>"),
+            ErrorKind::network);
+  EXPECT_EQ(kind("<ListBucketResult><Contents><Key>k</Key></Contents></ListBucketResult>"), ErrorKind::network);
+  EXPECT_EQ(kind("<ListBucketResult><Contents><Key>k</Key><Size>1</Size>"), ErrorKind::network);
+  EXPECT_EQ(kind("<ListBucketResult><Contents><Key>a &bogus; b</Key><Size>1</Size></Contents></ListBucketResult>"),
+            ErrorKind::network);
+  EXPECT_EQ(kind("<ListBucketResult><IsTruncated>maybe</IsTruncated></ListBucketResult>"), ErrorKind::network);
+}
+
+TEST(S3Xml, ElementsByNameNotByPrefix) {
+  const std::string xml = "<R><KeyCount>3</KeyCount><Key a=\"1\">x</Key><Key/><Key>y</Key></R>";
+  EXPECT_EQ(xml_elements(xml, "Key"), (std::vector<std::string>{"x", "", "y"}));
+  EXPECT_EQ(xml_element(xml, "KeyCount"), "3");
+  EXPECT_FALSE(xml_element(xml, "Missing").has_value());
+}
+
+TEST(S3Xml, ErrorBodies) {
+  S3ErrorBody e = parse_error(R"(<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>SlowDown</Code><Message>Please reduce
+your request rate.</Message><RequestId>4442587FB7D0A2F9</RequestId></Error>)");
+  EXPECT_EQ(e.code, "SlowDown");
+  EXPECT_EQ(e.message, "Please reduce your request rate.");
+  EXPECT_TRUE(parse_error("").code.empty());
+  EXPECT_TRUE(parse_error("<html>bad gateway</html>").code.empty());
+  EXPECT_TRUE(parse_error("<Error><Code>a &nonsense; b</Code></Error>").code.empty());
+  // CompleteMultipartUpload can fail after a 200 status: the error is the body.
+  EXPECT_EQ(parse_error("<?xml version=\"1.0\"?>\n<Error><Code>InternalError</Code></Error>").code, "InternalError");
+  EXPECT_TRUE(parse_error("<CompleteMultipartUploadResult><ETag>x</ETag></CompleteMultipartUploadResult>").code.empty());
+}
+
+TEST(S3Xml, MultipartDocuments) {
+  EXPECT_EQ(parse_upload_id("<InitiateMultipartUploadResult><Bucket>b</Bucket><Key>k</Key>"
+                            "<UploadId>VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA</UploadId>"
+                            "</InitiateMultipartUploadResult>"),
+            "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5tMnRzIHVwbG9hZA");
+  EXPECT_THROW(parse_upload_id("<InitiateMultipartUploadResult></InitiateMultipartUploadResult>"), Error);
+  EXPECT_THROW(parse_upload_id("<Error><Code>AccessDenied</Code></Error>"), Error);
+  EXPECT_EQ(complete_multipart_body({"\"a1\"", "\"b&2\""}),
+            "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+            "<Part><PartNumber>1</PartNumber><ETag>&quot;a1&quot;</ETag></Part>"
+            "<Part><PartNumber>2</PartNumber><ETag>&quot;b&amp;2&quot;</ETag></Part></CompleteMultipartUpload>");
+}
+
+TEST(S3Xml, EscapeRoundTrips) {
+  const std::string text = "a&b<c>d\"e'f";
+  EXPECT_EQ(xml_unescape(xml_escape(text)), text);
+  EXPECT_THROW(xml_unescape("&#0;"), Error);
+  EXPECT_THROW(xml_unescape("&#xD800;"), Error);
+  EXPECT_THROW(xml_unescape("&amp"), Error);
+}
+
+}  // namespace
+}  // namespace pgdr::storage::s3
