@@ -10,6 +10,7 @@
 
 #include "core/time_format.h"
 #include "pgdr_fixture.h"
+#include "s3_fixture.h"
 
 namespace pgdr::test {
 namespace {
@@ -225,6 +226,52 @@ TEST_F(ExpireTest, ExpireStartedDuringABackupWaitsAndTheBackupSurvives) {
     EXPECT_FALSE(report["snapshots"][i]["keep"].get<bool>());
   }
   EXPECT_EQ(restored_state(id, false), "42:100900");
+}
+
+// The same removal through the S3 driver: listing, stat and remove against a real S3 server.
+class S3ExpireTest : public S3PgdrTest {};
+
+TEST_F(S3ExpireTest, ExpireInAnS3RepositoryKeepsTheNewestAndItRecoversToLatest) {
+  write_config("[retention]\nhourly = 0\ndaily = 0\nweekly = 0\nmonthly = 0\nmin_age = \"1h\"\n");
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE counter (v int); INSERT INTO counter VALUES (0); CREATE TABLE data (i int, t text);");
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 3; ++i) {
+    cluster_->psql("UPDATE counter SET v = " + std::to_string(i) +
+                   "; INSERT INTO data SELECT g, md5(g::text) FROM generate_series(1, 300) g");
+    archive_now(*cluster_);
+    auto r = pgdr({"backup"}, {"PGDR_TEST_NOW=2026-10-0" + std::to_string(i) + "T08:00:00Z"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ids.push_back(r.out.substr(0, r.out.find('\n')));
+  }
+  cluster_->psql("UPDATE counter SET v = 7");
+  archive_now(*cluster_);
+
+  auto r = pgdr({"expire", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto report = nlohmann::json::parse(r.out)["repositories"][0];
+  ASSERT_EQ(report["snapshots"].size(), 3u);
+  EXPECT_FALSE(report["snapshots"][0]["keep"].get<bool>());
+  EXPECT_FALSE(report["snapshots"][1]["keep"].get<bool>());
+  EXPECT_TRUE(report["snapshots"][2]["keep"].get<bool>());
+  EXPECT_GT(report["removed"]["packs"].size(), 0u);
+  EXPECT_GT(report["removed"]["wal"].size(), 0u);
+  EXPECT_GT(report["bytes_freed"].get<std::uint64_t>(), 0u);
+
+  auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}))["repositories"][0];
+  ASSERT_EQ(info["snapshots"].size(), 1u);
+  EXPECT_EQ(info["snapshots"][0]["id"], ids[2]);
+  // Nothing more to remove: every object the report named is gone from the bucket.
+  auto again = pgdr({"expire", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["repositories"][0]["bytes_freed"], 0);
+
+  // The kept snapshot recovers through the archive to the latest commit.
+  std::string dir = work_->file("restored");
+  pgdr_ok({"restore", "--target-dir", dir, "--snapshot", ids[2]});
+  PgCluster restored(PgCluster::Adopt{dir}, server_options());
+  wait_recovered(restored);
+  EXPECT_EQ(restored.psql("SELECT (SELECT v FROM counter) || ':' || (SELECT count(*) FROM data)"), "7:900");
 }
 
 }  // namespace
