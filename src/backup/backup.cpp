@@ -18,6 +18,7 @@
 #include "core/file.h"
 #include "core/interrupt.h"
 #include "core/progress.h"
+#include "core/clock.h"
 #include "core/time_format.h"
 #include "io/compress.h"
 #include "pg/connection.h"
@@ -488,7 +489,7 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   std::vector<repo::RepoLock> locks;
   std::vector<std::unique_ptr<Target>> targets;
   for (auto* r : repos) {
-    locks.push_back(repo::RepoLock::acquire(r->store(), r->name(), "backup"));
+    locks.push_back(repo::RepoLock::acquire(r->store(), r->name(), "backup", {options.expire_wait, {"expire"}}));
     auto t = std::make_unique<Target>();
     t->repo = r;
     std::vector<std::string> damaged;
@@ -532,7 +533,7 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   } catch (const Error& e) {
     throw Error(e.kind(), "unable to start the backup on " + conn.describe() + ": " + e.what(), e.hint());
   }
-  info.start_time = iso8601_ms(std::chrono::system_clock::now());
+  info.start_time = iso8601_ms(wall_now());
   auto start_lsn = pg::parse_lsn(start_lsn_text);
   if (!start_lsn) throw Error(ErrorKind::postgres, "pg_backup_start returned an unreadable LSN");
   info.start_lsn = start_lsn_text;
@@ -563,7 +564,7 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   } catch (const Error& e) {
     throw Error(e.kind(), "unable to stop the backup on " + conn.describe() + ": " + e.what(), e.hint());
   }
-  info.stop_time = iso8601_ms(std::chrono::system_clock::now());
+  info.stop_time = iso8601_ms(wall_now());
   info.stop_lsn = *stop.rows.at(0).at(0);
   std::string label = *stop.rows.at(0).at(1);
   info.last_wal_segment = conn.query("SELECT pg_walfile_name($1)", {info.stop_lsn}).scalar();

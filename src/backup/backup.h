@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct BackupOptions {
   int compress_level = 1;
   int checksum_page_warn_max = 20;
   bool fast_checkpoint = true;
+  // How long to wait for a running `pgdr expire` to release the repository ([retention] lock_wait).
+  // Another backup holding it is never waited for.
+  std::chrono::milliseconds expire_wait{0};
 };
 
 struct BackupResult {

@@ -23,6 +23,7 @@ void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body) {
       opt.compress = cfg.backup.compress;
       opt.compress_level = cfg.backup.compress_level;
       opt.checksum_page_warn_max = cfg.backup.checksum_page_warn_max;
+      opt.expire_wait = cfg.retention.lock_wait;
       std::vector<repo::Repository> repos = ctx.open_repos();
       std::vector<repo::Repository*> targets;
       std::vector<const repo::Repository*> audit_to;

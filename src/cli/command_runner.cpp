@@ -37,6 +37,7 @@ int run(int argc, char** argv) {
   add_backup_command(app, ctx, body);
   add_restore_command(app, ctx, body);
   add_info_command(app, ctx, body);
+  add_expire_command(app, ctx, body);
   add_key_command(app, ctx, body);
   add_archive_push_command(app, ctx, body);
   add_archive_get_command(app, ctx, body);

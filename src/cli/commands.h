@@ -30,5 +30,6 @@ void add_demo_command(CLI::App& app, Context& ctx, CommandBody& body);
 // `pgdr help [COMMAND...]` and `pgdr help --man`: app must be the whole application.
 void add_help_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_wal_stream_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_expire_command(CLI::App& app, Context& ctx, CommandBody& body);
 
 }  // namespace pgdr::cli

@@ -202,7 +202,7 @@ Config parse_config(const std::string& text, const std::string& source) {
   Config cfg;
   cfg.source = source;
   c.only_keys(root, "top level", {"cluster", "repo", "key", "backup", "objectives", "catalog", "drill", "stream",
-                             "verify", "alerts"});
+                             "verify", "alerts", "retention"});
 
   auto section = [&](const char* name) -> const toml::table* {
     const toml::node* n = root.get(name);
@@ -335,6 +335,20 @@ Config parse_config(const std::string& text, const std::string& source) {
         a.min_severity != "critical")
       c.fail(t->get("min_severity"), "[alerts] min_severity must be investigate, warning, alert or critical");
     a.timeout = c.duration(*t, "alerts", "timeout", a.timeout);
+  }
+
+  if (const toml::table* t = section("retention")) {
+    c.only_keys(*t, "retention", {"hourly", "daily", "weekly", "monthly", "yearly", "min_age", "lock_wait"});
+    auto& r = cfg.retention;
+    r.hourly = c.integer(*t, "retention", "hourly", r.hourly, 0, 1'000'000);
+    r.daily = c.integer(*t, "retention", "daily", r.daily, 0, 1'000'000);
+    r.weekly = c.integer(*t, "retention", "weekly", r.weekly, 0, 1'000'000);
+    r.monthly = c.integer(*t, "retention", "monthly", r.monthly, 0, 1'000'000);
+    r.yearly = c.integer(*t, "retention", "yearly", r.yearly, 0, 1'000'000);
+    r.min_age = c.duration(*t, "retention", "min_age", r.min_age);
+    r.lock_wait = c.duration(*t, "retention", "lock_wait", r.lock_wait);
+    if (r.min_age.count() < 0) c.fail(t->get("min_age"), "[retention] min_age must not be negative");
+    if (r.lock_wait.count() < 0) c.fail(t->get("lock_wait"), "[retention] lock_wait must not be negative");
   }
   return cfg;
 }

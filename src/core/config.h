@@ -106,6 +106,19 @@ struct AlertsConfig {
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
 };
 
+// What `pgdr expire` keeps: per cluster, the newest snapshot of each of the newest N hours, days,
+// ISO weeks, months and years (UTC) that have one, everything younger than min_age, and the newest.
+struct RetentionConfig {
+  int hourly = 24;
+  int daily = 7;
+  int weekly = 4;
+  int monthly = 12;
+  int yearly = 0;
+  std::chrono::milliseconds min_age{std::chrono::hours(1)};
+  // How long expire waits for a running backup, and a backup for a running expire.
+  std::chrono::milliseconds lock_wait{std::chrono::minutes(10)};
+};
+
 struct Config {
   std::string source;  // the file it was read from, for messages
   ClusterConfig cluster;
@@ -118,6 +131,7 @@ struct Config {
   StreamConfig stream;
   VerifyConfig verify;
   AlertsConfig alerts;
+  RetentionConfig retention;
 
   // The repository named name, or the only/first one when name is empty; Error(config) if none.
   const RepoConfig& repo(const std::string& name) const;

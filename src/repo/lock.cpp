@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <thread>
@@ -11,6 +12,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/time_format.h"
 #include "repo/format.h"
 
@@ -79,7 +81,9 @@ void break_dead_lock(storage::Storage& store, const Bytes& dead_lock, ByteView m
 
 }  // namespace
 
-RepoLock RepoLock::acquire(storage::Storage& store, const std::string& repo_name, const std::string& command) {
+RepoLock RepoLock::acquire(storage::Storage& store, const std::string& repo_name, const std::string& command,
+                           const LockWait& wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait.timeout;
   long pid = static_cast<long>(getpid());
   nlohmann::json me = {{"host", host_name()}, {"pid", pid}, {"start", process_start(pid)},
                        {"command", command},  {"since", now_iso8601()}};
@@ -107,6 +111,15 @@ RepoLock RepoLock::acquire(storage::Storage& store, const std::string& repo_name
     }
     if (dead) {
       break_dead_lock(store, *raw, as_bytes(text));
+      continue;
+    }
+    const std::string holder_command = holder.value("command", "");
+    bool may_wait = wait.commands.empty() ||
+                    std::find(wait.commands.begin(), wait.commands.end(), holder_command) != wait.commands.end();
+    if (may_wait && std::chrono::steady_clock::now() < deadline) {
+      throw_if_interrupted();
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      attempt = -1;  // a holder may die while we wait: judge it afresh
       continue;
     }
     throw Error(ErrorKind::locked, message,

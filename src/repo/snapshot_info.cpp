@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/time_format.h"
@@ -94,7 +95,7 @@ SnapshotInfo read_info(const storage::Storage& store, const MasterKey& key, cons
 std::string new_snapshot_id() {
   // Milliseconds keep ids in time order for snapshots taken within one second (the writer lock
   // serialises backups); the random suffix keeps ids unique across hosts.
-  auto now = std::chrono::system_clock::now();
+  auto now = wall_now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::string stamp = compact_utc(now);
   char frac[8];

@@ -136,6 +136,38 @@ TEST_F(RepoLockTest, SecondAcquireInTheSameProcessIsLocked) {
   EXPECT_EQ(lock_json().at("command"), "backup");
 }
 
+TEST_F(RepoLockTest, AWaitingAcquireTakesTheLockOnceTheHolderReleasesIt) {
+  auto lock = std::make_unique<RepoLock>(RepoLock::acquire(store_, "main", "expire"));
+  std::thread holder([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    lock.reset();
+  });
+  auto started = std::chrono::steady_clock::now();
+  RepoLock mine = RepoLock::acquire(store_, "main", "backup", {std::chrono::seconds(20), {"expire"}});
+  auto waited = std::chrono::steady_clock::now() - started;
+  holder.join();
+  EXPECT_GE(waited, std::chrono::milliseconds(600));
+  EXPECT_LT(waited, std::chrono::seconds(10));
+  EXPECT_EQ(lock_json().at("command"), "backup");
+}
+
+TEST_F(RepoLockTest, AWaitingAcquireGivesUpAfterItsTimeoutOrForAHolderItDoesNotWaitFor) {
+  RepoLock lock = RepoLock::acquire(store_, "main", "backup");
+  const std::string since = lock_json().at("since");
+  // A backup waits for an expire only: another backup is reported at once.
+  auto started = std::chrono::steady_clock::now();
+  Error e = error_of([&] { RepoLock::acquire(store_, "main", "backup", {std::chrono::seconds(20), {"expire"}}); });
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  EXPECT_EQ(std::string(e.what()), locked_message("backup", getpid(), this_host(), since));
+  // Waiting for any holder ends with the same error when the timeout passes.
+  started = std::chrono::steady_clock::now();
+  e = error_of([&] { RepoLock::acquire(store_, "main", "expire", {std::chrono::milliseconds(700), {}}); });
+  EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(700));
+  EXPECT_EQ(e.kind(), ErrorKind::locked);
+  EXPECT_EQ(std::string(e.what()), locked_message("backup", getpid(), this_host(), since));
+  EXPECT_EQ(lock_json().at("command"), "backup");
+}
+
 TEST_F(RepoLockTest, LiveHolderOnThisHostIsRespected) {
   pid_t child = fork();
   if (child == 0) {

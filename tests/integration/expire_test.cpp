@@ -1,0 +1,278 @@
+// pgdr expire against a real cluster: twenty real backups with fabricated start times spread over
+// 90 days (the PGDR_TEST_NOW clock hook), an expire that keeps exactly what the policy says, every
+// kept snapshot restoring to the content it had, recovery from the oldest kept snapshot through the
+// archive to the latest commit, and a smaller repository. And an expire started while a backup
+// runs: it waits, keeps the new snapshot, and the backup survives.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "core/time_format.h"
+#include "pgdr_fixture.h"
+#include "s3_fixture.h"
+
+namespace pgdr::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ExpireTest : public PgdrTest {
+ protected:
+  PgClusterOptions cluster_options() override {
+    PgClusterOptions o = with_passphrase({});
+    o.archive_command = pgdr_path() + " --config " + work_->file("pgdr.toml") + " archive-push %p";
+    return o;
+  }
+
+  // What the repository stores besides its audit log, to which every command (expire too) adds.
+  std::uint64_t repo_bytes() {
+    std::uint64_t n = 0;
+    for (const auto& e : fs::recursive_directory_iterator(repo_dir_))
+      if (e.is_regular_file() && !e.path().string().starts_with(repo_dir_ + "/audit/")) n += e.file_size();
+    return n;
+  }
+  std::size_t count_files(const std::string& dir) {
+    std::size_t n = 0;
+    if (fs::exists(repo_dir_ + "/" + dir))
+      for (const auto& e : fs::recursive_directory_iterator(repo_dir_ + "/" + dir)) n += e.is_regular_file();
+    return n;
+  }
+  void archive_now() {
+    std::string seg = cluster_->psql("SELECT pg_walfile_name(pg_switch_wal())");
+    for (int i = 0; i < 600; ++i) {
+      std::string last = cluster_->psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
+      if (!last.empty() && last >= seg) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "segment " << seg << " was not archived in time";
+  }
+  std::string backup_at(const std::string& iso) {
+    auto r = pgdr({"backup"}, {"PGDR_TEST_NOW=" + iso});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::string id = r.out;
+    while (!id.empty() && id.back() == '\n') id.pop_back();
+    return id;
+  }
+  // Restores a snapshot to its end (or to the end of the archive) and returns "counter:rows".
+  std::string restored_state(const std::string& id, bool to_latest) {
+    std::string dir = work_->file("restore-" + id);
+    std::vector<std::string> args = {"restore", "--target-dir", dir, "--snapshot", id};
+    if (!to_latest) args.insert(args.end(), {"--immediate", "--target-action", "promote"});
+    auto r = pgdr(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    if (r.exit_code != 0) return "<restore failed: " + r.err + ">";
+    PgCluster restored(PgCluster::Adopt{dir}, with_passphrase({}));
+    wait_recovered(restored);
+    std::string state = restored.psql("SELECT (SELECT v FROM counter) || ':' || (SELECT count(*) FROM data)");
+    restored.stop();
+    fs::remove_all(dir);
+    return state;
+  }
+};
+
+TEST_F(ExpireTest, KeepsExactlyThePolicyOverNinetyDaysAndEveryKeptSnapshotRestores) {
+  write_config(
+      "[retention]\nhourly = 3\ndaily = 4\nweekly = 3\nmonthly = 3\nyearly = 0\nmin_age = \"1h\"\nlock_wait = \"30s\"\n");
+  pgdr_ok({"init"});
+  cluster_->psql(
+      "CREATE TABLE counter (v int); INSERT INTO counter VALUES (-1); CREATE TABLE data (i int, t text); "
+      "CREATE TABLE churn (t text);");
+  // Day, hour, minute after Monday 2026-01-05 00:00 UTC.
+  const std::vector<std::tuple<int, int, int>> schedule = {
+      {0, 10, 0},  {10, 10, 0}, {20, 10, 0}, {31, 10, 0}, {40, 10, 0}, {50, 10, 0}, {59, 10, 0},
+      {66, 10, 0}, {73, 10, 0}, {80, 10, 0}, {84, 10, 0}, {85, 10, 0}, {86, 10, 0}, {87, 10, 0},
+      {88, 10, 0}, {88, 20, 0}, {89, 9, 0},  {89, 10, 0}, {89, 10, 30}, {89, 11, 30}};
+  const SystemTime day0 = *parse_iso8601("2026-01-05T00:00:00Z");
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < schedule.size(); ++i) {
+    auto [d, h, m] = schedule[i];
+    SystemTime t = day0 + std::chrono::hours(24 * d + h) + std::chrono::minutes(m);
+    // Each backup: a known counter, 300 more rows, and a table rewritten (new blocks only it holds).
+    cluster_->psql("UPDATE counter SET v = " + std::to_string(i) +
+                   "; INSERT INTO data SELECT g, md5(g::text) FROM generate_series(1, 300) g; TRUNCATE churn; "
+                   "INSERT INTO churn SELECT md5(random()::text) || md5(random()::text) FROM generate_series(1, 3000);");
+    std::string id = backup_at(iso8601(t));
+    ASSERT_EQ(id.substr(0, 16), compact_utc(t).substr(0, 15) + ".") << id;  // the id carries the fabricated time
+    ids.push_back(id);
+  }
+  cluster_->psql("UPDATE counter SET v = 100");
+  archive_now();
+
+  // The policy, worked out by hand for "now" = 2026-04-04 12:00 UTC (day 89, a Saturday):
+  // hourly: #19 (11:30), #18 (10:30; #17 is older in the same hour), #16 (09:00);
+  // daily: #19 (04-04), #15 (04-03 20:00; not #14), #13 (04-02), #12 (04-01);
+  // weekly (Monday-Sunday): #19 (week of 03-30), #9 (03-26), #8 (03-19);
+  // monthly: #19 (April), #11 (03-31), #5 (02-24); min_age 1h: #19 only (#18 is 1h30m old).
+  const std::set<std::size_t> expected = {5, 8, 9, 11, 12, 13, 15, 16, 18, 19};
+  const std::string now = "2026-04-04T12:00:00Z";
+
+  const std::uint64_t before_bytes = repo_bytes();
+  const std::size_t before_wal = count_files("wal");
+  const std::size_t before_packs = count_files("packs");
+
+  // A dry run decides the same and removes nothing.
+  auto dry = pgdr({"expire", "--dry-run", "--json"}, {"PGDR_TEST_NOW=" + now});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  auto dry_json = nlohmann::json::parse(dry.out)["repositories"][0];
+  EXPECT_TRUE(dry_json["dry_run"].get<bool>());
+  EXPECT_EQ(repo_bytes(), before_bytes);
+
+  // The text report of a dry run: one line per snapshot with the rules that keep it.
+  auto dry_text = pgdr({"expire", "--dry-run"}, {"PGDR_TEST_NOW=" + now});
+  ASSERT_EQ(dry_text.exit_code, 0) << dry_text.err;
+  EXPECT_NE(dry_text.out.find("repository 'local' (dry run): 10 snapshots to keep, 10 to remove\n"), std::string::npos)
+      << dry_text.out;
+  EXPECT_NE(dry_text.out.find("  remove " + ids[0] + " "), std::string::npos) << dry_text.out;
+  EXPECT_NE(dry_text.out.find(ids[5] + " "), std::string::npos);
+  EXPECT_NE(dry_text.out.find(" monthly 3 of 3\n"), std::string::npos) << dry_text.out;
+  EXPECT_NE(dry_text.out.find("  would free "), std::string::npos) << dry_text.out;
+  EXPECT_EQ(repo_bytes(), before_bytes);
+
+  auto r = pgdr({"expire", "--json"}, {"PGDR_TEST_NOW=" + now});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto report = nlohmann::json::parse(r.out)["repositories"][0];
+  ASSERT_EQ(report["snapshots"].size(), ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const auto& s = report["snapshots"][i];
+    EXPECT_EQ(s["id"], ids[i]);
+    EXPECT_EQ(s["keep"].get<bool>(), expected.count(i) == 1) << "snapshot #" << i << " " << s.dump();
+    EXPECT_EQ(dry_json["snapshots"][i]["keep"], s["keep"]);
+  }
+  EXPECT_EQ(report["snapshots"][19]["reasons"],
+            nlohmann::json({"newest", "younger than 1h", "hourly 1 of 3", "daily 1 of 4", "weekly 1 of 3",
+                            "monthly 1 of 3"}));
+  EXPECT_EQ(report["snapshots"][5]["reasons"], nlohmann::json({"monthly 3 of 3"}));
+  EXPECT_EQ(report["bytes_freed"], dry_json["bytes_freed"]);
+  EXPECT_EQ(report["removed"]["packs"].size(), dry_json["removed"]["packs"].size());
+
+  // The repository lists exactly the kept snapshots and is smaller by what expire says it freed.
+  auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}))["repositories"][0];
+  std::vector<std::string> listed, want;
+  for (const auto& s : info["snapshots"]) listed.push_back(s["id"]);
+  for (std::size_t i : expected) want.push_back(ids[i]);
+  EXPECT_EQ(listed, want);
+  const std::uint64_t after_bytes = repo_bytes();
+  EXPECT_LT(after_bytes, before_bytes);
+  EXPECT_EQ(before_bytes - after_bytes, report["bytes_freed"].get<std::uint64_t>());
+  EXPECT_GT(report["removed"]["packs"].size(), 0u);
+  EXPECT_EQ(count_files("packs"), before_packs - report["removed"]["packs"].size());
+  EXPECT_GT(report["removed"]["wal"].size(), 0u);
+  EXPECT_EQ(count_files("wal"), before_wal - report["removed"]["wal"].size());
+  EXPECT_EQ(count_files("snapshots"), 2 * expected.size());  // no manifest left without its info
+  std::cout << "repository " << before_bytes << " -> " << after_bytes << " bytes, packs " << before_packs << " -> "
+            << count_files("packs") << ", WAL objects " << before_wal << " -> " << count_files("wal") << "\n";
+
+  // Every kept snapshot restores to what it held; the oldest also recovers through the archive to
+  // the latest commit, so no WAL it needs was removed.
+  for (std::size_t i : expected)
+    EXPECT_EQ(restored_state(ids[i], false), std::to_string(i) + ":" + std::to_string(300 * (i + 1))) << ids[i];
+  EXPECT_EQ(restored_state(ids[5], true), "100:6000");
+
+  // The audit log records the real expire (not the dry run) with what it removed.
+  auto audit = nlohmann::json::parse(pgdr_ok({"audit", "--json"}));
+  std::vector<nlohmann::json> expires;
+  for (const auto& entry : audit["entries"])
+    if (entry["command"] == "expire") expires.push_back(entry);
+  ASSERT_EQ(expires.size(), 1u) << audit.dump();
+  EXPECT_EQ(expires[0]["result"], "OK");
+  EXPECT_EQ(expires[0]["what"], "repository local");
+  EXPECT_EQ(expires[0]["details"], "kept 10 of 20 snapshots, removed 10 snapshots, " +
+                                       std::to_string(report["removed"]["packs"].size()) + " packs, " +
+                                       std::to_string(report["removed"]["wal"].size()) + " WAL files, freed " +
+                                       std::to_string(report["bytes_freed"].get<std::uint64_t>()) + " bytes");
+
+  // A second expire finds nothing more to remove.
+  auto again = pgdr({"expire", "--json"}, {"PGDR_TEST_NOW=" + now});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  auto again_json = nlohmann::json::parse(again.out)["repositories"][0];
+  EXPECT_EQ(again_json["bytes_freed"], 0);
+}
+
+TEST_F(ExpireTest, ExpireStartedDuringABackupWaitsAndTheBackupSurvives) {
+  write_config("[retention]\nhourly = 0\ndaily = 0\nweekly = 0\nmonthly = 0\nmin_age = \"1h\"\nlock_wait = \"2m\"\n");
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE counter (v int); INSERT INTO counter VALUES (0); CREATE TABLE data (i int, t text);");
+  std::vector<std::string> old;
+  for (int i = 1; i <= 3; ++i) {
+    cluster_->psql("UPDATE counter SET v = " + std::to_string(i) + "; INSERT INTO data SELECT g, md5(g::text) FROM generate_series(1, 300) g");
+    old.push_back(backup_at("2026-10-0" + std::to_string(i) + "T08:00:00Z"));
+  }
+  // A bigger table makes the backup run long enough to start expire while it holds the lock.
+  cluster_->psql("UPDATE counter SET v = 42; INSERT INTO data SELECT g, repeat(md5(g::text), 20) FROM generate_series(1, 100000) g; CHECKPOINT");
+  const std::string lock = repo_dir_ + "/locks/writer";
+  PgdrResult backup_result, expire_result;
+  std::thread b([&] { backup_result = pgdr({"backup"}); });
+  bool seen = false;
+  for (int i = 0; i < 30000 && !seen; ++i) {
+    seen = fs::exists(lock);
+    if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ASSERT_TRUE(seen) << "the backup never took the lock";
+  std::thread e([&] { expire_result = pgdr({"expire", "--json"}); });
+  b.join();
+  e.join();
+  ASSERT_EQ(backup_result.exit_code, 0) << backup_result.err;
+  ASSERT_EQ(expire_result.exit_code, 0) << expire_result.err;
+  std::string id = backup_result.out.substr(0, backup_result.out.find('\n'));
+
+  // Expire ran after the backup finished: it saw the new snapshot and kept it, as the newest.
+  auto report = nlohmann::json::parse(expire_result.out)["repositories"][0];
+  ASSERT_EQ(report["snapshots"].size(), 4u) << report.dump();
+  EXPECT_EQ(report["snapshots"][3]["id"], id);
+  EXPECT_TRUE(report["snapshots"][3]["keep"].get<bool>());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(report["snapshots"][i]["id"], old[i]);
+    EXPECT_FALSE(report["snapshots"][i]["keep"].get<bool>());
+  }
+  EXPECT_EQ(restored_state(id, false), "42:100900");
+}
+
+// The same removal through the S3 driver: listing, stat and remove against a real S3 server.
+class S3ExpireTest : public S3PgdrTest {};
+
+TEST_F(S3ExpireTest, ExpireInAnS3RepositoryKeepsTheNewestAndItRecoversToLatest) {
+  write_config("[retention]\nhourly = 0\ndaily = 0\nweekly = 0\nmonthly = 0\nmin_age = \"1h\"\n");
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE counter (v int); INSERT INTO counter VALUES (0); CREATE TABLE data (i int, t text);");
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 3; ++i) {
+    cluster_->psql("UPDATE counter SET v = " + std::to_string(i) +
+                   "; INSERT INTO data SELECT g, md5(g::text) FROM generate_series(1, 300) g");
+    archive_now(*cluster_);
+    auto r = pgdr({"backup"}, {"PGDR_TEST_NOW=2026-10-0" + std::to_string(i) + "T08:00:00Z"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ids.push_back(r.out.substr(0, r.out.find('\n')));
+  }
+  cluster_->psql("UPDATE counter SET v = 7");
+  archive_now(*cluster_);
+
+  auto r = pgdr({"expire", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto report = nlohmann::json::parse(r.out)["repositories"][0];
+  ASSERT_EQ(report["snapshots"].size(), 3u);
+  EXPECT_FALSE(report["snapshots"][0]["keep"].get<bool>());
+  EXPECT_FALSE(report["snapshots"][1]["keep"].get<bool>());
+  EXPECT_TRUE(report["snapshots"][2]["keep"].get<bool>());
+  EXPECT_GT(report["removed"]["packs"].size(), 0u);
+  EXPECT_GT(report["removed"]["wal"].size(), 0u);
+  EXPECT_GT(report["bytes_freed"].get<std::uint64_t>(), 0u);
+
+  auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}))["repositories"][0];
+  ASSERT_EQ(info["snapshots"].size(), 1u);
+  EXPECT_EQ(info["snapshots"][0]["id"], ids[2]);
+  // Nothing more to remove: every object the report named is gone from the bucket.
+  auto again = pgdr({"expire", "--json"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(nlohmann::json::parse(again.out)["repositories"][0]["bytes_freed"], 0);
+
+  // The kept snapshot recovers through the archive to the latest commit.
+  std::string dir = work_->file("restored");
+  pgdr_ok({"restore", "--target-dir", dir, "--snapshot", ids[2]});
+  PgCluster restored(PgCluster::Adopt{dir}, server_options());
+  wait_recovered(restored);
+  EXPECT_EQ(restored.psql("SELECT (SELECT v FROM counter) || ':' || (SELECT count(*) FROM data)"), "7:900");
+}
+
+}  // namespace
+}  // namespace pgdr::test
