@@ -9,6 +9,7 @@ pkgs=(
   libgtest-dev libgmock-dev googletest
   postgresql-15 postgresql-contrib postgresql-client-15
   util-linux procps psmisc
+  libcpp-httplib-dev curl chromium
 )
 [ "${PGDR_BENCH:-0}" = 1 ] && pkgs+=(pgbackrest time)
 missing=()

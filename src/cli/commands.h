@@ -28,5 +28,7 @@ void add_demo_command(CLI::App& app, Context& ctx, CommandBody& body);
 // `pgdr help [COMMAND...]` and `pgdr help --man`: app must be the whole application.
 void add_help_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_wal_stream_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_daemon_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_report_command(CLI::App& app, Context& ctx, CommandBody& body);
 
 }  // namespace pgdr::cli
