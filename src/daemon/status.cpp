@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -150,7 +152,16 @@ Status gather_status(const Config& config, const std::vector<const repo::Reposit
     st.repos.push_back(std::move(rs));
   }
   try {
-    st.runs = catalog::Catalog::open(catalog::catalog_path(config)).runs("", config.cluster.name, 2000);
+    // Per kind, so that frequent measures do not push the last drill out of reach; enough for the
+    // trends (a measure every 5 minutes for about 2 days) without reading every report ever made.
+    auto cat = catalog::Catalog::open(catalog::catalog_path(config));
+    std::map<std::int64_t, catalog::RunRecord> by_id;
+    for (auto [kind, limit] : {std::pair<const char*, std::size_t>{"", 25}, {"drill", 100}, {"verify", 50},
+                               {"measure", 600}, {"backup", 1}, {"expire", 1}})
+      for (auto& r : cat.runs(kind, config.cluster.name, limit)) by_id.emplace(r.id, std::move(r));
+    for (auto it = by_id.rbegin(); it != by_id.rend(); ++it) st.runs.push_back(it->second);
+    std::stable_sort(st.runs.begin(), st.runs.end(),
+                     [](const catalog::RunRecord& a, const catalog::RunRecord& b) { return a.started > b.started; });
   } catch (const Error& e) {
     st.catalog_error = e.what();
   }
