@@ -91,9 +91,12 @@ class StateFile {
     if (!bytes) return;
     try {
       json j = json::parse(as_chars(*bytes));
-      for (auto& [job, v] : j.value("last_started", json::object()).items())
-        if (v.is_string())
-          if (auto t = parse_iso8601(v.get<std::string>())) last_started_[job] = *t;
+      if (j.is_object() && j.contains("last_started") && j["last_started"].is_object()) {
+        const json& started = j["last_started"];
+        for (auto it = started.begin(); it != started.end(); ++it)
+          if (it.value().is_string())
+            if (auto t = parse_iso8601(it.value().get<std::string>())) last_started_[it.key()] = *t;
+      }
     } catch (const std::exception&) {
       // A damaged state file costs one catch-up decision, nothing more: start as if new.
     }

@@ -55,7 +55,7 @@ std::string format_value(double v) {
   if (v == std::floor(v) && std::fabs(v) < 1e15)
     std::snprintf(b, sizeof b, "%.0f", v);
   else
-    std::snprintf(b, sizeof b, "%.6g", v);
+    std::snprintf(b, sizeof b, "%.15g", v);
   return b;
 }
 
@@ -83,19 +83,6 @@ class Family {
  private:
   std::string name_, type_, help_, samples_;
 };
-
-std::optional<double> number_at(const std::string& report_json, const std::vector<std::string>& path) {
-  try {
-    json j = json::parse(report_json);
-    for (const auto& k : path) {
-      if (!j.is_object() || !j.contains(k)) return std::nullopt;
-      j = j[k];
-    }
-    if (j.is_number()) return j.get<double>();
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
-}
 
 // A check's detail from a measure report: checks[name=check].details[key].
 std::optional<double> check_detail(const std::string& report_json, const std::string& check, const std::string& key) {

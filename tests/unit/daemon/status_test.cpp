@@ -72,7 +72,7 @@ TEST(DaemonStatus, MetricsCarryTheValuesWithHelpTypeAndEscapedLabels) {
   for (const std::string& line : std::vector<std::string>{
            "# TYPE pgdr_snapshots gauge", "pgdr_snapshots" + l + " 2", "pgdr_last_snapshot_age_seconds" + l + " 1500",
         "pgdr_last_snapshot_size_bytes" + l + " 2000", "pgdr_last_snapshot_stored_bytes" + l + " 100",
-        "pgdr_last_snapshot_duration_seconds" + l + " 1.5", "pgdr_snapshot_coverage_ratio" + l + " 0.0833333",
+        "pgdr_last_snapshot_duration_seconds" + l + " 1.5", "pgdr_snapshot_coverage_ratio" + l + " 0.0833333333333333",
         "pgdr_repository_size_bytes" + l + " 12345", "pgdr_wal_archive_lag_seconds 12.5", "pgdr_last_measure_age_seconds 60",
         "pgdr_rto_seconds 80", "pgdr_rpo_seconds 12.5", "pgdr_rto_objective_seconds 7200", "pgdr_rpo_objective_seconds 600",
         "pgdr_last_drill_result 1", "pgdr_last_drill_duration_seconds 95.25", "pgdr_last_measure_result 0",
