@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -64,12 +65,16 @@ struct Job {
   Clock::time_point started_steady{};
 };
 
+// What a failed job said: its last "pgdr: " line (the error, before any HINT), else its last line.
 std::string last_line(const std::string& output) {
-  std::size_t end = output.find_last_not_of("\n ");
-  if (end == std::string::npos) return {};
-  std::size_t begin = output.rfind('\n', end);
-  begin = begin == std::string::npos ? 0 : begin + 1;
-  return output.substr(begin, end - begin + 1);
+  std::string last, last_pgdr;
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(" \r") == std::string::npos) continue;
+    last = line;
+    if (line.starts_with("pgdr: ") && !line.starts_with("pgdr: warning: ")) last_pgdr = line;
+  }
+  return last_pgdr.empty() ? last : last_pgdr;
 }
 
 std::string result_of(const JobKind& k, int code, bool stopping) {
@@ -138,12 +143,6 @@ std::pair<std::string, int> split_listen(const std::string& listen) {
   return {host, port};
 }
 
-std::string join_args(const std::vector<std::string>& args) {
-  std::string out;
-  for (const auto& a : args) out += (out.empty() ? "" : " ") + a;
-  return out;
-}
-
 }  // namespace
 
 const std::vector<JobKind>& job_kinds() {
@@ -189,11 +188,10 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
     job.schedule = s;
     // A job whose command this binary lacks (a build without `expire`, say) stays scheduled and
     // fails clearly at each slot, rather than running something that exits with a parse error.
-    std::vector<std::string> probe = {options.pgdr_binary};
-    probe.insert(probe.end(), k.args.begin(), k.args.end());
-    probe.push_back("--help");
+    // (`pgdr help COMMAND`: `pgdr COMMAND --help` succeeds for any word, the global --help answering.)
     try {
-      if (run_process(probe).exit_code != 0) job.unavailable = "this pgdr has no '" + join_args(k.args) + "' command";
+      if (run_process({options.pgdr_binary, "help", k.args.front()}).exit_code != 0)
+        job.unavailable = "this pgdr has no '" + k.args.front() + "' command";
     } catch (const Error& e) {
       job.unavailable = e.what();
     }

@@ -117,7 +117,7 @@ std::string heat_map(const Status& st, int days) {
   h += "\n</svg>\n<p class=\"legend\"><span class=\"key have\"></span> snapshot taken "
        "<span class=\"key missing\"></span> missing <span class=\"key current\"></span> this hour, none yet "
        "<span class=\"key future\"></span> not yet &middot; " +
-       std::to_string(have) + " hours with a snapshot, " + std::to_string(missing) + " missing over " +
+       std::to_string(have) + (have == 1 ? " hour" : " hours") + " with a snapshot, " + std::to_string(missing) + " missing over " +
        std::to_string(days) + " days (UTC)</p>\n";
   return h;
 }
@@ -209,7 +209,7 @@ std::string dashboard_html(const Config& config, const Status& st,
       h += t ? escape(fmt_seconds(std::chrono::duration<double>(st.now - *t).count())) + " ago" : "?";
       h += "</div><small>" + escape(s.id) + ", " + escape(fmt_bytes(static_cast<double>(s.logical_bytes))) + ", " +
            escape(fmt_bytes(static_cast<double>(s.stored_bytes))) + " stored; " + std::to_string(r.snapshots.size()) +
-           " snapshots; coverage " + num(100 * coverage_ratio(r.snapshots, st.now)) + " % of the last 24 h</small>";
+           (r.snapshots.size() == 1 ? " snapshot" : " snapshots") + "; coverage " + num(100 * coverage_ratio(r.snapshots, st.now)) + " % of the last 24 h</small>";
     } else {
       h += "none</div><small>" + escape(r.error.empty() ? "no snapshot yet" : r.error) + "</small>";
     }
