@@ -232,7 +232,7 @@ class DaemonTest : public PgdrTest {
 
 TEST_F(DaemonTest, ScheduledSnapshotsAppearOnTimeMetricsParseAndHealthTellsWhy) {
   pgdr_ok({"init"});
-  write_daemon_config("backup = \"@every 3s\"");
+  write_daemon_config("backup = \"@every 3s\"\nmeasure = \"@every 4s\"");
   const auto started = std::chrono::system_clock::now();
   start_daemon();
   json snaps = wait_snapshots(4, 60);
@@ -251,7 +251,12 @@ TEST_F(DaemonTest, ScheduledSnapshotsAppearOnTimeMetricsParseAndHealthTellsWhy) 
   }
   EXPECT_NE(daemon_->log().find("job backup ended: ok (exit 0)"), std::string::npos) << daemon_->log();
 
-  // Metrics: every line parses, and the values are the repository's.
+  // measure is a check job: it records its own report in the catalog, where the metrics read it.
+  for (int i = 0; i < 300 && daemon_->log().find("job measure ended") == std::string::npos; ++i)
+    std::this_thread::sleep_for(100ms);
+  ASSERT_NE(daemon_->log().find("job measure ended"), std::string::npos) << daemon_->log();
+
+  // Metrics: every line parses, and the values are the repository's and the catalog's.
   Http m = curl(base_url_ + "/metrics");
   ASSERT_EQ(m.status, 200) << m.body;
   std::vector<Sample> samples = parse_exposition(m.body);
@@ -290,6 +295,18 @@ TEST_F(DaemonTest, ScheduledSnapshotsAppearOnTimeMetricsParseAndHealthTellsWhy) 
   EXPECT_LE(std::abs(*repo_bytes - static_cast<double>(on_disk)), 0.5 * static_cast<double>(on_disk))
       << "the repository grows between the scrape and this walk, but not by half";
   EXPECT_EQ(value_of(samples, "pgdr_healthy"), 1.0);
+  auto measure_result = value_of(samples, "pgdr_last_measure_result");
+  ASSERT_TRUE(measure_result) << m.body;
+  json history = json::parse(pgdr_ok({"history", "--kind", "measure", "--limit", "2", "--json"}))["runs"];
+  ASSERT_GE(history.size(), 1u);
+  const std::map<std::string, double> codes = {{"PASS", 0}, {"WARN", 1}, {"FAIL", 2}};
+  bool one_of_newest = false;  // a measure may complete between the scrape and the history
+  for (const auto& r : history) one_of_newest |= codes.at(r["result"].get<std::string>()) == *measure_result;
+  EXPECT_TRUE(one_of_newest) << history.dump() << "\n" << m.body;
+  double measure_runs = 0;
+  for (const auto& sample : samples)
+    if (sample.name == "pgdr_job_runs_total" && sample.labels.at("job") == "measure") measure_runs += sample.value;
+  EXPECT_GE(measure_runs, 1.0);
 
   Http h = curl(base_url_ + "/health");
   EXPECT_EQ(h.status, 200) << h.body;
