@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "daemon/dashboard.h"
 
 namespace pgdr::daemon {
@@ -127,6 +129,43 @@ TEST(DaemonDashboard, HeatMapMarksHoursWithAndWithoutSnapshots) {
   EXPECT_NE(h.find("2 hours with a snapshot, 33 missing over 2 days"), std::string::npos);
   EXPECT_NE(h.find("loc&quot;al"), std::string::npos);
   EXPECT_EQ(h.find("<script"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgdr::daemon
+
+namespace pgdr::daemon {
+namespace {
+
+TEST(DaemonDashboard, TrendsDrawPointsAgainstTheObjectiveAndResultsLinkToReports) {
+  auto st = status();
+  for (int i = 0; i < 3; ++i) {
+    catalog::RunRecord d;
+    d.id = 10 + i;
+    d.kind = "drill";
+    d.result = i == 2 ? "FAIL" : "PASS";
+    d.started = at("2026-11-2" + std::to_string(3 + i) + "T05:00:00Z");
+    d.rto_seconds = i == 2 ? 9000 : 600;  // the last one over the 2 h objective
+    d.rpo_seconds = 5;
+    st.runs.insert(st.runs.begin(), d);
+  }
+  std::string h = dashboard_html(config(), st, [](std::int64_t id) { return "/reports/" + std::to_string(id); });
+  const auto rto = h.find("<svg class=\"trend rto\"");
+  ASSERT_NE(rto, std::string::npos) << h;
+  const std::string chart = h.substr(rto, h.find("</svg>", rto) - rto);
+  EXPECT_NE(chart.find("<line class=\"objective\""), std::string::npos);
+  EXPECT_NE(chart.find("<title>objective 2.0 h</title>"), std::string::npos);
+  EXPECT_EQ(std::count(chart.begin(), chart.end(), '\n'), 0);
+  std::size_t under = 0, over = 0;
+  for (std::size_t p = 0; (p = chart.find("<circle class=\"under\"", p)) != std::string::npos; ++p) ++under;
+  for (std::size_t p = 0; (p = chart.find("<circle class=\"over\"", p)) != std::string::npos; ++p) ++over;
+  EXPECT_EQ(under, 2u);
+  EXPECT_EQ(over, 1u);
+  EXPECT_NE(chart.find("2026-11-25T05:00:00Z drill: 2.5 h"), std::string::npos) << chart;
+  EXPECT_NE(h.find("<a href=\"/reports/12\">#12</a>"), std::string::npos);
+  EXPECT_NE(h.find("last drill failed (started 2026-11-25T05:00:00Z, report /reports/12)"), std::string::npos);
+  EXPECT_EQ(h.find("no RPO measured yet"), std::string::npos) << "drills carry an RPO too";
+  EXPECT_NE(h.find("<svg class=\"trend rpo\""), std::string::npos);
 }
 
 }  // namespace
