@@ -10,8 +10,8 @@
 namespace pgdr::cli {
 
 void add_daemon_command(CLI::App& app, Context& ctx, CommandBody& body) {
-  auto* cmd = app.add_subcommand(
-      "daemon", "run the [schedule] jobs and serve /metrics, /health and the dashboard until SIGTERM");
+  auto* cmd = app.add_subcommand("daemon",
+                                 "run the [schedule] jobs and serve /metrics, /health and the dashboard until SIGTERM");
   static bool use_syslog = false;
   cmd->add_flag("--syslog", use_syslog, "log job starts and ends to syslog as well as stderr");
   cmd->callback([&ctx, &body] {

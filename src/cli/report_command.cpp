@@ -1,5 +1,4 @@
 #include <cstdio>
-
 #include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
@@ -12,7 +11,8 @@
 namespace pgdr::cli {
 
 void add_report_command(CLI::App& app, Context& ctx, CommandBody& body) {
-  auto* cmd = app.add_subcommand("report", "write the dashboard (coverage heat map, RTO/RPO trends, results) as a static HTML file");
+  auto* cmd = app.add_subcommand(
+      "report", "write the dashboard (coverage heat map, RTO/RPO trends, results) as a static HTML file");
   static std::string html_path;
   cmd->add_option("--html", html_path, "write the page to FILE, and the reports it links to under reports/ beside it")
       ->type_name("FILE")
@@ -41,7 +41,8 @@ void add_report_command(CLI::App& app, Context& ctx, CommandBody& body) {
         if (++shown > 25) break;
         write_file_durably(dir + "/reports/" + std::to_string(r.id) + ".json", as_bytes(r.report_json + "\n"), 0640);
       }
-      std::string page = daemon::dashboard_html(cfg, st, [](std::int64_t id) { return "reports/" + std::to_string(id) + ".json"; });
+      std::string page =
+          daemon::dashboard_html(cfg, st, [](std::int64_t id) { return "reports/" + std::to_string(id) + ".json"; });
       write_file_durably(html_path, as_bytes(page), 0640);
       auto problems = daemon::health_problems(cfg, st);
       std::printf("%s\n", problems.empty() ? "healthy" : "unhealthy:");

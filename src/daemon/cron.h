@@ -42,9 +42,9 @@ class Schedule {
   bool has_seconds_ = false;
   std::bitset<60> second_, minute_;
   std::bitset<24> hour_;
-  std::bitset<32> dom_;  // 1-31
+  std::bitset<32> dom_;    // 1-31
   std::bitset<13> month_;  // 1-12
-  std::bitset<7> dow_;   // 0-6, Sunday 0
+  std::bitset<7> dow_;     // 0-6, Sunday 0
   bool dom_star_ = true, dow_star_ = true;
 };
 

@@ -8,11 +8,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "catalog/catalog.h"
 #include "core/error.h"
@@ -81,10 +80,14 @@ std::string result_of(const JobKind& k, int code, bool stopping) {
   if (stopping && code != 0) return "interrupted";
   if (!k.check) return code == 0 ? "ok" : "error";
   switch (code) {
-    case 0: return "pass";
-    case 1: return "warn";
-    case 2: return "fail";
-    default: return "error";
+    case 0:
+      return "pass";
+    case 1:
+      return "warn";
+    case 2:
+      return "fail";
+    default:
+      return "error";
   }
 }
 
@@ -139,7 +142,8 @@ std::pair<std::string, int> split_listen(const std::string& listen) {
   } catch (const std::exception&) {
     throw Error(ErrorKind::config, "invalid [daemon] listen '" + listen + "' (the port is not a number)");
   }
-  if (port < 0 || port > 65535) throw Error(ErrorKind::config, "invalid [daemon] listen '" + listen + "' (port out of range)");
+  if (port < 0 || port > 65535)
+    throw Error(ErrorKind::config, "invalid [daemon] listen '" + listen + "' (port out of range)");
   return {host, port};
 }
 
@@ -147,9 +151,9 @@ std::pair<std::string, int> split_listen(const std::string& listen) {
 
 const std::vector<JobKind>& job_kinds() {
   static const std::vector<JobKind> kinds = {
-      {"backup", {"backup"}, false},         {"expire", {"expire"}, false},
-      {"verify", {"verify"}, true},          {"restore_test", {"verify", "--restore-test"}, true},
-      {"drill", {"drill"}, true},            {"measure", {"measure"}, true},
+      {"backup", {"backup"}, false}, {"expire", {"expire"}, false},
+      {"verify", {"verify"}, true},  {"restore_test", {"verify", "--restore-test"}, true},
+      {"drill", {"drill"}, true},    {"measure", {"measure"}, true},
   };
   return kinds;
 }
@@ -218,7 +222,8 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
   std::mutex stats_mu;
   JobStats stats;
   for (const auto& j : jobs)
-    if (std::string(j.kind.name) == "backup") stats.backup_period_seconds["backup"] = j.schedule.period_near(start).count();
+    if (std::string(j.kind.name) == "backup")
+      stats.backup_period_seconds["backup"] = j.schedule.period_near(start).count();
   std::mutex repos_mu;
   std::vector<const repo::Repository*> repo_ptrs;
   for (const auto& r : repos) repo_ptrs.push_back(&r);
@@ -248,8 +253,9 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
       res.set_content(problems.empty() ? "ok\n" : body, "text/plain; charset=utf-8");
     });
     http.Get("/", [&](const httplib::Request&, httplib::Response& res) {
-      res.set_content(dashboard_html(config, status_now(), [](std::int64_t id) { return "/reports/" + std::to_string(id); }),
-                      "text/html; charset=utf-8");
+      res.set_content(
+          dashboard_html(config, status_now(), [](std::int64_t id) { return "/reports/" + std::to_string(id); }),
+          "text/html; charset=utf-8");
     });
     http.Get(R"(/reports/(\d+))", [&](const httplib::Request& req, httplib::Response& res) {
       const std::int64_t id = std::stoll(req.matches[1].str());
@@ -278,7 +284,8 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
     if (bound < 0)
       throw Error(ErrorKind::io, "unable to listen on " + config.daemon.listen + " for /metrics and /health",
                   "another process may hold the port; set [daemon] listen");
-    log.info("listening on http://" + host + ":" + std::to_string(bound) + "/ (metrics at /metrics, health at /health)");
+    log.info("listening on http://" + host + ":" + std::to_string(bound) +
+             "/ (metrics at /metrics, health at /health)");
     http_thread = std::thread([&http] { http.listen_after_bind(); });
   }
 
@@ -327,9 +334,14 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
       run.started = j.started;
       run.seconds = o.seconds;
       run.result = o.exit_code == 0 ? "OK" : "ERROR";
-      json report = {{"kind", j.kind.name},    {"cluster", config.cluster.name}, {"started_at", iso8601_ms(j.started)},
-                     {"seconds", o.seconds},   {"result", run.result},             {"exit_code", o.exit_code},
-                     {"daemon_result", o.result}, {"output", output.size() > 4000 ? output.substr(output.size() - 4000) : output}};
+      json report = {{"kind", j.kind.name},
+                     {"cluster", config.cluster.name},
+                     {"started_at", iso8601_ms(j.started)},
+                     {"seconds", o.seconds},
+                     {"result", run.result},
+                     {"exit_code", o.exit_code},
+                     {"daemon_result", o.result},
+                     {"output", output.size() > 4000 ? output.substr(output.size() - 4000) : output}};
       if (std::string(j.kind.name) == "backup" && o.exit_code == 0) {
         // backup prints its id alone on stdout; its stderr lines share the pipe, so find the id's shape.
         static const std::regex kId(R"((^|\n)(\d{8}T\d{6}\.\d{3}Z-[0-9a-f]+)\n)");

@@ -26,9 +26,9 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
 
 // The jobs the daemon knows, in the order it considers them, and what each runs.
 struct JobKind {
-  const char* name;                // [schedule] key and catalog kind
-  std::vector<std::string> args;   // pgdr arguments after --config FILE
-  bool check;                      // a check command (exit 0/1/2/3) rather than an action (0/1)
+  const char* name;               // [schedule] key and catalog kind
+  std::vector<std::string> args;  // pgdr arguments after --config FILE
+  bool check;                     // a check command (exit 0/1/2/3) rather than an action (0/1)
 };
 const std::vector<JobKind>& job_kinds();
 

@@ -13,11 +13,20 @@ std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -25,10 +34,14 @@ std::string escape(const std::string& s) {
 
 std::string fmt_seconds(double s) {
   char buf[64];
-  if (s < 120) std::snprintf(buf, sizeof buf, "%.1f s", s);
-  else if (s < 7200) std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
-  else if (s < 172800) std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
-  else std::snprintf(buf, sizeof buf, "%.1f d", s / 86400);
+  if (s < 120)
+    std::snprintf(buf, sizeof buf, "%.1f s", s);
+  else if (s < 7200)
+    std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
+  else if (s < 172800)
+    std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f d", s / 86400);
   return buf;
 }
 
@@ -117,8 +130,8 @@ std::string heat_map(const Status& st, int days) {
   h += "\n</svg>\n<p class=\"legend\"><span class=\"key have\"></span> snapshot taken "
        "<span class=\"key missing\"></span> missing <span class=\"key current\"></span> this hour, none yet "
        "<span class=\"key future\"></span> not yet &middot; " +
-       std::to_string(have) + (have == 1 ? " hour" : " hours") + " with a snapshot, " + std::to_string(missing) + " missing over " +
-       std::to_string(days) + " days (UTC)</p>\n";
+       std::to_string(have) + (have == 1 ? " hour" : " hours") + " with a snapshot, " + std::to_string(missing) +
+       " missing over " + std::to_string(days) + " days (UTC)</p>\n";
   return h;
 }
 
@@ -129,7 +142,8 @@ struct Point {
 };
 
 // A line chart of points against a horizontal objective line.
-std::string trend_chart(const std::string& css_class, const std::string& what, std::vector<Point> pts, double objective) {
+std::string trend_chart(const std::string& css_class, const std::string& what, std::vector<Point> pts,
+                        double objective) {
   if (pts.empty()) return "<p class=\"" + css_class + "\"><small>no " + escape(what) + " measured yet</small></p>\n";
   std::sort(pts.begin(), pts.end(), [](const Point& a, const Point& b) { return a.t < b.t; });
   constexpr double kW = 360, kH = 150, kLeft = 44, kBottom = 18, kTop = 8;
@@ -175,7 +189,9 @@ std::string dashboard_html(const Config& config, const Status& st,
   std::string h;
   h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-       "<title>pgdr " + escape(config.cluster.name) + "</title><style>"
+       "<title>pgdr " +
+       escape(config.cluster.name) +
+       "</title><style>"
        "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1em;max-width:60em;color:#24292f}"
        "h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.4em}"
        ".badge{display:inline-block;padding:.1em .6em;border-radius:.3em;color:#fff;font-weight:600}"
@@ -187,7 +203,8 @@ std::string dashboard_html(const Config& config, const Status& st,
        "rect.have{fill:#1a7f37}rect.missing{fill:#ffebe9;stroke:#cf222e;stroke-width:1}rect.current{fill:#fff8c5;"
        "stroke:#b58100}rect.future{fill:#f6f8fa}.key{display:inline-block;width:.8em;height:.8em;margin:0 .2em 0 .6em;"
        "vertical-align:middle}.key.have{background:#1a7f37}.key.missing{background:#ffebe9;border:1px solid #cf222e}"
-       ".key.current{background:#fff8c5;border:1px solid #b58100}.key.future{background:#f6f8fa;border:1px solid #d0d7de}"
+       ".key.current{background:#fff8c5;border:1px solid #b58100}.key.future{background:#f6f8fa;border:1px solid "
+       "#d0d7de}"
        "line.objective{stroke:#cf222e;stroke-dasharray:4 3}polyline.series{fill:none;stroke:#0969da;stroke-width:1.5}"
        "circle.under{fill:#0969da}circle.over{fill:#cf222e}.table-wrap{overflow-x:auto}"
        "</style></head><body>\n";
@@ -209,7 +226,8 @@ std::string dashboard_html(const Config& config, const Status& st,
       h += t ? escape(fmt_seconds(std::chrono::duration<double>(st.now - *t).count())) + " ago" : "?";
       h += "</div><small>" + escape(s.id) + ", " + escape(fmt_bytes(static_cast<double>(s.logical_bytes))) + ", " +
            escape(fmt_bytes(static_cast<double>(s.stored_bytes))) + " stored; " + std::to_string(r.snapshots.size()) +
-           (r.snapshots.size() == 1 ? " snapshot" : " snapshots") + "; coverage " + num(100 * coverage_ratio(r.snapshots, st.now)) + " % of the last 24 h</small>";
+           (r.snapshots.size() == 1 ? " snapshot" : " snapshots") + "; coverage " +
+           num(100 * coverage_ratio(r.snapshots, st.now)) + " % of the last 24 h</small>";
     } else {
       h += "none</div><small>" + escape(r.error.empty() ? "no snapshot yet" : r.error) + "</small>";
     }
@@ -221,8 +239,10 @@ std::string dashboard_html(const Config& config, const Status& st,
        (drill && drill->rto_seconds ? escape(fmt_seconds(*drill->rto_seconds)) : std::string("&ndash;")) +
        "</div><small>objective " + escape(fmt_seconds(rto_obj)) + "</small></div>";
   std::optional<double> rpo;
-  if (measure && measure->rpo_seconds) rpo = measure->rpo_seconds;
-  else if (drill && drill->rpo_seconds) rpo = drill->rpo_seconds;
+  if (measure && measure->rpo_seconds)
+    rpo = measure->rpo_seconds;
+  else if (drill && drill->rpo_seconds)
+    rpo = drill->rpo_seconds;
   h += "<div class=\"card\"><small>RPO (last measured) / objective</small><div class=\"figure\">" +
        (rpo ? escape(fmt_seconds(*rpo)) : std::string("&ndash;")) + "</div><small>objective " +
        escape(fmt_seconds(rpo_obj)) + "</small></div></div>\n";
@@ -233,7 +253,8 @@ std::string dashboard_html(const Config& config, const Status& st,
   std::vector<Point> rto_pts, rpo_pts;
   for (const auto& r : st.runs) {
     if (r.kind == "drill" && r.rto_seconds) rto_pts.push_back({r.started, *r.rto_seconds, "drill"});
-    if ((r.kind == "drill" || r.kind == "measure") && r.rpo_seconds) rpo_pts.push_back({r.started, *r.rpo_seconds, r.kind});
+    if ((r.kind == "drill" || r.kind == "measure") && r.rpo_seconds)
+      rpo_pts.push_back({r.started, *r.rpo_seconds, r.kind});
   }
   h += "<h2>RTO trend (drills)</h2>\n" + trend_chart("trend rto", "RTO", rto_pts, rto_obj);
   h += "<h2>RPO trend (measures and drills)</h2>\n" + trend_chart("trend rpo", "RPO", rpo_pts, rpo_obj);
@@ -243,15 +264,17 @@ std::string dashboard_html(const Config& config, const Status& st,
   if (st.runs.empty()) {
     h += "<p><small>nothing recorded yet</small></p>\n";
   } else {
-    h += "<div class=\"table-wrap\"><table class=\"results\"><tr><th>started</th><th>kind</th><th>result</th><th>took</th>"
+    h += "<div class=\"table-wrap\"><table "
+         "class=\"results\"><tr><th>started</th><th>kind</th><th>result</th><th>took</th>"
          "<th>RTO</th><th>RPO</th><th>report</th></tr>\n";
     std::size_t shown = 0;
     for (const auto& r : st.runs) {
       if (++shown > 25) break;
-      h += "<tr><td>" + escape(utc_text(std::chrono::system_clock::to_time_t(r.started), "%m-%d %H:%M:%S")) + "</td><td>" +
-           escape(r.kind) + "</td><td style=\"color:" + colour(r.result) + "\">" + escape(r.result) + "</td><td>" +
-           escape(fmt_seconds(r.seconds)) + "</td><td>" + (r.rto_seconds ? escape(fmt_seconds(*r.rto_seconds)) : "") +
-           "</td><td>" + (r.rpo_seconds ? escape(fmt_seconds(*r.rpo_seconds)) : "") + "</td><td><a href=\"" +
+      h += "<tr><td>" + escape(utc_text(std::chrono::system_clock::to_time_t(r.started), "%m-%d %H:%M:%S")) +
+           "</td><td>" + escape(r.kind) + "</td><td style=\"color:" + colour(r.result) + "\">" + escape(r.result) +
+           "</td><td>" + escape(fmt_seconds(r.seconds)) + "</td><td>" +
+           (r.rto_seconds ? escape(fmt_seconds(*r.rto_seconds)) : "") + "</td><td>" +
+           (r.rpo_seconds ? escape(fmt_seconds(*r.rpo_seconds)) : "") + "</td><td><a href=\"" +
            escape(report_link(r.id)) + "\">#" + std::to_string(r.id) + "</a></td></tr>\n";
     }
     h += "</table></div>\n";
@@ -260,8 +283,9 @@ std::string dashboard_html(const Config& config, const Status& st,
     h += "<h2>Daemon jobs</h2>\n<div class=\"table-wrap\"><table class=\"jobs\"><tr><th>job</th><th>last result</th>"
          "<th>ended</th><th>took</th></tr>\n";
     for (const auto& [job, o] : st.jobs.last)
-      h += "<tr><td>" + escape(job) + "</td><td>" + escape(o.result) + (o.exit_code ? " (exit " + std::to_string(o.exit_code) + ")" : "") +
-           "</td><td>" + escape(iso8601(o.ended)) + "</td><td>" + escape(fmt_seconds(o.seconds)) + "</td></tr>\n";
+      h += "<tr><td>" + escape(job) + "</td><td>" + escape(o.result) +
+           (o.exit_code ? " (exit " + std::to_string(o.exit_code) + ")" : "") + "</td><td>" + escape(iso8601(o.ended)) +
+           "</td><td>" + escape(fmt_seconds(o.seconds)) + "</td></tr>\n";
     h += "</table></div>\n";
   }
   h += "<p><small>pgdr " PGDR_VERSION "</small></p>\n</body></html>\n";

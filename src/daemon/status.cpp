@@ -1,13 +1,12 @@
 #include "daemon/status.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <algorithm>
 #include <filesystem>
 #include <map>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/error.h"
 #include "daemon/cron.h"
@@ -40,10 +39,14 @@ std::optional<std::uint64_t> directory_bytes(const std::string& path) {
 std::string escape_label(const std::string& v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -143,8 +146,12 @@ Status gather_status(const Config& config, const std::vector<const repo::Reposit
     // trends (a measure every 5 minutes for about 2 days) without reading every report ever made.
     auto cat = catalog::Catalog::open(catalog::catalog_path(config));
     std::map<std::int64_t, catalog::RunRecord> by_id;
-    for (auto [kind, limit] : {std::pair<const char*, std::size_t>{"", 25}, {"drill", 100}, {"verify", 50},
-                               {"measure", 600}, {"backup", 1}, {"expire", 1}})
+    for (auto [kind, limit] : {std::pair<const char*, std::size_t>{"", 25},
+                               {"drill", 100},
+                               {"verify", 50},
+                               {"measure", 600},
+                               {"backup", 1},
+                               {"expire", 1}})
       for (auto& r : cat.runs(kind, config.cluster.name, limit)) by_id.emplace(r.id, std::move(r));
     for (auto it = by_id.rbegin(); it != by_id.rend(); ++it) st.runs.push_back(it->second);
     std::stable_sort(st.runs.begin(), st.runs.end(),
@@ -193,7 +200,8 @@ std::string metrics_text(const Config& config, const Status& st) {
              "Archive lag found by the newest pgdr measure: its time minus the newest archived commit.");
   Family measure_age("pgdr_last_measure_age_seconds", "gauge", "Seconds since the newest pgdr measure started.");
   Family rto("pgdr_rto_seconds", "gauge", "RTO measured by the newest drill.");
-  Family rpo("pgdr_rpo_seconds", "gauge", "RPO: the newest measure's (else the newest drill's) measured data loss window.");
+  Family rpo("pgdr_rpo_seconds", "gauge",
+             "RPO: the newest measure's (else the newest drill's) measured data loss window.");
   Family rto_obj("pgdr_rto_objective_seconds", "gauge", "The configured RTO objective.");
   Family rpo_obj("pgdr_rpo_objective_seconds", "gauge", "The configured RPO objective.");
   rto_obj.add(std::chrono::duration<double>(config.objectives.rto).count());
@@ -228,8 +236,10 @@ std::string metrics_text(const Config& config, const Status& st) {
   }
 
   Family runs("pgdr_job_runs_total", "counter", "Jobs the daemon ran, by job and result.");
-  for (const auto& [key, n] : st.jobs.runs) runs.add(static_cast<double>(n), {{"job", key.first}, {"result", key.second}});
-  Family skipped("pgdr_job_skipped_total", "counter", "Scheduled slots skipped because the same job was still running.");
+  for (const auto& [key, n] : st.jobs.runs)
+    runs.add(static_cast<double>(n), {{"job", key.first}, {"result", key.second}});
+  Family skipped("pgdr_job_skipped_total", "counter",
+                 "Scheduled slots skipped because the same job was still running.");
   for (const auto& [job, n] : st.jobs.skipped) skipped.add(static_cast<double>(n), {{"job", job}});
   Family last_exit("pgdr_job_last_exit_code", "gauge", "Exit code of each job's last run.");
   for (const auto& [job, o] : st.jobs.last) last_exit.add(o.exit_code, {{"job", job}});
@@ -238,8 +248,8 @@ std::string metrics_text(const Config& config, const Status& st) {
   healthy.add(health_problems(config, st).empty() ? 1 : 0);
 
   std::string out;
-  for (const Family* f : {&count, &age, &size, &stored, &dur, &cov, &repo_size, &repo_ok, &lag, &measure_age, &rto, &rpo,
-                          &rto_obj, &rpo_obj})
+  for (const Family* f : {&count, &age, &size, &stored, &dur, &cov, &repo_size, &repo_ok, &lag, &measure_age, &rto,
+                          &rpo, &rto_obj, &rpo_obj})
     f->write_to(out);
   for (const auto& f : checks) f.write_to(out);
   for (const Family* f : {&runs, &skipped, &last_exit, &healthy}) f->write_to(out);
@@ -267,12 +277,15 @@ std::vector<std::string> health_problems(const Config& config, const Status& st)
       double age = seconds_between(*t, st.now);
       if (age > 2.0 * static_cast<double>(period->count()))
         out.push_back("newest snapshot in repository '" + r.name + "' is " + format_value(std::round(age)) +
-                      " s old, more than twice the backup schedule's interval of " + format_value(period->count()) + " s");
+                      " s old, more than twice the backup schedule's interval of " + format_value(period->count()) +
+                      " s");
     }
   }
   for (const char* kind : {"verify", "drill"}) {
     const auto* r = st.last_run(kind);
-    if (r && r->result == "FAIL") out.push_back("last " + std::string(kind) + " failed (started " + iso8601(r->started) + ", report /reports/" + std::to_string(r->id) + ")");
+    if (r && r->result == "FAIL")
+      out.push_back("last " + std::string(kind) + " failed (started " + iso8601(r->started) + ", report /reports/" +
+                    std::to_string(r->id) + ")");
   }
   if (const auto* m = st.last_run("measure"); m && m->rpo_seconds) {
     double obj = std::chrono::duration<double>(config.objectives.rpo).count();

@@ -36,8 +36,8 @@ struct JobOutcome {
 };
 struct JobStats {
   std::map<std::pair<std::string, std::string>, std::uint64_t> runs;  // (job, result) -> count
-  std::map<std::string, std::uint64_t> skipped;                      // job -> slots skipped (still running)
-  std::map<std::string, JobOutcome> last;                            // job -> its last outcome
+  std::map<std::string, std::uint64_t> skipped;                       // job -> slots skipped (still running)
+  std::map<std::string, JobOutcome> last;                             // job -> its last outcome
   std::map<std::string, std::int64_t> backup_period_seconds;          // "backup" -> its schedule's period
 };
 

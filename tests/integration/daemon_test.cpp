@@ -10,12 +10,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "core/time_format.h"
 #include "harness/background_process.h"
@@ -123,9 +122,12 @@ std::vector<Sample> parse_exposition(const std::string& text) {
     if (!timestamp.empty()) {
       EXPECT_TRUE(std::regex_match(timestamp, std::regex("-?[0-9]+"))) << where;
     }
-    if (value == "NaN") s.value = std::nan("");
-    else if (value == "+Inf") s.value = INFINITY;
-    else if (value == "-Inf") s.value = -INFINITY;
+    if (value == "NaN")
+      s.value = std::nan("");
+    else if (value == "+Inf")
+      s.value = INFINITY;
+    else if (value == "-Inf")
+      s.value = -INFINITY;
     else {
       std::size_t used = 0;
       try {
@@ -186,8 +188,9 @@ class DaemonTest : public PgdrTest {
   }
 
   void write_daemon_config(const std::string& schedule, const std::string& more = "") {
-    write_config("[catalog]\npath = \"" + work_->file("catalog.db") + "\"\n[objectives]\nrto = \"2h\"\nrpo = \"10m\"\n" +
-                 "[schedule]\n" + schedule + "\n[daemon]\nlisten = \"127.0.0.1:0\"\n" + more);
+    write_config("[catalog]\npath = \"" + work_->file("catalog.db") +
+                 "\"\n[objectives]\nrto = \"2h\"\nrpo = \"10m\"\n" + "[schedule]\n" + schedule +
+                 "\n[daemon]\nlisten = \"127.0.0.1:0\"\n" + more);
   }
 
   void start_daemon() {
@@ -242,7 +245,8 @@ TEST_F(DaemonTest, ScheduledSnapshotsAppearOnTimeMetricsParseAndHealthTellsWhy) 
   // cluster takes well under a second, so no slot is skipped).
   std::vector<double> starts;
   for (const auto& s : snaps)
-    starts.push_back(std::chrono::duration<double>(*parse_iso8601(s["start_time"].get<std::string>()) - started).count());
+    starts.push_back(
+        std::chrono::duration<double>(*parse_iso8601(s["start_time"].get<std::string>()) - started).count());
   EXPECT_GT(starts[0], 2.5) << daemon_->log();
   EXPECT_LT(starts[0], 7.0) << daemon_->log();
   for (std::size_t i = 1; i < starts.size(); ++i) {
@@ -332,8 +336,9 @@ TEST_F(DaemonTest, ScheduledSnapshotsAppearOnTimeMetricsParseAndHealthTellsWhy) 
 
 TEST_F(DaemonTest, SigtermMidBackupLeavesNoPartialSnapshotAndTheNextBackupWorks) {
   // About 200 MB that compresses little, read by one process: a backup of a second or more.
-  cluster_->psql("CREATE TABLE filler AS SELECT g, md5(g::text) || md5((g * 7)::text) || repeat(md5(random()::text), 12) AS t "
-                 "FROM generate_series(1, 450000) g");
+  cluster_->psql(
+      "CREATE TABLE filler AS SELECT g, md5(g::text) || md5((g * 7)::text) || repeat(md5(random()::text), 12) AS t "
+      "FROM generate_series(1, 450000) g");
   pgdr_ok({"init"});
   write_daemon_config("backup = \"@every 2s\"");
   std::string text;
@@ -363,7 +368,8 @@ TEST_F(DaemonTest, SigtermMidBackupLeavesNoPartialSnapshotAndTheNextBackupWorks)
   const std::string log = daemon_->log();
   EXPECT_NE(log.find(") told to stop"), std::string::npos) << log;
   EXPECT_NE(log.find("job backup ended: interrupted"), std::string::npos)
-      << "the backup was not in hand at SIGTERM; the test needs a bigger database\n" << log;
+      << "the backup was not in hand at SIGTERM; the test needs a bigger database\n"
+      << log;
   EXPECT_NE(log.find("interrupted by SIGTERM"), std::string::npos) << log;
 
   // No snapshot, and no snapshot info or manifest left in the repository.
@@ -388,7 +394,8 @@ TEST_F(DaemonTest, MissedJobRunsOnceAndTheDashboardShowsMissingHoursInChromium) 
   ASSERT_EQ(snaps.size(), 1u);
   std::this_thread::sleep_for(3s);
   EXPECT_EQ(snapshots().size(), 1u) << daemon_->log();
-  EXPECT_NE(daemon_->log().find("job backup missed its slot at 2020-01-02T00:00:00Z"), std::string::npos) << daemon_->log();
+  EXPECT_NE(daemon_->log().find("job backup missed its slot at 2020-01-02T00:00:00Z"), std::string::npos)
+      << daemon_->log();
   for (int i = 0; i < 100 && daemon_->log().find("job backup ended") == std::string::npos; ++i)
     std::this_thread::sleep_for(100ms);
 
@@ -397,8 +404,15 @@ TEST_F(DaemonTest, MissedJobRunsOnceAndTheDashboardShowsMissingHoursInChromium) 
 
   // The page as the daemon serves it, loaded by a real browser.
   const std::string chromium_home = work_->make_dir("chromium");
-  std::vector<std::string> chromium = {"timeout", "60", "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                       "--user-data-dir=" + chromium_home, "--window-size=412,915"};
+  std::vector<std::string> chromium = {"timeout",
+                                       "60",
+                                       "chromium",
+                                       "--headless",
+                                       "--no-sandbox",
+                                       "--disable-gpu",
+                                       "--disable-dev-shm-usage",
+                                       "--user-data-dir=" + chromium_home,
+                                       "--window-size=412,915"};
   auto with = [&](std::vector<std::string> extra) {
     std::vector<std::string> argv = chromium;
     argv.insert(argv.end(), extra.begin(), extra.end());

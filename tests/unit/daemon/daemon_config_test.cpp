@@ -29,12 +29,13 @@ TEST(DaemonConfig, DefaultsWhenTheSectionsAreAbsent) {
 }
 
 TEST(DaemonConfig, ReadsEveryJobAndTheDaemonKeys) {
-  Config c = parse_config(kBase +
-                              "[schedule]\nbackup = \"0 * * * *\"\nverify = \"30 2 * * *\"\nrestore_test = \"0 4 * * 0\"\n"
-                              "drill = \"0 5 1 * *\"\nexpire = \"after backup\"\nmeasure = \"*/5 * * * *\"\n"
-                              "[daemon]\nlisten = \"0.0.0.0:9200\"\nstate_file = \"/var/lib/pgdr/state.json\"\n"
-                              "heatmap_days = 30\n",
-                          "pgdr.toml");
+  Config c =
+      parse_config(kBase +
+                       "[schedule]\nbackup = \"0 * * * *\"\nverify = \"30 2 * * *\"\nrestore_test = \"0 4 * * 0\"\n"
+                       "drill = \"0 5 1 * *\"\nexpire = \"after backup\"\nmeasure = \"*/5 * * * *\"\n"
+                       "[daemon]\nlisten = \"0.0.0.0:9200\"\nstate_file = \"/var/lib/pgdr/state.json\"\n"
+                       "heatmap_days = 30\n",
+                   "pgdr.toml");
   EXPECT_EQ(schedule_text(c.schedule, "backup"), "0 * * * *");
   EXPECT_EQ(schedule_text(c.schedule, "verify"), "30 2 * * *");
   EXPECT_EQ(schedule_text(c.schedule, "restore_test"), "0 4 * * 0");

@@ -71,15 +71,27 @@ TEST(DaemonStatus, MetricsCarryTheValuesWithHelpTypeAndEscapedLabels) {
   st.jobs.skipped["backup"] = 1;
   const std::string m = metrics_text(config(), st);
   const std::string l = "{repo=\"loc\\\"al\"}";
-  for (const std::string& line : std::vector<std::string>{
-           "# TYPE pgdr_snapshots gauge", "pgdr_snapshots" + l + " 2", "pgdr_last_snapshot_age_seconds" + l + " 1500",
-        "pgdr_last_snapshot_size_bytes" + l + " 2000", "pgdr_last_snapshot_stored_bytes" + l + " 100",
-        "pgdr_last_snapshot_duration_seconds" + l + " 1.5", "pgdr_snapshot_coverage_ratio" + l + " 0.0833333333333333",
-        "pgdr_repository_size_bytes" + l + " 12345", "pgdr_wal_archive_lag_seconds 12.5", "pgdr_last_measure_age_seconds 60",
-        "pgdr_rto_seconds 80", "pgdr_rpo_seconds 12.5", "pgdr_rto_objective_seconds 7200", "pgdr_rpo_objective_seconds 600",
-        "pgdr_last_drill_result 1", "pgdr_last_drill_duration_seconds 95.25", "pgdr_last_measure_result 0",
-        "# TYPE pgdr_job_runs_total counter", "pgdr_job_runs_total{job=\"backup\",result=\"ok\"} 3",
-        "pgdr_job_skipped_total{job=\"backup\"} 1", "pgdr_healthy 1"})
+  for (const std::string& line : std::vector<std::string>{"# TYPE pgdr_snapshots gauge",
+                                                          "pgdr_snapshots" + l + " 2",
+                                                          "pgdr_last_snapshot_age_seconds" + l + " 1500",
+                                                          "pgdr_last_snapshot_size_bytes" + l + " 2000",
+                                                          "pgdr_last_snapshot_stored_bytes" + l + " 100",
+                                                          "pgdr_last_snapshot_duration_seconds" + l + " 1.5",
+                                                          "pgdr_snapshot_coverage_ratio" + l + " 0.0833333333333333",
+                                                          "pgdr_repository_size_bytes" + l + " 12345",
+                                                          "pgdr_wal_archive_lag_seconds 12.5",
+                                                          "pgdr_last_measure_age_seconds 60",
+                                                          "pgdr_rto_seconds 80",
+                                                          "pgdr_rpo_seconds 12.5",
+                                                          "pgdr_rto_objective_seconds 7200",
+                                                          "pgdr_rpo_objective_seconds 600",
+                                                          "pgdr_last_drill_result 1",
+                                                          "pgdr_last_drill_duration_seconds 95.25",
+                                                          "pgdr_last_measure_result 0",
+                                                          "# TYPE pgdr_job_runs_total counter",
+                                                          "pgdr_job_runs_total{job=\"backup\",result=\"ok\"} 3",
+                                                          "pgdr_job_skipped_total{job=\"backup\"} 1",
+                                                          "pgdr_healthy 1"})
     EXPECT_NE(m.find("\n" + line + "\n"), std::string::npos) << line << "\n" << m;
   EXPECT_EQ(m.find("pgdr_last_verify_result"), std::string::npos) << "no verify yet: no sample";
   EXPECT_EQ(m.back(), '\n');
@@ -93,8 +105,9 @@ TEST(DaemonStatus, HealthNamesEachProblem) {
   st.now = at("2026-11-26T12:06:00Z");  // 2 h 1 min after the newest snapshot, schedule hourly
   auto p = health_problems(cfg, st);
   ASSERT_EQ(p.size(), 1u);
-  EXPECT_EQ(p[0], "newest snapshot in repository 'loc\"al' is 7260 s old, more than twice the backup schedule's "
-                  "interval of 3600 s");
+  EXPECT_EQ(p[0],
+            "newest snapshot in repository 'loc\"al' is 7260 s old, more than twice the backup schedule's "
+            "interval of 3600 s");
 
   st = status();
   catalog::RunRecord verify;
