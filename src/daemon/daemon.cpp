@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/interrupt.h"
+#include "core/log.h"
 #include "core/subprocess.h"
 #include "core/time_format.h"
 #include "daemon/cron.h"
@@ -39,7 +40,10 @@ class Logger {
   ~Logger() {
     if (syslog_) closelog();
   }
-  void info(const std::string& line) { write(LOG_INFO, line); }
+  // -q keeps only failures, as for every command.
+  void info(const std::string& line) {
+    if (!log_quiet()) write(LOG_INFO, line);
+  }
   void error(const std::string& line) { write(LOG_ERR, line); }
 
  private:
