@@ -49,6 +49,8 @@ int run(int argc, char** argv) {
   add_history_command(app, ctx, body);
   add_audit_command(app, ctx, body);
   add_demo_command(app, ctx, body);
+  add_daemon_command(app, ctx, body);
+  add_report_command(app, ctx, body);
   add_help_command(app, ctx, body);
 
   try {

@@ -31,5 +31,7 @@ void add_demo_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_help_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_wal_stream_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_expire_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_daemon_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_report_command(CLI::App& app, Context& ctx, CommandBody& body);
 
 }  // namespace pgdr::cli

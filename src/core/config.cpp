@@ -202,7 +202,7 @@ Config parse_config(const std::string& text, const std::string& source) {
   Config cfg;
   cfg.source = source;
   c.only_keys(root, "top level", {"cluster", "repo", "key", "backup", "objectives", "catalog", "drill", "stream",
-                             "verify", "alerts", "retention"});
+                                  "verify", "alerts", "retention", "schedule", "daemon"});
 
   auto section = [&](const char* name) -> const toml::table* {
     const toml::node* n = root.get(name);
@@ -349,6 +349,25 @@ Config parse_config(const std::string& text, const std::string& source) {
     r.lock_wait = c.duration(*t, "retention", "lock_wait", r.lock_wait);
     if (r.min_age.count() < 0) c.fail(t->get("min_age"), "[retention] min_age must not be negative");
     if (r.lock_wait.count() < 0) c.fail(t->get("lock_wait"), "[retention] lock_wait must not be negative");
+  }
+
+  if (const toml::table* t = section("schedule")) {
+    c.only_keys(*t, "schedule", {"backup", "verify", "restore_test", "drill", "expire", "measure"});
+    cfg.schedule.backup = c.str(*t, "schedule", "backup", false);
+    cfg.schedule.verify = c.str(*t, "schedule", "verify", false);
+    cfg.schedule.restore_test = c.str(*t, "schedule", "restore_test", false);
+    cfg.schedule.drill = c.str(*t, "schedule", "drill", false);
+    cfg.schedule.expire = c.str(*t, "schedule", "expire", false);
+    cfg.schedule.measure = c.str(*t, "schedule", "measure", false);
+  }
+
+  if (const toml::table* t = section("daemon")) {
+    c.only_keys(*t, "daemon", {"listen", "state_file", "heatmap_days"});
+    cfg.daemon.listen = c.str(*t, "daemon", "listen", false, cfg.daemon.listen);
+    cfg.daemon.state_file = c.str(*t, "daemon", "state_file", false);
+    if (!cfg.daemon.state_file.empty())
+      require_absolute(c, t->get("state_file"), "[daemon] state_file", cfg.daemon.state_file);
+    cfg.daemon.heatmap_days = c.integer(*t, "daemon", "heatmap_days", cfg.daemon.heatmap_days, 1, 366);
   }
   return cfg;
 }

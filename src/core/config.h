@@ -119,6 +119,20 @@ struct RetentionConfig {
   std::chrono::milliseconds lock_wait{std::chrono::minutes(10)};
 };
 
+// When `pgdr daemon` runs each job: a cron expression in UTC (5 fields, or 6 with seconds first),
+// "@hourly"/"@daily"/"@weekly"/"@monthly", "@every <duration>", or for expire "after backup".
+// Empty: the job is not scheduled. Checked by the daemon's parser (daemon/cron.h) when it starts.
+struct ScheduleConfig {
+  std::string backup, verify, restore_test, drill, expire, measure;
+};
+
+// `pgdr daemon`'s HTTP endpoint and its dashboard.
+struct DaemonConfig {
+  std::string listen = "127.0.0.1:9187";  // host:port of /metrics, /health and the dashboard; "" for none
+  std::string state_file;  // last run of each job, for catch-up; empty: the catalog path + ".daemon.json"
+  int heatmap_days = 14;   // days shown in the dashboard's coverage heat map
+};
+
 struct Config {
   std::string source;  // the file it was read from, for messages
   ClusterConfig cluster;
@@ -132,6 +146,8 @@ struct Config {
   VerifyConfig verify;
   AlertsConfig alerts;
   RetentionConfig retention;
+  ScheduleConfig schedule;
+  DaemonConfig daemon;
 
   // The repository named name, or the only/first one when name is empty; Error(config) if none.
   const RepoConfig& repo(const std::string& name) const;

@@ -1,0 +1,73 @@
+// What `pgdr daemon` serves and `pgdr report` writes, gathered in one pass: the snapshots of every
+// repository, the repository sizes, and the recent runs from the local catalog; and the three views
+// of it: the Prometheus metrics, the health verdict and (dashboard.h) the HTML page.
+// A Status is a plain value; gathering reads the repositories and the catalog and may run on any
+// thread, one gathering per Repository at a time (the daemon serialises them).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "core/config.h"
+#include "core/time_format.h"
+#include "repo/repository.h"
+#include "repo/snapshot_info.h"
+
+namespace pgdr::daemon {
+
+struct RepoStatus {
+  std::string name;
+  std::vector<repo::SnapshotInfo> snapshots;  // oldest first
+  std::optional<std::uint64_t> size_bytes;    // bytes under the repository directory
+  std::string error;                          // why it could not be listed, "" when it was
+};
+
+// What the daemon knows of its own jobs (empty for `pgdr report`).
+struct JobOutcome {
+  std::string result;  // "ok", "pass", "warn", "fail", "error", "interrupted"
+  int exit_code = 0;
+  SystemTime ended{};
+  double seconds = 0;
+  std::string last_line;  // the job's last line of output, for a failure
+};
+struct JobStats {
+  std::map<std::pair<std::string, std::string>, std::uint64_t> runs;  // (job, result) -> count
+  std::map<std::string, std::uint64_t> skipped;                       // job -> slots skipped (still running)
+  std::map<std::string, JobOutcome> last;                             // job -> its last outcome
+  std::map<std::string, std::int64_t> backup_period_seconds;          // "backup" -> its schedule's period
+};
+
+struct Status {
+  SystemTime now{};
+  std::vector<RepoStatus> repos;
+  std::vector<catalog::RunRecord> runs;  // this cluster's runs, newest first
+  std::string catalog_error;             // why the catalog could not be read, "" when it was
+  JobStats jobs;
+
+  // The newest run of a kind, if any.
+  const catalog::RunRecord* last_run(const std::string& kind) const;
+};
+
+// repos: the opened repositories in configuration order; one that failed to open is given by name
+// with its error in open_errors.
+Status gather_status(const Config& config, const std::vector<const repo::Repository*>& repos,
+                     const std::vector<std::pair<std::string, std::string>>& open_errors = {});
+
+// Hourly coverage of the last 24 h as `pgdr measure` counts it: 24 one-hour slots back from now,
+// the share holding the stop time of at least one snapshot.
+double coverage_ratio(const std::vector<repo::SnapshotInfo>& snapshots, SystemTime now);
+
+// The Prometheus text exposition format 0.0.4.
+std::string metrics_text(const Config& config, const Status& status);
+
+// Empty when healthy; otherwise one reason per line.
+std::vector<std::string> health_problems(const Config& config, const Status& status);
+
+// 0 PASS, 1 WARN, 2 FAIL, -1 other.
+int result_code(const std::string& result);
+
+}  // namespace pgdr::daemon
