@@ -224,7 +224,7 @@ TEST_F(AlertTest, DrillBreachingItsObjectiveAndMeasureSendAWebhookEach) {
                std::to_string(http_port), hooks},
               http_port);
   ASSERT_TRUE(http.ready());
-  write_verify_config("[drill]\ndr_path = \"" + work_->make_dir("dr", 0755) + "\"\n[objectives]\nrto = \"1s\"\n" +
+  write_verify_config("[drill]\ndr_path = \"" + work_->make_dir("dr", 0755) + "\"\n[objectives]\nrto = \"50ms\"\n" +
                       "[alerts]\nwebhook_urls = [\"http://127.0.0.1:" + std::to_string(http_port) + "/pgdr\"]\n");
   pgdr_ok({"init"});
   cluster_->psql("CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g");

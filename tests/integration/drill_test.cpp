@@ -227,7 +227,7 @@ TEST_F(DrillTest, CorruptedBlockFailsIntegrityAndNamesTheTable) {
 
 TEST_F(DrillTest, ObjectiveBelowTheMeasuredRtoFails) {
   write_drill_config("");
-  std::ofstream(config_, std::ios::app) << "[objectives]\nrto = \"1s\"\nrpo = \"1h\"\n";
+  std::ofstream(config_, std::ios::app) << "[objectives]\nrto = \"50ms\"\nrpo = \"1h\"\n";
   make_shop_data();
   backup();
   const std::string report = work_->file("drill.json");
