@@ -494,5 +494,28 @@ TEST_F(StreamDrillTest, MeasureAndDrillUseTheStreamedWal) {
   EXPECT_EQ(stream_->stop(), 0) << stream_->log();
 }
 
+TEST_F(StreamDrillTest, AsynchronousStreamingUnderLoadLosesSecondsAsTheDrillMeasures) {
+  pgdr_ok({"init"});
+  start_stream({"--create-slot"});
+  wait_connected(*cluster_);
+  backup();
+  Load load;
+  start_load(load, *cluster_, 2);
+  std::this_thread::sleep_for(4s);
+  // The drill runs while the shop keeps committing: its RPO is what asynchronous streaming had not
+  // yet made durable when the drill started.
+  auto d = pgdr({"drill", "--report", work_->file("drill.json")});
+  load.join();
+  std::ifstream din(work_->file("drill.json"));
+  nlohmann::json dj;
+  din >> dj;
+  EXPECT_EQ(d.exit_code, 0) << d.err << dj.dump(2);
+  ASSERT_TRUE(dj["rpo_seconds"].is_number()) << dj.dump(2);
+  EXPECT_LT(dj["rpo_seconds"].get<double>(), 3.0) << dj["rpo"].dump(2);
+  EXPECT_TRUE(dj["rpo"].contains("wal_streamed_up_to")) << dj["rpo"].dump(2);
+  std::printf("asynchronous streaming under load: drill RPO %.3f s\n", dj["rpo_seconds"].get<double>());
+  EXPECT_EQ(stream_->stop(), 0) << stream_->log();
+}
+
 }  // namespace
 }  // namespace pgdr::test
