@@ -470,6 +470,8 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
   report["cluster"] = cfg.cluster.name;
   report["repository"] = repo.name();
   report["started_at"] = utc_ms(started_wall);
+  // When the disaster happened, if the caller knows it (the demo); otherwise the drill's start.
+  report["declared_at"] = utc_ms(opt.declared_at.value_or(started_wall));
   report["finished_at"] = utc_ms(std::chrono::system_clock::now());
   report["seconds"] = round3(seconds_since(t0));
   report["snapshot"] = restored.info.id.empty() ? json(nullptr) : json(restored.info.id);
