@@ -170,6 +170,46 @@ TEST_F(S3StorageTest, ListingsLongerThanOnePageAreFollowed) {
   EXPECT_EQ(store_.list("many").size(), static_cast<std::size_t>(kObjects));
 }
 
+TEST_F(S3StorageTest, RemoveManyIsOneRequestPerBatchAndKeysNeedingEscapesGo) {
+  // Names that XML and URLs both escape: what DeleteObjects names must be the keys that were written.
+  const std::vector<std::string> odd = {"odd/a&b", "odd/<c> 'd\"", "odd/e%20f+g"};
+  for (const auto& p : odd) store_.write_all(p, as_bytes("x"));
+  ASSERT_EQ(store_.list("odd").size(), odd.size());
+  std::uint64_t before = store_.requests_sent();
+  store_.remove_many(odd);
+  EXPECT_EQ(store_.requests_sent() - before, 1u);
+  EXPECT_TRUE(store_.list("odd").empty());
+
+  // Ten objects and a missing one in batches of three: four requests.
+  store_.set_delete_batch_keys(3);
+  std::vector<std::string> paths;
+  for (int i = 0; i < 10; ++i) {
+    paths.push_back("b/o" + std::to_string(i));
+    store_.write_all(paths.back(), as_bytes("x"));
+  }
+  paths.insert(paths.begin() + 4, "b/missing");
+  store_.write_all("b/kept", as_bytes("k"));
+  before = store_.requests_sent();
+  store_.remove_many(paths);
+  EXPECT_EQ(store_.requests_sent() - before, 4u);
+  EXPECT_EQ(storage::conformance::sorted_paths(store_.list("b")), std::vector<std::string>{"b/kept"});
+}
+
+TEST_F(S3StorageTest, RemoveManyInAMissingBucketIsNamed) {
+  auto c = config_for(shared_server(), "p");
+  c.bucket = "no-such-bucket";
+  S3Storage s(std::move(c));
+  try {
+    s.remove_many({"x", "y/z"});
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::not_found);
+    EXPECT_EQ(std::string(e.what()),
+              "unable to remove 2 objects in s3://no-such-bucket/p (HTTP 404 NoSuchBucket: The specified bucket does "
+              "not exist)");
+  }
+}
+
 TEST_F(S3StorageTest, MissingBucketIsNamed) {
   auto c = config_for(shared_server(), "p");
   c.bucket = "no-such-bucket";

@@ -57,6 +57,8 @@ class S3Server {
   void export_credentials() const;
   // Lines of s3rver's log that record an answered request.
   std::size_t requests_logged() const;
+  // Those of them with this method whose URL (path and query) contains url_part.
+  std::size_t requests_logged(const std::string& method, const std::string& url_part) const;
 
  private:
   void stop() noexcept;
