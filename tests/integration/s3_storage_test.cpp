@@ -48,6 +48,8 @@ storage::s3::S3Config config_for(const S3Server& server, const std::string& pref
 }
 
 struct S3Env {
+  // Two DeleteObjects requests; writing them takes about 1.5 s on s3rver.
+  static constexpr std::size_t kRemoveManyObjects = 1100;
   S3Env() : storage_(config_for(shared_server(), fresh_prefix())) {}
   ~S3Env() {
     try {
@@ -175,9 +177,16 @@ TEST_F(S3StorageTest, RemoveManyIsOneRequestPerBatchAndKeysNeedingEscapesGo) {
   const std::vector<std::string> odd = {"odd/a&b", "odd/<c> 'd\"", "odd/e%20f+g"};
   for (const auto& p : odd) store_.write_all(p, as_bytes("x"));
   ASSERT_EQ(store_.list("odd").size(), odd.size());
-  std::uint64_t before = store_.requests_sent();
+  // Counted in the server's log as requests answered 200: s3rver removes the keys of one request
+  // concurrently and two of them may race to remove the directory they emptied, which it answers
+  // with a 500 that the retry cures (S3 has no directories).
+  auto batches = [] {
+    shared_server().wait_for_log();
+    return shared_server().requests_logged("POST", "?delete", "200");
+  };
+  std::size_t before = batches();
   store_.remove_many(odd);
-  EXPECT_EQ(store_.requests_sent() - before, 1u);
+  EXPECT_EQ(batches() - before, 1u);
   EXPECT_TRUE(store_.list("odd").empty());
 
   // Ten objects and a missing one in batches of three: four requests.
@@ -189,9 +198,9 @@ TEST_F(S3StorageTest, RemoveManyIsOneRequestPerBatchAndKeysNeedingEscapesGo) {
   }
   paths.insert(paths.begin() + 4, "b/missing");
   store_.write_all("b/kept", as_bytes("k"));
-  before = store_.requests_sent();
+  before = batches();
   store_.remove_many(paths);
-  EXPECT_EQ(store_.requests_sent() - before, 4u);
+  EXPECT_EQ(batches() - before, 4u);
   EXPECT_EQ(storage::conformance::sorted_paths(store_.list("b")), std::vector<std::string>{"b/kept"});
 }
 
