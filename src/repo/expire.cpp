@@ -111,12 +111,11 @@ ExpireResult run_expire(const Repository& repo, const ExpireOptions& options) {
     auto st = store.stat(name);
     return RemovedObject{name, st ? st->size_bytes : 0};
   };
-  // Info first (the snapshot disappears), then its manifest.
-  for (const auto& d : result.snapshots) {
-    if (d.keep) continue;
-    result.snapshot_objects.push_back(sized(snapshot_info_object(d.info.id)));
-    result.snapshot_objects.push_back(sized(snapshot_manifest_object(d.info.id)));
-  }
+  // Infos first (the snapshots disappear), then their manifests.
+  for (const auto& d : result.snapshots)
+    if (!d.keep) result.snapshot_objects.push_back(sized(snapshot_info_object(d.info.id)));
+  for (const auto& d : result.snapshots)
+    if (!d.keep) result.snapshot_objects.push_back(sized(snapshot_manifest_object(d.info.id)));
   // Manifests of backups that died, or of snapshots an interrupted expire had begun to remove.
   std::vector<storage::ObjectInfo> snapshot_listing = store.list(kSnapshotsDir);
   std::sort(snapshot_listing.begin(), snapshot_listing.end(),
@@ -155,13 +154,18 @@ ExpireResult run_expire(const Repository& repo, const ExpireOptions& options) {
     for (const auto& o : *list) result.bytes_freed += o.size_bytes;
   if (options.dry_run) return result;
 
-  // Snapshots, then packs, then WAL: a pack is removed only once no manifest that could name it
-  // remains visible, and at every step each snapshot still listed has all it needs.
-  for (const auto* list : {&result.snapshot_objects, &result.packs, &result.wal}) {
-    for (const auto& o : *list) {
-      throw_if_interrupted();
-      store.remove(o.name);
-    }
+  // Infos, then manifests, then packs, then WAL: a snapshot disappears before its manifest, and a
+  // pack is removed only once no manifest that could name it remains visible, so at every step each
+  // snapshot still listed has all it needs. remove_many() is neither atomic nor ordered within one
+  // call, hence one call per step and never two steps in one call.
+  std::vector<std::string> info_objects, manifest_objects, pack_objects, wal_objects;
+  for (const auto& o : result.snapshot_objects)
+    (o.name.ends_with(kInfoSuffix) ? info_objects : manifest_objects).push_back(o.name);
+  for (const auto& o : result.packs) pack_objects.push_back(o.name);
+  for (const auto& o : result.wal) wal_objects.push_back(o.name);
+  for (const auto* step : {&info_objects, &manifest_objects, &pack_objects, &wal_objects}) {
+    throw_if_interrupted();
+    if (!step->empty()) store.remove_many(*step);
   }
   lock.release();
   return result;

@@ -96,6 +96,7 @@ FaultyStorage::Counts FaultyStorage::counts() const {
   c.stat = stats_;
   c.list = lists_;
   c.remove = removes_;
+  c.remove_many = remove_manys_;
   c.write = writes_;
   c.commit = commits_;
   c.bytes_written = bytes_written_;
@@ -104,7 +105,7 @@ FaultyStorage::Counts FaultyStorage::counts() const {
 
 void FaultyStorage::reset_counts() {
   for (auto* counter : {&reads_, &read_ranges_, &stats_, &lists_, &creates_, &exclusive_creates_, &removes_,
-                        &writes_, &commits_, &bytes_written_}) {
+                        &remove_manys_, &writes_, &commits_, &bytes_written_}) {
     *counter = 0;
   }
 }
@@ -205,6 +206,11 @@ std::vector<ObjectInfo> FaultyStorage::list(std::string_view prefix) const {
 void FaultyStorage::remove(std::string_view path) {
   ++removes_;
   inner_.remove(path);
+}
+
+void FaultyStorage::remove_many(const std::vector<std::string>& paths) {
+  ++remove_manys_;
+  inner_.remove_many(paths);
 }
 
 }  // namespace pgdr::storage

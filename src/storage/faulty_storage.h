@@ -27,6 +27,7 @@ class FaultyStorage final : public Storage {
     std::uint64_t stat = 0;
     std::uint64_t list = 0;
     std::uint64_t remove = 0;
+    std::uint64_t remove_many = 0;    // remove_many calls (forwarded whole, so the inner driver batches)
     std::uint64_t write = 0;          // Writer::write calls
     std::uint64_t commit = 0;         // Writer::commit calls, failed ones included
     std::uint64_t bytes_written = 0;  // accepted by Writer::write and create_exclusive
@@ -63,6 +64,7 @@ class FaultyStorage final : public Storage {
   std::optional<ObjectInfo> stat(std::string_view path) const override;
   std::vector<ObjectInfo> list(std::string_view prefix) const override;
   void remove(std::string_view path) override;
+  void remove_many(const std::vector<std::string>& paths) override;
 
  private:
   friend class FaultyWriter;
@@ -90,7 +92,8 @@ class FaultyStorage final : public Storage {
   std::vector<Truncation> truncations_;
 
   mutable std::atomic<std::uint64_t> reads_{0}, read_ranges_{0}, stats_{0}, lists_{0};
-  std::atomic<std::uint64_t> creates_{0}, exclusive_creates_{0}, removes_{0}, writes_{0}, commits_{0};
+  std::atomic<std::uint64_t> creates_{0}, exclusive_creates_{0}, removes_{0}, remove_manys_{0}, writes_{0};
+  std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> bytes_written_{0};
 };
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 
 namespace pgdr::storage {
 
@@ -10,6 +11,14 @@ void Storage::write_all(std::string_view path, ByteView data) {
   auto w = create(path);
   w->write(data);
   w->commit();
+}
+
+void Storage::remove_many(const std::vector<std::string>& paths) {
+  for (const auto& path : paths) check_object_path(path);
+  for (const auto& path : paths) {
+    throw_if_interrupted();
+    remove(path);
+  }
 }
 
 void check_object_path(std::string_view path) {

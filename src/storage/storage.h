@@ -73,6 +73,14 @@ class Storage {
   // Removes the object; removing a missing object is not an error.
   virtual void remove(std::string_view path) = 0;
 
+  // Removes every object named, as remove() does each (a missing one is not an error), in as few
+  // requests as the driver can: object stores bill and slow down per request. Not atomic as a whole
+  // and in no particular order: on failure some of the objects may be gone and others not, and it
+  // throws the Error of the first object (in the order given) that failed, naming it. Checks every
+  // path before removing any. The default removes one object at a time, in order, and stops with
+  // Error(interrupted) between two removals once an interrupt was requested.
+  virtual void remove_many(const std::vector<std::string>& paths);
+
   // Convenience: create + write + commit.
   void write_all(std::string_view path, ByteView data);
 };

@@ -247,6 +247,16 @@ TEST_F(S3ExpireTest, ExpireInAnS3RepositoryKeepsTheNewestAndItRecoversToLatest) 
   cluster_->psql("UPDATE counter SET v = 7");
   archive_now(*cluster_);
 
+  // Removals that go one object a time leave DELETE lines naming repository objects in the log.
+  auto object_deletes = [&] {
+    s3_->wait_for_log();
+    return s3_->requests_logged("DELETE", "/snapshots/") + s3_->requests_logged("DELETE", "/packs/") +
+           s3_->requests_logged("DELETE", "/wal/");
+  };
+  const std::size_t deletes_before = object_deletes();
+  // Counted as answered 200: s3rver may answer a DeleteObjects with a 500 that the retry cures (it
+  // races with itself removing the directories it emptied).
+  const std::size_t batches_before = s3_->requests_logged("POST", "?delete", "200");
   auto r = pgdr({"expire", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto report = nlohmann::json::parse(r.out)["repositories"][0];
@@ -257,6 +267,13 @@ TEST_F(S3ExpireTest, ExpireInAnS3RepositoryKeepsTheNewestAndItRecoversToLatest) 
   EXPECT_GT(report["removed"]["packs"].size(), 0u);
   EXPECT_GT(report["removed"]["wal"].size(), 0u);
   EXPECT_GT(report["bytes_freed"].get<std::uint64_t>(), 0u);
+  // One DeleteObjects request per step (infos, manifests, packs, WAL), none per object.
+  const std::size_t removed = report["removed"]["snapshot_objects"].size() + report["removed"]["packs"].size() +
+                              report["removed"]["wal"].size();
+  EXPECT_EQ(report["removed"]["snapshot_objects"].size(), 4u);
+  EXPECT_GE(removed, 8u);
+  EXPECT_EQ(object_deletes(), deletes_before);  // waits for the log
+  EXPECT_EQ(s3_->requests_logged("POST", "?delete", "200") - batches_before, 4u) << "for " << removed << " objects";
 
   auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}))["repositories"][0];
   ASSERT_EQ(info["snapshots"].size(), 1u);

@@ -8,6 +8,7 @@
 #include <limits>
 #include <random>
 #include <thread>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -531,6 +532,63 @@ void S3Storage::remove(std::string_view path) {
   if (r.response.status == 204 || r.response.status == 200) return;
   if (r.response.status == 404 && !is_no_such_bucket(r.response)) return;
   throw http_failure(call, r);
+}
+
+void S3Storage::set_delete_batch_keys(std::size_t keys) {
+  delete_batch_keys_ = std::clamp<std::size_t>(keys, 1, kMaxDeleteKeys);
+}
+
+void S3Storage::remove_many(const std::vector<std::string>& paths) {
+  for (const auto& path : paths) check_object_path(path);
+  for (std::size_t first = 0; first < paths.size(); first += delete_batch_keys_) {
+    const std::size_t last = std::min(paths.size(), first + delete_batch_keys_);
+    std::vector<std::string> keys;
+    std::unordered_map<std::string, std::size_t> index_of_key;
+    for (std::size_t i = first; i < last; ++i) {
+      keys.push_back(s3::object_key(config_, paths[i]));
+      index_of_key.emplace(keys.back(), i);
+    }
+    const std::string body = s3::delete_objects_body(keys);
+    Call call{"POST",
+              "",
+              {{"delete", ""}},
+              {{"content-md5", s3::content_md5(as_bytes(body))}, {"content-type", "application/xml"}},
+              as_bytes(body),
+              "remove " + std::to_string(keys.size()) + " objects in",
+              false};
+    auto r = execute(call);
+    for (std::size_t i = first; i < last; ++i) invalidate(paths[i]);
+    if (r.response.status != 200) throw http_failure(call, r);
+    std::vector<s3::DeleteFailure> failures;
+    try {
+      failures = s3::parse_delete_result(as_chars(r.response.body));
+    } catch (const Error& e) {
+      throw Error(ErrorKind::network, "unable to " + call.action + " " + describe() + " (" + e.what() + ")");
+    }
+    // The first failure in the caller's order; a key that was already gone is removed all the same.
+    const s3::DeleteFailure* first_failure = nullptr;
+    std::size_t first_index = paths.size();
+    for (const auto& f : failures) {
+      if (f.code == "NoSuchKey") continue;
+      auto it = index_of_key.find(f.key);
+      const std::size_t index = it == index_of_key.end() ? paths.size() : it->second;
+      if (!first_failure || index < first_index) {
+        first_failure = &f;
+        first_index = index;
+      }
+    }
+    if (first_failure) {
+      // A key the request did not name would be the server's mistake; name it as it came.
+      const std::string what =
+          first_index < paths.size() ? where(paths[first_index]) : "key '" + first_failure->key + "' of " + describe();
+      std::string why = first_failure->code;
+      if (!first_failure->message.empty()) why += ": " + first_failure->message;
+      std::string hint;
+      if (first_failure->code == "AccessDenied")
+        hint = "check that the credentials the repository names may delete objects (s3:DeleteObject)";
+      throw Error(ErrorKind::network, "unable to remove object " + what + " (" + why + ")", hint);
+    }
+  }
 }
 
 }  // namespace pgdr::storage

@@ -14,6 +14,9 @@
 // "HEAD, then PUT": exclusive between the threads of this process, which serialises them, but not
 // between hosts; capabilities() therefore reports atomic_exclusive_create = false.
 //
+// remove_many() sends DeleteObjects (POST /?delete), up to 1000 keys a request, instead of one DELETE
+// per object: an expire of thousands of packs and segments costs a handful of requests.
+//
 // Small ranged reads go through a read-ahead cache: a read of up to 1 MiB fetches the aligned 4 MiB
 // window around it (or what the object has of it) and keeps the last 16 windows, so the many small
 // neighbouring reads of a restore (one per small file) cost one request per window instead of one
@@ -55,6 +58,7 @@ class S3Storage final : public Storage {
   std::optional<ObjectInfo> stat(std::string_view path) const override;
   std::vector<ObjectInfo> list(std::string_view prefix) const override;
   void remove(std::string_view path) override;
+  void remove_many(const std::vector<std::string>& paths) override;
 
   // Whether the bucket exists and answers to these credentials: nothing, or Error naming why not.
   void check_bucket() const;
@@ -63,6 +67,9 @@ class S3Storage final : public Storage {
   std::uint64_t requests_sent() const { return requests_sent_.load(); }
   const s3::S3Config& config() const { return config_; }
   const s3::MultipartPlan& plan() const { return plan_; }
+  // Keys per DeleteObjects request: S3's limit, lowered by tests to exercise batching cheaply.
+  // Set before the storage is shared between threads.
+  void set_delete_batch_keys(std::size_t keys);
 
   // One request, for the writer and the methods above.
   struct Call {
@@ -92,12 +99,14 @@ class S3Storage final : public Storage {
   static constexpr std::uint64_t kWindowBytes = 4ull << 20;
   static constexpr std::uint64_t kSmallReadBytes = 1ull << 20;
   static constexpr std::size_t kMaxWindows = 16;
+  static constexpr std::size_t kMaxDeleteKeys = 1000;  // per DeleteObjects request (S3 API reference)
 
  private:
   s3::S3Config config_;
   s3::MultipartPlan plan_;
   s3::HttpClient client_;
   mutable std::atomic<std::uint64_t> requests_sent_{0};
+  std::size_t delete_batch_keys_ = kMaxDeleteKeys;
   // Serialises create_exclusive() within this process, which is what keeps it exclusive on servers
   // that ignore If-None-Match (see above).
   std::mutex exclusive_mutex_;

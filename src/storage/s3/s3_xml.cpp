@@ -206,4 +206,44 @@ std::string complete_multipart_body(const std::vector<std::string>& etags) {
   return out;
 }
 
+std::string delete_objects_body(const std::vector<std::string>& keys) {
+  std::string out = "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>";
+  for (const auto& key : keys) out += "<Object><Key>" + xml_escape(key) + "</Key></Object>";
+  out += "</Delete>";
+  return out;
+}
+
+std::vector<DeleteFailure> parse_delete_result(std::string_view xml) {
+  if (xml.find("<DeleteResult") == std::string_view::npos) {
+    const S3ErrorBody err = parse_error(xml);
+    throw bad_xml(err.code.empty() ? "not a DeleteResult"
+                                   : "not a DeleteResult but " + err.code +
+                                         (err.message.empty() ? "" : ": " + err.message));
+  }
+  std::vector<DeleteFailure> out;
+  // Each <Error> entry is read whole before its fields, so that a field's text is unescaped once
+  // (xml_elements would unescape the entry, then the field again).
+  const std::string_view close = "</Error>";
+  std::size_t pos = 0;
+  while ((pos = xml.find("<Error", pos)) != std::string_view::npos) {
+    const std::size_t after_name = pos + 6;
+    if (after_name >= xml.size()) break;
+    if (xml[after_name] != '>' && xml[after_name] != ' ') {
+      pos = after_name;
+      continue;
+    }
+    const std::size_t start = xml.find('>', after_name);
+    const std::size_t end = start == std::string_view::npos ? start : xml.find(close, start);
+    if (end == std::string_view::npos) throw bad_xml("<Error> is not closed");
+    const std::string_view entry = xml.substr(start + 1, end - start - 1);
+    auto key = xml_element(entry, "Key");
+    auto code = xml_element(entry, "Code");
+    if (!key || !code || code->empty()) throw bad_xml("a DeleteResult error has no Key or Code");
+    out.push_back(
+        DeleteFailure{std::move(*key), one_line(*code), one_line(xml_element(entry, "Message").value_or(""))});
+    pos = end + close.size();
+  }
+  return out;
+}
+
 }  // namespace pgdr::storage::s3

@@ -1,8 +1,8 @@
 // Readers for the few XML documents S3 answers with (ListObjectsV2, Error, the multipart upload
-// results) and the writer of the one it is sent (CompleteMultipartUpload). These documents are flat
-// and machine-made, so a scanner that finds elements by name is enough; it decodes the five
-// predefined entities and numeric character references, and rejects what it cannot read with
-// Error(network) rather than guessing. Pure functions, any thread.
+// results, DeleteResult) and the writers of those it is sent (CompleteMultipartUpload, Delete).
+// These documents are flat and machine-made, so a scanner that finds elements by name is enough; it
+// decodes the five predefined entities and numeric character references, and rejects what it cannot
+// read with Error(network) rather than guessing. Pure functions, any thread.
 #pragma once
 
 #include <cstdint>
@@ -52,5 +52,20 @@ std::string parse_upload_id(std::string_view xml);
 
 // The body of CompleteMultipartUpload: etags[i] is the ETag of part i+1, as the server returned it.
 std::string complete_multipart_body(const std::vector<std::string>& etags);
+
+// The body of DeleteObjects (POST /?delete) for these keys (at most 1000: S3's limit), in quiet mode:
+// the answer lists only the keys that failed.
+std::string delete_objects_body(const std::vector<std::string>& keys);
+
+struct DeleteFailure {
+  std::string key;
+  std::string code;     // "AccessDenied", "InternalError", "NoSuchKey" (which callers take as done)
+  std::string message;  // the server's words, one line
+};
+
+// The <Error> entries of a DeleteObjects answer (DeleteResult), in document order; <Deleted> entries
+// (sent by servers that ignore quiet mode) are skipped. Throws Error(network) when the document is
+// not a DeleteResult (e.g. an <Error> document sent with status 200) or an entry has no Key or Code.
+std::vector<DeleteFailure> parse_delete_result(std::string_view xml);
 
 }  // namespace pgdr::storage::s3

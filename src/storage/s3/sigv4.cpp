@@ -1,6 +1,7 @@
 #include "storage/s3/sigv4.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -240,6 +241,14 @@ SignedRequest sign(const SigningRequest& request, const Credentials& credentials
                       ",SignedHeaders=" + out.signed_headers + ",Signature=" + out.signature;
   out.headers_to_add.push_back({"Authorization", out.authorization});
   return out;
+}
+
+std::string content_md5(ByteView body) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(body.data(), body.size(), digest, &length, EVP_md5(), nullptr) != 1)
+    throw Error(ErrorKind::internal, "unable to compute the md5 of a request body (openssl)");
+  return to_base64(ByteView(digest, length));
 }
 
 }  // namespace pgdr::storage::s3

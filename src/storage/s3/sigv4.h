@@ -69,6 +69,10 @@ struct SignedRequest {
 SignedRequest sign(const SigningRequest& request, const Credentials& credentials, std::string_view region,
                    std::string_view amz_date);
 
+// The Content-MD5 header of a body: base64 of its MD5. DeleteObjects refuses a request without it
+// (S3 API reference, DeleteObjects), although the signed SHA-256 of the payload protects it as well.
+std::string content_md5(ByteView body);
+
 // "YYYYMMDDTHHMMSSZ" in UTC, the form of x-amz-date.
 std::string format_amz_date(std::chrono::system_clock::time_point time);
 

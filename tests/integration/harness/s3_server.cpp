@@ -50,11 +50,15 @@ bool all_digits(const std::string& s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// "info: GET /bucket/key 200 3ms 12b"
-bool is_answer_line(const std::string& line) {
+// "info: GET /bucket/key 200 3ms 12b"; method and url, when given, receive those fields.
+bool is_answer_line(const std::string& line, std::string* method_out = nullptr, std::string* url_out = nullptr,
+                    std::string* status_out = nullptr) {
   std::istringstream in(line);
   std::string tag, method, url, status, time;
   if (!(in >> tag >> method >> url >> status >> time)) return false;
+  if (method_out) *method_out = method;
+  if (url_out) *url_out = url;
+  if (status_out) *status_out = status;
   return tag == "info:" && !method.empty() &&
          std::all_of(method.begin(), method.end(), [](char c) { return c >= 'A' && c <= 'Z'; }) &&
          status.size() == 3 && all_digits(status) && time.size() > 2 && time.ends_with("ms") &&
@@ -197,6 +201,29 @@ std::size_t S3Server::requests_logged() const {
   while (std::getline(log, line))
     if (is_answer_line(strip_colour(line))) ++n;
   return n;
+}
+
+std::size_t S3Server::requests_logged(const std::string& method, const std::string& url_part,
+                                      const std::string& status) const {
+  std::stringstream log(read_file(log_path_));
+  std::string line, m, url, st;
+  std::size_t n = 0;
+  while (std::getline(log, line)) {
+    if (!is_answer_line(strip_colour(line), &m, &url, &st)) continue;
+    if (m == method && url.find(url_part) != std::string::npos && (status.empty() || st == status)) ++n;
+  }
+  return n;
+}
+
+void S3Server::wait_for_log() const {
+  std::size_t n = requests_logged();
+  int still = 0;
+  for (int i = 0; i < 50 && still < 5; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const std::size_t again = requests_logged();
+    still = again == n ? still + 1 : 0;
+    n = again;
+  }
 }
 
 }  // namespace pgdr::test

@@ -57,6 +57,13 @@ class S3Server {
   void export_credentials() const;
   // Lines of s3rver's log that record an answered request.
   std::size_t requests_logged() const;
+  // s3rver writes its log asynchronously: waits until the count has not moved for 250 ms (at most
+  // 2.5 s), so that every request answered so far is counted.
+  void wait_for_log() const;
+  // Those of them with this method whose URL (path and query) contains url_part, and answered with
+  // this status (e.g. "200") unless it is empty.
+  std::size_t requests_logged(const std::string& method, const std::string& url_part,
+                              const std::string& status = "") const;
 
  private:
   void stop() noexcept;

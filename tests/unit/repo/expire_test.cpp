@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -39,6 +40,18 @@ class StoppingStorage final : public storage::Storage {
   bool create_exclusive(std::string_view p, ByteView d) override { return inner_.create_exclusive(p, d); }
   std::optional<storage::ObjectInfo> stat(std::string_view p) const override { return inner_.stat(p); }
   std::vector<storage::ObjectInfo> list(std::string_view p) const override { return inner_.list(p); }
+  // Records each call, then removes one object at a time as the default does (through remove()).
+  void remove_many(const std::vector<std::string>& paths) override {
+    {
+      std::lock_guard lock(batches_mutex_);
+      batches_.push_back(paths);
+    }
+    storage::Storage::remove_many(paths);
+  }
+  std::vector<std::vector<std::string>> batches() const {
+    std::lock_guard lock(batches_mutex_);
+    return batches_;
+  }
   void remove(std::string_view p) override {
     if (!p.starts_with("locks/") && removals_left_ >= 0 && removals_left_-- == 0)
       throw Error(ErrorKind::interrupted, "interrupted by SIGINT");
@@ -48,6 +61,8 @@ class StoppingStorage final : public storage::Storage {
  private:
   storage::PosixStorage inner_;
   std::atomic<int> removals_left_{-1};
+  mutable std::mutex batches_mutex_;
+  std::vector<std::vector<std::string>> batches_;
 };
 
 RetentionPolicy keep_newest_only() {
@@ -164,12 +179,24 @@ TEST_F(ExpireTest, RemovesExactlyWhatNoKeptSnapshotNeedsInOrder) {
   EXPECT_FALSE(r.snapshots[1].keep);
   EXPECT_TRUE(r.snapshots[2].keep);
   EXPECT_EQ(r.snapshots[2].reasons, (std::vector<std::string>{"newest"}));
-  // Info before manifest for each snapshot, oldest first, then the manifest left without info.
+  // Infos, oldest first, then their manifests, then the manifest left without info.
   std::vector<std::string> order;
   for (const auto& o : r.snapshot_objects) order.push_back(o.name);
-  EXPECT_EQ(order, (std::vector<std::string>{"snapshots/" + a_ + ".info", "snapshots/" + a_ + ".manifest",
-                                             "snapshots/" + b_ + ".info", "snapshots/" + b_ + ".manifest",
+  EXPECT_EQ(order, (std::vector<std::string>{"snapshots/" + a_ + ".info", "snapshots/" + b_ + ".info",
+                                             "snapshots/" + a_ + ".manifest", "snapshots/" + b_ + ".manifest",
                                              "snapshots/" + dead_ + ".manifest"}));
+  // One bulk removal per step, in the crash-safe order, never two steps in one call.
+  auto in_order = [](const std::vector<RemovedObject>& v) {
+    std::vector<std::string> out;
+    for (const auto& o : v) out.push_back(o.name);
+    return out;
+  };
+  EXPECT_EQ(stopping_->batches(),
+            (std::vector<std::vector<std::string>>{
+                {"snapshots/" + a_ + ".info", "snapshots/" + b_ + ".info"},
+                {"snapshots/" + a_ + ".manifest", "snapshots/" + b_ + ".manifest", "snapshots/" + dead_ + ".manifest"},
+                in_order(r.packs),
+                in_order(r.wal)}));
   EXPECT_EQ(names(r.packs), (std::set<std::string>{pack_object(pack_a_), pack_object(pack_b_), pack_object(orphan_)}));
   EXPECT_EQ(r.packs_kept, 2u);
   EXPECT_EQ(r.oldest_wal_needed, "000000010000000000000008");

@@ -133,17 +133,21 @@ TEST_F(FaultyStorageTest, CountsCallsPerMethod) {
   faulty_.list("");
   faulty_.create_exclusive("b", as_bytes("xy"));
   faulty_.remove("b");
+  faulty_.write_all("c", as_bytes("z"));
+  faulty_.remove_many({"a", "c", "never"});
   auto c = faulty_.counts();
-  EXPECT_EQ(c.create, 1u);
-  EXPECT_EQ(c.write, 1u);
-  EXPECT_EQ(c.commit, 1u);
+  EXPECT_EQ(c.create, 2u);
+  EXPECT_EQ(c.write, 2u);
+  EXPECT_EQ(c.commit, 2u);
   EXPECT_EQ(c.read, 2u);
   EXPECT_EQ(c.read_range, 1u);
   EXPECT_EQ(c.stat, 1u);
   EXPECT_EQ(c.list, 1u);
   EXPECT_EQ(c.create_exclusive, 1u);
   EXPECT_EQ(c.remove, 1u);
-  EXPECT_EQ(c.bytes_written, 7u);
+  EXPECT_EQ(c.remove_many, 1u);
+  EXPECT_EQ(c.bytes_written, 8u);
+  EXPECT_TRUE(faulty_.list("").empty());
   faulty_.reset_counts();
   EXPECT_EQ(faulty_.counts().read, 0u);
 }

@@ -115,5 +115,67 @@ TEST(S3Xml, EscapeRoundTrips) {
   EXPECT_THROW(xml_unescape("&amp"), Error);
 }
 
+TEST(S3Xml, DeleteObjectsBody) {
+  EXPECT_EQ(delete_objects_body({"repo/packs/3f/3fa2", "repo/a & b <c>"}),
+            "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"
+            "<Object><Key>repo/packs/3f/3fa2</Key></Object>"
+            "<Object><Key>repo/a &amp; b &lt;c&gt;</Key></Object></Delete>");
+  // The keys read back as sent: what the server parses is what was asked.
+  const std::string body = delete_objects_body({"x/1", "x/'2\""});
+  EXPECT_EQ(xml_elements(body, "Key"), (std::vector<std::string>{"x/1", "x/'2\""}));
+  EXPECT_EQ(xml_element(body, "Quiet"), "true");
+}
+
+// A DeleteObjects answer as AWS documents it (API reference, DeleteObjects, "Example 2"), with one
+// Deleted entry as servers that ignore quiet mode send, and a key that needs escaping.
+constexpr std::string_view kDeleteResult = R"(<?xml version="1.0" encoding="UTF-8"?>
+<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Deleted>
+    <Key>repo/wal/000000010000000000000001</Key>
+  </Deleted>
+  <Error>
+    <Key>repo/packs/3f/3fa2</Key>
+    <Code>AccessDenied</Code>
+    <Message>Access Denied</Message>
+  </Error>
+  <Error><Key>repo/a &amp;amp; b</Key><Code>NoSuchKey</Code></Error>
+  <Error>
+    <Key>repo/x</Key>
+    <Code>InternalError</Code>
+    <Message>We encountered an internal error.
+Please try again.</Message>
+  </Error>
+</DeleteResult>)";
+
+TEST(S3Xml, DeleteResultErrors) {
+  const std::vector<DeleteFailure> f = parse_delete_result(kDeleteResult);
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(f[0].key, "repo/packs/3f/3fa2");
+  EXPECT_EQ(f[0].code, "AccessDenied");
+  EXPECT_EQ(f[0].message, "Access Denied");
+  // Unescaped once: "&amp;amp;" is the text "&amp;".
+  EXPECT_EQ(f[1].key, "repo/a &amp; b");
+  EXPECT_EQ(f[1].code, "NoSuchKey");
+  EXPECT_EQ(f[1].message, "");
+  EXPECT_EQ(f[2].code, "InternalError");
+  EXPECT_EQ(f[2].message, "We encountered an internal error. Please try again.");
+
+  // Quiet success, and the verbose one of servers that ignore Quiet.
+  EXPECT_TRUE(parse_delete_result("<DeleteResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"/>").empty());
+  EXPECT_TRUE(parse_delete_result("<DeleteResult><Deleted><Key>k</Key></Deleted></DeleteResult>").empty());
+  // An <Error> document (sent with status 200) or anything else is not a success.
+  try {
+    parse_delete_result("<Error><Code>InternalError</Code><Message>oops</Message></Error>");
+    ADD_FAILURE() << "an Error document was read as a DeleteResult";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::network);
+    EXPECT_STREQ(e.what(), "unreadable s3 response: not a DeleteResult but InternalError: oops");
+  }
+  EXPECT_THROW(parse_delete_result(""), Error);
+  EXPECT_THROW(parse_delete_result("<DeleteResult><Error><Code>X</Code></Error></DeleteResult>"), Error);
+  EXPECT_THROW(parse_delete_result("<DeleteResult><Error><Key>k</Key></Error></DeleteResult>"), Error);
+  EXPECT_THROW(parse_delete_result("<DeleteResult><Error><Key>k</Key><Code>X</Code></DeleteResult>"), Error);
+}
+
 }  // namespace
 }  // namespace pgdr::storage::s3

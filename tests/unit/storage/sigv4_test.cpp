@@ -273,5 +273,11 @@ TEST(SigV4, RefusesMissingOrMalformedCredentials) {
   expect_error(ErrorKind::config, "unable to sign s3 request: the access key id holds a blank, '/' or ','", r, slash);
 }
 
+TEST(SigV4, ContentMd5IsBase64OfTheMd5) {
+  // RFC 1321 test vector and the MD5 of a well-known sentence, in base64 (RFC 1864).
+  EXPECT_EQ(content_md5({}), "1B2M2Y8AsgTpgAmY7PhCfg==");
+  EXPECT_EQ(content_md5(as_bytes("The quick brown fox jumps over the lazy dog")), "nhB9nTcrtoJr2B01QqQZ1g==");
+}
+
 }  // namespace
 }  // namespace pgdr::storage::s3
