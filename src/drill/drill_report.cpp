@@ -1,5 +1,7 @@
 #include "drill/drill_report.h"
 
+#include "core/json_field.h"
+
 #include <cmath>
 #include <cstdio>
 
@@ -44,71 +46,72 @@ const char* colour(const std::string& status) {
 
 std::string drill_summary(const json& r) {
   std::string out;
-  const json& obj = r["objectives"];
-  out += "drill " + r.value("result", std::string("?")) + " (snapshot " +
-         (r["snapshot"].is_string() ? r["snapshot"].get<std::string>() : std::string("none")) + ", " +
-         fmt_seconds(r["seconds"]) + " in all)\n";
-  out += "  RTO " + fmt_seconds(r["rto_seconds"]) + " against " + fmt_seconds(obj["rto_seconds"]) + "  " +
-         r["rto"].value("status", std::string("-")) + "\n";
-  out += "  RPO " + fmt_seconds(r["rpo_seconds"]) + " against " + fmt_seconds(obj["rpo_seconds"]) + "  " +
-         r["rpo"].value("status", std::string("-")) + "\n";
-  for (const auto& p : r["phases"]) {
+  const json& obj = field(r, "objectives");
+  out += "drill " + text(r, "result", "?") + " (snapshot " +
+         (field(r, "snapshot").is_string() ? field(r, "snapshot").get<std::string>() : std::string("none")) + ", " +
+         fmt_seconds(field(r, "seconds")) + " in all)\n";
+  out += "  RTO " + fmt_seconds(field(r, "rto_seconds")) + " against " + fmt_seconds(field(obj, "rto_seconds")) + "  " +
+         text(field(r, "rto"), "status", "-") + "\n";
+  out += "  RPO " + fmt_seconds(field(r, "rpo_seconds")) + " against " + fmt_seconds(field(obj, "rpo_seconds")) + "  " +
+         text(field(r, "rpo"), "status", "-") + "\n";
+  for (const auto& p : field(r, "phases")) {
     char line[512];
-    std::snprintf(line, sizeof line, "  %-10s %-7s %8.2f s", p["name"].get<std::string>().c_str(),
-                  p["status"].get<std::string>().c_str(), p["seconds"].get<double>());
+    std::snprintf(line, sizeof line, "  %-10s %-7s %8.2f s", text(p, "name").c_str(),
+                  text(p, "status").c_str(), number(p, "seconds"));
     out += line;
-    if (p.contains("error")) out += "  " + p["error"].get<std::string>();
+    if (p.contains("error")) out += "  " + text(p, "error");
     out += "\n";
   }
-  if (r["rto"].contains("components")) {
+  if (field(r, "rto").contains("components")) {
     out += "  RTO components:";
     for (const char* k : {"prepare", "restore", "startup", "wal_replay", "checks", "application"})
-      if (r["rto"]["components"].contains(k)) out += " " + std::string(k) + " " + fmt_seconds(r["rto"]["components"][k]) + ";";
+      if (field(field(r, "rto"), "components").contains(k)) out += " " + std::string(k) + " " + fmt_seconds(field(field(field(r, "rto"), "components"), k)) + ";";
     out += "\n";
   }
-  for (const auto& rec : r["recommendations"]) out += "  - " + rec.get<std::string>() + "\n";
+  for (const auto& rec : field(r, "recommendations"))
+    if (rec.is_string()) out += "  - " + rec.get<std::string>() + "\n";
   return out;
 }
 
 std::string drill_html(const json& r) {
-  const std::string result = r.value("result", std::string("?"));
+  const std::string result = text(r, "result", "?");
   std::string h;
   h += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-       "<title>pgdr drill " + escape(r.value("started_at", std::string())) + "</title><style>"
+       "<title>pgdr drill " + escape(text(r, "started_at")) + "</title><style>"
        "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1.5em;max-width:60em;color:#24292f}"
        "h1{font-size:1.4em}.badge{display:inline-block;padding:.1em .6em;border-radius:.3em;color:#fff;font-weight:600}"
        "table{border-collapse:collapse;margin:.8em 0;width:100%}td,th{border-bottom:1px solid #d0d7de;padding:.3em .5em;"
        "text-align:left;vertical-align:top}th{background:#f6f8fa}.figure{font-size:1.6em;font-weight:600}"
        ".cards{display:flex;gap:1em;flex-wrap:wrap}.card{border:1px solid #d0d7de;border-radius:.5em;padding:.8em 1.2em;"
        "min-width:12em}small{color:#57606a}code{font-size:.9em}</style></head><body>\n";
-  h += "<h1>DR drill of cluster " + escape(r.value("cluster", std::string())) + " <span class=\"badge\" style=\"background:" +
+  h += "<h1>DR drill of cluster " + escape(text(r, "cluster")) + " <span class=\"badge\" style=\"background:" +
        colour(result) + "\">" + escape(result) + "</span></h1>\n";
-  h += "<p><small>started " + escape(r.value("started_at", std::string())) + ", snapshot " +
-       escape(r["snapshot"].is_string() ? r["snapshot"].get<std::string>() : "none") + ", repository " +
-       escape(r.value("repository", std::string())) + ", pgdr " + escape(r.value("pgdr_version", std::string())) +
+  h += "<p><small>started " + escape(text(r, "started_at")) + ", snapshot " +
+       escape(field(r, "snapshot").is_string() ? field(r, "snapshot").get<std::string>() : "none") + ", repository " +
+       escape(text(r, "repository")) + ", pgdr " + escape(text(r, "pgdr_version")) +
        "</small></p>\n<div class=\"cards\">\n";
   for (const char* which : {"rto", "rpo"}) {
     const std::string key = std::string(which) + "_seconds";
-    const json& part = r[which];
-    std::string status = part.value("status", std::string("-"));
+    const json& part = field(r, which);
+    std::string status = text(part, "status", "-");
     h += "<div class=\"card\"><div>" + std::string(which[1] == 't' ? "RTO (recovery time)" : "RPO (data lost)") +
-         "</div><div class=\"figure\" style=\"color:" + colour(status) + "\">" + escape(fmt_seconds(r[key])) +
-         "</div><small>objective " + escape(fmt_seconds(r["objectives"][key])) + " &middot; " + escape(status) +
+         "</div><div class=\"figure\" style=\"color:" + colour(status) + "\">" + escape(fmt_seconds(field(r, key))) +
+         "</div><small>objective " + escape(fmt_seconds(field(field(r, "objectives"), key))) + " &middot; " + escape(status) +
          "</small></div>\n";
   }
   h += "</div>\n<h2>Timeline</h2>\n";
   double total = 0;
-  for (const auto& p : r["phases"]) total += p["seconds"].get<double>();
+  for (const auto& p : field(r, "phases")) total += number(p, "seconds");
   if (total <= 0) total = 1;
   const int width = 800, bar = 26;
-  int rows = static_cast<int>(r["phases"].size());
+  int rows = static_cast<int>(field(r, "phases").size());
   h += "<svg viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(rows * (bar + 8) + 10) +
        "\" width=\"100%\" role=\"img\" aria-label=\"phases of the drill over time\">\n";
   double offset = 0;
   int row = 0;
-  for (const auto& p : r["phases"]) {
-    double s = p["seconds"].get<double>();
+  for (const auto& p : field(r, "phases")) {
+    double s = number(p, "seconds");
     double x = 120 + (width - 130) * offset / total;
     double w = std::max(2.0, (width - 130) * s / total);
     int y = 5 + row * (bar + 8);
@@ -116,44 +119,45 @@ std::string drill_html(const json& r) {
     std::snprintf(buf, sizeof buf,
                   "<text x=\"0\" y=\"%d\" font-size=\"14\">%s</text><rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\" "
                   "fill=\"%s\" rx=\"3\"><title>%s %.2f s</title></rect><text x=\"%.1f\" y=\"%d\" font-size=\"12\">%.2f s</text>\n",
-                  y + 18, escape(p["name"].get<std::string>()).c_str(), x, y, w, bar,
-                  colour(p["status"].get<std::string>()), escape(p["name"].get<std::string>()).c_str(), s,
+                  y + 18, escape(text(p, "name")).c_str(), x, y, w, bar,
+                  colour(text(p, "status")), escape(text(p, "name")).c_str(), s,
                   std::min(x + w + 4, width - 60.0), y + 18, s);
     h += buf;
     offset += s;
     ++row;
   }
   h += "</svg>\n<h2>Phases</h2>\n<table><tr><th>phase</th><th>status</th><th>seconds</th><th>details</th></tr>\n";
-  for (const auto& p : r["phases"]) {
-    std::string details = p.contains("error") ? "<b>" + escape(p["error"].get<std::string>()) + "</b><br>" : "";
-    details += "<code>" + escape(p["details"].dump()) + "</code>";
+  for (const auto& p : field(r, "phases")) {
+    std::string details = p.contains("error") ? "<b>" + escape(text(p, "error")) + "</b><br>" : "";
+    details += "<code>" + escape(field(p, "details").dump()) + "</code>";
     char secs[32];
-    std::snprintf(secs, sizeof secs, "%.2f", p["seconds"].get<double>());
-    h += "<tr><td>" + escape(p["name"].get<std::string>()) + "</td><td style=\"color:" +
-         colour(p["status"].get<std::string>()) + "\">" + escape(p["status"].get<std::string>()) + "</td><td>" + secs +
+    std::snprintf(secs, sizeof secs, "%.2f", number(p, "seconds"));
+    h += "<tr><td>" + escape(text(p, "name")) + "</td><td style=\"color:" +
+         colour(text(p, "status")) + "\">" + escape(text(p, "status")) + "</td><td>" + secs +
          "</td><td>" + details + "</td></tr>\n";
   }
   h += "</table>\n<h2>RTO components</h2>\n<table>";
-  for (const auto& [k, v] : r["rto"]["components"].items())
+  for (const auto& [k, v] : field(field(r, "rto"), "components").items())
     h += "<tr><td>" + escape(k) + "</td><td>" + escape(fmt_seconds(v)) + "</td></tr>";
-  h += "</table>\n<p><small>" + escape(r["rto"].value("method", std::string())) + "</small></p>\n";
+  h += "</table>\n<p><small>" + escape(text(field(r, "rto"), "method")) + "</small></p>\n";
   h += "<h2>RPO</h2>\n<table>";
-  for (const auto& [k, v] : r["rpo"].items())
+  for (const auto& [k, v] : field(r, "rpo").items())
     h += "<tr><td>" + escape(k) + "</td><td>" + escape(v.is_string() ? v.get<std::string>() : v.dump()) + "</td></tr>";
   h += "</table>\n";
-  if (r.contains("trend") && r["trend"]["drills"].size() > 1) {
+  if (r.contains("trend") && field(field(r, "trend"), "drills").size() > 1) {
     h += "<h2>Trend</h2>\n<table><tr><th>drill</th><th>result</th><th>RTO</th><th>RPO</th></tr>";
-    for (const auto& d : r["trend"]["drills"])
-      h += "<tr><td>" + escape(d.value("started_at", std::string())) + "</td><td>" + escape(d.value("result", std::string())) +
-           "</td><td>" + escape(fmt_seconds(d["rto_seconds"])) + "</td><td>" + escape(fmt_seconds(d["rpo_seconds"])) +
+    for (const auto& d : field(field(r, "trend"), "drills"))
+      h += "<tr><td>" + escape(text(d, "started_at")) + "</td><td>" + escape(text(d, "result")) +
+           "</td><td>" + escape(fmt_seconds(field(d, "rto_seconds"))) + "</td><td>" + escape(fmt_seconds(field(d, "rpo_seconds"))) +
            "</td></tr>";
     h += "</table><p><small>moving average of the last five: RTO " +
-         escape(fmt_seconds(r["trend"]["rto_moving_average_seconds"])) + ", RPO " +
-         escape(fmt_seconds(r["trend"]["rpo_moving_average_seconds"])) + "</small></p>\n";
+         escape(fmt_seconds(field(field(r, "trend"), "rto_moving_average_seconds"))) + ", RPO " +
+         escape(fmt_seconds(field(field(r, "trend"), "rpo_moving_average_seconds"))) + "</small></p>\n";
   }
-  if (!r["recommendations"].empty()) {
+  if (!field(r, "recommendations").empty()) {
     h += "<h2>Recommendations</h2>\n<ul>";
-    for (const auto& rec : r["recommendations"]) h += "<li>" + escape(rec.get<std::string>()) + "</li>";
+    for (const auto& rec : field(r, "recommendations"))
+      if (rec.is_string()) h += "<li>" + escape(rec.get<std::string>()) + "</li>";
     h += "</ul>\n";
   }
   h += "</body></html>\n";
@@ -168,10 +172,10 @@ json drill_trend(const std::vector<catalog::RunRecord>& earlier, const json& cur
                       {"rto_seconds", it->rto_seconds ? json(*it->rto_seconds) : json(nullptr)},
                       {"rpo_seconds", it->rpo_seconds ? json(*it->rpo_seconds) : json(nullptr)}});
   }
-  drills.push_back({{"started_at", current["started_at"]},
-                    {"result", current["result"]},
-                    {"rto_seconds", current["rto_seconds"]},
-                    {"rpo_seconds", current["rpo_seconds"]}});
+  drills.push_back({{"started_at", field(current, "started_at")},
+                    {"result", field(current, "result")},
+                    {"rto_seconds", field(current, "rto_seconds")},
+                    {"rpo_seconds", field(current, "rpo_seconds")}});
   auto average = [&](const char* key) -> json {
     double sum = 0;
     int n = 0;

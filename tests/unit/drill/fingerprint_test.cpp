@@ -121,6 +121,15 @@ TEST(DrillReport, HtmlIsSelfContainedAndEscapes) {
   EXPECT_NE(drill_summary(r).find("RTO 12.5 s"), std::string::npos);
 }
 
+TEST(DrillReport, PartialReportsRenderWithoutTheMissingFields) {
+  // An interrupted drill, or a report from another version, lacks fields: rendering says "unknown".
+  nlohmann::json r = {{"result", "FAIL"}, {"phases", {{{"name", "prepare"}, {"status", "FAIL"}, {"seconds", 0.5}}}}};
+  EXPECT_NE(drill_summary(r).find("RTO unknown"), std::string::npos) << drill_summary(r);
+  EXPECT_NE(drill_html(r).find("prepare"), std::string::npos);
+  EXPECT_NO_THROW(drill_summary(nlohmann::json::object()));
+  EXPECT_NO_THROW(drill_html(nlohmann::json::object()));
+}
+
 }  // namespace
 }  // namespace pgdr::drill
 
