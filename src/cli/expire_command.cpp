@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/progress.h"
 #include "repo/expire.h"
 
@@ -38,16 +39,30 @@ nlohmann::json result_json(const std::string& name, const repo::ExpireResult& r)
                      {"system_identifier", d.info.system_identifier},
                      {"keep", d.keep},
                      {"reasons", d.reasons}});
+  nlohmann::json repacked = nlohmann::json::array();
+  for (const auto& p : r.repacked)
+    repacked.push_back({{"object", p.name}, {"size_bytes", p.size_bytes}, {"live_bytes", p.live_bytes}});
   return {{"name", name},
           {"dry_run", r.dry_run},
           {"snapshots", snaps},
           {"removed",
            {{"snapshot_objects", objects_json(r.snapshot_objects)},
             {"packs", objects_json(r.packs)},
-            {"wal", objects_json(r.wal)}}},
+            {"wal", objects_json(r.wal)},
+            {"retired_markers", objects_json(r.retired_markers)}}},
           {"packs_kept", r.packs_kept},
+          {"repack",
+           {{"packs", repacked},
+            {"written", objects_json(r.repack_written)},
+            {"manifests_rewritten", r.manifests_rewritten},
+            {"infos_rewritten", r.infos_rewritten},
+            {"retired_waiting", r.retired_waiting},
+            {"retired_waiting_bytes", r.retired_waiting_bytes}}},
+          {"warnings", r.warnings},
           {"oldest_wal_needed", r.oldest_wal_needed},
           {"wal_note", r.wal_note},
+          {"bytes_removed", r.bytes_removed},
+          {"bytes_written", r.bytes_written},
           {"bytes_freed", r.bytes_freed}};
 }
 
@@ -56,7 +71,9 @@ std::string summary(const repo::ExpireResult& r) {
   for (const auto& d : r.snapshots) kept += d.keep;
   return "kept " + std::to_string(kept) + " of " + std::to_string(r.snapshots.size()) + " snapshots, removed " +
          std::to_string(r.snapshots.size() - kept) + " snapshots, " + std::to_string(r.packs.size()) + " packs, " +
-         std::to_string(r.wal.size()) + " WAL files, freed " + std::to_string(r.bytes_freed) + " bytes";
+         std::to_string(r.wal.size()) + " WAL files, repacked " + std::to_string(r.repacked.size()) +
+         " packs into " + std::to_string(r.repack_written.size()) + ", freed " + std::to_string(r.bytes_freed) +
+         " bytes";
 }
 
 void print_result(const std::string& name, const repo::ExpireResult& r) {
@@ -73,10 +90,33 @@ void print_result(const std::string& name, const repo::ExpireResult& r) {
               r.snapshot_objects.size(), human_bytes(total_bytes(r.snapshot_objects)).c_str(), r.packs.size(),
               human_bytes(total_bytes(r.packs)).c_str(), r.wal.size(), human_bytes(total_bytes(r.wal)).c_str(),
               r.packs_kept);
+  if (!r.repacked.empty()) {
+    std::uint64_t size = 0, live = 0;
+    for (const auto& p : r.repacked) {
+      size += p.size_bytes;
+      live += p.live_bytes;
+    }
+    if (r.dry_run)
+      std::printf("  would repack %zu packs (%s) holding %s that kept snapshots need\n", r.repacked.size(),
+                  human_bytes(size).c_str(), human_bytes(live).c_str());
+    else
+      std::printf("  repacked %zu packs (%s): %s that kept snapshots need copied into %zu new packs (%s), %zu "
+                  "manifests rewritten\n",
+                  r.repacked.size(), human_bytes(size).c_str(), human_bytes(live).c_str(), r.repack_written.size(),
+                  human_bytes(total_bytes(r.repack_written)).c_str(), r.manifests_rewritten.size());
+  }
+  if (r.retired_waiting > 0)
+    std::printf("  %zu repacked packs (%s) kept until their grace period ends ([retention] repack_grace)\n",
+                r.retired_waiting, human_bytes(r.retired_waiting_bytes).c_str());
   if (!r.oldest_wal_needed.empty())
     std::printf("  WAL kept from %s on (where the oldest kept snapshot starts)\n", r.oldest_wal_needed.c_str());
   if (!r.wal_note.empty()) std::printf("  %s\n", r.wal_note.c_str());
-  std::printf("  %s %s\n", r.dry_run ? "would free" : "freed", human_bytes(r.bytes_freed).c_str());
+  if (r.bytes_freed >= 0)
+    std::printf("  %s %s\n", r.dry_run ? "would free" : "freed",
+                human_bytes(static_cast<std::uint64_t>(r.bytes_freed)).c_str());
+  else
+    std::printf("  grew by %s until repacked packs are removed\n",
+                human_bytes(static_cast<std::uint64_t>(-r.bytes_freed)).c_str());
 }
 
 }  // namespace
@@ -98,6 +138,8 @@ void add_expire_command(CLI::App& app, Context& ctx, CommandBody& body) {
       opt.now = wall_now();
       opt.dry_run = dry_run;
       opt.lock_wait = cfg.retention.lock_wait;
+      opt.repack_threshold = cfg.retention.repack_threshold / 100.0;
+      opt.repack_grace = cfg.retention.repack_grace;
       std::vector<repo::Repository> repos = ctx.open_repos();
       nlohmann::json out = {{"repositories", nlohmann::json::array()}};
       std::vector<Error> failed;
@@ -107,6 +149,7 @@ void add_expire_command(CLI::App& app, Context& ctx, CommandBody& body) {
           repo::ExpireResult result = dry_run ? repo::run_expire(r, opt)
                                               : audited({&r}, "expire", "repository " + r.name(),
                                                         [&] { return repo::run_expire(r, opt); });
+          for (const auto& w : result.warnings) log_warning("repository '" + r.name() + "': " + w);
           if (!dry_run) record_audit(r, "expire", "repository " + r.name(), "OK", summary(result));
           out["repositories"].push_back(result_json(r.name(), result));
           if (!json) print_result(r.name(), result);

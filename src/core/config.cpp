@@ -1,3 +1,4 @@
+#include <cstdio>
 #include "core/config.h"
 
 #include <toml++/toml.h>
@@ -79,9 +80,14 @@ class Checker {
     if (!n) return fallback;
     if (!n->is_number()) fail(n, "'" + std::string(key) + "' in [" + section + "] must be a number");
     double v = n->is_integer() ? static_cast<double>(n->as_integer()->get()) : n->as_floating_point()->get();
-    if (v < lo || v > hi)
-      fail(n, "'" + std::string(key) + "' in [" + section + "] must be between " + std::to_string(lo) + " and " +
-                  std::to_string(hi));
+    if (v < lo || v > hi) {
+      auto shown = [](double x) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", x);
+        return std::string(buf);
+      };
+      fail(n, "'" + std::string(key) + "' in [" + section + "] must be between " + shown(lo) + " and " + shown(hi));
+    }
     return v;
   }
 
@@ -338,7 +344,8 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
 
   if (const toml::table* t = section("retention")) {
-    c.only_keys(*t, "retention", {"hourly", "daily", "weekly", "monthly", "yearly", "min_age", "lock_wait"});
+    c.only_keys(*t, "retention", {"hourly", "daily", "weekly", "monthly", "yearly", "min_age", "lock_wait",
+                                      "repack_threshold", "repack_grace"});
     auto& r = cfg.retention;
     r.hourly = c.integer(*t, "retention", "hourly", r.hourly, 0, 1'000'000);
     r.daily = c.integer(*t, "retention", "daily", r.daily, 0, 1'000'000);
@@ -347,8 +354,11 @@ Config parse_config(const std::string& text, const std::string& source) {
     r.yearly = c.integer(*t, "retention", "yearly", r.yearly, 0, 1'000'000);
     r.min_age = c.duration(*t, "retention", "min_age", r.min_age);
     r.lock_wait = c.duration(*t, "retention", "lock_wait", r.lock_wait);
+    r.repack_threshold = c.number(*t, "retention", "repack_threshold", r.repack_threshold, 0, 100);
+    r.repack_grace = c.duration(*t, "retention", "repack_grace", r.repack_grace);
     if (r.min_age.count() < 0) c.fail(t->get("min_age"), "[retention] min_age must not be negative");
     if (r.lock_wait.count() < 0) c.fail(t->get("lock_wait"), "[retention] lock_wait must not be negative");
+    if (r.repack_grace.count() < 0) c.fail(t->get("repack_grace"), "[retention] repack_grace must not be negative");
   }
 
   if (const toml::table* t = section("schedule")) {

@@ -117,6 +117,11 @@ struct RetentionConfig {
   std::chrono::milliseconds min_age{std::chrono::hours(1)};
   // How long expire waits for a running backup, and a backup for a running expire.
   std::chrono::milliseconds lock_wait{std::chrono::minutes(10)};
+  // A pack that kept snapshots still need is repacked when at least this percentage of its bytes
+  // is garbage; 0 turns repacking off.
+  double repack_threshold = 50;
+  // How long a repacked pack stays for readers that started before the repack.
+  std::chrono::milliseconds repack_grace{std::chrono::hours(24)};
 };
 
 // When `pgdr daemon` runs each job: a cron expression in UTC (5 fields, or 6 with seconds first),

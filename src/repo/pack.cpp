@@ -42,6 +42,17 @@ std::vector<PackEntry> PackWriter::add_frame(BlockCodec& codec, const std::vecto
   return out;
 }
 
+std::uint32_t PackWriter::copy_frame(ByteView sealed, const std::vector<PackEntry>& blocks) {
+  auto offset = static_cast<std::uint32_t>(body_.size());
+  body_.insert(body_.end(), sealed.begin(), sealed.end());
+  for (PackEntry e : blocks) {
+    e.offset = offset;
+    e.length = static_cast<std::uint32_t>(sealed.size());
+    entries_.push_back(e);
+  }
+  return offset;
+}
+
 std::uint64_t PackWriter::commit() {
   Bytes table;
   table.reserve(entries_.size() * kEntryBytes);

@@ -42,6 +42,9 @@ class PackWriter {
   // frame of the pack; returns one entry per block.
   std::vector<PackEntry> add_frame(BlockCodec& codec, const std::vector<BlockId>& ids, ByteView data,
                                    std::uint32_t block_bytes);
+  // Appends a frame sealed earlier, byte for byte (a frame's AAD names no pack and no position),
+  // with the trailer entries of its blocks; returns its offset in this pack. Used by repacking.
+  std::uint32_t copy_frame(ByteView sealed, const std::vector<PackEntry>& blocks);
   std::uint64_t size_bytes() const { return body_.size(); }
   std::size_t block_count() const { return entries_.size(); }
   // Appends the trailer and stores the pack durably under packs/. Returns the stored size.

@@ -25,11 +25,14 @@ TEST(ConfigRetentionTest, DefaultsAreTheDesignsClasses) {
   EXPECT_EQ(d.retention.yearly, 0);
   EXPECT_EQ(d.retention.min_age, std::chrono::hours(1));
   EXPECT_EQ(d.retention.lock_wait, std::chrono::minutes(10));
+  EXPECT_EQ(d.retention.repack_threshold, 50);
+  EXPECT_EQ(d.retention.repack_grace, std::chrono::hours(24));
 }
 
 TEST(ConfigRetentionTest, ValuesAreRead) {
   Config c = parse_config(
-      "[retention]\nhourly = 0\ndaily = 14\nweekly = 8\nmonthly = 24\nyearly = 7\nmin_age = \"30m\"\nlock_wait = \"0s\"\n",
+      "[retention]\nhourly = 0\ndaily = 14\nweekly = 8\nmonthly = 24\nyearly = 7\nmin_age = \"30m\"\nlock_wait = \"0s\"\n"
+      "repack_threshold = 12.5\nrepack_grace = \"2h\"\n",
       "t.toml");
   EXPECT_EQ(c.retention.hourly, 0);
   EXPECT_EQ(c.retention.daily, 14);
@@ -38,6 +41,9 @@ TEST(ConfigRetentionTest, ValuesAreRead) {
   EXPECT_EQ(c.retention.yearly, 7);
   EXPECT_EQ(c.retention.min_age, std::chrono::minutes(30));
   EXPECT_EQ(c.retention.lock_wait, std::chrono::milliseconds(0));
+  EXPECT_EQ(c.retention.repack_threshold, 12.5);
+  EXPECT_EQ(c.retention.repack_grace, std::chrono::hours(2));
+  EXPECT_EQ(parse_config("[retention]\nrepack_threshold = 0\nrepack_grace = \"0s\"\n", "t.toml").retention.repack_threshold, 0);
 }
 
 TEST(ConfigRetentionTest, BadValuesAreRefused) {
@@ -47,8 +53,14 @@ TEST(ConfigRetentionTest, BadValuesAreRefused) {
             "invalid configuration: t.toml:2 ('daily' in [retention] must be an integer)");
   EXPECT_EQ(error_of("[retention]\nmin_age = \"soon\"\n"),
             "invalid configuration: t.toml:2 (invalid duration 'soon' (expected a number))");
-  EXPECT_EQ(error_of("[retention]\nrepack_threshold = 0.5\n"),
-            "invalid configuration: t.toml:2 (unknown key 'repack_threshold' in [retention])");
+  EXPECT_EQ(error_of("[retention]\nrepack_threshold = 101\n"),
+            "invalid configuration: t.toml:2 ('repack_threshold' in [retention] must be between 0 and 100)");
+  EXPECT_EQ(error_of("[retention]\nrepack_threshold = \"50%\"\n"),
+            "invalid configuration: t.toml:2 ('repack_threshold' in [retention] must be a number)");
+  EXPECT_EQ(error_of("[retention]\nrepack_grace = 3600\n"),
+            "invalid configuration: t.toml:2 ('repack_grace' in [retention] must be a duration such as \"4h\")");
+  EXPECT_EQ(error_of("[retention]\nrepack = true\n"),
+            "invalid configuration: t.toml:2 (unknown key 'repack' in [retention])");
 }
 
 }  // namespace

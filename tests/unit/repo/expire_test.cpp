@@ -220,15 +220,24 @@ TEST_F(ExpireTest, RemovesExactlyWhatNoKeptSnapshotNeedsInOrder) {
   // The dry run had decided the same, and freed is the sum of what went.
   EXPECT_EQ(names(dry.packs), names(r.packs));
   EXPECT_EQ(names(dry.wal), names(r.wal));
-  EXPECT_EQ(dry.bytes_freed, r.bytes_freed);
+  EXPECT_EQ(dry.bytes_removed, r.bytes_removed);
   std::uint64_t sum = 0;
   for (const auto* l : {&r.snapshot_objects, &r.packs, &r.wal})
     for (const auto& o : *l) sum += o.size_bytes;
-  EXPECT_EQ(r.bytes_freed, sum);
+  EXPECT_EQ(r.bytes_removed, sum);
   EXPECT_GT(sum, 0u);
+  // The packs C needs that A and B had written now belong to C's info: no later backup takes them
+  // for orphans. Only that info was rewritten, and freed accounts for its new size.
+  EXPECT_EQ(r.infos_rewritten, std::vector<std::string>{c_});
+  EXPECT_EQ(find_snapshot(store_, repo_->key(), c_).packs, (std::vector<std::string>{pack_c_, shared_}));
+  EXPECT_EQ(r.bytes_freed, static_cast<std::int64_t>(r.bytes_removed + r.bytes_replaced) -
+                               static_cast<std::int64_t>(r.bytes_written));
+  EXPECT_GT(r.bytes_written, 0u);
+  EXPECT_TRUE(r.repacked.empty() && r.repack_written.empty() && r.manifests_rewritten.empty());
 
   ExpireResult again = expire();
-  EXPECT_EQ(again.bytes_freed, 0u);
+  EXPECT_EQ(again.bytes_freed, 0);
+  EXPECT_TRUE(again.infos_rewritten.empty());
   EXPECT_TRUE(again.packs.empty() && again.wal.empty() && again.snapshot_objects.empty());
 }
 
