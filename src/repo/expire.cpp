@@ -107,7 +107,8 @@ std::uint64_t size_of(const storage::Storage& store, const std::string& object) 
 // The pack lists of kept snapshots' infos, made exact again: a pack no longer declared by the
 // snapshot's own manifest (repacked away) leaves its list, and a needed pack that no kept info
 // lists joins the list of the newest kept snapshot that declares it, so backups do not take it
-// for an orphan and read its trailer every time. Rewrites each info that changed.
+// for an orphan and read its trailer every time. Rewrites each info that changed, and each whose
+// manifest was rewritten (its manifest_bytes).
 void reconcile_pack_lists(const Repository& repo, std::vector<SnapshotDecision>& decisions, const Declarations& decl,
                           ExpireResult& result) {
   std::vector<std::vector<std::string>> lists(decisions.size());
@@ -129,7 +130,9 @@ void reconcile_pack_lists(const Repository& repo, std::vector<SnapshotDecision>&
   }
   for (std::size_t i = 0; i < decisions.size(); ++i) {
     SnapshotInfo& info = decisions[i].info;
-    if (!decisions[i].keep || lists[i] == info.packs) continue;
+    bool manifest_rewritten = std::find(result.manifests_rewritten.begin(), result.manifests_rewritten.end(),
+                                        info.id) != result.manifests_rewritten.end();
+    if (!decisions[i].keep || (lists[i] == info.packs && !manifest_rewritten)) continue;
     throw_if_interrupted();
     std::string object = snapshot_info_object(info.id);
     result.bytes_replaced += size_of(repo.store(), object);

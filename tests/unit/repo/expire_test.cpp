@@ -15,6 +15,7 @@
 #include "repo/snapshot_info.h"
 #include "repo/wal_archive.h"
 #include "repo_test_support.h"
+#include "stopping_storage.h"
 
 namespace pgdr::repo {
 namespace {
@@ -24,46 +25,7 @@ using test::error_of;
 constexpr const char* kPassphrase = "expire test passphrase";
 constexpr std::uint64_t kSegmentBytes = 16u << 20;
 
-// Forwards to a PosixStorage; once armed, the n-th removal of a repository object (not the lock)
-// throws, as a crash or Ctrl-C between two removals would stop expire.
-class StoppingStorage final : public storage::Storage {
- public:
-  explicit StoppingStorage(std::string root) : inner_(std::move(root)) {}
-  void stop_after_removals(int n) { removals_left_ = n; }
-  std::string describe() const override { return inner_.describe(); }
-  storage::Capabilities capabilities() const override { return inner_.capabilities(); }
-  std::optional<Bytes> read(std::string_view p) const override { return inner_.read(p); }
-  std::optional<Bytes> read_range(std::string_view p, std::uint64_t o, std::uint64_t l) const override {
-    return inner_.read_range(p, o, l);
-  }
-  std::unique_ptr<storage::Writer> create(std::string_view p) override { return inner_.create(p); }
-  bool create_exclusive(std::string_view p, ByteView d) override { return inner_.create_exclusive(p, d); }
-  std::optional<storage::ObjectInfo> stat(std::string_view p) const override { return inner_.stat(p); }
-  std::vector<storage::ObjectInfo> list(std::string_view p) const override { return inner_.list(p); }
-  // Records each call, then removes one object at a time as the default does (through remove()).
-  void remove_many(const std::vector<std::string>& paths) override {
-    {
-      std::lock_guard lock(batches_mutex_);
-      batches_.push_back(paths);
-    }
-    storage::Storage::remove_many(paths);
-  }
-  std::vector<std::vector<std::string>> batches() const {
-    std::lock_guard lock(batches_mutex_);
-    return batches_;
-  }
-  void remove(std::string_view p) override {
-    if (!p.starts_with("locks/") && removals_left_ >= 0 && removals_left_-- == 0)
-      throw Error(ErrorKind::interrupted, "interrupted by SIGINT");
-    inner_.remove(p);
-  }
-
- private:
-  storage::PosixStorage inner_;
-  std::atomic<int> removals_left_{-1};
-  mutable std::mutex batches_mutex_;
-  std::vector<std::vector<std::string>> batches_;
-};
+using test::StoppingStorage;
 
 RetentionPolicy keep_newest_only() {
   RetentionPolicy p;
