@@ -72,8 +72,10 @@ class ExpireTest : public PgdrTest {
 };
 
 TEST_F(ExpireTest, KeepsExactlyThePolicyOverNinetyDaysAndEveryKeptSnapshotRestores) {
+  // Repacking off: this test accounts for whole objects (the next test repacks).
   write_config(
-      "[retention]\nhourly = 3\ndaily = 4\nweekly = 3\nmonthly = 3\nyearly = 0\nmin_age = \"1h\"\nlock_wait = \"30s\"\n");
+      "[retention]\nhourly = 3\ndaily = 4\nweekly = 3\nmonthly = 3\nyearly = 0\nmin_age = \"1h\"\nlock_wait = \"30s\"\n"
+      "repack_threshold = 0\n");
   pgdr_ok({"init"});
   cluster_->psql(
       "CREATE TABLE counter (v int); INSERT INTO counter VALUES (-1); CREATE TABLE data (i int, t text); "
@@ -143,7 +145,8 @@ TEST_F(ExpireTest, KeepsExactlyThePolicyOverNinetyDaysAndEveryKeptSnapshotRestor
             nlohmann::json({"newest", "younger than 1h", "hourly 1 of 3", "daily 1 of 4", "weekly 1 of 3",
                             "monthly 1 of 3"}));
   EXPECT_EQ(report["snapshots"][5]["reasons"], nlohmann::json({"monthly 3 of 3"}));
-  EXPECT_EQ(report["bytes_freed"], dry_json["bytes_freed"]);
+  EXPECT_EQ(report["bytes_removed"], dry_json["bytes_removed"]);
+  EXPECT_TRUE(report["repack"]["packs"].empty());
   EXPECT_EQ(report["removed"]["packs"].size(), dry_json["removed"]["packs"].size());
 
   // The repository lists exactly the kept snapshots and is smaller by what expire says it freed.
@@ -154,7 +157,7 @@ TEST_F(ExpireTest, KeepsExactlyThePolicyOverNinetyDaysAndEveryKeptSnapshotRestor
   EXPECT_EQ(listed, want);
   const std::uint64_t after_bytes = repo_bytes();
   EXPECT_LT(after_bytes, before_bytes);
-  EXPECT_EQ(before_bytes - after_bytes, report["bytes_freed"].get<std::uint64_t>());
+  EXPECT_EQ(static_cast<std::int64_t>(before_bytes - after_bytes), report["bytes_freed"].get<std::int64_t>());
   EXPECT_GT(report["removed"]["packs"].size(), 0u);
   EXPECT_EQ(count_files("packs"), before_packs - report["removed"]["packs"].size());
   EXPECT_GT(report["removed"]["wal"].size(), 0u);
@@ -179,8 +182,9 @@ TEST_F(ExpireTest, KeepsExactlyThePolicyOverNinetyDaysAndEveryKeptSnapshotRestor
   EXPECT_EQ(expires[0]["what"], "repository local");
   EXPECT_EQ(expires[0]["details"], "kept 10 of 20 snapshots, removed 10 snapshots, " +
                                        std::to_string(report["removed"]["packs"].size()) + " packs, " +
-                                       std::to_string(report["removed"]["wal"].size()) + " WAL files, freed " +
-                                       std::to_string(report["bytes_freed"].get<std::uint64_t>()) + " bytes");
+                                       std::to_string(report["removed"]["wal"].size()) +
+                                       " WAL files, repacked 0 packs into 0, freed " +
+                                       std::to_string(report["bytes_freed"].get<std::int64_t>()) + " bytes");
 
   // A second expire finds nothing more to remove.
   auto again = pgdr({"expire", "--json"}, {"PGDR_TEST_NOW=" + now});
@@ -228,11 +232,113 @@ TEST_F(ExpireTest, ExpireStartedDuringABackupWaitsAndTheBackupSurvives) {
   EXPECT_EQ(restored_state(id, false), "42:100900");
 }
 
+// Repacking on a real cluster: the first snapshot's packs hold the whole cluster; the second
+// rewrites four fifths of the big table and reuses the rest where it lies. Once the first goes,
+// its packs are mostly garbage: expire copies what the second needs, keeps the old packs for the
+// grace period (a restore meanwhile works), removes them after it, and the repository ends
+// smaller than whole-pack removal alone could make it. Later backups build on the rewritten
+// manifest, and verify --full checks every new object.
+TEST_F(ExpireTest, RepackingReclaimsGarbageInsidePacksAndEverySnapshotStillRestores) {
+  write_config(
+      "[retention]\nhourly = 0\ndaily = 0\nweekly = 0\nmonthly = 0\nmin_age = \"1h\"\n"
+      "repack_threshold = 30\nrepack_grace = \"1h\"\n");
+  pgdr_ok({"init"});
+  cluster_->psql(
+      "CREATE TABLE counter (v int); INSERT INTO counter VALUES (1); "
+      "CREATE TABLE big (id int PRIMARY KEY, pad text) WITH (autovacuum_enabled = off); "
+      "INSERT INTO big SELECT g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 150000) g; "
+      "VACUUM FREEZE big; CHECKPOINT");
+  auto state_of = [](PgCluster& c) {
+    return c.psql("SELECT (SELECT v FROM counter) || ':' || (SELECT md5(string_agg(pad, ',' ORDER BY id)) FROM big)");
+  };
+  auto restored = [&](const std::string& id) {
+    std::string dir = work_->file("restore-" + id);
+    fs::remove_all(dir);
+    auto r = pgdr({"restore", "--target-dir", dir, "--snapshot", id, "--immediate", "--target-action", "promote"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    if (r.exit_code != 0) return "<restore failed: " + r.err + ">";
+    PgCluster c(PgCluster::Adopt{dir}, with_passphrase({}));
+    wait_recovered(c);
+    std::string state = state_of(c);
+    c.stop();
+    fs::remove_all(dir);
+    return state;
+  };
+  backup_at("2026-10-01T08:00:00Z");
+  cluster_->psql("UPDATE counter SET v = 2; UPDATE big SET pad = md5(pad) WHERE id > 30000; VACUUM big; CHECKPOINT");
+  const std::string second_state = state_of(*cluster_);
+  const std::string second = backup_at("2026-10-02T08:00:00Z");
+  archive_now();
+
+  const std::string now = "2026-10-02T12:00:00Z";
+  auto dry = pgdr({"expire", "--dry-run", "--json"}, {"PGDR_TEST_NOW=" + now});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  auto dry_report = nlohmann::json::parse(dry.out)["repositories"][0];
+  ASSERT_GT(dry_report["repack"]["packs"].size(), 0u) << dry_report.dump();
+  std::uint64_t garbage = 0;
+  for (const auto& p : dry_report["repack"]["packs"]) {
+    EXPECT_LT(p["live_bytes"].get<std::uint64_t>(), p["size_bytes"].get<std::uint64_t>() * 7 / 10) << p.dump();
+    garbage += p["size_bytes"].get<std::uint64_t>() - p["live_bytes"].get<std::uint64_t>();
+  }
+
+  const std::uint64_t before = repo_bytes();
+  auto r = pgdr({"expire", "--json"}, {"PGDR_TEST_NOW=" + now});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto report = nlohmann::json::parse(r.out)["repositories"][0];
+  const auto& repack = report["repack"];
+  EXPECT_EQ(repack["packs"], dry_report["repack"]["packs"]);
+  EXPECT_GT(repack["written"].size(), 0u);
+  EXPECT_EQ(repack["manifests_rewritten"], nlohmann::json::array({second}));
+  EXPECT_EQ(repack["retired_waiting"], repack["packs"].size());
+  EXPECT_TRUE(report["warnings"].empty()) << report.dump();
+  EXPECT_EQ(static_cast<std::int64_t>(before - repo_bytes()), report["bytes_freed"].get<std::int64_t>());
+  std::uint64_t copied = 0;
+  for (const auto& w : repack["written"]) copied += w["size_bytes"].get<std::uint64_t>();
+  // Within the grace period the old packs are still there, and a restore works from the copies.
+  for (const auto& p : repack["packs"])
+    EXPECT_TRUE(fs::exists(repo_dir_ + "/" + p["object"].get<std::string>())) << p.dump();
+  EXPECT_EQ(count_files("retired"), repack["packs"].size());
+  EXPECT_EQ(restored(second), second_state);
+
+  // After it, the next expire removes them and their markers; nothing else is left to do.
+  auto later = pgdr({"expire", "--json"}, {"PGDR_TEST_NOW=2026-10-02T13:00:01Z"});
+  ASSERT_EQ(later.exit_code, 0) << later.err;
+  auto later_report = nlohmann::json::parse(later.out)["repositories"][0];
+  std::set<std::string> removed, retired;
+  for (const auto& p : later_report["removed"]["packs"]) removed.insert(p["object"]);
+  for (const auto& p : repack["packs"]) retired.insert(p["object"]);
+  EXPECT_EQ(removed, retired);
+  EXPECT_EQ(later_report["removed"]["retired_markers"].size(), retired.size());
+  EXPECT_EQ(count_files("retired"), 0u);
+  EXPECT_TRUE(later_report["repack"]["packs"].empty());
+  // What repacking reclaimed on top of whole-pack removal: the old packs less their copies.
+  const std::int64_t reclaimed = later_report["bytes_freed"].get<std::int64_t>() - static_cast<std::int64_t>(copied);
+  EXPECT_GT(reclaimed, 0);
+  std::cout << "repacked " << retired.size() << " packs holding " << garbage << " bytes of garbage into "
+            << repack["written"].size() << " packs of " << copied << " bytes; repository " << before << " -> "
+            << repo_bytes() << " bytes\n";
+  EXPECT_LT(repo_bytes() + garbage / 2, before);
+  EXPECT_EQ(restored(second), second_state);
+
+  // A backup after the repack reuses blocks where the rewritten manifest put them.
+  cluster_->psql("UPDATE counter SET v = 3");
+  const std::string third_state = state_of(*cluster_);
+  const std::string third = backup_at("2026-10-03T08:00:00Z");
+  auto third_info = nlohmann::json::parse(pgdr_ok({"info", "--json"}))["repositories"][0]["snapshots"];
+  ASSERT_EQ(third_info.size(), 2u);
+  EXPECT_GT(third_info[1]["reused_blocks"].get<std::uint64_t>(), third_info[1]["new_blocks"].get<std::uint64_t>());
+  EXPECT_EQ(restored(third), third_state);
+  auto v = pgdr({"verify", "--full", "--no-alerts"});
+  EXPECT_NE(v.out.find("PASS checksums"), std::string::npos) << v.out << v.err;
+}
+
 // The same removal through the S3 driver: listing, stat and remove against a real S3 server.
 class S3ExpireTest : public S3PgdrTest {};
 
-TEST_F(S3ExpireTest, ExpireInAnS3RepositoryKeepsTheNewestAndItRecoversToLatest) {
-  write_config("[retention]\nhourly = 0\ndaily = 0\nweekly = 0\nmonthly = 0\nmin_age = \"1h\"\n");
+TEST_F(S3ExpireTest, ExpireInAnS3RepositoryKeepsTheNewestRepacksAndItRecoversToLatest) {
+  // Repacking at 1% garbage without grace: the kept snapshot's manifest is rewritten in the bucket.
+  write_config("[retention]\nhourly = 0\ndaily = 0\nweekly = 0\nmonthly = 0\nmin_age = \"1h\"\n"
+               "repack_threshold = 1\nrepack_grace = \"0s\"\n");
   pgdr_ok({"init"});
   cluster_->psql("CREATE TABLE counter (v int); INSERT INTO counter VALUES (0); CREATE TABLE data (i int, t text);");
   std::vector<std::string> ids;
@@ -266,14 +372,23 @@ TEST_F(S3ExpireTest, ExpireInAnS3RepositoryKeepsTheNewestAndItRecoversToLatest) 
   EXPECT_TRUE(report["snapshots"][2]["keep"].get<bool>());
   EXPECT_GT(report["removed"]["packs"].size(), 0u);
   EXPECT_GT(report["removed"]["wal"].size(), 0u);
-  EXPECT_GT(report["bytes_freed"].get<std::uint64_t>(), 0u);
-  // One DeleteObjects request per step (infos, manifests, packs, WAL), none per object.
+  EXPECT_GT(report["bytes_freed"].get<std::int64_t>(), 0);
+  // Packs the kept snapshot uses in part were copied and the old ones removed with their markers.
+  const auto& repack = report["repack"];
+  ASSERT_GT(repack["packs"].size(), 0u) << report.dump();
+  EXPECT_GT(repack["written"].size(), 0u);
+  EXPECT_EQ(repack["manifests_rewritten"], nlohmann::json::array({ids[2]}));
+  EXPECT_EQ(report["removed"]["retired_markers"].size(), repack["packs"].size());
+  std::set<std::string> removed_packs;
+  for (const auto& p : report["removed"]["packs"]) removed_packs.insert(p["object"]);
+  for (const auto& p : repack["packs"]) EXPECT_TRUE(removed_packs.count(p["object"])) << p.dump();
+  // One DeleteObjects request per step (infos, manifests, packs, markers, WAL), none per object.
   const std::size_t removed = report["removed"]["snapshot_objects"].size() + report["removed"]["packs"].size() +
                               report["removed"]["wal"].size();
   EXPECT_EQ(report["removed"]["snapshot_objects"].size(), 4u);
   EXPECT_GE(removed, 8u);
   EXPECT_EQ(object_deletes(), deletes_before);  // waits for the log
-  EXPECT_EQ(s3_->requests_logged("POST", "?delete", "200") - batches_before, 4u) << "for " << removed << " objects";
+  EXPECT_EQ(s3_->requests_logged("POST", "?delete", "200") - batches_before, 5u) << "for " << removed << " objects";
 
   auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}))["repositories"][0];
   ASSERT_EQ(info["snapshots"].size(), 1u);
@@ -289,6 +404,11 @@ TEST_F(S3ExpireTest, ExpireInAnS3RepositoryKeepsTheNewestAndItRecoversToLatest) 
   PgCluster restored(PgCluster::Adopt{dir}, server_options());
   wait_recovered(restored);
   EXPECT_EQ(restored.psql("SELECT (SELECT v FROM counter) || ':' || (SELECT count(*) FROM data)"), "7:900");
+  restored.stop();
+
+  // Every object of the repacked repository checks out, new packs and rewritten manifest included.
+  auto v = pgdr({"verify", "--full", "--no-alerts"});
+  EXPECT_NE(v.out.find("PASS checksums"), std::string::npos) << v.out << v.err;
 }
 
 }  // namespace
