@@ -11,6 +11,7 @@
 #include "repo/format.h"
 #include "repo/lock.h"
 #include "repo/manifest.h"
+#include "repo/pack.h"
 #include "repo/repack.h"
 #include "repo/retired_pack.h"
 #include "repo/wal_archive.h"
@@ -244,9 +245,13 @@ ExpireResult run_expire(const Repository& repo, const ExpireOptions& options) {
     }
     ++result.packs_kept;
     if (!repacking || obj.size_bytes == 0) continue;
+    // Garbage is what a copy would not need: the needed frames and the largest trailer they could
+    // have stay. Counting the trailer as garbage would make a freshly repacked pack a candidate
+    // again at a low threshold, and repack it at every run.
     std::uint64_t live = frames.bytes(id);
-    double garbage = 1.0 - static_cast<double>(std::min(live, obj.size_bytes)) / static_cast<double>(obj.size_bytes);
-    if (garbage >= options.repack_threshold) {
+    std::uint64_t kept = live + pack_overhead_bound(frames.of(id).size());
+    double garbage = obj.size_bytes > kept ? static_cast<double>(obj.size_bytes - kept) / static_cast<double>(obj.size_bytes) : 0;
+    if (garbage > 0 && garbage >= options.repack_threshold) {
       candidates.push_back(id);
       result.repacked.push_back({obj.path, obj.size_bytes, live});
     }

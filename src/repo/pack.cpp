@@ -21,6 +21,11 @@ Bytes trailer_aad(const std::string& pack_id) { return to_bytes(std::string(kAad
 
 std::string new_pack_id() { return to_hex(io::random_bytes(16)); }
 
+std::uint64_t pack_overhead_bound(std::size_t frames) {
+  constexpr std::uint64_t kAeadBytes = 12 + 16;  // nonce and tag of the sealed trailer
+  return kTailBytes + kAeadBytes + static_cast<std::uint64_t>(frames) * kMaxFrameBlocks * kEntryBytes;
+}
+
 PackWriter::PackWriter(storage::Storage& store, const MasterKey& key, std::string pack_id)
     : store_(store), pack_id_(std::move(pack_id)), aead_(key.data_key().view()) {}
 

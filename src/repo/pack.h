@@ -58,6 +58,10 @@ class PackWriter {
   std::vector<PackEntry> entries_;
 };
 
+// The most a pack's trailer and tail can take for the given number of frames (16 blocks each):
+// what a pack holding only needed frames may weigh beyond them.
+std::uint64_t pack_overhead_bound(std::size_t frames);
+
 // Reads and authenticates a pack's trailer. Throws Error(corrupt) naming the pack.
 std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const MasterKey& key,
                                          const std::string& pack_id);

@@ -253,6 +253,19 @@ TEST_F(RepackTest, BelowTheThresholdOrWithRepackingOffAPackStaysWhole) {
   expect_restorable();
 }
 
+TEST_F(RepackTest, AtAThresholdNearZeroOnlyRealGarbageCountsAndACopyIsNeverRepackedAgain) {
+  // P2 is wholly needed: its trailer is not garbage, however low the threshold.
+  ExpireResult r = expire({}, 0.0001);
+  ASSERT_EQ(r.repacked.size(), 1u);
+  EXPECT_EQ(r.repacked[0].name, pack_object(id1_));
+  for (int run = 0; run < 2; ++run) {
+    ExpireResult again = expire({}, 0.0001);
+    EXPECT_TRUE(again.repacked.empty()) << "run " << run << ": " << again.repacked[0].name;
+    EXPECT_TRUE(again.manifests_rewritten.empty());
+  }
+  expect_restorable();
+}
+
 TEST_F(RepackTest, ARepackedPackStaysForItsGracePeriodSoEarlierReadersFinishThenGoes) {
   // A restore that read B's manifest before the repack and its blocks after.
   ManifestIndex before(store_, b_, repo_->key());
