@@ -98,7 +98,11 @@ std::optional<Bytes> read_streamed_segment(const Repository& repo, const Streame
 }
 
 void remove_streamed_segment(const Repository& repo, const StreamedSegment& segment) {
-  for (const auto& c : segment.chunks) repo.store().remove(c.object);
+  // In any order, in as few requests as the store allows: the segment is a WAL object already, and
+  // readers take that first.
+  std::vector<std::string> objects;
+  for (const auto& c : segment.chunks) objects.push_back(c.object);
+  if (!objects.empty()) repo.store().remove_many(objects);
 }
 
 std::optional<Bytes> fetch_newest_streamed_segment(const Repository& repo, const std::string& segment_name,
