@@ -131,6 +131,15 @@ class WalStreamTest : public PgdrTest {
     }
   }
 
+  // Names the receiver in synchronous_standby_names and waits until the server treats it so.
+  void make_stream_synchronous() {
+    const std::string state = "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'pgdr_wal_stream'";
+    cluster_->psql("ALTER SYSTEM SET synchronous_standby_names = 'pgdr_wal_stream'");
+    cluster_->psql("SELECT pg_reload_conf()");
+    for (int i = 0; i < 100 && cluster_->psql(state) != "sync"; ++i) std::this_thread::sleep_for(100ms);
+    ASSERT_EQ(cluster_->psql(state), "sync");
+  }
+
   std::unique_ptr<BackgroundProcess> stream_;
 };
 
@@ -139,14 +148,7 @@ TEST_F(WalStreamTest, SynchronousStreamingKeepsEveryAcknowledgedCommitThroughKil
   start_stream({"--create-slot", "--synchronous"});
   wait_connected(*cluster_);
   backup();
-  cluster_->psql("ALTER SYSTEM SET synchronous_standby_names = 'pgdr_wal_stream'");
-  cluster_->psql("SELECT pg_reload_conf()");
-  for (int i = 0; i < 100 && cluster_->psql("SELECT sync_state FROM pg_stat_replication WHERE application_name = "
-                                            "'pgdr_wal_stream'") != "sync";
-       ++i)
-    std::this_thread::sleep_for(100ms);
-  ASSERT_EQ(cluster_->psql("SELECT sync_state FROM pg_stat_replication WHERE application_name = 'pgdr_wal_stream'"),
-            "sync");
+  ASSERT_NO_FATAL_FAILURE(make_stream_synchronous());
 
   Load load;
   start_load(load, *cluster_, 4);
@@ -455,12 +457,7 @@ TEST_F(StreamDrillTest, MeasureAndDrillUseTheStreamedWal) {
   start_stream({"--create-slot", "--synchronous"});
   wait_connected(*cluster_);
   backup();
-  cluster_->psql("ALTER SYSTEM SET synchronous_standby_names = 'pgdr_wal_stream'");
-  cluster_->psql("SELECT pg_reload_conf()");
-  for (int i = 0; i < 100 && cluster_->psql("SELECT sync_state FROM pg_stat_replication WHERE application_name = "
-                                            "'pgdr_wal_stream'") != "sync";
-       ++i)
-    std::this_thread::sleep_for(100ms);
+  ASSERT_NO_FATAL_FAILURE(make_stream_synchronous());
   cluster_->psql("CREATE TABLE orders (id serial PRIMARY KEY, at timestamptz DEFAULT clock_timestamp());"
                  "INSERT INTO orders SELECT FROM generate_series(1, 1000)");
   for (int i = 0; i < 10; ++i) cluster_->psql("INSERT INTO orders DEFAULT VALUES");

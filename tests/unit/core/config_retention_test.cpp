@@ -2,19 +2,12 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "config_test_support.h"
 
 namespace pgdr {
 namespace {
 
-std::string error_of(const std::string& text) {
-  try {
-    parse_config(text, "t.toml");
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::config);
-    return e.what();
-  }
-  return "<no error>";
-}
+std::string error_of(const std::string& text) { return test::config_error_of(text); }
 
 TEST(ConfigRetentionTest, DefaultsAreTheDesignsClasses) {
   Config d = parse_config("", "t.toml");
