@@ -23,6 +23,7 @@ PROCESS_MAX=2
 PGDR_BIN="$REPO_ROOT/build/src/pgdr"
 SKIP_PGBACKREST=0
 KEEP_WORK=0
+HOT=100
 
 die() { echo "expire_vs_pgbackrest: $*" >&2; exit 1; }
 usage() {
@@ -33,6 +34,8 @@ usage: $0 [--scale N] [--days D] [--keep K] [--seconds S] [--process-max N] [--p
   --days D         days of history: one backup a day, pgbench -T S between two (default $DAYS)
   --keep K         daily restore points to keep (default $KEEP)
   --seconds S      pgbench run between two backups (default $SECONDS_PER_DAY)
+  --hot P          the day's transactions touch only the first P percent of the accounts
+                   (default $HOT: pgbench's uniform tpcb-like); real databases have hot sets
 EOF
 }
 while (($#)); do
@@ -41,6 +44,7 @@ while (($#)); do
         --days) DAYS=${2:?}; shift ;;
         --keep) KEEP=${2:?}; shift ;;
         --seconds) SECONDS_PER_DAY=${2:?}; shift ;;
+        --hot) HOT=${2:?}; shift ;;
         --process-max) PROCESS_MAX=${2:?}; shift ;;
         --pgdr) PGDR_BIN=${2:?}; shift ;;
         --skip-pgbackrest) SKIP_PGBACKREST=1 ;;
@@ -54,6 +58,7 @@ done
 [[ -x $PGDR_BIN ]] || die "no pgdr binary at $PGDR_BIN"
 ((SKIP_PGBACKREST)) || [[ -x $PGBACKREST ]] || die "$PGBACKREST missing (apt-get install pgbackrest)"
 ((DAYS >= 2 && DAYS <= 28 && KEEP >= 1 && KEEP < DAYS)) || die "need 2 <= days <= 28 and 1 <= keep < days"
+((HOT >= 1 && HOT <= 100)) || die "--hot takes a percentage from 1 to 100"
 [[ -x $TIME ]] || apt-get install -y -qq time >/dev/null
 
 WORK=$(mktemp -d /var/tmp/pgdr-expire-bench.XXXXXX)
@@ -148,7 +153,7 @@ pgbr() { as_pg "$PGBACKREST" --config="$PGBR_CONF" --stanza=bench "$@"; }
 chown postgres: "$WORK/bin/pgdr-and-pgbackrest-archive-push"
 chmod 0700 "$WORK/bin/pgdr-and-pgbackrest-archive-push"
 
-log "cluster: pgbench scale $SCALE, $DAYS days, keep $KEEP, work dir $WORK"
+log "cluster: pgbench scale $SCALE, $DAYS days, keep $KEEP, hot set $HOT%, work dir $WORK"
 as_pg "$PGBIN/initdb" -k -A trust -U postgres -D "$PGDATA" >"$WORK/logs/initdb.log" 2>&1 || die "initdb failed"
 cat >>"$PGDATA/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
@@ -163,9 +168,24 @@ as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$WORK/logs/postgresql.log" -w start >/dev
 ((SKIP_PGBACKREST)) || pgbr stanza-create >"$WORK/logs/pgbr-stanza.log" 2>&1 || die "pgbackrest stanza-create failed"
 as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -i -q -s "$SCALE" postgres >"$WORK/logs/pgbench-init.log" 2>&1
 
+# tpcb-like, with the account drawn from the hot set only.
+cat >"$WORK/hot.sql" <<SQL
+\\set aid random(1, $((100000 * SCALE * HOT / 100)))
+\\set bid random(1, $SCALE)
+\\set tid random(1, $((10 * SCALE)))
+\\set delta random(-5000, 5000)
+BEGIN;
+UPDATE pgbench_accounts SET abalance = abalance + :delta WHERE aid = :aid;
+SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
+UPDATE pgbench_tellers SET tbalance = tbalance + :delta WHERE tid = :tid;
+UPDATE pgbench_branches SET bbalance = bbalance + :delta WHERE bid = :bid;
+INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (:tid, :bid, :aid, :delta, CURRENT_TIMESTAMP);
+END;
+SQL
+chown postgres: "$WORK/hot.sql"
 for day in $(seq 1 "$DAYS"); do
     if ((day > 1)); then
-        as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -c 4 -j 2 -T "$SECONDS_PER_DAY" postgres \
+        as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -c 4 -j 2 -T "$SECONDS_PER_DAY" -f "$WORK/hot.sql" postgres \
             >"$WORK/logs/pgbench-$day.log" 2>&1
     fi
     stamp=$(printf '2026-01-%02dT02:00:00Z' "$day")
