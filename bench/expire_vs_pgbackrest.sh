@@ -117,8 +117,7 @@ pgdr() {
 }
 
 PGBR_CONF="$WORK/pgbr/pgbackrest.conf"
-cat >"$PGBR_CONF" <<CONF
-[global]
+write_pgbackrest_conf "$PGBR_CONF" "$WORK/pgbr" "$PGDATA" "$PORT" "$WORK" "$PROCESS_MAX" <<CONF
 repo1-path=$WORK/repo-pgbackrest-full
 repo1-retention-full=$KEEP
 repo1-cipher-type=aes-256-cbc
@@ -127,20 +126,7 @@ repo2-path=$WORK/repo-pgbackrest-incr
 repo2-retention-full=1
 repo2-cipher-type=aes-256-cbc
 repo2-cipher-pass=$CIPHER_PASS
-compress-type=zst
-process-max=$PROCESS_MAX
-start-fast=y
-log-path=$WORK/pgbr/log
-lock-path=$WORK/pgbr/lock
-log-level-console=warn
-[bench]
-pg1-path=$PGDATA
-pg1-port=$PORT
-pg1-socket-path=$WORK
-pg1-user=postgres
 CONF
-chown postgres: "$PGBR_CONF"
-chmod 0600 "$PGBR_CONF"
 pgbr() { as_pg "$PGBACKREST" --config="$PGBR_CONF" --stanza=bench "$@"; }
 
 # Archiving into pgdr (and pgBackRest's two repositories); the passphrase stays in a 0700 wrapper.
@@ -198,10 +184,7 @@ for day in $(seq 1 "$DAYS"); do
     log "day $day ($stamp): $(tps=$(grep -ho 'tps = [0-9.]*' "$WORK/logs/pgbench-$day.log" 2>/dev/null | head -1); echo "${tps:-load}") done"
 done
 as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -Atqc "SELECT pg_switch_wal()" postgres >/dev/null
-for _ in $(seq 240); do
-    [[ -z $(find "$PGDATA/pg_wal/archive_status" -name '*.ready' -print -quit) ]] && break
-    sleep 0.5
-done
+wait_archived "$PGDATA" || die "WAL not archived within 2 minutes"
 cp -a "$WORK/repo-pgdr" "$WORK/repo-pgdr-norepack"
 before=$(du_bytes "$WORK/repo-pgdr")
 log "pgdr repository before expire: $before bytes"

@@ -15,3 +15,30 @@ free_port() {
     done
     die "no free port found"
 }
+
+# write_pgbackrest_conf FILE DIR PGDATA PORT SOCKET PROCESS_MAX: pgBackRest's configuration for a
+# benchmark (stanza "bench", zst, start-fast, logs and locks under DIR) with the repository lines
+# (repo1-path=..., cipher, retention) read from stdin; owned by postgres, mode 0600.
+write_pgbackrest_conf() {
+    local file=$1 dir=$2 pgdata=$3 port=$4 socket=$5 process_max=$6
+    {
+        echo "[global]"
+        cat
+        printf 'compress-type=zst\nprocess-max=%s\nstart-fast=y\nlog-path=%s/log\nlock-path=%s/lock\n' \
+            "$process_max" "$dir" "$dir"
+        printf 'log-level-console=warn\n[bench]\npg1-path=%s\npg1-port=%s\npg1-socket-path=%s\npg1-user=postgres\n' \
+            "$pgdata" "$port" "$socket"
+    } >"$file"
+    chown postgres: "$file"
+    chmod 0600 "$file"
+}
+
+# wait_archived PGDATA: waits up to 2 minutes until the archiver has no .ready file left.
+wait_archived() {
+    local _
+    for _ in $(seq 240); do
+        [[ -z $(find "$1/pg_wal/archive_status" -name '*.ready' -print -quit) ]] && return 0
+        sleep 0.5
+    done
+    return 1
+}
