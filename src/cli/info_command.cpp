@@ -6,6 +6,8 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "pg/lsn.h"
+#include "repo/format.h"
+#include "repo/retired_pack.h"
 #include "repo/snapshot_info.h"
 #include "repo/wal_archive.h"
 #include "stream/wal_receiver.h"
@@ -118,6 +120,17 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
                              {"running", streamed->running},
                              {"synchronous", streamed->synchronous}};
         }
+        // Packs repacked by expire and kept for readers until their grace period ends.
+        repo::RetiredListing retired = repo::list_retired(repo.store(), repo.key());
+        std::uint64_t retired_bytes = 0;
+        std::optional<SystemTime> oldest_retired;
+        for (const auto& m : retired.markers) {
+          if (auto st = repo.store().stat(repo::pack_object(m.pack_id))) retired_bytes += st->size_bytes;
+          if (!oldest_retired || m.retired_at < *oldest_retired) oldest_retired = m.retired_at;
+        }
+        r["retired_packs"] = {{"count", retired.markers.size() + retired.damaged.size()},
+                              {"bytes", retired_bytes},
+                              {"oldest_retired_at", oldest_retired ? iso8601_ms(*oldest_retired) : ""}};
         out["repositories"].push_back(r);
         if (!json) {
           std::printf("repository '%s': %s, format %d, %zu snapshot%s, %s stored\n", rc.name.c_str(),
@@ -139,6 +152,11 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
               if (g.timeline == tli)
                 std::printf("    GAP: %s .. %s missing\n", g.first_missing.c_str(), g.last_missing.c_str());
           }
+          if (!retired.markers.empty() || !retired.damaged.empty())
+            std::printf("  retired packs: %zu (%s), repacked since %s, removed by an expire after [retention] "
+                        "repack_grace\n",
+                        retired.markers.size() + retired.damaged.size(), human_bytes(retired_bytes).c_str(),
+                        oldest_retired ? iso8601_ms(*oldest_retired).c_str() : "an unknown time");
           if (streamed) {
             std::printf("  WAL stream: timeline %u, durable up to %s (at %s)%s%s\n", streamed->timeline,
                         pg::to_string(streamed->flushed).c_str(),

@@ -298,6 +298,14 @@ TEST_F(ExpireTest, RepackingReclaimsGarbageInsidePacksAndEverySnapshotStillResto
   for (const auto& p : repack["packs"])
     EXPECT_TRUE(fs::exists(repo_dir_ + "/" + p["object"].get<std::string>())) << p.dump();
   EXPECT_EQ(count_files("retired"), repack["packs"].size());
+  auto retired_info = nlohmann::json::parse(pgdr_ok({"info", "--json"}))["repositories"][0]["retired_packs"];
+  EXPECT_EQ(retired_info["count"], repack["packs"].size());
+  std::uint64_t retired_bytes = 0;
+  for (const auto& p : repack["packs"]) retired_bytes += p["size_bytes"].get<std::uint64_t>();
+  EXPECT_EQ(retired_info["bytes"], retired_bytes);
+  EXPECT_EQ(retired_info["oldest_retired_at"], "2026-10-02T12:00:00.000Z");
+  EXPECT_NE(pgdr_ok({"info"}).find("  retired packs: " + std::to_string(repack["packs"].size()) + " ("),
+            std::string::npos);
   EXPECT_EQ(restored(second), second_state);
 
   // After it, the next expire removes them and their markers; nothing else is left to do.
@@ -310,6 +318,8 @@ TEST_F(ExpireTest, RepackingReclaimsGarbageInsidePacksAndEverySnapshotStillResto
   EXPECT_EQ(removed, retired);
   EXPECT_EQ(later_report["removed"]["retired_markers"].size(), retired.size());
   EXPECT_EQ(count_files("retired"), 0u);
+  EXPECT_EQ(nlohmann::json::parse(pgdr_ok({"info", "--json"}))["repositories"][0]["retired_packs"]["count"], 0);
+  EXPECT_EQ(pgdr_ok({"info"}).find("retired packs"), std::string::npos);
   EXPECT_TRUE(later_report["repack"]["packs"].empty());
   // What repacking reclaimed on top of whole-pack removal: the old packs less their copies.
   const std::int64_t reclaimed = later_report["bytes_freed"].get<std::int64_t>() - static_cast<std::int64_t>(copied);
