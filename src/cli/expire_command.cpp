@@ -56,6 +56,7 @@ nlohmann::json result_json(const std::string& name, const repo::ExpireResult& r)
             {"written", objects_json(r.repack_written)},
             {"manifests_rewritten", r.manifests_rewritten},
             {"infos_rewritten", r.infos_rewritten},
+            {"deferred", r.repack_deferred},
             {"retired_waiting", r.retired_waiting},
             {"retired_waiting_bytes", r.retired_waiting_bytes}}},
           {"warnings", r.warnings},
@@ -105,6 +106,9 @@ void print_result(const std::string& name, const repo::ExpireResult& r) {
                   r.repacked.size(), human_bytes(size).c_str(), human_bytes(live).c_str(), r.repack_written.size(),
                   human_bytes(total_bytes(r.repack_written)).c_str(), r.manifests_rewritten.size());
   }
+  if (r.repack_deferred > 0)
+    std::printf("  %zu more packs to repack, left for later expires ([retention] repack_max_packs)\n",
+                r.repack_deferred);
   if (r.retired_waiting > 0)
     std::printf("  %zu repacked packs (%s) kept until their grace period ends ([retention] repack_grace)\n",
                 r.retired_waiting, human_bytes(r.retired_waiting_bytes).c_str());
@@ -140,6 +144,7 @@ void add_expire_command(CLI::App& app, Context& ctx, CommandBody& body) {
       opt.lock_wait = cfg.retention.lock_wait;
       opt.repack_threshold = cfg.retention.repack_threshold / 100.0;
       opt.repack_grace = cfg.retention.repack_grace;
+      opt.repack_max_packs = static_cast<std::size_t>(cfg.retention.repack_max_packs);
       std::vector<repo::Repository> repos = ctx.open_repos();
       nlohmann::json out = {{"repositories", nlohmann::json::array()}};
       std::vector<Error> failed;

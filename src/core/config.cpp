@@ -345,7 +345,7 @@ Config parse_config(const std::string& text, const std::string& source) {
 
   if (const toml::table* t = section("retention")) {
     c.only_keys(*t, "retention", {"hourly", "daily", "weekly", "monthly", "yearly", "min_age", "lock_wait",
-                                      "repack_threshold", "repack_grace"});
+                                      "repack_threshold", "repack_grace", "repack_max_packs"});
     auto& r = cfg.retention;
     r.hourly = c.integer(*t, "retention", "hourly", r.hourly, 0, 1'000'000);
     r.daily = c.integer(*t, "retention", "daily", r.daily, 0, 1'000'000);
@@ -356,6 +356,7 @@ Config parse_config(const std::string& text, const std::string& source) {
     r.lock_wait = c.duration(*t, "retention", "lock_wait", r.lock_wait);
     r.repack_threshold = c.number(*t, "retention", "repack_threshold", r.repack_threshold, 0, 100);
     r.repack_grace = c.duration(*t, "retention", "repack_grace", r.repack_grace);
+    r.repack_max_packs = c.integer(*t, "retention", "repack_max_packs", r.repack_max_packs, 1, 1'000'000);
     if (r.min_age.count() < 0) c.fail(t->get("min_age"), "[retention] min_age must not be negative");
     if (r.lock_wait.count() < 0) c.fail(t->get("lock_wait"), "[retention] lock_wait must not be negative");
     if (r.repack_grace.count() < 0) c.fail(t->get("repack_grace"), "[retention] repack_grace must not be negative");

@@ -122,6 +122,8 @@ struct RetentionConfig {
   double repack_threshold = 50;
   // How long a repacked pack stays for readers that started before the repack.
   std::chrono::milliseconds repack_grace{std::chrono::hours(24)};
+  // Packs one expire repacks at most (the most garbage first); the rest wait for the next.
+  int repack_max_packs = 64;
 };
 
 // When `pgdr daemon` runs each job: a cron expression in UTC (5 fields, or 6 with seconds first),

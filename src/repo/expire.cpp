@@ -230,7 +230,7 @@ ExpireResult run_expire(const Repository& repo, const ExpireOptions& options) {
   std::vector<storage::ObjectInfo> pack_listing = store.list(kPacksDir);
   std::sort(pack_listing.begin(), pack_listing.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
   std::set<std::string> present;
-  std::vector<std::string> candidates;
+  std::vector<std::pair<double, RepackedPack>> ranked;  // garbage share, pack
   for (const auto& obj : pack_listing) {
     std::string id = last_segment(obj.path);
     present.insert(id);
@@ -251,10 +251,19 @@ ExpireResult run_expire(const Repository& repo, const ExpireOptions& options) {
     std::uint64_t live = frames.bytes(id);
     std::uint64_t kept = live + pack_overhead_bound(frames.of(id).size());
     double garbage = obj.size_bytes > kept ? static_cast<double>(obj.size_bytes - kept) / static_cast<double>(obj.size_bytes) : 0;
-    if (garbage > 0 && garbage >= options.repack_threshold) {
-      candidates.push_back(id);
-      result.repacked.push_back({obj.path, obj.size_bytes, live});
+    if (garbage > 0 && garbage >= options.repack_threshold) ranked.push_back({garbage, {obj.path, obj.size_bytes, live}});
+  }
+  // The most garbage per byte copied first; beyond repack_max_packs, later expires go on (the
+  // lock is held all along, and a backup waits at most lock_wait for it).
+  std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::string> candidates;
+  for (const auto& [share, p] : ranked) {
+    if (candidates.size() >= options.repack_max_packs) {
+      ++result.repack_deferred;
+      continue;
     }
+    candidates.push_back(last_segment(p.name));
+    result.repacked.push_back(p);
   }
 
   std::uint64_t segment_bytes = 0;

@@ -32,6 +32,8 @@ struct ExpireOptions {
   double repack_threshold = 0;
   // How long a repacked pack stays before an expire removes it.
   std::chrono::milliseconds repack_grace{0};
+  // At most this many packs are repacked by one run, those with the largest share of garbage.
+  std::size_t repack_max_packs = static_cast<std::size_t>(-1);
 };
 
 struct SnapshotDecision {
@@ -65,6 +67,7 @@ struct ExpireResult {
   std::vector<RemovedObject> repack_written;     // the new packs
   std::vector<std::string> manifests_rewritten;  // snapshot ids
   std::vector<std::string> infos_rewritten;      // snapshot ids whose pack list changed
+  std::size_t repack_deferred = 0;               // candidates left for later runs (repack_max_packs)
   std::size_t retired_waiting = 0;               // repacked packs kept for their grace period
   std::uint64_t retired_waiting_bytes = 0;
   std::vector<std::string> warnings;             // packs left whole, damaged markers: one line each

@@ -20,12 +20,13 @@ TEST(ConfigRetentionTest, DefaultsAreTheDesignsClasses) {
   EXPECT_EQ(d.retention.lock_wait, std::chrono::minutes(10));
   EXPECT_EQ(d.retention.repack_threshold, 50);
   EXPECT_EQ(d.retention.repack_grace, std::chrono::hours(24));
+  EXPECT_EQ(d.retention.repack_max_packs, 64);
 }
 
 TEST(ConfigRetentionTest, ValuesAreRead) {
   Config c = parse_config(
       "[retention]\nhourly = 0\ndaily = 14\nweekly = 8\nmonthly = 24\nyearly = 7\nmin_age = \"30m\"\nlock_wait = \"0s\"\n"
-      "repack_threshold = 12.5\nrepack_grace = \"2h\"\n",
+      "repack_threshold = 12.5\nrepack_grace = \"2h\"\nrepack_max_packs = 5\n",
       "t.toml");
   EXPECT_EQ(c.retention.hourly, 0);
   EXPECT_EQ(c.retention.daily, 14);
@@ -36,6 +37,7 @@ TEST(ConfigRetentionTest, ValuesAreRead) {
   EXPECT_EQ(c.retention.lock_wait, std::chrono::milliseconds(0));
   EXPECT_EQ(c.retention.repack_threshold, 12.5);
   EXPECT_EQ(c.retention.repack_grace, std::chrono::hours(2));
+  EXPECT_EQ(c.retention.repack_max_packs, 5);
   EXPECT_EQ(parse_config("[retention]\nrepack_threshold = 0\nrepack_grace = \"0s\"\n", "t.toml").retention.repack_threshold, 0);
 }
 
@@ -52,6 +54,8 @@ TEST(ConfigRetentionTest, BadValuesAreRefused) {
             "invalid configuration: t.toml:2 ('repack_threshold' in [retention] must be a number)");
   EXPECT_EQ(error_of("[retention]\nrepack_grace = 3600\n"),
             "invalid configuration: t.toml:2 ('repack_grace' in [retention] must be a duration such as \"4h\")");
+  EXPECT_EQ(error_of("[retention]\nrepack_max_packs = 0\n"),
+            "invalid configuration: t.toml:2 ('repack_max_packs' in [retention] must be between 1 and 1000000)");
   EXPECT_EQ(error_of("[retention]\nrepack = true\n"),
             "invalid configuration: t.toml:2 (unknown key 'repack' in [retention])");
 }

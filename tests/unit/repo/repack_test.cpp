@@ -139,6 +139,7 @@ class RepackTest : public test::RepoTestBase {
     o.dry_run = dry_run;
     o.repack_threshold = threshold;
     o.repack_grace = grace;
+    o.repack_max_packs = max_packs_;
     return run_expire(*repo_, o);
   }
 
@@ -179,6 +180,7 @@ class RepackTest : public test::RepoTestBase {
   }
 
   std::optional<Repository> repo_;
+  std::size_t max_packs_ = static_cast<std::size_t>(-1);
   StoppingStorage* stopping_ = nullptr;
   std::map<std::string, std::vector<Block>> expected_;
   std::vector<Frame> p1_, p2_;
@@ -263,6 +265,28 @@ TEST_F(RepackTest, AtAThresholdNearZeroOnlyRealGarbageCountsAndACopyIsNeverRepac
     EXPECT_TRUE(again.repacked.empty()) << "run " << run << ": " << again.repacked[0].name;
     EXPECT_TRUE(again.manifests_rewritten.empty());
   }
+  expect_restorable();
+}
+
+TEST_F(RepackTest, OneRunRepacksAtMostMaxPacksTheMostGarbageFirstAndTheNextGoesOn) {
+  // P3: four frames of which the newest snapshot D uses one, three quarters garbage against P1's
+  // three fifths.
+  auto p3 = write_pack(4, 300);
+  snapshot("20260125T100000.000Z-dddd", "2026-01-25T10:00:00.000Z", join({p3[2]}), {});
+  const std::string id3 = p3[0][0].pack;
+  max_packs_ = 1;
+  ExpireResult first = expire();
+  ASSERT_EQ(first.repacked.size(), 1u);
+  EXPECT_EQ(first.repacked[0].name, pack_object(id3));
+  EXPECT_EQ(first.repack_deferred, 1u);
+  EXPECT_TRUE(store_.stat(pack_object(id1_)));
+  expect_restorable();
+  ExpireResult second = expire();
+  ASSERT_EQ(second.repacked.size(), 1u);
+  EXPECT_EQ(second.repacked[0].name, pack_object(id1_));
+  EXPECT_EQ(second.repack_deferred, 0u);
+  EXPECT_FALSE(store_.stat(pack_object(id1_)));
+  EXPECT_FALSE(store_.stat(pack_object(id3)));
   expect_restorable();
 }
 
