@@ -117,6 +117,14 @@ std::size_t WalObjectReader::read(std::uint8_t* dst, std::size_t max_bytes) {
   return n;
 }
 
+ByteView WalObjectReader::read_view(std::size_t max_bytes) {
+  if (left_ == 0 || max_bytes == 0) return {};
+  ByteView v = in_->read_view(static_cast<std::size_t>(std::min<std::uint64_t>(left_, max_bytes)));
+  if (v.empty()) bad("shorter than its header says");
+  left_ -= v.size();
+  return v;
+}
+
 void WalObjectReader::finish(const io::Digest& content_sha256) {
   if (left_ != 0) throw Error(ErrorKind::internal, "WAL object " + object_ + " checked before it was read whole");
   if (!in_->at_end()) bad("longer than its header says");

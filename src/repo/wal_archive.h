@@ -60,6 +60,10 @@ class WalObjectReader {
   // Copies the next min(max_bytes, bytes left) bytes of content to dst and returns that count
   // (0 once all content was read). Throws Error(corrupt) when the object ends early.
   std::size_t read(std::uint8_t* dst, std::size_t max_bytes);
+  // The same without a copy: a view of the next 1 to max_bytes bytes of content (empty once all
+  // was read), valid until the next call on this reader. Throws Error(corrupt) when the object
+  // holds less content than its header says.
+  ByteView read_view(std::size_t max_bytes);
   // After all content was read: throws Error(corrupt) when the object goes on or the digest is not
   // the one the header records.
   void finish(const io::Digest& content_sha256);

@@ -61,6 +61,38 @@ TEST_F(WalObjectReaderTest, PiecewiseReadGivesTheContentFetchGives) {
   EXPECT_EQ(fetch_wal_file(repo(), kName), content);
 }
 
+TEST_F(WalObjectReaderTest, ViewsGiveTheContentAndStopAtItsEnd) {
+  Bytes content = test::mixed_data(2 * 1024 * 1024 + 77, 10);
+  push_wal_file(repo(), kName, content);
+  auto r = WalObjectReader::open(repo(), kName);
+  ASSERT_TRUE(r);
+  Bytes got;
+  for (ByteView v; !(v = r->read_view(200000)).empty();) got.insert(got.end(), v.begin(), v.end());
+  EXPECT_EQ(got, content);
+  r->finish(io::Sha256::of(got));
+}
+
+TEST_F(WalObjectReaderTest, HeaderPromisingMoreThanTheObjectHoldsIsCorrupt) {
+  Bytes content = test::random_data(5000, 11);
+  Bytes longer = content;
+  longer.push_back(0);
+  // The header records 5001 bytes; the sealed stream holds 5000 after it.
+  std::string header = nlohmann::json{{"name", kName}, {"size", longer.size()}, {"sha256", to_hex(io::Sha256::of(longer))}}.dump();
+  Bytes head = to_bytes("PGDRWAL1");
+  put_u32le(head, static_cast<std::uint32_t>(header.size()));
+  head.insert(head.end(), header.begin(), header.end());
+  SealedWriter out(store_, wal_object(kName), repo().key());
+  out.write(head);
+  out.write(content);
+  out.commit();
+  auto r = WalObjectReader::open(repo(), kName);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->read_view(1 << 20).size(), content.size());
+  Error e = error_of([&] { r->read_view(1 << 20); });
+  EXPECT_EQ(std::string(e.what()), "corrupt WAL object " + wal_object(kName) + " in " + repo().describe() +
+                                       " (shorter than its header says)");
+}
+
 TEST_F(WalObjectReaderTest, MissingIsNotAnError) {
   EXPECT_FALSE(WalObjectReader::open(repo(), kName));
   EXPECT_FALSE(fetch_wal_file(repo(), kName));
