@@ -391,6 +391,17 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
   // depend on each other, and one queue keeps every thread busy to the end. A group's objects are
   // read piecewise and hashed side by side (see io/sha256_lanes.h): a single SHA-256 stream
   // cannot use the CPU's full hashing throughput.
+  // WAL objects of like size share a group (a segment's lane then does not run alone beside a
+  // history file's), largest first.
+  std::vector<std::uint64_t> wal_bytes(wal_names.size(), 0);
+  for (auto i : wal_due) {
+    try {
+      if (auto s = repo.store().stat(repo::wal_object(wal_names[i]))) wal_bytes[i] = s->size_bytes;
+    } catch (const Error&) {
+      // Reported by the check itself, which opens the object.
+    }
+  }
+  std::stable_sort(wal_due.begin(), wal_due.end(), [&](std::size_t a, std::size_t b) { return wal_bytes[a] > wal_bytes[b]; });
   std::vector<std::string> wal_errors(wal_due.size());
   auto check_wal_group = [&](std::size_t group) {
     const std::size_t first = group * kWalLanes;
@@ -403,7 +414,7 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
     for (std::size_t k = 0; k < n; ++k) {
       const auto& name = wal_names[wal_due[first + k]];
       try {
-        if (auto s = repo.store().stat(repo::wal_object(name))) bytes_read += s->size_bytes;
+        bytes_read += wal_bytes[wal_due[first + k]];
         readers[k] = repo::WalObjectReader::open(repo, name);
         if (!readers[k]) fail(k, "missing WAL object " + repo::wal_object(name) + " (vanished)");
       } catch (const Error& e) {
