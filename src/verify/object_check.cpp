@@ -550,7 +550,11 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
     bad_objects.insert(p.object);
     problems.push_back(std::move(p));
   }
-  for (std::size_t i = 0; i < wal_due.size(); ++i) {
+  // In name order, whatever order they were checked in.
+  std::vector<std::size_t> wal_order(wal_due.size());
+  for (std::size_t i = 0; i < wal_order.size(); ++i) wal_order[i] = i;
+  std::sort(wal_order.begin(), wal_order.end(), [&](std::size_t a, std::size_t b) { return wal_due[a] < wal_due[b]; });
+  for (std::size_t i : wal_order) {
     if (wal_errors[i].empty()) continue;
     std::string object = repo::wal_object(wal_names[wal_due[i]]);
     problems.push_back({object, wal_errors[i], {}, {}, 0});
