@@ -48,6 +48,9 @@ done
 [[ -x $PGBACKREST ]] || die "$PGBACKREST missing (apt-get install pgbackrest)"
 [[ -x $PGDR_BIN ]] || die "pgdr binary not found: $PGDR_BIN"
 [[ -z $BASELINE || -x $BASELINE ]] || die "baseline pgdr binary not found: $BASELINE"
+# The script works in its own directory from here on: relative paths would no longer resolve.
+PGDR_BIN=$(realpath "$PGDR_BIN")
+[[ -z $BASELINE ]] || BASELINE=$(realpath "$BASELINE")
 command -v jq >/dev/null || die "jq missing (apt-get install jq)"
 
 WORKDIR=$(mktemp -d /var/tmp/pgdr-verify-bench.XXXXXX)
