@@ -18,12 +18,14 @@ PGBACKREST=/usr/bin/pgbackrest
 SCALE=10
 PGDR_BIN="$REPO_ROOT/build/src/pgdr"
 PROCESS_MAX=2
+BASELINE=
 KEEP=0
 RESULTS_DIR="$BENCH_DIR/results"
 
 usage() {
-    echo "usage: $0 [--scale N] [--pgdr PATH] [--process-max N] [--keep] [--results-dir DIR]   (run as root)"
+    echo "usage: $0 [--scale N] [--pgdr PATH] [--baseline PATH] [--process-max N] [--keep] [--results-dir DIR]   (run as root)"
     echo "  --scale N         pgbench scale, ~16 MB per unit (default $SCALE)"
+    echo "  --baseline PATH   also time this pgdr binary's verify on the same repository (e.g. a build before a change)"
     echo "  --process-max N   threads for both tools (default $PROCESS_MAX)"
     echo "  --keep            keep the work directory"
 }
@@ -33,6 +35,7 @@ while (($#)); do
     case "$1" in
         --scale) SCALE=${2:?}; shift ;;
         --pgdr) PGDR_BIN=${2:?}; shift ;;
+        --baseline) BASELINE=${2:?}; shift ;;
         --process-max) PROCESS_MAX=${2:?}; shift ;;
         --keep) KEEP=1 ;;
         --results-dir) RESULTS_DIR=${2:?}; shift ;;
@@ -44,6 +47,10 @@ done
 [[ $(id -u) == 0 ]] || die "run as root (PostgreSQL and the tools run as user postgres)"
 [[ -x $PGBACKREST ]] || die "$PGBACKREST missing (apt-get install pgbackrest)"
 [[ -x $PGDR_BIN ]] || die "pgdr binary not found: $PGDR_BIN"
+[[ -z $BASELINE || -x $BASELINE ]] || die "baseline pgdr binary not found: $BASELINE"
+# The script works in its own directory from here on: relative paths would no longer resolve.
+PGDR_BIN=$(realpath "$PGDR_BIN")
+[[ -z $BASELINE ]] || BASELINE=$(realpath "$BASELINE")
 command -v jq >/dev/null || die "jq missing (apt-get install jq)"
 
 WORKDIR=$(mktemp -d /var/tmp/pgdr-verify-bench.XXXXXX)
@@ -56,6 +63,7 @@ LOGS="$WORKDIR/logs"
 install -d -o postgres -g postgres -m 0755 "$SOCK" "$LOGS" "$WORKDIR/pgbr" "$WORKDIR/pgbr/log" "$WORKDIR/pgbr/lock"
 install -d -m 0755 "$WORKDIR/bin"
 install -m 0755 "$PGDR_BIN" "$WORKDIR/bin/pgdr"
+[[ -z $BASELINE ]] || install -m 0755 "$BASELINE" "$WORKDIR/bin/pgdr-baseline"
 PASSPHRASE=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 CIPHER_PASS=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 PORT=$(free_port)
@@ -119,6 +127,7 @@ CONF
 chown postgres: "$WORKDIR/bin/pgdr-and-pgbackrest-archive-push"
 chmod 0700 "$WORKDIR/bin/pgdr-and-pgbackrest-archive-push"
 pgdr() { as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$PGDR_CONF" "$@"; }
+pgdr_baseline() { as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr-baseline" --config "$PGDR_CONF" "$@"; }
 pgbr() { as_pg "$PGBACKREST" --config="$PGBR_CONF" --stanza=bench "$@"; }
 
 log "initdb + start PostgreSQL 15 on 127.0.0.1:$PORT"
@@ -148,19 +157,40 @@ done
 
 PGDR_BYTES=$(du_bytes "$WORKDIR/repo-pgdr")
 PGBR_BYTES=$(du_bytes "$WORKDIR/repo-pgbackrest")
+# CPU seconds (user + system) of a command and every child it waited for (pgBackRest's local
+# worker processes included), from bash's time keyword; the command's own output is untouched.
+cpu_timed() {
+    local name=$1; shift
+    local TIMEFORMAT='%U %S'
+    { time "$@" 2>&3; } 3>&2 2>"$LOGS/$name.time"
+}
+cpu_seconds() { awk '{ printf "%.2f", $1 + $2 }' "$LOGS/$1.time"; }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || log "cannot drop the page cache: timings are warm"; }
 drop_caches
 log "pgdr verify --full"
 t0=$(now)
-rc=0; pgdr verify --full --no-alerts --report "$WORKDIR/pgdr-verify.json" >"$LOGS/pgdr-verify.log" 2>&1 || rc=$?
+rc=0; cpu_timed pgdr-verify pgdr verify --full --no-alerts --report "$WORKDIR/pgdr-verify.json" >"$LOGS/pgdr-verify.log" 2>&1 || rc=$?
 PGDR_SECS=$(fsub "$(now)" "$t0")
+PGDR_CPU=$(cpu_seconds pgdr-verify)
 ((rc == 0)) || die "pgdr verify exited $rc: $(tail -8 "$LOGS/pgdr-verify.log")"
 drop_caches
 log "pgbackrest verify"
 t0=$(now)
-rc=0; pgbr verify >"$LOGS/pgbr-verify.log" 2>&1 || rc=$?
+rc=0; cpu_timed pgbr-verify pgbr verify >"$LOGS/pgbr-verify.log" 2>&1 || rc=$?
 PGBR_SECS=$(fsub "$(now)" "$t0")
+PGBR_CPU=$(cpu_seconds pgbr-verify)
 ((rc == 0)) || die "pgbackrest verify exited $rc: $(tail -5 "$LOGS/pgbr-verify.log")"
+BASE_SECS=null
+BASE_CPU=null
+if [[ -n $BASELINE ]]; then
+    drop_caches
+    log "pgdr verify --full (baseline binary)"
+    t0=$(now)
+    rc=0; cpu_timed pgdr-baseline-verify pgdr_baseline verify --full --no-alerts >"$LOGS/pgdr-baseline-verify.log" 2>&1 || rc=$?
+    BASE_SECS=$(fsub "$(now)" "$t0")
+    BASE_CPU=$(cpu_seconds pgdr-baseline-verify)
+    ((rc == 0)) || die "baseline pgdr verify exited $rc: $(tail -8 "$LOGS/pgdr-baseline-verify.log")"
+fi
 
 mbs() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", (s > 0 ? b / 1e6 / s : 0) }'; }
 PGDR_READ=$(jq '.checks[] | select(.name == "checksums") | .details.bytes_read' "$WORKDIR/pgdr-verify.json")
@@ -170,9 +200,16 @@ jq -n --argjson scale "$SCALE" --argjson pm "$PROCESS_MAX" \
     --argjson pgdr_bytes "$PGDR_BYTES" --argjson pgdr_secs "$PGDR_SECS" --argjson pgdr_read "$PGDR_READ" \
     --argjson pgbr_bytes "$PGBR_BYTES" --argjson pgbr_secs "$PGBR_SECS" \
     --arg pgdr_mbs "$(mbs "$PGDR_BYTES" "$PGDR_SECS")" --arg pgbr_mbs "$(mbs "$PGBR_BYTES" "$PGBR_SECS")" \
-    '{scale: $scale, process_max: $pm,
-      pgdr: {repo_bytes: $pgdr_bytes, bytes_read: $pgdr_read, seconds: $pgdr_secs, mb_per_s: ($pgdr_mbs | tonumber)},
-      pgbackrest: {repo_bytes: $pgbr_bytes, seconds: $pgbr_secs, mb_per_s: ($pgbr_mbs | tonumber)}}' | tee "$OUT"
-log "pgdr verify --full: $PGDR_BYTES bytes stored, $PGDR_SECS s = $(mbs "$PGDR_BYTES" "$PGDR_SECS") MB/s"
-log "pgbackrest verify:  $PGBR_BYTES bytes stored, $PGBR_SECS s = $(mbs "$PGBR_BYTES" "$PGBR_SECS") MB/s"
+    --argjson pgdr_cpu "$PGDR_CPU" --argjson pgbr_cpu "$PGBR_CPU" --argjson base_cpu "$BASE_CPU" \
+    --argjson base_secs "$BASE_SECS" --arg base_mbs "$([[ $BASE_SECS == null ]] && echo 0 || mbs "$PGDR_BYTES" "$BASE_SECS")" \
+    --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    '{scale: $scale, process_max: $pm, load_average: $load,
+      pgdr: {repo_bytes: $pgdr_bytes, bytes_read: $pgdr_read, seconds: $pgdr_secs, cpu_seconds: $pgdr_cpu,
+             mb_per_s: ($pgdr_mbs | tonumber)},
+      pgdr_baseline: (if $base_secs == null then null
+                      else {seconds: $base_secs, cpu_seconds: $base_cpu, mb_per_s: ($base_mbs | tonumber)} end),
+      pgbackrest: {repo_bytes: $pgbr_bytes, seconds: $pgbr_secs, cpu_seconds: $pgbr_cpu, mb_per_s: ($pgbr_mbs | tonumber)}}' | tee "$OUT"
+log "pgdr verify --full: $PGDR_BYTES bytes stored, $PGDR_SECS s = $(mbs "$PGDR_BYTES" "$PGDR_SECS") MB/s, $PGDR_CPU s of CPU"
+log "pgbackrest verify:  $PGBR_BYTES bytes stored, $PGBR_SECS s = $(mbs "$PGBR_BYTES" "$PGBR_SECS") MB/s, $PGBR_CPU s of CPU"
+[[ $BASE_SECS == null ]] || log "baseline pgdr verify --full: $BASE_SECS s = $(mbs "$PGDR_BYTES" "$BASE_SECS") MB/s, $BASE_CPU s of CPU"
 log "results in $OUT"

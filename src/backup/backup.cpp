@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -21,6 +22,8 @@
 #include "core/clock.h"
 #include "core/time_format.h"
 #include "io/compress.h"
+#include "io/sha256.h"
+#include "io/sha256_lanes.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
 #include "pg/page.h"
@@ -378,21 +381,36 @@ class BackupRun {
     }
 
     // Each block is hashed once (the digest does not depend on any key), then named and stored
-    // by every repository's sink.
+    // by every repository's sink. The chunk's non-zero blocks are hashed side by side (see
+    // io/sha256_lanes.h); a zero block's digest depends only on its length and is computed once.
     void blocks(ByteView data) {
       const std::size_t block = run_.block_bytes_;
+      chunk_blocks_.clear();
+      chunk_zero_.clear();
       for (std::size_t off = 0; off < data.size(); off += block) {
+        ByteView b = data.subspan(off, std::min(block, data.size() - off));
+        bool zero = pg::page_is_zero(b);
+        chunk_zero_.push_back(zero);
+        if (!zero) chunk_blocks_.push_back(b);
+      }
+      chunk_digests_.resize(chunk_blocks_.size());
+      io::sha256_many(chunk_blocks_, chunk_digests_);
+      std::size_t next = 0;
+      for (std::size_t i = 0, off = 0; off < data.size(); ++i, off += block) {
         ByteView b = data.subspan(off, std::min(block, data.size() - off));
         entry_.size_bytes += b.size();
         ++block_count_;
         run_.progress_.add(b.size());
-        io::Digest digest = io::Sha256::of(b);
-        file_sha_.update(digest);
-        if (pg::page_is_zero(b)) {
+        if (chunk_zero_[i]) {
+          auto z = zero_digest_.find(b.size());
+          if (z == zero_digest_.end()) z = zero_digest_.emplace(b.size(), io::Sha256::of(b)).first;
+          file_sha_.update(z->second);
           ++run_.zero_blocks_;
           for (auto& s : sinks_) s->zero_block();
           continue;
         }
+        const io::Digest& digest = chunk_digests_[next++];
+        file_sha_.update(digest);
         each([&](Sink& s) { s.block(b, digest); });
       }
     }
@@ -400,6 +418,10 @@ class BackupRun {
     BackupRun& run_;
     Bytes buf_;
     io::Sha256 file_sha_;  // over the blocks' digests
+    std::vector<ByteView> chunk_blocks_;          // the non-zero blocks of the chunk in hand
+    std::vector<io::Digest> chunk_digests_;
+    std::vector<bool> chunk_zero_;
+    std::map<std::size_t, io::Digest> zero_digest_;  // block length -> SHA-256 of that many zeros
     repo::FileEntry entry_;
     std::uint64_t block_count_ = 0;
     std::vector<std::unique_ptr<Sink>> sinks_;

@@ -4,6 +4,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include <cstring>
 #include <string>
 
 #include "core/error.h"
@@ -117,10 +118,20 @@ Decompressor& Decompressor::operator=(Decompressor&&) noexcept = default;
 
 void Decompressor::decompress(Codec codec, ByteView input, std::size_t original_bytes, Bytes& out) {
   const std::size_t old_size = out.size();
+  out.resize(old_size + original_bytes);
+  try {
+    decompress_to(codec, input, original_bytes, out.data() + old_size);
+  } catch (...) {
+    out.resize(old_size);
+    throw;
+  }
+}
+
+void Decompressor::decompress_to(Codec codec, ByteView input, std::size_t original_bytes, std::uint8_t* dst) {
   switch (codec) {
     case Codec::none:
       check_decoded_size("uncompressed", input.size(), original_bytes);
-      out.insert(out.end(), input.begin(), input.end());
+      if (!input.empty()) std::memcpy(dst, input.data(), input.size());
       return;
 
     case Codec::zstd: {
@@ -133,17 +144,9 @@ void Decompressor::decompress(Codec codec, ByteView input, std::size_t original_
         impl_->zstd.reset(ZSTD_createDCtx());
         if (!impl_->zstd) throw Error(ErrorKind::internal, "unable to allocate a zstd decompression context");
       }
-      out.resize(old_size + original_bytes);
-      std::size_t r =
-          ZSTD_decompressDCtx(impl_->zstd.get(), out.data() + old_size, original_bytes, input.data(), input.size());
-      if (ZSTD_isError(r)) {
-        out.resize(old_size);
-        corrupt(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(r));
-      }
-      if (r != original_bytes) {
-        out.resize(old_size);
-        check_decoded_size("zstd", r, original_bytes);
-      }
+      std::size_t r = ZSTD_decompressDCtx(impl_->zstd.get(), dst, original_bytes, input.data(), input.size());
+      if (ZSTD_isError(r)) corrupt(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(r));
+      if (r != original_bytes) check_decoded_size("zstd", r, original_bytes);
       return;
     }
 
@@ -151,19 +154,12 @@ void Decompressor::decompress(Codec codec, ByteView input, std::size_t original_
       if (input.size() > LZ4_MAX_INPUT_SIZE || original_bytes > LZ4_MAX_INPUT_SIZE)
         corrupt("lz4 block of " + std::to_string(input.size()) + " bytes for " + std::to_string(original_bytes) +
                 " is beyond what lz4 encodes");
-      out.resize(old_size + original_bytes);
       char spare;  // lz4 wants a destination pointer even when nothing is to be written
-      char* dst = original_bytes == 0 ? &spare : reinterpret_cast<char*>(out.data() + old_size);
-      int r = LZ4_decompress_safe(reinterpret_cast<const char*>(input.data()), dst, static_cast<int>(input.size()),
+      char* to = original_bytes == 0 ? &spare : reinterpret_cast<char*>(dst);
+      int r = LZ4_decompress_safe(reinterpret_cast<const char*>(input.data()), to, static_cast<int>(input.size()),
                                   static_cast<int>(original_bytes));
-      if (r < 0) {
-        out.resize(old_size);
-        corrupt("lz4 data is corrupt");
-      }
-      if (static_cast<std::size_t>(r) != original_bytes) {
-        out.resize(old_size);
-        check_decoded_size("lz4", static_cast<std::size_t>(r), original_bytes);
-      }
+      if (r < 0) corrupt("lz4 data is corrupt");
+      if (static_cast<std::size_t>(r) != original_bytes) check_decoded_size("lz4", static_cast<std::size_t>(r), original_bytes);
       return;
     }
   }

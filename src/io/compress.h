@@ -44,6 +44,9 @@ class Decompressor {
   // Appends exactly original_bytes of output to out. Throws Error(corrupt) if input is not a valid
   // stream of that codec or does not decode to exactly original_bytes.
   void decompress(Codec codec, ByteView input, std::size_t original_bytes, Bytes& out);
+  // The same into dst, which has room for original_bytes: a reader that reuses one buffer does
+  // not pay for zero-filling it on every call. On error dst's content is unspecified.
+  void decompress_to(Codec codec, ByteView input, std::size_t original_bytes, std::uint8_t* dst);
 
  private:
   struct Impl;

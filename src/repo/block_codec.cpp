@@ -27,29 +27,43 @@ void BlockCodec::seal_frame(const std::vector<BlockId>& ids, ByteView data, Byte
   aead_.seal(plain_, aad_, out);
 }
 
-void BlockCodec::open_frame(ByteView sealed, std::vector<BlockId>& ids, Bytes& out) {
+BlockCodec::Opened BlockCodec::open_header(ByteView sealed, std::vector<BlockId>& ids) {
   plain_.clear();
+  aead_.open(sealed, aad_, plain_);
+  constexpr std::size_t kHead = 6;
+  if (plain_.size() < kHead) throw Error(ErrorKind::corrupt, "too short");
+  auto codec = static_cast<io::Codec>(plain_[0]);
+  std::size_t count = plain_[1];
+  std::size_t raw_bytes = get_u32le(plain_.data() + 2);
+  if (count == 0 || count > kMaxFrameBlocks || plain_.size() < kHead + 32 * count)
+    throw Error(ErrorKind::corrupt, "impossible block count");
+  if (raw_bytes > kMaxFrameBlocks * (1u << 20)) throw Error(ErrorKind::corrupt, "impossible length");
+  ids.resize(count);
+  for (std::size_t i = 0; i < count; ++i) std::memcpy(ids[i].data(), plain_.data() + kHead + 32 * i, 32);
+  ByteView payload(plain_.data() + kHead + 32 * count, plain_.size() - kHead - 32 * count);
+  if (codec == io::Codec::none) {
+    if (payload.size() != raw_bytes) throw Error(ErrorKind::corrupt, "wrong length");
+  } else if (codec != io::Codec::zstd && codec != io::Codec::lz4) {
+    throw Error(ErrorKind::corrupt, "unknown codec " + std::to_string(plain_[0]));
+  }
+  return {codec, raw_bytes, payload};
+}
+
+void BlockCodec::open_frame(ByteView sealed, std::vector<BlockId>& ids, Bytes& out) {
   try {
-    aead_.open(sealed, aad_, plain_);
-    constexpr std::size_t kHead = 6;
-    if (plain_.size() < kHead) throw Error(ErrorKind::corrupt, "too short");
-    auto codec = static_cast<io::Codec>(plain_[0]);
-    std::size_t count = plain_[1];
-    std::size_t raw_bytes = get_u32le(plain_.data() + 2);
-    if (count == 0 || count > kMaxFrameBlocks || plain_.size() < kHead + 32 * count)
-      throw Error(ErrorKind::corrupt, "impossible block count");
-    if (raw_bytes > kMaxFrameBlocks * (1u << 20)) throw Error(ErrorKind::corrupt, "impossible length");
-    ids.resize(count);
-    for (std::size_t i = 0; i < count; ++i) std::memcpy(ids[i].data(), plain_.data() + kHead + 32 * i, 32);
-    ByteView payload(plain_.data() + kHead + 32 * count, plain_.size() - kHead - 32 * count);
-    if (codec == io::Codec::none) {
-      if (payload.size() != raw_bytes) throw Error(ErrorKind::corrupt, "wrong length");
-      out.insert(out.end(), payload.begin(), payload.end());
-    } else if (codec == io::Codec::zstd || codec == io::Codec::lz4) {
-      decompressor_.decompress(codec, payload, raw_bytes, out);
-    } else {
-      throw Error(ErrorKind::corrupt, "unknown codec " + std::to_string(plain_[0]));
-    }
+    Opened f = open_header(sealed, ids);
+    decompressor_.decompress(f.codec, f.payload, f.raw_bytes, out);
+  } catch (const Error& e) {
+    throw Error(ErrorKind::corrupt, std::string("frame: ") + e.what());
+  }
+}
+
+std::size_t BlockCodec::open_frame_to(ByteView sealed, std::vector<BlockId>& ids, Bytes& buf) {
+  try {
+    Opened f = open_header(sealed, ids);
+    if (buf.size() < f.raw_bytes) buf.resize(f.raw_bytes);
+    decompressor_.decompress_to(f.codec, f.payload, f.raw_bytes, buf.data());
+    return f.raw_bytes;
   } catch (const Error& e) {
     throw Error(ErrorKind::corrupt, std::string("frame: ") + e.what());
   }

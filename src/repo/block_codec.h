@@ -39,6 +39,9 @@ class BlockCodec {
   // Opens a frame: appends its plaintext (the blocks, concatenated) to out and fills ids. Throws
   // Error(corrupt) "frame: <why>".
   void open_frame(ByteView sealed, std::vector<BlockId>& ids, Bytes& out);
+  // The same, but the plaintext is placed at the start of buf, which is grown when too small and
+  // never shrunk (so a reader reusing buf does not zero-fill it per frame); returns its length.
+  std::size_t open_frame_to(ByteView sealed, std::vector<BlockId>& ids, Bytes& buf);
 
  private:
   io::Sha256 sha_;
@@ -47,6 +50,13 @@ class BlockCodec {
   io::Compressor compressor_;
   io::Decompressor decompressor_;
   Bytes plain_;
+  // Opens and checks a frame's header; the payload is a view into plain_.
+  struct Opened {
+    io::Codec codec;
+    std::size_t raw_bytes;
+    ByteView payload;
+  };
+  Opened open_header(ByteView sealed, std::vector<BlockId>& ids);
   Bytes aad_;
 };
 

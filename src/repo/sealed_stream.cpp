@@ -120,7 +120,8 @@ bool SealedReader::next_frame() {
   raw_pos_ += 4;
   if (len < io::kAeadOverheadBytes + 1 || len > kMaxSealedFrame) corrupt("frame " + std::to_string(frame_index_) + " has an impossible length");
   fill_raw(len);
-  Bytes plain;
+  Bytes& plain = opened_;
+  plain.clear();
   try {
     aead_.open(ByteView(raw_.data() + raw_pos_, len), frame_aad(object_, frame_index_), plain);
   } catch (const Error&) {
@@ -128,19 +129,24 @@ bool SealedReader::next_frame() {
   }
   raw_pos_ += len;
   std::uint8_t flags = plain.at(0);
-  plain_.clear();
+  plain_len_ = 0;
   plain_pos_ = 0;
+  // plain_ only grows: decoding into it does not zero-fill a megabyte per frame.
   if (flags & kFlagZstd) {
     if (plain.size() < 5) corrupt("frame " + std::to_string(frame_index_) + " is too short");
     std::uint32_t original = get_u32le(plain.data() + 1);
     if (original > kFrameBytes) corrupt("frame " + std::to_string(frame_index_) + " claims an impossible size");
+    if (plain_.size() < original) plain_.resize(original);
     try {
-      decompressor_.decompress(io::Codec::zstd, ByteView(plain.data() + 5, plain.size() - 5), original, plain_);
+      decompressor_.decompress_to(io::Codec::zstd, ByteView(plain.data() + 5, plain.size() - 5), original, plain_.data());
     } catch (const Error& e) {
       corrupt("frame " + std::to_string(frame_index_) + ": " + e.what());
     }
+    plain_len_ = original;
   } else {
-    plain_.assign(plain.begin() + 1, plain.end());
+    plain_len_ = plain.size() - 1;
+    if (plain_.size() < plain_len_) plain_.resize(plain_len_);
+    if (plain_len_ > 0) std::memcpy(plain_.data(), plain.data() + 1, plain_len_);
   }
   ++frame_index_;
   if (flags & kFlagLast) {
@@ -151,22 +157,27 @@ bool SealedReader::next_frame() {
 }
 
 std::size_t SealedReader::read(Bytes& out, std::size_t max_bytes) {
-  while (plain_pos_ == plain_.size()) {
-    if (!next_frame()) return 0;
+  ByteView v = read_view(max_bytes);
+  out.insert(out.end(), v.begin(), v.end());
+  return v.size();
+}
+
+ByteView SealedReader::read_view(std::size_t max_bytes) {
+  while (plain_pos_ == plain_len_) {
+    if (!next_frame()) return {};
   }
-  std::size_t n = std::min(max_bytes, plain_.size() - plain_pos_);
-  out.insert(out.end(), plain_.begin() + static_cast<std::ptrdiff_t>(plain_pos_),
-             plain_.begin() + static_cast<std::ptrdiff_t>(plain_pos_ + n));
+  std::size_t n = std::min(max_bytes, plain_len_ - plain_pos_);
+  ByteView v(plain_.data() + plain_pos_, n);
   plain_pos_ += n;
-  return n;
+  return v;
 }
 
 void SealedReader::read_exact(std::uint8_t* dst, std::size_t n) {
   while (n > 0) {
-    while (plain_pos_ == plain_.size()) {
+    while (plain_pos_ == plain_len_) {
       if (!next_frame()) corrupt("ends early");
     }
-    std::size_t take = std::min(n, plain_.size() - plain_pos_);
+    std::size_t take = std::min(n, plain_len_ - plain_pos_);
     std::memcpy(dst, plain_.data() + plain_pos_, take);
     plain_pos_ += take;
     dst += take;
@@ -175,7 +186,7 @@ void SealedReader::read_exact(std::uint8_t* dst, std::size_t n) {
 }
 
 bool SealedReader::at_end() {
-  while (plain_pos_ == plain_.size()) {
+  while (plain_pos_ == plain_len_) {
     if (!next_frame()) return true;
   }
   return false;

@@ -57,6 +57,9 @@ class SealedReader {
   // Appends up to max_bytes of the logical stream to out; returns the count, 0 at the end.
   // Throws Error(corrupt) naming the object for any failed check (truncation included).
   std::size_t read(Bytes& out, std::size_t max_bytes);
+  // The same without a copy: a view of up to max_bytes of the stream (empty at the end), valid
+  // until the next call on this reader.
+  ByteView read_view(std::size_t max_bytes);
   // Exactly n bytes or Error(corrupt) "ends early".
   void read_exact(std::uint8_t* dst, std::size_t n);
   // True when every byte has been consumed and the last frame was seen.
@@ -75,7 +78,9 @@ class SealedReader {
   std::uint64_t raw_offset_ = 0;  // next byte of the object to fetch
   Bytes raw_;                     // fetched, not yet consumed object bytes
   std::size_t raw_pos_ = 0;
-  Bytes plain_;
+  Bytes opened_;                  // the frame in hand, decrypted
+  Bytes plain_;                   // its content in the first plain_len_ bytes
+  std::size_t plain_len_ = 0;
   std::size_t plain_pos_ = 0;
   std::uint64_t frame_index_ = 0;
   bool last_seen_ = false;

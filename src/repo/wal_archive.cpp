@@ -87,20 +87,56 @@ PushOutcome push_wal_file(const Repository& repo, const std::string& name, ByteV
   return PushOutcome::stored;
 }
 
-std::optional<Bytes> fetch_wal_file(const Repository& repo, const std::string& name) {
+WalObjectReader::WalObjectReader(const Repository& repo, std::string object, std::unique_ptr<SealedReader> in)
+    : repo_(&repo), object_(std::move(object)), in_(std::move(in)) {}
+WalObjectReader::~WalObjectReader() = default;
+WalObjectReader::WalObjectReader(WalObjectReader&&) noexcept = default;
+WalObjectReader& WalObjectReader::operator=(WalObjectReader&&) noexcept = default;
+
+void WalObjectReader::bad(const std::string& why) const {
+  throw Error(ErrorKind::corrupt, "corrupt WAL object " + object_ + " in " + repo_->describe() + " (" + why + ")");
+}
+
+std::optional<WalObjectReader> WalObjectReader::open(const Repository& repo, const std::string& name) {
   std::string object = wal_object(name);
   if (!repo.store().stat(object)) return std::nullopt;
-  SealedReader in(repo.store(), object, repo.key());
-  Header h = read_header(in, object, repo);
-  auto bad = [&](const std::string& why) {
-    throw Error(ErrorKind::corrupt, "corrupt WAL object " + object + " in " + repo.describe() + " (" + why + ")");
-  };
-  if (h.name != name) bad("holds " + h.name);
-  if (h.size > (1ull << 30)) bad("impossible size");
-  Bytes content(h.size);
-  in.read_exact(content.data(), content.size());
-  if (!in.at_end()) bad("longer than its header says");
-  if (to_hex(io::Sha256::of(content)) != h.sha256) bad("SHA-256 mismatch");
+  auto in = std::make_unique<SealedReader>(repo.store(), object, repo.key());
+  Header h = read_header(*in, object, repo);
+  WalObjectReader r(repo, std::move(object), std::move(in));
+  if (h.name != name) r.bad("holds " + h.name);
+  if (h.size > (1ull << 30)) r.bad("impossible size");
+  r.size_ = r.left_ = h.size;
+  r.sha256_hex_ = std::move(h.sha256);
+  return r;
+}
+
+std::size_t WalObjectReader::read(std::uint8_t* dst, std::size_t max_bytes) {
+  auto n = static_cast<std::size_t>(std::min<std::uint64_t>(left_, max_bytes));
+  in_->read_exact(dst, n);
+  left_ -= n;
+  return n;
+}
+
+ByteView WalObjectReader::read_view(std::size_t max_bytes) {
+  if (left_ == 0 || max_bytes == 0) return {};
+  ByteView v = in_->read_view(static_cast<std::size_t>(std::min<std::uint64_t>(left_, max_bytes)));
+  if (v.empty()) bad("shorter than its header says");
+  left_ -= v.size();
+  return v;
+}
+
+void WalObjectReader::finish(const io::Digest& content_sha256) {
+  if (left_ != 0) throw Error(ErrorKind::internal, "WAL object " + object_ + " checked before it was read whole");
+  if (!in_->at_end()) bad("longer than its header says");
+  if (to_hex(content_sha256) != sha256_hex_) bad("SHA-256 mismatch");
+}
+
+std::optional<Bytes> fetch_wal_file(const Repository& repo, const std::string& name) {
+  auto r = WalObjectReader::open(repo, name);
+  if (!r) return std::nullopt;
+  Bytes content(r->size_bytes());
+  r->read(content.data(), content.size());
+  r->finish(io::Sha256::of(content));
   return content;
 }
 

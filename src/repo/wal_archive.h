@@ -12,11 +12,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/bytes.h"
+#include "io/sha256.h"
 #include "repo/repository.h"
 
 namespace pgdr::repo {
@@ -39,6 +41,44 @@ PushOutcome push_wal_file(const Repository& repo, const std::string& name, ByteV
 // The verified content, or nullopt when the archive lacks name. Throws Error(corrupt) naming the
 // object when it fails any check.
 std::optional<Bytes> fetch_wal_file(const Repository& repo, const std::string& name);
+
+class SealedReader;
+
+// One archived WAL file read piecewise, so a caller can check many without holding each whole
+// (verify hashes several side by side). open() reads and checks the header; read() hands out the
+// content; finish() takes the content's SHA-256, computed by the caller, and checks it and the end
+// of the object. Same checks and messages as fetch_wal_file, which is built on it. One thread.
+class WalObjectReader {
+ public:
+  // nullopt when the archive lacks name; Error(corrupt) for a damaged header.
+  static std::optional<WalObjectReader> open(const Repository& repo, const std::string& name);
+  ~WalObjectReader();
+  WalObjectReader(WalObjectReader&&) noexcept;
+  WalObjectReader& operator=(WalObjectReader&&) noexcept;
+
+  std::uint64_t size_bytes() const { return size_; }
+  // Copies the next min(max_bytes, bytes left) bytes of content to dst and returns that count
+  // (0 once all content was read). Throws Error(corrupt) when the object ends early.
+  std::size_t read(std::uint8_t* dst, std::size_t max_bytes);
+  // The same without a copy: a view of the next 1 to max_bytes bytes of content (empty once all
+  // was read), valid until the next call on this reader. Throws Error(corrupt) when the object
+  // holds less content than its header says.
+  ByteView read_view(std::size_t max_bytes);
+  // After all content was read: throws Error(corrupt) when the object goes on or the digest is not
+  // the one the header records.
+  void finish(const io::Digest& content_sha256);
+
+ private:
+  WalObjectReader(const Repository& repo, std::string object, std::unique_ptr<SealedReader> in);
+  [[noreturn]] void bad(const std::string& why) const;
+
+  const Repository* repo_;
+  std::string object_;
+  std::unique_ptr<SealedReader> in_;
+  std::uint64_t size_ = 0;
+  std::uint64_t left_ = 0;
+  std::string sha256_hex_;
+};
 
 struct ArchivedWal {
   // timeline -> segment numbers present (complete segments only), sorted

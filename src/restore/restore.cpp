@@ -23,6 +23,7 @@
 #include "core/interrupt.h"
 #include "core/progress.h"
 #include "io/sha256.h"
+#include "io/sha256_lanes.h"
 #include "repo/block_codec.h"
 #include "repo/format.h"
 #include "repo/manifest.h"
@@ -528,10 +529,15 @@ class Restorer {
       }
     }
     fetch(src, codec, refs, same, f, plain, slice_bytes, local, object);
+    // The slice's blocks are hashed side by side (see io/sha256_lanes.h), then checked in order.
+    std::vector<ByteView> views(count);
     for (std::size_t i = 0; i < count; ++i) {
       std::uint64_t off = i * block, len = std::min<std::uint64_t>(block, slice_bytes - off);
-      io::Digest digest = codec.digest_of(ByteView(plain + off, len));
-      digests[first + i] = digest;
+      views[i] = ByteView(plain + off, len);
+    }
+    io::sha256_many(views, std::span<io::Digest>(digests.data() + first, count));
+    for (std::size_t i = 0; i < count; ++i) {
+      const io::Digest& digest = digests[first + i];
       if (!refs[i].is_zero() && !same[i] && codec.id_of_digest(digest) != refs[i].id) {
         object = repo::pack_object(src.index->pack_id(refs[i].pack));
         throw Error(ErrorKind::corrupt, "block " + std::to_string(first + i) + " of " + f.path + " in snapshot " +

@@ -26,6 +26,7 @@
 #include "core/interrupt.h"
 #include "core/progress.h"
 #include "io/sha256.h"
+#include "io/sha256_lanes.h"
 #include "repo/block_codec.h"
 #include "repo/format.h"
 #include "repo/manifest.h"
@@ -38,6 +39,12 @@ namespace pgdr::verify {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// WAL objects hashed side by side per task, and the most of each hashed per round (pieces of
+// different objects are hashed in lockstep only as far as the shortest goes: equal pieces keep
+// all four lanes busy; sealed frames hold 1 MiB).
+constexpr std::size_t kWalLanes = 4;
+constexpr std::size_t kWalChunkBytes = 256 * 1024;
 
 struct BlockDigest {
   io::Digest digest;
@@ -135,7 +142,9 @@ void check_pack(const repo::Repository& repo, std::uint32_t pack_no, PackState& 
   std::vector<std::pair<std::uint64_t, BlockDigest>> found;
   std::vector<std::pair<std::uint64_t, std::string>> bad;
   std::vector<repo::BlockId> ids;
-  Bytes plain;
+  std::vector<ByteView> blocks;
+  std::vector<io::Digest> digests;
+  Bytes plain;  // reused; the frame's plaintext is its first plain_bytes bytes
   std::uint32_t block_bytes = repo.settings().block_bytes;
   for (std::size_t i = 0; i < entries.size();) {
     std::size_t j = i;
@@ -144,24 +153,31 @@ void check_pack(const repo::Repository& repo, std::uint32_t pack_no, PackState& 
     try {
       if (first.length == 0 || static_cast<std::uint64_t>(first.offset) + first.length > data->size())
         throw Error(ErrorKind::corrupt, "frame beyond the pack");
-      plain.clear();
-      codec.open_frame(ByteView(data->data() + first.offset, first.length), ids, plain);
+      const std::size_t plain_bytes = codec.open_frame_to(ByteView(data->data() + first.offset, first.length), ids, plain);
       if (ids.size() != j - i) throw Error(ErrorKind::corrupt, "frame holds " + std::to_string(ids.size()) +
                                                                    " blocks, the trailer lists " + std::to_string(j - i));
       std::size_t pos = 0;
+      blocks.clear();
       for (std::size_t k = 0; k < ids.size(); ++k) {
         const auto& e = entries[i + k];
         if (e.index != k) throw Error(ErrorKind::corrupt, "trailer lists the frame's blocks out of order");
-        std::size_t len = std::min<std::size_t>(block_bytes, plain.size() - pos);
+        std::size_t len = std::min<std::size_t>(block_bytes, plain_bytes - pos);
         if (len != e.raw_length) throw Error(ErrorKind::corrupt, "block " + std::to_string(k) + " has the wrong length");
-        io::Digest d = codec.digest_of(ByteView(plain.data() + pos, len));
-        repo::BlockId id = codec.id_of_digest(d);
-        if (id != ids[k] || id != e.id)
-          throw Error(ErrorKind::corrupt, "block " + std::to_string(k) + " does not match its id");
-        found.push_back({block_key(pack_no, e.offset, e.index), {d, id}});
+        blocks.emplace_back(plain.data() + pos, len);
         pos += len;
       }
-      if (pos != plain.size()) throw Error(ErrorKind::corrupt, "frame longer than its blocks");
+      // The frame's blocks are hashed side by side (see io/sha256_lanes.h), then each digest's
+      // HMAC is compared with the ids in the frame and in the trailer.
+      digests.resize(blocks.size());
+      io::sha256_many(blocks, digests);
+      for (std::size_t k = 0; k < ids.size(); ++k) {
+        const auto& e = entries[i + k];
+        repo::BlockId id = codec.id_of_digest(digests[k]);
+        if (id != ids[k] || id != e.id)
+          throw Error(ErrorKind::corrupt, "block " + std::to_string(k) + " does not match its id");
+        found.push_back({block_key(pack_no, e.offset, e.index), {digests[k], id}});
+      }
+      if (pos != plain_bytes) throw Error(ErrorKind::corrupt, "frame longer than its blocks");
     } catch (const Error& e) {
       bad.push_back({frame_key(pack_no, first.offset),
                      "frame at offset " + std::to_string(first.offset) + ": " + std::string(e.what())});
@@ -360,24 +376,79 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
 
   std::atomic<std::uint64_t> bytes_read{0};
   std::uint64_t due_bytes = 0;
-  for (auto p : packs_due)
-    if (auto s = repo.store().stat(repo::pack_object(st.ids[p]))) due_bytes += s->size_bytes;
+  std::unordered_map<std::uint32_t, std::uint64_t> pack_bytes;
+  for (auto p : packs_due) {
+    auto s = repo.store().stat(repo::pack_object(st.ids[p]));
+    pack_bytes[p] = s ? s->size_bytes : 0;
+    due_bytes += pack_bytes[p];
+  }
+  // Largest first: the last pack a thread takes is then a small one, and threads finish together.
+  std::stable_sort(packs_due.begin(), packs_due.end(),
+                   [&](std::uint32_t a, std::uint32_t b) { return pack_bytes.at(a) > pack_bytes.at(b); });
   Progress progress("verify", due_bytes);
 
-  // Passes 1 and 3 share one queue (packs, largest work first, then WAL objects): they do not
-  // depend on each other, and one queue keeps every thread busy to the end.
-  std::vector<std::string> wal_errors(wal_due.size());
-  auto check_wal_object = [&](std::size_t i) {
-    const auto& name = wal_names[wal_due[i]];
+  // Passes 1 and 3 share one queue (packs, largest first, then WAL objects in groups): they do not
+  // depend on each other, and one queue keeps every thread busy to the end. A group's objects are
+  // read piecewise and hashed side by side (see io/sha256_lanes.h): a single SHA-256 stream
+  // cannot use the CPU's full hashing throughput.
+  // WAL objects of like size share a group (a segment's lane then does not run alone beside a
+  // history file's), largest first.
+  std::vector<std::uint64_t> wal_bytes(wal_names.size(), 0);
+  for (auto i : wal_due) {
     try {
-      if (auto s = repo.store().stat(repo::wal_object(name))) bytes_read += s->size_bytes;
-      if (!repo::fetch_wal_file(repo, name)) wal_errors[i] = "missing WAL object " + repo::wal_object(name) + " (vanished)";
-    } catch (const Error& e) {
-      wal_errors[i] = e.what();
+      if (auto s = repo.store().stat(repo::wal_object(wal_names[i]))) wal_bytes[i] = s->size_bytes;
+    } catch (const Error&) {
+      // Reported by the check itself, which opens the object.
+    }
+  }
+  std::stable_sort(wal_due.begin(), wal_due.end(), [&](std::size_t a, std::size_t b) { return wal_bytes[a] > wal_bytes[b]; });
+  std::vector<std::string> wal_errors(wal_due.size());
+  auto check_wal_group = [&](std::size_t group) {
+    const std::size_t first = group * kWalLanes;
+    const std::size_t n = std::min(kWalLanes, wal_due.size() - first);
+    std::vector<std::optional<repo::WalObjectReader>> readers(n);
+    auto fail = [&](std::size_t k, const std::string& why) {
+      wal_errors[first + k] = why;
+      readers[k].reset();
+    };
+    for (std::size_t k = 0; k < n; ++k) {
+      const auto& name = wal_names[wal_due[first + k]];
+      try {
+        bytes_read += wal_bytes[wal_due[first + k]];
+        readers[k] = repo::WalObjectReader::open(repo, name);
+        if (!readers[k]) fail(k, "missing WAL object " + repo::wal_object(name) + " (vanished)");
+      } catch (const Error& e) {
+        fail(k, e.what());
+      }
+    }
+    // Each piece is a view into its reader's decoded frame, valid until that reader's next call:
+    // hashed before it.
+    io::Sha256Lanes lanes(n);
+    std::vector<ByteView> pieces(n);
+    for (bool reading = true; reading;) {
+      reading = false;
+      for (std::size_t k = 0; k < n; ++k) {
+        pieces[k] = {};
+        if (!readers[k]) continue;
+        try {
+          pieces[k] = readers[k]->read_view(kWalChunkBytes);
+          if (pieces[k].empty()) {
+            readers[k]->finish(lanes.finish(k));
+            readers[k].reset();
+            continue;
+          }
+          reading = true;
+        } catch (const Error& e) {
+          pieces[k] = {};
+          fail(k, e.what());
+        }
+      }
+      lanes.update(pieces);
     }
   };
-  parallel_for(packs_due.size() + wal_due.size(), options.process_max, [&](std::size_t i) {
-    if (i >= packs_due.size()) return check_wal_object(i - packs_due.size());
+  const std::size_t wal_groups = (wal_due.size() + kWalLanes - 1) / kWalLanes;
+  parallel_for(packs_due.size() + wal_groups, options.process_max, [&](std::size_t i) {
+    if (i >= packs_due.size()) return check_wal_group(i - packs_due.size());
     std::uint64_t before = bytes_read.load();
     check_pack(repo, packs_due[i], st, bytes_read);
     progress.add(bytes_read.load() - before);
@@ -479,7 +550,11 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
     bad_objects.insert(p.object);
     problems.push_back(std::move(p));
   }
-  for (std::size_t i = 0; i < wal_due.size(); ++i) {
+  // In name order, whatever order they were checked in.
+  std::vector<std::size_t> wal_order(wal_due.size());
+  for (std::size_t i = 0; i < wal_order.size(); ++i) wal_order[i] = i;
+  std::sort(wal_order.begin(), wal_order.end(), [&](std::size_t a, std::size_t b) { return wal_due[a] < wal_due[b]; });
+  for (std::size_t i : wal_order) {
     if (wal_errors[i].empty()) continue;
     std::string object = repo::wal_object(wal_names[wal_due[i]]);
     problems.push_back({object, wal_errors[i], {}, {}, 0});

@@ -132,6 +132,27 @@ TEST_P(DamagedStreamTest, IsCorrupt) {
 INSTANTIATE_TEST_SUITE_P(Codecs, DamagedStreamTest, ::testing::Values(Codec::zstd, Codec::lz4),
                          [](const auto& info) { return std::string(to_string(info.param)); });
 
+TEST_P(DamagedStreamTest, DecompressToFillsTheBufferAndRefusesTheSameDamage) {
+  Codec codec = GetParam();
+  Compressor c(codec, 1);
+  Decompressor d;
+  // One buffer for frames of different sizes, largest first: what a reader reusing it sees.
+  Bytes buf(1 << 20, 0xee);
+  for (std::size_t n : {std::size_t{1} << 20, std::size_t{8192}, std::size_t{100}}) {
+    Bytes input = compressible(n);
+    Bytes packed;
+    ASSERT_TRUE(c.compress(input, packed));
+    d.decompress_to(codec, packed, n, buf.data());
+    EXPECT_TRUE(std::equal(input.begin(), input.end(), buf.begin())) << n;
+    EXPECT_THROW(d.decompress_to(codec, ByteView(packed).first(packed.size() / 2), n, buf.data()), Error);
+    EXPECT_THROW(d.decompress_to(codec, packed, n - 1, buf.data()), Error);
+  }
+  Bytes plain = to_bytes("stored as is");
+  d.decompress_to(Codec::none, plain, plain.size(), buf.data());
+  EXPECT_EQ(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(plain.size())), plain);
+  EXPECT_THROW(d.decompress_to(Codec::none, plain, plain.size() + 1, buf.data()), Error);
+}
+
 TEST(Decompressor, NoneChecksTheSize) {
   Decompressor d;
   Bytes out;

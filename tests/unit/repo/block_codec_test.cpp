@@ -211,6 +211,34 @@ TEST_F(BlockCodecTest, SealAndOpenAppendToWhatIsThere) {
   EXPECT_EQ(got_ids, ids);
 }
 
+TEST_F(BlockCodecTest, OpenFrameToReusesItsBufferAndChecksTheSame) {
+  BlockCodec codec(key_, io::Codec::zstd, 3);
+  std::vector<Bytes> big = pages(1, 16), small = pages(20, 2);
+  std::vector<BlockId> big_ids = ids_of(codec, big), small_ids = ids_of(codec, small);
+  Bytes big_sealed, small_sealed;
+  codec.seal_frame(big_ids, concat(big), big_sealed);
+  codec.seal_frame(small_ids, concat(small), small_sealed);
+  Bytes buf;
+  std::vector<BlockId> ids;
+  // Grown for the large frame, then reused (not shrunk) for the small one.
+  ASSERT_EQ(codec.open_frame_to(big_sealed, ids, buf), concat(big).size());
+  EXPECT_EQ(ids, big_ids);
+  EXPECT_EQ(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(concat(big).size())), concat(big));
+  std::size_t n = codec.open_frame_to(small_sealed, ids, buf);
+  ASSERT_EQ(n, concat(small).size());
+  EXPECT_EQ(buf.size(), concat(big).size());
+  EXPECT_EQ(ids, small_ids);
+  EXPECT_EQ(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n)), concat(small));
+  // Damage is refused with the message open_frame gives.
+  Bytes damaged = small_sealed;
+  damaged[damaged.size() / 2] ^= 1;
+  Error to = error_of([&] { codec.open_frame_to(damaged, ids, buf); });
+  Bytes out;
+  Error appended = error_of([&] { codec.open_frame(damaged, ids, out); });
+  EXPECT_EQ(to.kind(), ErrorKind::corrupt);
+  EXPECT_EQ(std::string(to.what()), std::string(appended.what()));
+}
+
 TEST_F(BlockCodecTest, BlockIdsAreKeyedHmacsOfTheBlockDigest) {
   BlockCodec codec(key_, io::Codec::zstd, 3);
   Bytes page = page_like(5);

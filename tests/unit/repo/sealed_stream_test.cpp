@@ -117,6 +117,21 @@ TEST_F(SealedStreamTest, ChunkedWritesAndReadsSeeOneStream) {
   EXPECT_EQ(std::string(e.what()), corrupt(object_, "ends early"));
 }
 
+TEST_F(SealedStreamTest, ViewsSeeTheSameStreamAsCopies) {
+  // Compressible and random stretches: frames stored compressed and as they are.
+  Bytes data = mixed_data(3 * kMiB + 4321, 12);
+  write_sealed_object(store_, object_, key_, data);
+  SealedReader r(store_, object_, key_);
+  Bytes got;
+  for (ByteView v; !(v = r.read_view(300000)).empty();) {
+    EXPECT_LE(v.size(), 300000u);
+    got.insert(got.end(), v.begin(), v.end());
+  }
+  EXPECT_TRUE(r.read_view(10).empty());
+  EXPECT_TRUE(r.at_end());
+  EXPECT_EQ(got, data);
+}
+
 TEST_F(SealedStreamTest, CompressibleFramesShrinkAndRandomOnesStayAsTheyAre) {
   Bytes zeros(kMiB, 0);
   write(object_, zeros);
