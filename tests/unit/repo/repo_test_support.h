@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -17,7 +18,9 @@
 #include "core/bytes.h"
 #include "core/error.h"
 #include "io/kdf.h"
+#include "repo/format.h"
 #include "repo/keys.h"
+#include "repo/repository.h"
 #include "storage/posix/posix_storage.h"
 
 namespace pgdr::repo::test {
@@ -104,6 +107,18 @@ class RepoTestBase : public ::testing::Test {
   pgdr::test::TempDir dir_;
   storage::PosixStorage store_{dir_.path()};
   MasterKey key_ = MasterKey::generate();
+};
+
+// A created and opened repository (passphrase "pass") in the scratch directory.
+class OpenRepoTestBase : public RepoTestBase {
+ protected:
+  void SetUp() override {
+    Repository::create(store_, "main", "pass", kDefaultBlockBytes, kDefaultPackTargetBytes);
+    repo_ = std::make_unique<Repository>(
+        Repository::open(std::make_unique<storage::PosixStorage>(dir_.path()), "main", "pass", "test"));
+  }
+  const Repository& repo() const { return *repo_; }
+  std::unique_ptr<Repository> repo_;
 };
 
 }  // namespace pgdr::repo::test

@@ -20,14 +20,8 @@ using test::error_of;
 
 const std::string kName = "000000010000000000000007";
 
-class WalObjectReaderTest : public test::RepoTestBase {
+class WalObjectReaderTest : public test::OpenRepoTestBase {
  protected:
-  void SetUp() override {
-    Repository::create(store_, "main", "pass", kDefaultBlockBytes, kDefaultPackTargetBytes);
-    repo_ = std::make_unique<Repository>(
-        Repository::open(std::make_unique<storage::PosixStorage>(dir_.path()), "main", "pass", "test"));
-  }
-  const Repository& repo() const { return *repo_; }
   // An object with the archive's layout whose header records sha256 for content.
   void store_with_header(const std::string& name, ByteView content, const std::string& sha256) {
     std::string header = nlohmann::json{{"name", name}, {"size", content.size()}, {"sha256", sha256}}.dump();
@@ -39,7 +33,6 @@ class WalObjectReaderTest : public test::RepoTestBase {
     out.write(content);
     out.commit();
   }
-  std::unique_ptr<Repository> repo_;
 };
 
 TEST_F(WalObjectReaderTest, PiecewiseReadGivesTheContentFetchGives) {

@@ -18,16 +18,7 @@ using test::error_of;
 constexpr std::uint64_t kSeg = 1u << 20;  // a small segment size keeps the tests quick
 const std::string kName = "000000010000000000000003";
 
-class WalStreamObjectsTest : public test::RepoTestBase {
- protected:
-  void SetUp() override {
-    Repository::create(store_, "main", "pass", kDefaultBlockBytes, kDefaultPackTargetBytes);
-    repo_ = std::make_unique<Repository>(
-        Repository::open(std::make_unique<storage::PosixStorage>(dir_.path()), "main", "pass", "test"));
-  }
-  const Repository& repo() const { return *repo_; }
-  std::unique_ptr<Repository> repo_;
-};
+using WalStreamObjectsTest = test::OpenRepoTestBase;
 
 TEST_F(WalStreamObjectsTest, ChunksAssembleToTheLongestRunFromOffsetZero) {
   Bytes data = test::random_data(300000, 1);
