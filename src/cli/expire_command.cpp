@@ -1,6 +1,8 @@
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "catalog/catalog.h"
 #include "cli/audit_record.h"
 #include "cli/commands.h"
 #include "core/clock.h"
@@ -8,6 +10,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "repo/expire.h"
+#include "repo/format.h"
 
 namespace pgdr::cli {
 
@@ -123,6 +126,22 @@ void print_result(const std::string& name, const repo::ExpireResult& r) {
                 human_bytes(static_cast<std::uint64_t>(-r.bytes_freed)).c_str());
 }
 
+// A rewritten manifest is new content under an old name: the catalog must not let an incremental
+// verify skip it as verified before.
+void forget_rewritten(const Config& cfg, const std::string& repo_name, const repo::ExpireResult& r) {
+  if (r.manifests_rewritten.empty()) return;
+  std::vector<std::string> objects;
+  for (const auto& id : r.manifests_rewritten) objects.push_back(repo::snapshot_manifest_object(id));
+  // No catalog yet: no verify ran here, nothing is marked verified.
+  const std::string path = catalog::catalog_path(cfg);
+  if (!std::filesystem::exists(path)) return;
+  try {
+    catalog::Catalog::open(path).forget_verified(repo_name, objects);
+  } catch (const Error& e) {
+    log_warning("repository '" + repo_name + "': rewritten manifests not marked for the next verify: " + e.what());
+  }
+}
+
 }  // namespace
 
 void add_expire_command(CLI::App& app, Context& ctx, CommandBody& body) {
@@ -155,6 +174,7 @@ void add_expire_command(CLI::App& app, Context& ctx, CommandBody& body) {
                                               : audited({&r}, "expire", "repository " + r.name(),
                                                         [&] { return repo::run_expire(r, opt); });
           for (const auto& w : result.warnings) log_warning("repository '" + r.name() + "': " + w);
+          if (!dry_run) forget_rewritten(cfg, r.name(), result);
           if (!dry_run) record_audit(r, "expire", "repository " + r.name(), "OK", summary(result));
           out["repositories"].push_back(result_json(r.name(), result));
           if (!json) print_result(r.name(), result);

@@ -4,6 +4,7 @@
 // archive to the latest commit, and a smaller repository. And an expire started while a backup
 // runs: it waits, keeps the new snapshot, and the backup survives.
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -241,7 +242,8 @@ TEST_F(ExpireTest, ExpireStartedDuringABackupWaitsAndTheBackupSurvives) {
 TEST_F(ExpireTest, RepackingReclaimsGarbageInsidePacksAndEverySnapshotStillRestores) {
   write_config(
       "[retention]\nhourly = 0\ndaily = 0\nweekly = 0\nmonthly = 0\nmin_age = \"1h\"\n"
-      "repack_threshold = 20\nrepack_grace = \"1h\"\n");
+      "repack_threshold = 20\nrepack_grace = \"1h\"\n[catalog]\npath = \"" +
+      work_->file("catalog.db") + "\"\n");
   pgdr_ok({"init"});
   cluster_->psql(
       "CREATE TABLE counter (v int); INSERT INTO counter VALUES (1); "
@@ -281,6 +283,19 @@ TEST_F(ExpireTest, RepackingReclaimsGarbageInsidePacksAndEverySnapshotStillResto
     garbage += p["size_bytes"].get<std::uint64_t>() - p["live_bytes"].get<std::uint64_t>();
   }
 
+  // A verify now marks every object verified in the catalog.
+  auto checked = [&](const std::string& name) {
+    auto v = pgdr({"verify", "--no-alerts", "--report", work_->file(name)});
+    std::ifstream in(work_->file(name));
+    nlohmann::json j;
+    in >> j;
+    for (const auto& c : j["checks"])
+      if (c["name"] == "checksums") return c["details"]["objects_checked"].get<std::uint64_t>();
+    ADD_FAILURE() << "no checksums check: " << v.out << v.err;
+    return std::uint64_t{0};
+  };
+  EXPECT_GT(checked("verify-before.json"), 0u);
+
   const std::uint64_t before = repo_bytes();
   auto r = pgdr({"expire", "--json"}, {"PGDR_TEST_NOW=" + now});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -294,6 +309,9 @@ TEST_F(ExpireTest, RepackingReclaimsGarbageInsidePacksAndEverySnapshotStillResto
   EXPECT_EQ(static_cast<std::int64_t>(before - repo_bytes()), report["bytes_freed"].get<std::int64_t>());
   std::uint64_t copied = 0;
   for (const auto& w : repack["written"]) copied += w["size_bytes"].get<std::uint64_t>();
+  // The next incremental verify reads the new packs and the rewritten manifest, nothing else: the
+  // manifest's name was verified before, its content is new.
+  EXPECT_EQ(checked("verify-after.json"), repack["written"].size() + 1);
   // Within the grace period the old packs are still there, and a restore works from the copies.
   for (const auto& p : repack["packs"])
     EXPECT_TRUE(fs::exists(repo_dir_ + "/" + p["object"].get<std::string>())) << p.dump();
