@@ -256,13 +256,14 @@ class Restorer {
       }
       if (symlink(location.c_str(), link.c_str()) != 0) throw_errno("unable to create link", link, errno);
       dirs_to_sync_.insert(target_ + "/pg_tblspc");
-      for (const auto& e : index_.entries()) {
-        const std::string prefix = "pg_tblspc/" + oid + "/";
-        if (e.file.type == EntryType::directory && e.file.path.starts_with(prefix)) {
-          std::string dest = destination(e.file.path);
-          mkdir_in_target(dest, e.file.mode);
-        }
-      }
+      // Sorted by path, so each parent comes before its children: manifest entries are in the
+      // order backup workers finished them.
+      const std::string prefix = "pg_tblspc/" + oid + "/";
+      std::vector<const ManifestIndex::Entry*> dirs;
+      for (const auto& e : index_.entries())
+        if (e.file.type == EntryType::directory && e.file.path.starts_with(prefix)) dirs.push_back(&e);
+      std::sort(dirs.begin(), dirs.end(), [](auto* a, auto* b) { return a->file.path < b->file.path; });
+      for (const auto* d : dirs) mkdir_in_target(destination(d->file.path), d->file.mode);
       dirs_to_sync_.insert(location);
     }
   }
