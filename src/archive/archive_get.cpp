@@ -96,6 +96,12 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
     if (rename(spooled.c_str(), dest.c_str()) == 0) {
       result.outcome = GetOutcome::found;
       result.from_repo = "the prefetch spool";
+      // Opening a repository derives its key (scrypt: tens of milliseconds on every call recovery
+      // makes, in its critical path). While the next segment is spooled too there is nothing to
+      // fetch yet: the spool is refilled by the call that takes its last segment, so recovery
+      // pays one key derivation per `prefetch` segments.
+      std::string next = pg::segment_file_name(segment->timeline, segment->segno + 1, opt.segment_bytes);
+      if (access((spool + "/" + next).c_str(), F_OK) == 0) return result;
     }
   }
 

@@ -189,6 +189,51 @@ TEST_F(WalArchiveTest, DamagedSegmentIsRefusedAndNamed) {
   EXPECT_EQ(absent.err, "");
 }
 
+// Recovery calls archive-get once per segment; each call that opens a repository pays a key
+// derivation. A segment served from the prefetch spool while the next one is spooled too opens
+// none: it is served even with the repository out of reach, and says nothing. The call that
+// takes the spool's last segment refills it.
+TEST_F(WalArchiveTest, SpooledSegmentsAreServedWithoutOpeningTheRepository) {
+  pgdr_ok({"init"});
+  backup();
+  for (int i = 0; i < 6; ++i) {
+    cluster_->psql("CREATE TABLE t" + std::to_string(i) + " AS SELECT generate_series(1, 1000) v");
+    archive_now(*cluster_);
+  }
+  std::vector<std::string> segments;
+  for (const auto& o : wal_objects())
+    if (fs::path(o).filename().string().size() == 24) segments.push_back(fs::path(o).filename());
+  std::sort(segments.begin(), segments.end());
+  ASSERT_GE(segments.size(), 6u);
+  const std::string dir = work_->make_dir("recovery", 0700);
+  auto get = [&](const std::string& name, std::vector<std::string> env = {}) {
+    return pgdr({"archive-get", "--prefetch", "3", name, dir + "/RECOVERYXLOG"}, env);
+  };
+  auto first = get(segments[0]);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  for (int i = 1; i <= 3; ++i) EXPECT_TRUE(fs::exists(dir + "/pgdr-prefetch/" + segments[i])) << segments[i];
+
+  // The repository cannot be opened (wrong passphrase): the next two come from the spool, quietly.
+  const std::vector<std::string> locked_out = {"PGDR_PASSPHRASE=not the passphrase"};
+  for (int i = 1; i <= 2; ++i) {
+    auto r = get(segments[i], locked_out);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "") << segments[i];
+  }
+  // The spool's last segment is served too, but that call refills the spool and so needs the
+  // repository: it says it could not open it.
+  auto last = get(segments[3], locked_out);
+  EXPECT_EQ(last.exit_code, 0) << last.err;
+  EXPECT_NE(last.err.find("wrong passphrase"), std::string::npos) << last.err;
+  // With the repository back, the refill works and recovery goes on from the spool.
+  auto refill = get(segments[3]);
+  EXPECT_EQ(refill.exit_code, 0) << refill.err;
+  EXPECT_TRUE(fs::exists(dir + "/pgdr-prefetch/" + segments[4]));
+  auto next = get(segments[4], locked_out);
+  EXPECT_EQ(next.exit_code, 0) << next.err;
+  EXPECT_EQ(next.err, "");
+}
+
 TEST_F(WalArchiveTest, PushIsIdempotentAndRefusesDifferentContent) {
   pgdr_ok({"init"});
   std::string seg = work_->file("000000010000000000000042");
