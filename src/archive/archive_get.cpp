@@ -79,6 +79,45 @@ void prune_spool(const std::string& spool, const pg::SegmentName& now, std::uint
   closedir(d);
 }
 
+// A missing segment between archived ones of its timeline is a hole, not the end of the archive:
+// ending recovery there would silently drop everything after it. Returns the problem, if so.
+std::optional<std::string> hole(const repo::ArchivedWal& wal, const pg::SegmentName& segment,
+                                const std::string& wal_name, const std::string& where) {
+  auto it = wal.segments.find(segment.timeline);
+  if (it == wal.segments.end() || it->second.empty() || it->second.back() <= segment.segno ||
+      it->second.front() >= segment.segno)
+    return std::nullopt;
+  return "WAL segment " + wal_name + " is missing from " + where + ", which holds later segments of timeline " +
+         std::to_string(segment.timeline) + " (a gap in the archive)";
+}
+
+// Most calls that find nothing come at the end of recovery (the next segment, the next
+// timeline's history file). Answering them takes listings only, no key: absent when every
+// repository opens, holds no such WAL object and (for a segment) no streamed part of it. nullopt
+// sends the call down the full path, which reports whatever is wrong.
+std::optional<GetResult> absent_by_listing(const std::string& wal_name, const std::optional<pg::SegmentName>& segment,
+                                           const Config& cfg, const GetOptions& opt) {
+  std::vector<std::pair<std::string, std::unique_ptr<storage::Storage>>> stores;
+  try {
+    for (const auto& rc : cfg.repos) {
+      auto store = opt.open_store(rc);
+      repo::Repository::read_settings(*store, rc.name);
+      if (store->stat(repo::wal_object(wal_name))) return std::nullopt;
+      if (segment) {
+        for (const auto& o : store->list(std::string(repo::kStreamDir) + "/" + wal_name.substr(0, 8)))
+          if (o.path.substr(o.path.rfind('/') + 1).starts_with(wal_name + ".")) return std::nullopt;
+      }
+      stores.emplace_back("repository '" + rc.name + "' (" + store->describe() + ")", std::move(store));
+    }
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (stores.empty()) return std::nullopt;
+  GetResult result;
+  result.outcome = GetOutcome::absent;
+  return result;
+}
+
 }  // namespace
 
 GetResult get(const std::string& wal_name, const std::string& dest, const Config& cfg,
@@ -102,6 +141,31 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
       // pays one key derivation per `prefetch` segments.
       std::string next = pg::segment_file_name(segment->timeline, segment->segno + 1, opt.segment_bytes);
       if (access((spool + "/" + next).c_str(), F_OK) == 0) return result;
+    }
+  }
+  // A segment the server holds itself (a snapshot's own WAL in pg_wal) is never a hole: "absent"
+  // lets it use that copy.
+  const bool local_copy = access((parent_directory(dest) + "/" + wal_name).c_str(), R_OK) == 0;
+  if (result.outcome != GetOutcome::found && opt.open_store) {
+    if (auto absent = absent_by_listing(wal_name, segment, cfg, opt)) {
+      if (!segment || local_copy) return *absent;
+      // The hole check needs listings only too.
+      bool holes_checked = true;
+      for (const auto& rc : cfg.repos) {
+        try {
+          auto store = opt.open_store(rc);
+          if (auto problem = hole(repo::list_wal(*store, opt.segment_bytes), *segment, wal_name,
+                                  "repository '" + rc.name + "' (" + store->describe() + ")")) {
+            absent->outcome = GetOutcome::unavailable;
+            absent->problems.push_back(*problem);
+            break;
+          }
+        } catch (const Error&) {
+          holes_checked = false;
+          break;
+        }
+      }
+      if (holes_checked) return *absent;
     }
   }
 
@@ -173,20 +237,11 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
     } else {
       // Absent only if every repository was asked and none had it, intact or not.
       result.outcome = (damaged || repos.size() < cfg.repos.size()) ? GetOutcome::unavailable : GetOutcome::absent;
-      // A missing segment between archived ones of its timeline is a hole, not the end of the
-      // archive: ending recovery there would silently drop everything after it. Unless the server
-      // has the segment itself (a snapshot's own WAL in pg_wal): then "absent" lets it use that.
-      bool local_copy = access((parent_directory(dest) + "/" + wal_name).c_str(), R_OK) == 0;
       if (result.outcome == GetOutcome::absent && segment && !local_copy) {
         for (const auto& r : repos) {
-          auto wal = repo::list_wal(r, opt.segment_bytes);
-          auto it = wal.segments.find(segment->timeline);
-          if (it != wal.segments.end() && !it->second.empty() && it->second.back() > segment->segno &&
-              it->second.front() < segment->segno) {
+          if (auto problem = hole(repo::list_wal(r, opt.segment_bytes), *segment, wal_name, r.describe())) {
             result.outcome = GetOutcome::unavailable;
-            result.problems.push_back("WAL segment " + wal_name + " is missing from " + r.describe() +
-                                      ", which holds later segments of timeline " +
-                                      std::to_string(segment->timeline) + " (a gap in the archive)");
+            result.problems.push_back(*problem);
             break;
           }
         }

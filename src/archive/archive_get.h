@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct GetResult {
 struct GetOptions {
   int prefetch = 4;  // segments fetched ahead; 0 disables
   std::uint64_t segment_bytes = 16u << 20;
+  // When set, a file that no repository holds is answered from listings alone, before any
+  // repository is opened (no key derivation); see get().
+  std::function<std::unique_ptr<storage::Storage>(const RepoConfig&)> open_store;
 };
 
 // open_repo opens the i-th configured repository (throws if it cannot).

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "archive/archive_get.h"
+#include "storage/open_storage.h"
 #include "archive/archive_push.h"
 #include "cli/commands.h"
 #include "core/error.h"
@@ -113,6 +114,7 @@ int fetch(Context& ctx, int cannot) {
       archive::GetOptions opt;
       opt.prefetch = prefetch;
       opt.segment_bytes = segment_bytes;
+      opt.open_store = [](const RepoConfig& rc) { return storage::open_storage(rc); };
       auto r = archive::get(name, dest, cfg, [&ctx](const RepoConfig& rc) { return ctx.open_repo(rc); }, opt);
       switch (r.outcome) {
         case archive::GetOutcome::found:

@@ -141,8 +141,12 @@ std::optional<Bytes> fetch_wal_file(const Repository& repo, const std::string& n
 }
 
 ArchivedWal list_wal(const Repository& repo, std::uint64_t segment_bytes) {
+  return list_wal(repo.store(), segment_bytes);
+}
+
+ArchivedWal list_wal(const storage::Storage& store, std::uint64_t segment_bytes) {
   ArchivedWal out;
-  for (const auto& obj : repo.store().list(kWalDir)) {
+  for (const auto& obj : store.list(kWalDir)) {
     std::string name = obj.path.substr(obj.path.rfind('/') + 1);
     auto kind = classify_wal_file(name);
     if (!kind) continue;

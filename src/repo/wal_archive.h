@@ -86,7 +86,8 @@ struct ArchivedWal {
   std::vector<std::string> history_files;
   std::vector<std::string> partial_files;
 };
-// Lists the archive by name only (no object is read).
+// Lists the archive by name only (no object is read, so no key is needed).
+ArchivedWal list_wal(const storage::Storage& store, std::uint64_t segment_bytes);
 ArchivedWal list_wal(const Repository& repo, std::uint64_t segment_bytes);
 
 struct WalGap {

@@ -189,11 +189,12 @@ TEST_F(WalArchiveTest, DamagedSegmentIsRefusedAndNamed) {
   EXPECT_EQ(absent.err, "");
 }
 
-// Recovery calls archive-get once per segment; each call that opens a repository pays a key
-// derivation. A segment served from the prefetch spool while the next one is spooled too opens
-// none: it is served even with the repository out of reach, and says nothing. The call that
-// takes the spool's last segment refills it.
-TEST_F(WalArchiveTest, SpooledSegmentsAreServedWithoutOpeningTheRepository) {
+// Recovery calls archive-get once per segment, and for files that do not exist; each call that
+// opens a repository pays a key derivation. A segment served from the prefetch spool while the
+// next one is spooled too opens none: it is served even with the repository out of reach, and
+// says nothing. The call that takes the spool's last segment refills it. A file no repository
+// holds is answered from listings.
+TEST_F(WalArchiveTest, SpooledAndAbsentFilesAreAnsweredWithoutOpeningTheRepository) {
   pgdr_ok({"init"});
   backup();
   for (int i = 0; i < 6; ++i) {
@@ -232,6 +233,14 @@ TEST_F(WalArchiveTest, SpooledSegmentsAreServedWithoutOpeningTheRepository) {
   auto next = get(segments[4], locked_out);
   EXPECT_EQ(next.exit_code, 0) << next.err;
   EXPECT_EQ(next.err, "");
+
+  // What no repository holds is answered from listings, before any key is derived: the end of the
+  // archive and the next timeline's history file, as recovery asks for them when it ends.
+  for (const std::string name : {"0000000100000000000000FF", "00000002.history"}) {
+    auto absent = pgdr({"archive-get", name, dir + "/RECOVERYHISTORY"}, locked_out);
+    EXPECT_EQ(absent.exit_code, 1) << name << ": " << absent.err;
+    EXPECT_EQ(absent.err, "") << name;
+  }
 }
 
 TEST_F(WalArchiveTest, PushIsIdempotentAndRefusesDifferentContent) {
