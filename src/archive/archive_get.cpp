@@ -93,28 +93,35 @@ std::optional<std::string> hole(const repo::ArchivedWal& wal, const pg::SegmentN
 
 // Most calls that find nothing come at the end of recovery (the next segment, the next
 // timeline's history file). Answering them takes listings only, no key: absent when every
-// repository opens, holds no such WAL object and (for a segment) no streamed part of it. nullopt
-// sends the call down the full path, which reports whatever is wrong.
-std::optional<GetResult> absent_by_listing(const std::string& wal_name, const std::optional<pg::SegmentName>& segment,
-                                           const Config& cfg, const GetOptions& opt) {
+// repository opens, holds no such WAL object and (for a segment) no streamed part of it; a
+// segment missing between archived ones that the server does not hold itself is a hole
+// (unavailable). nullopt sends the call down the full path, which reports whatever is wrong.
+std::optional<GetResult> answer_from_listings(const std::string& wal_name, const std::optional<pg::SegmentName>& segment,
+                                              bool local_copy, const Config& cfg, const GetOptions& opt) {
+  if (cfg.repos.empty()) return std::nullopt;
   std::vector<std::pair<std::string, std::unique_ptr<storage::Storage>>> stores;
+  GetResult result;
+  result.outcome = GetOutcome::absent;
   try {
     for (const auto& rc : cfg.repos) {
       auto store = opt.open_store(rc);
       repo::Repository::read_settings(*store, rc.name);
       if (store->stat(repo::wal_object(wal_name))) return std::nullopt;
-      if (segment) {
-        for (const auto& o : store->list(std::string(repo::kStreamDir) + "/" + wal_name.substr(0, 8)))
-          if (o.path.substr(o.path.rfind('/') + 1).starts_with(wal_name + ".")) return std::nullopt;
-      }
+      if (segment)
+        for (const auto& s : repo::list_streamed(*store, opt.segment_bytes))
+          if (s.name == wal_name) return std::nullopt;
       stores.emplace_back("repository '" + rc.name + "' (" + store->describe() + ")", std::move(store));
     }
+    if (!segment || local_copy) return result;
+    for (const auto& [where, store] : stores)
+      if (auto problem = hole(repo::list_wal(*store, opt.segment_bytes), *segment, wal_name, where)) {
+        result.outcome = GetOutcome::unavailable;
+        result.problems.push_back(*problem);
+        break;
+      }
   } catch (const Error&) {
     return std::nullopt;
   }
-  if (stores.empty()) return std::nullopt;
-  GetResult result;
-  result.outcome = GetOutcome::absent;
   return result;
 }
 
@@ -146,28 +153,8 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
   // A segment the server holds itself (a snapshot's own WAL in pg_wal) is never a hole: "absent"
   // lets it use that copy.
   const bool local_copy = access((parent_directory(dest) + "/" + wal_name).c_str(), R_OK) == 0;
-  if (result.outcome != GetOutcome::found && opt.open_store) {
-    if (auto absent = absent_by_listing(wal_name, segment, cfg, opt)) {
-      if (!segment || local_copy) return *absent;
-      // The hole check needs listings only too.
-      bool holes_checked = true;
-      for (const auto& rc : cfg.repos) {
-        try {
-          auto store = opt.open_store(rc);
-          if (auto problem = hole(repo::list_wal(*store, opt.segment_bytes), *segment, wal_name,
-                                  "repository '" + rc.name + "' (" + store->describe() + ")")) {
-            absent->outcome = GetOutcome::unavailable;
-            absent->problems.push_back(*problem);
-            break;
-          }
-        } catch (const Error&) {
-          holes_checked = false;
-          break;
-        }
-      }
-      if (holes_checked) return *absent;
-    }
-  }
+  if (result.outcome != GetOutcome::found && opt.open_store)
+    if (auto answer = answer_from_listings(wal_name, segment, local_copy, cfg, opt)) return *answer;
 
   std::vector<repo::Repository> repos;
   for (const auto& rc : cfg.repos) {

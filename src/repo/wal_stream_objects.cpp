@@ -45,8 +45,12 @@ void write_stream_chunk(const Repository& repo, const std::string& segment_name,
 }
 
 std::vector<StreamedSegment> list_streamed(const Repository& repo, std::uint64_t segment_bytes) {
+  return list_streamed(repo.store(), segment_bytes);
+}
+
+std::vector<StreamedSegment> list_streamed(const storage::Storage& store, std::uint64_t segment_bytes) {
   std::map<std::string, StreamedSegment> by_name;
-  for (const auto& obj : repo.store().list(kStreamDir)) {
+  for (const auto& obj : store.list(kStreamDir)) {
     // stream/<tli>/<segment>.<start>-<end>
     std::string_view p = obj.path;
     std::string_view leaf = p.substr(p.rfind('/') + 1);

@@ -45,6 +45,8 @@ void write_stream_chunk(const Repository& repo, const std::string& segment_name,
 
 // Every segment with streamed chunks, sorted by (timeline, segno). Lists names only.
 std::vector<StreamedSegment> list_streamed(const Repository& repo, std::uint64_t segment_bytes);
+// The same from the storage alone (names only: no key needed).
+std::vector<StreamedSegment> list_streamed(const storage::Storage& store, std::uint64_t segment_bytes);
 
 // The streamed bytes of segment_name from offset 0 up to the first hole, verified; nullopt when
 // it has no chunk. Throws Error(corrupt) naming a damaged chunk.
