@@ -28,6 +28,7 @@ class FaultyWriter final : public Writer {
   void commit() override {
     // A short object must not be published, as with a real full disk.
     if (failed_) throw Error(ErrorKind::internal, "commit after a failed write: " + path_);
+    owner_.take_change(path_, false);
     if (owner_.take_commit()) {
       // Not forwarded: the inner writer is destroyed uncommitted and removes what it wrote.
       throw_errno("unable to commit object", owner_.describe() + "/" + path_, EIO);
@@ -78,11 +79,37 @@ void FaultyStorage::truncate_reads(std::string prefix, std::uint64_t keep_bytes)
   truncations_.push_back(Truncation{std::move(prefix), keep_bytes});
 }
 
+void FaultyStorage::interrupt_after_changes(int n, bool writes) {
+  std::lock_guard lock(mutex_);
+  changes_left_ = std::max(n, -1);
+  interrupt_writes_ = writes;
+  interrupted_ = false;
+}
+
+bool FaultyStorage::interrupted() const {
+  std::lock_guard lock(mutex_);
+  return interrupted_;
+}
+
+std::vector<std::vector<std::string>> FaultyStorage::remove_many_calls() const {
+  std::lock_guard lock(mutex_);
+  return remove_many_calls_;
+}
+
+void FaultyStorage::take_change(std::string_view path, bool removal) {
+  std::lock_guard lock(mutex_);
+  if (changes_left_ < 0 || path.starts_with("locks/") || (!removal && !interrupt_writes_)) return;
+  if (changes_left_-- > 0) return;
+  interrupted_ = true;
+  throw Error(ErrorKind::interrupted, "interrupted by SIGINT");
+}
+
 void FaultyStorage::clear_faults() {
   std::lock_guard lock(mutex_);
   limit_writes_ = false;
   bytes_left_ = 0;
   commits_until_failure_ = 0;
+  changes_left_ = -1;
   corrupt_prefixes_.clear();
   truncations_.clear();
 }
@@ -205,12 +232,22 @@ std::vector<ObjectInfo> FaultyStorage::list(std::string_view prefix) const {
 
 void FaultyStorage::remove(std::string_view path) {
   ++removes_;
+  take_change(path, true);
   inner_.remove(path);
 }
 
 void FaultyStorage::remove_many(const std::vector<std::string>& paths) {
   ++remove_manys_;
-  inner_.remove_many(paths);
+  bool armed = false;
+  {
+    std::lock_guard lock(mutex_);
+    remove_many_calls_.push_back(paths);
+    armed = changes_left_ >= 0;
+  }
+  if (armed)
+    Storage::remove_many(paths);  // one at a time, through remove()
+  else
+    inner_.remove_many(paths);
 }
 
 }  // namespace pgdr::storage

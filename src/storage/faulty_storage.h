@@ -48,6 +48,15 @@ class FaultyStorage final : public Storage {
   // Every object whose path starts with prefix looks cut to its first keep_bytes bytes: read returns
   // them, read_range past them throws the driver's truncation error, stat and list report the size.
   void truncate_reads(std::string prefix, std::uint64_t keep_bytes);
+  // From now on n changes happen (commits and removals of objects outside locks/; removals only
+  // when writes is false), then the next one throws Error(interrupted) instead, as a crash or a
+  // Ctrl-C would stop a command there; n < 0 disarms. While armed, remove_many removes one
+  // object at a time, so that the stop can fall between two removals.
+  void interrupt_after_changes(int n, bool writes = true);
+  // Whether the armed interruption fired.
+  bool interrupted() const;
+  // The path lists remove_many was called with, in order.
+  std::vector<std::vector<std::string>> remove_many_calls() const;
   // Back to plain forwarding; counts are kept.
   void clear_faults();
 
@@ -79,6 +88,8 @@ class FaultyStorage final : public Storage {
   [[noreturn]] void throw_no_space(std::string_view path) const;
   // Whether this commit is the one set to fail; counts it either way.
   bool take_commit();
+  // Throws Error(interrupted) when the armed interruption falls on this change of path.
+  void take_change(std::string_view path, bool removal);
   bool corrupts(std::string_view path) const;
   std::optional<std::uint64_t> truncation(std::string_view path) const;
 
@@ -90,6 +101,10 @@ class FaultyStorage final : public Storage {
   int commits_until_failure_ = 0;  // 0: no commit fails
   std::vector<std::string> corrupt_prefixes_;
   std::vector<Truncation> truncations_;
+  int changes_left_ = -1;  // -1: no interruption armed
+  bool interrupt_writes_ = true;
+  bool interrupted_ = false;
+  std::vector<std::vector<std::string>> remove_many_calls_;
 
   mutable std::atomic<std::uint64_t> reads_{0}, read_ranges_{0}, stats_{0}, lists_{0};
   std::atomic<std::uint64_t> creates_{0}, exclusive_creates_{0}, removes_{0}, remove_manys_{0}, writes_{0};

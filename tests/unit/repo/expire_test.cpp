@@ -15,7 +15,7 @@
 #include "repo/snapshot_info.h"
 #include "repo/wal_archive.h"
 #include "repo_test_support.h"
-#include "stopping_storage.h"
+#include "storage/faulty_storage.h"
 
 namespace pgdr::repo {
 namespace {
@@ -25,7 +25,6 @@ using test::error_of;
 constexpr const char* kPassphrase = "expire test passphrase";
 constexpr std::uint64_t kSegmentBytes = 16u << 20;
 
-using test::StoppingStorage;
 
 RetentionPolicy keep_newest_only() {
   RetentionPolicy p;
@@ -38,7 +37,7 @@ class ExpireTest : public test::RepoTestBase {
  protected:
   void SetUp() override {
     Repository::create(store_, "main", kPassphrase, kDefaultBlockBytes, kDefaultPackTargetBytes);
-    auto s = std::make_unique<StoppingStorage>(dir_.path());
+    auto s = std::make_unique<storage::FaultyStorage>(store_);
     stopping_ = s.get();
     repo_.emplace(Repository::open(std::move(s), "main", kPassphrase, "test"));
   }
@@ -120,7 +119,7 @@ class ExpireTest : public test::RepoTestBase {
       wal(n);
   }
 
-  StoppingStorage* stopping_ = nullptr;
+  storage::FaultyStorage* stopping_ = nullptr;
   std::optional<Repository> repo_;
   const std::string a_ = "20260101T100000.000Z-aaaa", b_ = "20260102T100000.000Z-bbbb",
                     c_ = "20260103T100000.000Z-cccc", dead_ = "20260104T100000.000Z-dddd";
@@ -153,7 +152,7 @@ TEST_F(ExpireTest, RemovesExactlyWhatNoKeptSnapshotNeedsInOrder) {
     for (const auto& o : v) out.push_back(o.name);
     return out;
   };
-  EXPECT_EQ(stopping_->batches(),
+  EXPECT_EQ(stopping_->remove_many_calls(),
             (std::vector<std::vector<std::string>>{
                 {"snapshots/" + a_ + ".info", "snapshots/" + b_ + ".info"},
                 {"snapshots/" + a_ + ".manifest", "snapshots/" + b_ + ".manifest", "snapshots/" + dead_ + ".manifest"},
@@ -207,7 +206,7 @@ TEST_F(ExpireTest, AnExpireStoppedAfterAnyRemovalLeavesAValidRepositoryAndTheNex
   build();
   int stops = 0;
   for (;;) {
-    stopping_->stop_after_removals(1);  // each run removes one object more, then stops
+    stopping_->interrupt_after_changes(1, false);  // each run removes one object more, then stops
     try {
       expire();
       break;

@@ -17,13 +17,12 @@
 #include "repo/retired_pack.h"
 #include "repo/snapshot_info.h"
 #include "repo_test_support.h"
-#include "stopping_storage.h"
+#include "storage/faulty_storage.h"
 
 namespace pgdr::repo {
 namespace {
 
 using test::random_data;
-using test::StoppingStorage;
 
 constexpr const char* kPassphrase = "repack test passphrase";
 constexpr std::uint32_t kBlock = kDefaultBlockBytes;
@@ -48,7 +47,7 @@ class RepackTest : public test::RepoTestBase {
     repo_.reset();
     for (const auto& e : std::filesystem::directory_iterator(dir_.path())) std::filesystem::remove_all(e.path());
     Repository::create(store_, "main", kPassphrase, kBlock, kDefaultPackTargetBytes);
-    auto s = std::make_unique<StoppingStorage>(dir_.path());
+    auto s = std::make_unique<storage::FaultyStorage>(store_);
     stopping_ = s.get();
     repo_.emplace(Repository::open(std::move(s), "main", kPassphrase, "test"));
     expected_.clear();
@@ -181,7 +180,7 @@ class RepackTest : public test::RepoTestBase {
 
   std::optional<Repository> repo_;
   std::size_t max_packs_ = static_cast<std::size_t>(-1);
-  StoppingStorage* stopping_ = nullptr;
+  storage::FaultyStorage* stopping_ = nullptr;
   std::map<std::string, std::vector<Block>> expected_;
   std::vector<Frame> p1_, p2_;
   std::string id1_, id2_;
@@ -376,14 +375,14 @@ TEST_F(RepackTest, AnExpireStoppedAtAnyWriteOrRemovalLeavesEverySnapshotReadable
   for (;; ++k) {
     ASSERT_LT(k, 60) << "expire never completed";
     if (k > 0) reset();
-    stopping_->stop_after_changes(k);
+    stopping_->interrupt_after_changes(k);
     try {
       expire();
     } catch (const Error& e) {
       ASSERT_EQ(e.kind(), ErrorKind::interrupted) << e.what();
     }
-    bool stopped = stopping_->stopped();
-    stopping_->stop_after_changes(-1);
+    bool stopped = stopping_->interrupted();
+    stopping_->interrupt_after_changes(-1);
     SCOPED_TRACE("stopped after " + std::to_string(k) + " changes");
     EXPECT_FALSE(store_.stat("locks/writer"));
     expect_restorable();

@@ -92,6 +92,34 @@ TEST_F(FaultyStorageTest, TheNthCommitFails) {
   EXPECT_EQ(faulty_.counts().commit, 3u);
 }
 
+TEST_F(FaultyStorageTest, AnInterruptionStopsTheNthChangeAndLeavesTheLockAlone) {
+  faulty_.interrupt_after_changes(2);
+  faulty_.write_all("a", as_bytes("1"));
+  faulty_.write_all("locks/writer", as_bytes("l"));  // not counted
+  faulty_.remove("a");
+  auto error = [](auto&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.kind();
+    }
+    return ErrorKind::internal;
+  };
+  EXPECT_EQ(error([&] { faulty_.write_all("b", as_bytes("2")); }), ErrorKind::interrupted);
+  EXPECT_TRUE(faulty_.interrupted());
+  faulty_.write_all("c", as_bytes("3"));  // fired once: disarmed
+  EXPECT_EQ(conformance::sorted_paths(posix_.list("")), (std::vector<std::string>{"c", "locks/writer"}));
+
+  // Removals only, and a bulk removal goes one object at a time so that it stops in between.
+  faulty_.write_all("d", as_bytes("4"));
+  faulty_.write_all("e", as_bytes("5"));
+  faulty_.interrupt_after_changes(1, false);
+  faulty_.write_all("f", as_bytes("6"));  // writes not counted
+  EXPECT_EQ(error([&] { faulty_.remove_many({"c", "d", "e"}); }), ErrorKind::interrupted);
+  EXPECT_EQ(conformance::sorted_paths(posix_.list("")), (std::vector<std::string>{"d", "e", "f", "locks/writer"}));
+  EXPECT_EQ(faulty_.remove_many_calls(), (std::vector<std::vector<std::string>>{{"c", "d", "e"}}));
+}
+
 TEST_F(FaultyStorageTest, CorruptReadsFlipAByteUnderThePrefix) {
   posix_.write_all("packs/a", as_bytes("abcdef"));
   posix_.write_all("index/a", as_bytes("abcdef"));
