@@ -159,6 +159,14 @@ AuditEntry append_audit(const Repository& repo, AuditEntry entry) {
                                      " (lost the race for the next entry " + std::to_string(kAppendAttempts) + " times)");
 }
 
+std::vector<std::uint64_t> list_audit_seqs(const Repository& repo) { return list_seqs(repo.store()); }
+
+std::optional<AuditEntry> read_audit_entry(const Repository& repo, std::uint64_t seq) {
+  auto plain = read_plaintext(repo, seq);
+  if (!plain) return std::nullopt;
+  return parse_entry(*plain, audit_object(seq));
+}
+
 AuditLog read_audit(const Repository& repo) {
   AuditLog log;
   std::uint64_t expected = 1;

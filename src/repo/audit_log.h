@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,12 @@ struct AuditLog {
 // naming its predecessor's digest. Deleting the newest entries is not detectable from the
 // repository alone (see docs/REPOSITORY_FORMAT.md).
 AuditLog read_audit(const Repository& repo);
+
+// The sequence numbers present under audit/, ascending (names only: no entry is read).
+std::vector<std::uint64_t> list_audit_seqs(const Repository& repo);
+// One entry, authenticated under its name; nullopt when it is not there. Throws Error(corrupt)
+// when it does not authenticate or parse.
+std::optional<AuditEntry> read_audit_entry(const Repository& repo, std::uint64_t seq);
 
 // Sealing and digests, exposed for tests: the stored bytes of entry under name, and back.
 Bytes seal_audit_entry(const MasterKey& key, const std::string& object, const std::string& plaintext);

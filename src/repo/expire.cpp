@@ -14,6 +14,7 @@
 #include "repo/pack.h"
 #include "repo/repack.h"
 #include "repo/retired_pack.h"
+#include "repo/snapshot_ledger.h"
 #include "repo/wal_archive.h"
 
 namespace pgdr::repo {
@@ -306,6 +307,12 @@ ExpireResult run_expire(const Repository& repo, const ExpireOptions& options) {
   std::vector<RemovedObject> info_objects, manifest_objects;
   for (const auto& o : result.snapshot_objects)
     (o.name.ends_with(kInfoSuffix) ? info_objects : manifest_objects).push_back(o);
+  // Each removal is recorded before it happens, so that verify can tell a snapshot that pgdr
+  // expired from one that vanished otherwise; when the record cannot be written nothing goes.
+  std::vector<std::string> removed_ids;
+  for (const auto& d : result.snapshots)
+    if (!d.keep) removed_ids.push_back(d.info.id);
+  record_expired(repo, removed_ids, "removed by pgdr expire: out of the retention policy");
   remove_step(info_objects);
   remove_step(manifest_objects);
 

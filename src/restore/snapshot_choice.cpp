@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "pg/lsn.h"
+#include "repo/snapshot_ledger.h"
 #include "repo/wal_archive.h"
 
 namespace pgdr::restore {
@@ -53,6 +54,29 @@ void check_archive_continuity(const std::vector<const repo::Repository*>& repos,
   }
 }
 
+namespace {
+
+// "latest" must not silently become an older snapshot because the newest was deleted behind
+// pgdr's back: the audit log knows which snapshot the last backup wrote.
+void warn_if_newest_vanished(const repo::Repository& repo, const std::vector<repo::SnapshotInfo>& listed) {
+  std::set<std::string> present;
+  for (const auto& s : listed) present.insert(s.id);
+  std::optional<repo::RecordedSnapshot> gone;
+  try {
+    gone = repo::newest_recorded_if_missing(repo, present);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::interrupted) throw;
+    log_warning("unable to compare the snapshots of " + repo.describe() + " with its audit log (" + e.what() + ")");
+    return;
+  }
+  if (gone)
+    log_warning("the newest snapshot the audit log of " + repo.describe() + " records, " + gone->id +
+                " (backup recorded at " + gone->time + "), is missing and no expire removed it: \"latest\" is "
+                "chosen among the snapshots still there; run 'pgdr verify'");
+}
+
+}  // namespace
+
 ChosenSnapshot choose_snapshot(const std::vector<const repo::Repository*>& repos, const RestoreOptions& options) {
   repo::SnapshotInfo info;
   std::vector<const repo::Repository*> holders;
@@ -67,6 +91,7 @@ ChosenSnapshot choose_snapshot(const std::vector<const repo::Repository*>& repos
       lists.push_back(repo::list_snapshots(r->store(), r->key(), &damaged));
       for (const auto& d : damaged) log_warning(d + " (left out when choosing the snapshot)");
       all.insert(all.end(), lists.back().begin(), lists.back().end());
+      warn_if_newest_vanished(*r, lists.back());
     }
     std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     const repo::SnapshotInfo* chosen = nullptr;

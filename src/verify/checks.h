@@ -10,6 +10,7 @@
 
 #include "catalog/catalog.h"
 #include "core/config.h"
+#include "repo/audit_log.h"
 #include "repo/repository.h"
 #include "repo/snapshot_info.h"
 #include "verify/report.h"
@@ -43,5 +44,10 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
 // every timeline of the newest timeline's history.
 CheckResult check_wal(const repo::Repository& repo, const std::vector<repo::SnapshotInfo>& snaps,
                       const std::vector<std::string>& damaged_wal);
+
+// 5. The audit log: its chain intact, and every snapshot it records as written and not expired
+// present (a snapshot deleted by anything but pgdr expire). log was read before snaps were listed.
+CheckResult check_audit(const repo::Repository& repo, const repo::AuditLog& log,
+                        const std::vector<repo::SnapshotInfo>& snaps);
 
 }  // namespace pgdr::verify

@@ -173,11 +173,24 @@ TEST_F(ExpireTest, KeepsExactlyThePolicyOverNinetyDaysAndEveryKeptSnapshotRestor
     EXPECT_EQ(restored_state(ids[i], false), std::to_string(i) + ":" + std::to_string(300 * (i + 1))) << ids[i];
   EXPECT_EQ(restored_state(ids[5], true), "100:6000");
 
-  // The audit log records the real expire (not the dry run) with what it removed.
+  // The audit log records the real expire (not the dry run): each snapshot it removed, before the
+  // removal (so verify can tell an expire from a deletion), then what the run did.
   auto audit = nlohmann::json::parse(pgdr_ok({"audit", "--json"}));
   std::vector<nlohmann::json> expires;
-  for (const auto& entry : audit["entries"])
-    if (entry["command"] == "expire") expires.push_back(entry);
+  std::set<std::string> recorded_removed, removed;
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (!expected.count(i)) removed.insert(ids[i]);
+  for (const auto& entry : audit["entries"]) {
+    if (entry["command"] != "expire") continue;
+    const std::string what = entry["what"];
+    if (what.starts_with("snapshot ")) {
+      EXPECT_TRUE(expires.empty()) << "a removal recorded after the run's summary: " << entry.dump();
+      recorded_removed.insert(what.substr(9));
+    } else {
+      expires.push_back(entry);
+    }
+  }
+  EXPECT_EQ(recorded_removed, removed);
   ASSERT_EQ(expires.size(), 1u) << audit.dump();
   EXPECT_EQ(expires[0]["result"], "OK");
   EXPECT_EQ(expires[0]["what"], "repository local");

@@ -119,6 +119,59 @@ TEST_F(VerifyTest, PackDeletedAfterAVerifyIsFoundByTheNextIncrementalRun) {
   EXPECT_EQ(problems[0]["snapshots"], nlohmann::json::array({a, b})) << problems[0].dump();
 }
 
+TEST_F(VerifyTest, SnapshotDeletedBehindPgdrsBackFailsAndLatestRestoreWarns) {
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g");
+  std::string older = backup();
+  cluster_->psql("INSERT INTO t SELECT g FROM generate_series(1001, 2000) g");
+  std::string newest = backup();
+  archive_now();
+  auto healthy = verify();
+  ASSERT_EQ(healthy.run.exit_code, 0) << healthy.run.out << healthy.run.err;
+  EXPECT_EQ(healthy.check("audit")["status"], "PASS") << healthy.check("audit").dump(2);
+  EXPECT_EQ(healthy.check("audit")["details"]["recorded_snapshots"], 2);
+
+  // Someone with write access removes the newest snapshot: info first, as an expire would.
+  ASSERT_TRUE(fs::remove(repo_dir_ + "/snapshots/" + newest + ".info"));
+  ASSERT_TRUE(fs::remove(repo_dir_ + "/snapshots/" + newest + ".manifest"));
+
+  auto v = verify();
+  EXPECT_EQ(v.run.exit_code, 2) << v.run.out << v.run.err;
+  EXPECT_EQ(v.report["result"], "FAIL");
+  EXPECT_EQ(schema_errors(), "");
+  auto c = v.check("audit");
+  EXPECT_EQ(c["status"], "FAIL") << c.dump(2);
+  ASSERT_EQ(c["details"]["vanished_snapshots"].size(), 1u) << c.dump(2);
+  EXPECT_EQ(c["details"]["vanished_snapshots"][0]["snapshot"], newest);
+  EXPECT_TRUE(has(v.run.out, "snapshot vanished without an expire, first " + newest)) << v.run.out;
+
+  // "latest" is the older snapshot now, and restore says why.
+  const std::string target = work_->file("restored");
+  PgdrResult r = pgdr({"restore", "--target-dir", target});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.err, "the newest snapshot the audit log of")) << r.err;
+  EXPECT_TRUE(has(r.err, newest + " (backup recorded at")) << r.err;
+  EXPECT_TRUE(has(r.err, "is missing and no expire removed it")) << r.err;
+  EXPECT_TRUE(has(r.err, older) || has(r.out, older)) << r.out << r.err;
+}
+
+TEST_F(VerifyTest, SnapshotsRemovedByExpireAreNotReportedAsVanished) {
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g");
+  backup();
+  backup();
+  std::string kept = backup();
+  archive_now();
+  write_verify_config("[retention]\nhourly = 0\ndaily = 0\nweekly = 0\nmonthly = 0\nmin_age = \"0s\"\n");
+  pgdr_ok({"expire"});
+  auto v = verify();
+  auto c = v.check("audit");
+  EXPECT_EQ(nlohmann::json::parse(pgdr_ok({"info", "--json"}))["repositories"][0]["snapshots"].size(), 1u);
+  EXPECT_EQ(c["status"], "PASS") << c.dump(2) << v.run.err;
+  EXPECT_EQ(c["details"]["recorded_snapshots"], 1) << c.dump(2);
+  EXPECT_EQ(c["details"]["vanished_snapshots"].size(), 0u);
+}
+
 TEST_F(VerifyTest, DeletedWalSegmentFailsNamingTheGap) {
   pgdr_ok({"init"});
   backup();
