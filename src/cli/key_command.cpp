@@ -25,7 +25,8 @@ void add_key_command(CLI::App& app, Context& ctx, CommandBody& body) {
       if (new_env.empty() && new_command.empty())
         throw Error(ErrorKind::usage, "key change needs --new-passphrase-env or --new-passphrase-command");
       repo::Repository repo = ctx.open_repo();
-      repo::Passphrase fresh = repo::read_passphrase_from(new_env, new_command, "--new-passphrase-command");
+      repo::Passphrase fresh = repo::read_passphrase_from(new_env, new_command, "--new-passphrase-command",
+                                                             ctx.config().key.command_timeout);
       repo::RepoLock lock = repo::RepoLock::acquire(repo.store(), repo.name(), "key change");
       // The new slot is durable before the old one goes: a crash in between leaves both working.
       std::string slot = repo::add_key_slot(repo.store(), repo.settings().id, repo.key(), fresh.view());

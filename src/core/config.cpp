@@ -247,9 +247,11 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
 
   if (const toml::table* t = section("key")) {
-    c.only_keys(*t, "key", {"passphrase_env", "passphrase_command"});
+    c.only_keys(*t, "key", {"passphrase_env", "passphrase_command", "command_timeout"});
     cfg.key.passphrase_env = c.str(*t, "key", "passphrase_env", false);
     cfg.key.passphrase_command = c.str(*t, "key", "passphrase_command", false);
+    cfg.key.command_timeout = c.duration(*t, "key", "command_timeout", cfg.key.command_timeout);
+    if (cfg.key.command_timeout.count() <= 0) c.fail(t->get("command_timeout"), "[key] command_timeout must be above 0");
     if (!cfg.key.passphrase_env.empty() && !cfg.key.passphrase_command.empty())
       c.fail(t, "[key] takes passphrase_env or passphrase_command, not both");
   }

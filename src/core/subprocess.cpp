@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <string_view>
 
 #include "core/error.h"
@@ -151,10 +152,49 @@ int wait_for(pid_t pid) {
 
 std::string program_name(const std::vector<std::string>& argv) { return argv.front(); }
 
+// The child's exit status if it has exited (reaped now), nullopt while it runs.
+std::optional<int> try_wait(pid_t pid) {
+  int status = 0;
+  pid_t r = 0;
+  while ((r = ::waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+  }
+  if (r != pid) return std::nullopt;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return -1;
+}
+
+void kill_group(pid_t pid) {
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+}
+
+using SteadyClock = std::chrono::steady_clock;
+// How long output is still read once a limited child has exited: what it wrote before exiting is
+// in the pipe already; anything later comes from processes it left behind.
+constexpr auto kDrainAfterExit = std::chrono::milliseconds(100);
+// How often a limited child is checked for having exited while its output pipes stay open.
+constexpr int kExitPollMs = 20;
+
+ProcessResult run(const std::vector<std::string>& argv, const std::string& stdin_data,
+                  const std::vector<std::string>& extra_env, const RunLimits* limits);
+
 }  // namespace
 
 ProcessResult run_process(const std::vector<std::string>& argv, const std::string& stdin_data,
                           const std::vector<std::string>& extra_env) {
+  return run(argv, stdin_data, extra_env, nullptr);
+}
+
+ProcessResult run_limited(const std::vector<std::string>& argv, const RunLimits& limits,
+                          const std::vector<std::string>& extra_env) {
+  return run(argv, {}, extra_env, &limits);
+}
+
+namespace {
+
+ProcessResult run(const std::vector<std::string>& argv, const std::string& stdin_data,
+                  const std::vector<std::string>& extra_env, const RunLimits* limits) {
   if (argv.empty() || argv.front().empty()) throw Error(ErrorKind::internal, "run_process called without a program");
 
   std::vector<std::string> env = child_environment(extra_env);
@@ -192,7 +232,13 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   sigemptyset(&none);
   posix_spawnattr_setsigdefault(&setup.attr_, &all);
   posix_spawnattr_setsigmask(&setup.attr_, &none);
-  posix_spawnattr_setflags(&setup.attr_, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+  if (limits != nullptr) {
+    // Its own process group: a timeout then ends whatever it started too.
+    posix_spawnattr_setpgroup(&setup.attr_, 0);
+    flags |= POSIX_SPAWN_SETPGROUP;
+  }
+  posix_spawnattr_setflags(&setup.attr_, flags);
 
   pid_t pid = -1;
   const int rc = posix_spawnp(&pid, argp[0], &setup.actions_, &setup.attr_, argp.data(), envp.data());
@@ -204,6 +250,16 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
   err.write.reset();
 
   ProcessResult result;
+  const auto started = SteadyClock::now();
+  const bool has_deadline = limits != nullptr && limits->timeout.count() > 0;
+  const auto deadline = started + (has_deadline ? limits->timeout : std::chrono::milliseconds(0));
+  std::optional<int> exited;
+  std::optional<SteadyClock::time_point> drain_until;
+  const auto close_all = [&] {
+    in.write.reset();
+    out.read.reset();
+    err.read.reset();
+  };
   try {
     set_nonblocking(in.write.get());
     set_nonblocking(out.read.get());
@@ -229,7 +285,26 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
         err_slot = static_cast<int>(n);
         fds[n++] = {err.read.get(), POLLIN, 0};
       }
-      if (::poll(fds, n, -1) < 0) {
+      int wait_ms = -1;
+      if (limits != nullptr) {
+        const auto now = SteadyClock::now();
+        if (has_deadline && now >= deadline) {
+          kill_group(pid);
+          result.timed_out = true;
+          close_all();
+          break;
+        }
+        if (!exited) exited = try_wait(pid);
+        if (exited && !drain_until) drain_until = now + kDrainAfterExit;
+        if (drain_until && now >= *drain_until) {
+          close_all();
+          break;
+        }
+        wait_ms = kExitPollMs;
+      }
+      const int ready = ::poll(fds, n, wait_ms);
+      if (ready == 0) continue;
+      if (ready < 0) {
         if (errno == EINTR) continue;
         throw Error(ErrorKind::io, "unable to wait for program: " + program_name(argv) + " (" + errno_text(errno) + ")");
       }
@@ -255,20 +330,41 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
       };
       drain(out_slot, out.read, result.out);
       drain(err_slot, err.read, result.err);
+      if (limits != nullptr && limits->first_line_only && out.read.open()) {
+        if (const auto nl = result.out.find('\n'); nl != std::string::npos) {
+          result.out.resize(nl + 1);
+          out.read.reset();
+          err.read.reset();
+          in.write.reset();
+        }
+      }
+    }
+    // Output is done with; a limited child still running is given until the deadline to exit.
+    while (limits != nullptr && !exited && !result.timed_out) {
+      exited = try_wait(pid);
+      if (exited) break;
+      if (has_deadline && SteadyClock::now() >= deadline) {
+        kill_group(pid);
+        result.timed_out = true;
+        break;
+      }
+      ::poll(nullptr, 0, kExitPollMs);
     }
   } catch (...) {
-    ::kill(pid, SIGKILL);
-    wait_for(pid);
+    if (limits != nullptr) kill_group(pid); else ::kill(pid, SIGKILL);
+    if (!exited) wait_for(pid);
     throw;
   }
 
-  result.exit_code = wait_for(pid);
+  result.exit_code = exited ? *exited : wait_for(pid);
   if (result.exit_code < 0) {
     throw Error(ErrorKind::io, "unable to collect the exit status of program: " + program_name(argv) + " (" +
                                    errno_text(errno) + ")");
   }
   return result;
 }
+
+}  // namespace
 
 ProcessResult run_shell(const std::string& command) { return run_process({"/bin/sh", "-c", command}); }
 

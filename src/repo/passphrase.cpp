@@ -2,12 +2,14 @@
 
 #include <cstdlib>
 
+#include "core/duration.h"
 #include "core/error.h"
 #include "core/subprocess.h"
 
 namespace pgdr::repo {
 
-Passphrase read_passphrase_from(const std::string& env_name, const std::string& command, const std::string& label) {
+Passphrase read_passphrase_from(const std::string& env_name, const std::string& command, const std::string& label,
+                                std::chrono::milliseconds timeout) {
   if (!env_name.empty()) {
     const char* v = std::getenv(env_name.c_str());
     if (!v || !*v)
@@ -16,7 +18,16 @@ Passphrase read_passphrase_from(const std::string& env_name, const std::string& 
     return {SecretBytes(as_bytes(v)), "$" + env_name};
   }
   if (!command.empty()) {
-    ProcessResult r = run_shell(command);
+    RunLimits limits;
+    limits.timeout = timeout;
+    limits.first_line_only = true;
+    ProcessResult r = run_limited({"/bin/sh", "-c", command}, limits);
+    if (r.timed_out) {
+      std::fill(r.out.begin(), r.out.end(), '\0');
+      throw Error(ErrorKind::config, label + " did not print a line and exit within " + format_duration(timeout) +
+                                         " (killed)",
+                  "check the secrets tool by hand as the user that runs pgdr; [key] command_timeout sets the limit");
+    }
     if (r.exit_code != 0)
       throw Error(ErrorKind::config, label + " failed with exit code " + std::to_string(r.exit_code));
     std::string& out = r.out;
@@ -32,7 +43,7 @@ Passphrase read_passphrase_from(const std::string& env_name, const std::string& 
 }
 
 Passphrase read_passphrase(const KeyConfig& key) {
-  return read_passphrase_from(key.passphrase_env, key.passphrase_command, "passphrase_command");
+  return read_passphrase_from(key.passphrase_env, key.passphrase_command, "passphrase_command", key.command_timeout);
 }
 
 }  // namespace pgdr::repo

@@ -16,11 +16,12 @@ struct Passphrase {
 };
 
 // Throws Error(config) when [key] names no source, the variable is unset or empty, or the command
-// fails or prints nothing.
+// fails, prints nothing or does not answer within command_timeout. The command's first line is the
+// passphrase: reading stops there, and only the command's own exit is awaited.
 Passphrase read_passphrase(const KeyConfig& key);
 // Same for an explicit variable name or command (pgdr key change's new passphrase).
 // label names the command in messages ("--new-passphrase-command").
-Passphrase read_passphrase_from(const std::string& env_name, const std::string& command,
-                                const std::string& label = "passphrase_command");
+Passphrase read_passphrase_from(const std::string& env_name, const std::string& command, const std::string& label,
+                                std::chrono::milliseconds timeout);
 
 }  // namespace pgdr::repo
