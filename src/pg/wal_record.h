@@ -64,7 +64,10 @@ struct BlockRef {
 
 struct WalRecord {
   Lsn lsn;       // where the record starts
-  Lsn end_lsn;   // where the next record starts (after alignment; the next segment after a switch)
+  // The end of the record rounded up to 8 bytes (the next segment's start after a switch), as
+  // PostgreSQL's EndRecPtr: the next record starts there, or after the page header when that is a
+  // page boundary.
+  Lsn end_lsn;
   Lsn prev;      // xl_prev: the previous record's lsn
   std::uint32_t total_bytes = 0;  // xl_tot_len: header, block headers, images and data
   std::uint32_t xid = 0;
