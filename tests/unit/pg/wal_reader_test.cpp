@@ -12,6 +12,7 @@
 #include "core/time_format.h"
 #include "pg/version.h"
 #include "pg/xact_record.h"
+#include "wal_builder.h"
 #include "wal_fixtures.h"
 
 namespace pgdr::pg {
@@ -403,6 +404,194 @@ TEST(WalReaderEnd, AZeroPageInsideARecordEndsTheWalBeforeIt) {
   EXPECT_FALSE(r.in_record());
   EXPECT_EQ(r.position().value, *all.first_crossing_segment_lsn) << "the incomplete record is not returned";
 }
+
+// ---- built WAL: cases the fixtures cannot show on demand ---------------------------------------
+
+namespace built {
+
+using testing::main_data_part;
+using testing::WalBuilder;
+
+struct Read {
+  std::vector<WalRecord> records;  // views copied out as they are: valid while the segments live
+  std::vector<std::vector<BlockRef>> blocks;
+  std::vector<Bytes> main_data;
+};
+
+Read read_all(const std::vector<testing::WalSegmentFile>& segments, WalReader& r) {
+  Read out;
+  for (const auto& s : segments) {
+    r.feed(s.name, s.bytes);
+    while (const WalRecord* rec = r.next()) {
+      out.records.push_back(*rec);
+      out.blocks.emplace_back(rec->blocks.begin(), rec->blocks.end());
+      out.main_data.emplace_back(rec->main_data.begin(), rec->main_data.end());
+    }
+  }
+  return out;
+}
+
+TEST(WalReaderBuilt, ARecordHeaderSplitAcrossPagesAndARecordOverThreePages) {
+  WalBuilder b(16, 5);
+  // 40 + 8144 = 8184: the second record starts 8 bytes before the page ends, so only its length
+  // is on the first page.
+  const std::uint64_t a = b.append(kRmgrXlog, 0, 0, main_data_part(8144 - 24 - 5));
+  EXPECT_EQ(b.position() % kWalPageBytes, 8184u);
+  Bytes split_data, big_data;
+  const std::uint64_t split = b.append(kRmgrXlog, 0, 7, main_data_part(100, &split_data));
+  const std::uint64_t big = b.append(kRmgrXlog, 0, 8, main_data_part(20000, &big_data));
+  WalReader r(WalBuilder::kSegmentBytes);
+  Read got = read_all(b.segments(), r);
+  ASSERT_EQ(got.records.size(), 3u);
+  EXPECT_EQ(got.records[0].lsn.value, a);
+  EXPECT_EQ(got.records[1].lsn.value, split);
+  EXPECT_EQ(got.records[1].xid, 7u);
+  EXPECT_EQ(got.main_data[1], split_data);
+  EXPECT_EQ(got.records[2].lsn.value, big);
+  EXPECT_EQ(got.main_data[2], big_data);
+  EXPECT_TRUE(r.ended());
+}
+
+TEST(WalReaderBuilt, ARecordLostInACrashIsDroppedForTheOverwriteContrecord) {
+  WalBuilder b(15, 9);
+  const std::uint64_t a = b.append(kRmgrXlog, 0, 0, main_data_part(40));
+  const std::uint64_t torn = b.append_torn(kRmgrXlog, 0, 0, main_data_part(30000));
+  const std::uint64_t over = b.overwrite_contrecord(torn);
+  const std::uint64_t after = b.append(kRmgrXlog, 0, 0, main_data_part(10));
+  WalReader r(WalBuilder::kSegmentBytes);
+  Read got = read_all(b.segments(), r);
+  ASSERT_EQ(got.records.size(), 3u);
+  EXPECT_EQ(got.records[0].lsn.value, a);
+  EXPECT_EQ(got.records[1].lsn.value, over);
+  EXPECT_EQ(got.records[1].info & 0xF0, kXlogOverwriteContrecord);
+  EXPECT_EQ(got.records[1].prev.value, a) << "the overwrite record follows the last whole record";
+  EXPECT_EQ(got.records[2].lsn.value, after);
+}
+
+TEST(WalReaderBuilt, AnOverwriteContrecordNamingAnotherRecordIsRefused) {
+  WalBuilder b(17, 9);
+  b.append(kRmgrXlog, 0, 0, main_data_part(40));
+  const std::uint64_t torn = b.append_torn(kRmgrXlog, 0, 0, main_data_part(30000));
+  const std::uint64_t over = b.overwrite_contrecord(torn + 8);
+  WalReader r(WalBuilder::kSegmentBytes);
+  try {
+    read_all(b.segments(), r);
+    FAIL() << "a wrong overwrite-contrecord record was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "invalid WAL record at " + to_string(Lsn{over}) + " in segment " +
+                                         b.segments()[0].name + " (overwrite-contrecord record names " +
+                                         to_string(Lsn{torn + 8}) + " where the record at " + to_string(Lsn{torn}) +
+                                         " was overwritten)");
+  }
+}
+
+Bytes u16(std::uint16_t v) { return {static_cast<std::uint8_t>(v), static_cast<std::uint8_t>(v >> 8)}; }
+Bytes u32(std::uint32_t v) {
+  Bytes b;
+  for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+  return b;
+}
+Bytes cat(std::initializer_list<Bytes> parts) {
+  Bytes out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+TEST(WalReaderBuilt, OriginToplevelXidAndSameRelBlocks) {
+  // Block 0 of 1663/5/16384 with 3 bytes of data, block 2 of the same relation's visibility map
+  // (SAME_REL) re-initialised with 2 bytes, then 4 bytes of main data.
+  const Bytes body = cat({{253}, u16(7), {252}, u32(901), {0, 0x20}, u16(3), u32(1663), u32(5), u32(16384), u32(12),
+                          {2, 0x80 | 0x40 | 0x20 | 2}, u16(2), u32(99), {255, 4}, {1, 2, 3}, {4, 5}, {6, 7, 8, 9}});
+  WalBuilder b(18, 3);
+  b.append(10, 0x00, 902, body);
+  WalReader r(WalBuilder::kSegmentBytes);
+  Read got = read_all(b.segments(), r);
+  ASSERT_EQ(got.records.size(), 1u);
+  EXPECT_EQ(got.records[0].origin, std::optional<std::uint16_t>(7));
+  EXPECT_EQ(got.records[0].toplevel_xid, std::optional<std::uint32_t>(901));
+  ASSERT_EQ(got.blocks[0].size(), 2u);
+  const BlockRef& b0 = got.blocks[0][0];
+  const BlockRef& b2 = got.blocks[0][1];
+  EXPECT_EQ(b0.id, 0);
+  EXPECT_EQ(b0.rel, (RelFileLocator{1663, 5, 16384}));
+  EXPECT_EQ(b0.block, 12u);
+  EXPECT_EQ(b0.fork, ForkNumber::main);
+  EXPECT_EQ(Bytes(b0.data.begin(), b0.data.end()), (Bytes{1, 2, 3}));
+  EXPECT_EQ(b2.id, 2);
+  EXPECT_EQ(b2.rel, b0.rel);
+  EXPECT_EQ(b2.fork, ForkNumber::visibility_map);
+  EXPECT_TRUE(b2.will_init);
+  EXPECT_EQ(b2.block, 99u);
+  EXPECT_EQ(Bytes(b2.data.begin(), b2.data.end()), (Bytes{4, 5}));
+  EXPECT_EQ(got.main_data[0], (Bytes{6, 7, 8, 9}));
+}
+
+// One block with a 100-byte image: bimg_info as given, then a hole length of 200 when the major's
+// bits say compressed with a hole.
+Bytes image_record(std::uint8_t bimg_info, bool compress_header) {
+  Bytes image(100, 0xAB);
+  return cat({{0, 0x10}, u16(0), u16(100), u16(50), {bimg_info}, compress_header ? u16(200) : Bytes{}, u32(1663),
+              u32(5), u32(16384), u32(1), image});
+}
+
+BlockRef read_one_block(int major, const Bytes& body) {
+  WalBuilder b(major, 3);
+  b.append(10, 0, 0, body);
+  WalReader r(WalBuilder::kSegmentBytes);
+  Read got = read_all(b.segments(), r);
+  EXPECT_EQ(got.records.size(), 1u);
+  return got.blocks.at(0).at(0);
+}
+
+TEST(WalReaderBuilt, ImageBitsOf14) {
+  // 14: HAS_HOLE 0x01 | IS_COMPRESSED 0x02 (pglz) | APPLY 0x04.
+  BlockRef blk = read_one_block(14, image_record(0x01 | 0x02 | 0x04, true));
+  EXPECT_TRUE(blk.has_image);
+  EXPECT_EQ(blk.image.compression, ImageCompression::pglz);
+  EXPECT_TRUE(blk.image.apply);
+  EXPECT_EQ(blk.image.hole_offset, 50);
+  EXPECT_EQ(blk.image.hole_length, 200);
+  EXPECT_EQ(blk.image.bytes.size(), 100u);
+  // 0x10 is no bit of 14's.
+  WalBuilder b(14, 3);
+  b.append(10, 0, 0, image_record(0x10 | 0x01, true));
+  WalReader r(WalBuilder::kSegmentBytes);
+  EXPECT_THROW(read_all(b.segments(), r), Error);
+}
+
+TEST(WalReaderBuilt, ImageBitsOf15AndLater) {
+  for (int major : {15, 16, 17, 18}) {
+    // HAS_HOLE 0x01 | APPLY 0x02 | one of PGLZ 0x04, LZ4 0x08, ZSTD 0x10.
+    EXPECT_EQ(read_one_block(major, image_record(0x01 | 0x02 | 0x04, true)).image.compression, ImageCompression::pglz);
+    EXPECT_EQ(read_one_block(major, image_record(0x01 | 0x02 | 0x08, true)).image.compression, ImageCompression::lz4);
+    BlockRef z = read_one_block(major, image_record(0x01 | 0x02 | 0x10, true));
+    EXPECT_EQ(z.image.compression, ImageCompression::zstd);
+    EXPECT_TRUE(z.image.apply);
+    EXPECT_EQ(z.image.hole_length, 200);
+    // 0x02 alone with a hole: applied, not compressed, the hole is the rest of the page.
+    BlockRef u = read_one_block(major, image_record(0x01 | 0x02, false));
+    EXPECT_EQ(u.image.compression, ImageCompression::none);
+    EXPECT_TRUE(u.image.apply);
+    EXPECT_EQ(u.image.hole_length, 8192 - 100);
+  }
+}
+
+TEST(WalReaderBuilt, ABlockWhoseDataFlagDisagreesWithItsLengthIsRefused) {
+  WalBuilder b(16, 3);
+  const std::uint64_t lsn =
+      b.append(10, 0, 0, cat({{0, 0x00}, u16(3), u32(1663), u32(5), u32(16384), u32(12), {1, 2, 3}}));
+  WalReader r(WalBuilder::kSegmentBytes);
+  try {
+    read_all(b.segments(), r);
+    FAIL() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "invalid WAL record at " + to_string(Lsn{lsn}) + " in segment " +
+                                         b.segments()[0].name +
+                                         " (block 0 has a data flag that disagrees with its 3 bytes of data)");
+  }
+}
+
+}  // namespace built
 
 }  // namespace
 }  // namespace pgdr::pg
