@@ -141,6 +141,13 @@ TEST_P(WalReaderMajor, DecodesEveryRecordOfItsSegments) {
   EXPECT_EQ(r.position().value % kSegmentBytes, 0u);
   EXPECT_EQ(s.lsns.back(), parse_lsn(f.expected.at("switch_lsn"))->value);
 
+  if (f.expected.count("pg_waldump_records")) {
+    // The major's own pg_waldump read the same segments (make_fixtures.sh, where installed).
+    EXPECT_EQ(s.lsns.size(), f.expected_u64("pg_waldump_records"));
+    EXPECT_EQ(s.blocks, f.expected_u64("pg_waldump_block_refs"));
+    EXPECT_EQ(s.images, f.expected_u64("pg_waldump_full_page_images"));
+  }
+
   EXPECT_GT(s.crossing_page, 0u) << "no record crosses a page boundary";
   EXPECT_GT(s.crossing_segment, 0u) << "no record crosses a segment boundary";
 

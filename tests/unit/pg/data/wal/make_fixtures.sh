@@ -116,6 +116,16 @@ SQL
       zstd -q -19 -c "$f" >"$out/$name.zst"
     fi
   done
+  if [ -x "$bindir/pg_waldump" ]; then
+    # Where the major's own pg_waldump is installed (Debian's 15), its count of the same records
+    # is a second opinion the tests compare with.
+    dump="$("$bindir/pg_waldump" -p "$work/data/pg_wal" "$first" "$last" 2>/dev/null || true)"
+    {
+      echo "pg_waldump_records=$(printf '%s\n' "$dump" | grep -c '^rmgr: ')"
+      echo "pg_waldump_block_refs=$(printf '%s\n' "$dump" | grep -o 'blkref #' | wc -l)"
+      echo "pg_waldump_full_page_images=$(printf '%s\n' "$dump" | grep -o ' FPW' | wc -l)"
+    } >>"$work/expected.txt"
+  fi
   mv "$work/expected.txt" "$out/expected.txt"
   runuser -u postgres -- "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null
   rm -rf "$work/data" "$work/server.log"
