@@ -1,5 +1,6 @@
 // Little-endian integers in byte buffers: the byte order of every binary field in the repository
-// format (docs/REPOSITORY_FORMAT.md), in one place.
+// format (docs/REPOSITORY_FORMAT.md) and of PostgreSQL's WAL on the x86-64 hosts pgdr runs on, in
+// one place. Byte by byte, so unaligned fields are read without undefined behaviour.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,9 @@ inline std::uint16_t get_u16le(const std::uint8_t* p) { return static_cast<std::
 inline std::uint32_t get_u32le(const std::uint8_t* p) {
   return static_cast<std::uint32_t>(p[0]) | static_cast<std::uint32_t>(p[1]) << 8 |
          static_cast<std::uint32_t>(p[2]) << 16 | static_cast<std::uint32_t>(p[3]) << 24;
+}
+inline std::uint64_t get_u64le(const std::uint8_t* p) {
+  return static_cast<std::uint64_t>(get_u32le(p)) | static_cast<std::uint64_t>(get_u32le(p + 4)) << 32;
 }
 
 }  // namespace pgdr

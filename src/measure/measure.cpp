@@ -1,7 +1,5 @@
 #include "measure/measure.h"
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,11 +8,9 @@
 
 #include "core/check_status.h"
 #include "core/error.h"
-#include "core/file.h"
-#include "core/subprocess.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
-#include "pg/server_user.h"
+#include "pg/wal_reader.h"
 #include "repo/snapshot_info.h"
 #include "repo/wal_archive.h"
 #include "stream/wal_receiver.h"
@@ -28,33 +24,18 @@ using Clock = std::chrono::steady_clock;
 
 double round3(double v) { return std::round(v * 1000) / 1000; }
 
-// A scratch directory removed on every path.
-struct ScratchDir {
-  std::string path;
-  ScratchDir() {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = std::string(tmp && *tmp == '/' ? tmp : "/tmp") + "/pgdr-measure-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr) throw_errno("unable to create a temporary directory", pattern, errno);
-    path = pattern;
-  }
-  ~ScratchDir() {
-    try {
-      remove_tree(path);
-    } catch (...) {
-    }
-  }
-};
-
 struct ArchivedCommit {
   std::optional<SystemTime> time;
   std::string segment;  // where it was found
   int segments_read = 0;
   std::string problem;
+  std::string read_error;  // a segment pgdr's WAL reader refused, even when an older one answered
 };
 
-// The newest commit in the archive: pg_waldump over the newest segments, newest first, until one
-// holds a commit (an idle server's forced segment switches hold none).
-ArchivedCommit newest_archived_commit(const repo::Repository& repo, std::uint64_t seg_bytes, int pg_major) {
+// The newest commit in the archive, read by pgdr's WAL reader from the newest segments, newest
+// first, until one holds a commit (an idle server's forced segment switches hold none). The
+// segment read before (the next one in WAL order) is kept to finish a record that crosses into it.
+ArchivedCommit newest_archived_commit(const repo::Repository& repo, std::uint64_t seg_bytes) {
   ArchivedCommit out;
   auto wal = repo::list_wal(repo, seg_bytes);
   if (wal.segments.empty()) {
@@ -62,23 +43,36 @@ ArchivedCommit newest_archived_commit(const repo::Repository& repo, std::uint64_
     return out;
   }
   const auto& [tli, segs] = *wal.segments.rbegin();
-  ScratchDir dir;
-  const std::string waldump = "/usr/lib/postgresql/" + std::to_string(pg_major) + "/bin/pg_waldump";
+  std::optional<Bytes> later;
+  std::string later_name;
+  std::uint64_t later_segno = 0;
   for (auto it = segs.rbegin(); it != segs.rend() && out.segments_read < 8; ++it) {
     std::string name = pg::segment_file_name(tli, *it, seg_bytes);
     auto content = repo::fetch_wal_file(repo, name);
-    if (!content) continue;
-    write_file_durably(dir.path + "/" + name, *content, 0600);
-    ++out.segments_read;
-    ProcessResult r = run_process({waldump, "--rmgr=Transaction", "--path=" + dir.path, name}, {}, {"TZ=UTC", "LC_ALL=C"});
-    remove_tree(dir.path + "/" + name);
-    if (auto t = newest_commit_in_waldump(r.out)) {
-      out.time = t;
-      out.segment = name;
-      return out;
+    if (!content) {
+      later.reset();
+      continue;
     }
+    ++out.segments_read;
+    const bool adjacent = later && later_segno == *it + 1;
+    try {
+      auto commit = newest_commit_in_segment(name, *content, adjacent ? later_name : std::string(),
+                                             adjacent ? ByteView(*later) : ByteView(), seg_bytes);
+      if (commit) {
+        out.time = commit->time;
+        out.segment = name;
+        return out;
+      }
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::corrupt) throw;
+      if (out.read_error.empty()) out.read_error = e.what();
+    }
+    later = std::move(content);
+    later_name = name;
+    later_segno = *it;
   }
   out.problem = "no commit in the newest " + std::to_string(out.segments_read) + " archived segments";
+  if (!out.read_error.empty()) out.problem += " (" + out.read_error + ")";
   return out;
 }
 
@@ -96,19 +90,22 @@ const json* drill_phase(const json& report, const std::string& name) {
 
 }  // namespace
 
-std::optional<SystemTime> newest_commit_in_waldump(const std::string& output) {
-  std::optional<SystemTime> newest;
-  std::size_t at = 0;
-  while ((at = output.find("desc: COMMIT ", at)) != std::string::npos) {
-    at += 13;
-    // "2026-11-26 02:27:03.123456 UTC"
-    if (output.size() < at + 19) break;
-    std::string t = output.substr(at, 26);
-    std::string iso = t.substr(0, 10) + "T" + t.substr(11, 8);
-    std::string frac = "000";
-    if (t.size() > 20 && t[19] == '.') frac = t.substr(20, 3);
-    if (auto p = parse_iso8601(iso + "." + frac + "Z"))
-      if (!newest || *p > *newest) newest = p;
+std::optional<pg::XactEnd> newest_commit_in_segment(const std::string& name, ByteView bytes,
+                                                    const std::string& next_name, ByteView next_bytes,
+                                                    std::uint64_t segment_bytes) {
+  pg::WalReader reader(segment_bytes);
+  std::optional<pg::XactEnd> newest;
+  auto consider = [&](const pg::WalRecord& record) {
+    auto end = pg::xact_end(record);
+    // The newest by time, not by position: each backend takes its commit time before it inserts
+    // the record, so two commits can reach the WAL out of time order.
+    if (end && end->is_commit() && (!newest || end->timestamp_us > newest->timestamp_us)) newest = end;
+  };
+  reader.feed(name, bytes);
+  while (const pg::WalRecord* record = reader.next()) consider(*record);
+  if (reader.in_record() && !next_bytes.empty()) {
+    reader.feed(next_name, next_bytes);
+    if (const pg::WalRecord* record = reader.next()) consider(*record);
   }
   return newest;
 }
@@ -173,7 +170,6 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
   auto snapshots = repo::list_snapshots(repo.store(), repo.key());
   const repo::SnapshotInfo* newest = snapshots.empty() ? nullptr : &snapshots.back();
   const std::uint64_t seg_bytes = newest && newest->wal_segment_bytes ? newest->wal_segment_bytes : (16u << 20);
-  const int pg_major = newest && newest->pg_version_num ? newest->pg_version_num / 10000 : 15;
 
   // Source figures, when it answers.
   std::optional<double> source_bytes;
@@ -193,10 +189,10 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
   // ---- RPO now: the archive, and the WAL stream where one runs ---------------------------------
   {
     auto started = Clock::now();
-    ArchivedCommit ac = newest_archived_commit(repo, seg_bytes, pg_major);
+    ArchivedCommit ac = newest_archived_commit(repo, seg_bytes);
     json d = {{"method",
-               "now minus the newest commit found in the newest archived WAL (pg_waldump over the archived "
-               "segments): the most a disaster now would lose"}};
+               "now minus the newest commit found in the newest archived WAL (the commit records of the archived "
+               "segments, read by pgdr's WAL reader): the most a disaster now would lose"}};
     std::optional<double> archive_lag;
     if (ac.time) {
       archive_lag = std::max(0.0, std::chrono::duration<double>(now - *ac.time).count());
@@ -207,6 +203,7 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
       d["problem"] = ac.problem;
     }
     d["segments_read"] = ac.segments_read;
+    if (!ac.read_error.empty()) d["wal_read_error"] = ac.read_error;
 
     // A running wal-stream makes WAL durable within moments: restore and drills read it like
     // archived WAL, so the smaller of the two lags is what a disaster now would cost.

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "../pg/wal_fixtures.h"
 #include "core/check_status.h"
+#include "core/error.h"
 #include "drill/drill_report.h"
 #include "measure/measure.h"
 
@@ -136,16 +140,49 @@ TEST(DrillReport, PartialReportsRenderWithoutTheMissingFields) {
 namespace pgdr::measure {
 namespace {
 
-TEST(Measure, FindsTheNewestCommitInWaldumpOutput) {
-  std::string out =
-      "rmgr: Transaction len (rec/tot):     34/    34, tx:        735, lsn: 0/0155A6E0, prev 0/0155A6A8, desc: COMMIT "
-      "2026-11-26 02:27:03.123456 UTC\n"
-      "rmgr: Transaction len (rec/tot):     34/    34, tx:        736, lsn: 0/0155A7E0, prev 0/0155A6E0, desc: COMMIT "
-      "2026-11-26 02:27:04.500000 UTC; inval msgs: catcache 7\n";
-  auto t = newest_commit_in_waldump(out);
-  ASSERT_TRUE(t.has_value());
-  EXPECT_EQ(iso8601_ms(*t), "2026-11-26T02:27:04.500Z");
-  EXPECT_FALSE(newest_commit_in_waldump("rmgr: Heap desc: INSERT off 3").has_value());
+TEST(Measure, FindsTheNewestCommitInAnArchivedSegmentWithTheWalReader) {
+  // Real segments of every supported major (tests/unit/pg/data/wal): the newest commit of the last
+  // one is the server's pg_last_committed_xact().
+  for (int major : {14, 15, 16, 17, 18}) {
+    const auto& f = pg::testing::wal_fixture(major);
+    const auto& last = f.segments.back();
+    auto commit = newest_commit_in_segment(last.name, last.bytes, "", {}, 1u << 20);
+    ASSERT_TRUE(commit.has_value()) << major;
+    EXPECT_EQ(commit->timestamp_us, static_cast<std::int64_t>(f.expected_u64("last_commit_timestamp_us"))) << major;
+  }
+}
+
+TEST(Measure, ACommitThatCrossesIntoTheNextSegmentIsFoundWithIt) {
+  // The first segment alone, and again with the next one to finish the record crossing into it:
+  // the crossing record is counted only in the second read, and neither read fails.
+  const auto& f = pg::testing::wal_fixture(15);
+  const auto& a = f.segments[0];
+  const auto& b = f.segments[1];
+  auto alone = newest_commit_in_segment(a.name, a.bytes, "", {}, 1u << 20);
+  auto joined = newest_commit_in_segment(a.name, a.bytes, b.name, b.bytes, 1u << 20);
+  ASSERT_TRUE(alone.has_value());
+  ASSERT_TRUE(joined.has_value());
+  EXPECT_GE(joined->timestamp_us, alone->timestamp_us);
+}
+
+TEST(Measure, NoCommitInASegmentIsNoValue) {
+  // A segment whose WAL ends right after its long header, as an idle server's would hold little more.
+  const auto& f = pg::testing::wal_fixture(14);
+  Bytes seg = f.segments[0].bytes;
+  std::fill(seg.begin() + 40, seg.end(), 0);
+  EXPECT_FALSE(newest_commit_in_segment(f.segments[0].name, seg, "", {}, 1u << 20).has_value());
+}
+
+TEST(Measure, ADamagedSegmentIsACorruptError) {
+  const auto& f = pg::testing::wal_fixture(16);
+  Bytes seg = f.segments[0].bytes;
+  seg[8192 + 8] ^= 0x01;  // the second page's address
+  try {
+    newest_commit_in_segment(f.segments[0].name, seg, "", {}, 1u << 20);
+    FAIL() << "a damaged segment was read";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+  }
 }
 
 TEST(Measure, ForecastScalesTheMeasuredThroughputs) {

@@ -17,7 +17,7 @@ namespace {
 // database 1) blocks 0 and 1 and pg_attribute (1249) block 37, the block number in each name.
 // pg_checksums --check passed on that cluster.
 Bytes fixture(const std::string& name) {
-  const auto path = std::filesystem::path(__FILE__).parent_path() / "data" / name;
+  const auto path = std::filesystem::path(PGDR_UNIT_TEST_DIR) / "pg" / "data" / name;
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("missing fixture " + path.string());
   Bytes page((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
