@@ -1,7 +1,7 @@
 // What a restore must never destroy, built for real against running servers: a running cluster's
 // data directory and tablespaces (with and without --delta, with and without a mapping), a
 // directory that holds something else, another cluster's data directory, the work of a second
-// restore into the same target.
+// restore into the same target; and where a repository must never live.
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -263,6 +263,74 @@ TEST_F(RestoreSafetyTest, SecondRestoreIntoOneTargetIsRefusedAsLocked) {
   PgCluster copy(PgCluster::Adopt{target}, with_passphrase({}));
   wait_recovered(copy);
   EXPECT_EQ(fingerprint(copy), expected);
+}
+
+// Finding 4: a repository inside the cluster's data directory (or a tablespace) was accepted and
+// every backup copied it into itself.
+TEST_F(RestoreSafetyTest, RepositoryInsideTheClusterIsRefused) {
+  const std::string pgdata = cluster_->data_dir();
+  const std::string outside = repo_dir_;
+  repo_dir_ = pgdata + "/pgdr-repo";
+  write_config();
+  auto r = pgdr({"init"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("pgdr: refusing repository 'local' inside the cluster's files: " + repo_dir_ +
+                       " (inside [cluster] pgdata " + pgdata + ", so every backup would copy the repository into itself)"),
+            std::string::npos)
+      << r.err;
+  expect_one_line(r);
+  EXPECT_FALSE(fs::exists(repo_dir_));
+
+  // One made elsewhere and moved in: backup refuses it and writes nothing.
+  repo_dir_ = outside;
+  write_config();
+  pgdr_ok({"init"});
+  fs::rename(outside, pgdata + "/pgdr-repo");
+  repo_dir_ = pgdata + "/pgdr-repo";
+  write_config();
+  r = pgdr({"backup"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("refusing repository 'local' inside the cluster's files: " + repo_dir_ + " (inside [cluster] pgdata " +
+                       pgdata + ","),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(!fs::exists(repo_dir_ + "/snapshots") || fs::is_empty(repo_dir_ + "/snapshots"));
+
+  // Inside a tablespace, reached through a symbolic link.
+  std::string ts = work_->make_dir("ts");
+  cluster_->psql("CREATE TABLESPACE extra LOCATION '" + ts + "'");
+  std::string oid = cluster_->psql("SELECT oid FROM pg_tablespace WHERE spcname = 'extra'");
+  fs::create_directory_symlink(ts, work_->file("ts-link"));
+  repo_dir_ = work_->file("ts-link/repo");
+  write_config();
+  r = pgdr({"init"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("refusing repository 'local' inside the cluster's files: " + repo_dir_ + " (inside tablespace " +
+                       oid + " at " + ts + ","),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(ts + "/repo"));
+}
+
+// Finding 5: two [[repo]] sections with one path (here spelled differently) gave "locked by backup"
+// with the pid of the backup itself; they are refused when the configuration is read.
+class DuplicateRepoPathTest : public RestoreSafetyTest {
+ protected:
+  std::string repo_toml() override {
+    return "[[repo]]\nname = \"local\"\npath = \"" + repo_dir_ + "\"\n[[repo]]\nname = \"copy\"\npath = \"" + repo_dir_ +
+           "/./\"\n";
+  }
+};
+
+TEST_F(DuplicateRepoPathTest, RefusedWhenTheConfigurationIsRead) {
+  for (const char* cmd : {"init", "backup", "info"}) {
+    auto r = pgdr({cmd});
+    EXPECT_EQ(r.exit_code, 2) << cmd;
+    EXPECT_NE(r.err.find("pgdr: invalid configuration: " + config_ + ":"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("(repositories 'local' and 'copy' have one path: " + repo_dir_ + ")"), std::string::npos) << r.err;
+    expect_one_line(r);
+  }
+  EXPECT_FALSE(fs::exists(repo_dir_ + "/pgdr.repo"));
 }
 
 }  // namespace
