@@ -75,6 +75,30 @@ class RestoreSafetyTest : public PgdrTest {
   }
 
   std::string running_pid() const { return "postmaster pid " + std::to_string(cluster_->postmaster_pid()); }
+
+  // Waits until the restore run by p holds the lock of the target whose lock file is lock_file.
+  static bool wait_for_lock(BackgroundProcess& p, const std::string& lock_file) {
+    const std::string holder = "pid=" + std::to_string(p.pid());
+    for (int i = 0; i < 60000 && p.running(); ++i) {
+      std::ifstream in(lock_file);
+      std::string line;
+      if (std::getline(in, line) && line == holder) return true;
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return false;
+  }
+
+  BackgroundProcess restore_in_background(const std::vector<std::string>& args, const std::string& log) {
+    std::vector<std::string> argv = {pgdr_path(), "--config", config_, "restore"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return BackgroundProcess(argv, {std::string("PGDR_PASSPHRASE=") + kPassphrase}, work_->file(log));
+  }
+
+  void big_table() {
+    cluster_->psql(
+        "CREATE TABLE t (id int PRIMARY KEY, v text);"
+        "INSERT INTO t SELECT g, md5(g::text) || md5((g * 3)::text) FROM generate_series(1, 300000) g; CHECKPOINT;");
+  }
 };
 
 // Finding 1: on the primary's host, a snapshot with a tablespace and no --tablespace-map used to
@@ -220,9 +244,7 @@ TEST_F(RestoreSafetyTest, DeltaOntoAnotherClustersDataDirectoryIsRefused) {
 // target's lock for its whole run (stopped mid-run here, so the overlap is certain); the second is
 // refused as locked, naming the holder; the first then completes.
 TEST_F(RestoreSafetyTest, SecondRestoreIntoOneTargetIsRefusedAsLocked) {
-  cluster_->psql(
-      "CREATE TABLE t (id int PRIMARY KEY, v text);"
-      "INSERT INTO t SELECT g, md5(g::text) || md5((g * 3)::text) FROM generate_series(1, 300000) g; CHECKPOINT;");
+  big_table();
   pgdr_ok({"init"});
   backup();
   auto expected = fingerprint(*cluster_);
@@ -235,18 +257,8 @@ TEST_F(RestoreSafetyTest, SecondRestoreIntoOneTargetIsRefusedAsLocked) {
     copy.stop();
   }
   const std::string lock_file = target + "/pgdr-restore.lock";
-  BackgroundProcess first({pgdr_path(), "--config", config_, "restore", "--delta", "--process-max", "1", "--target-dir",
-                           target},
-                          {std::string("PGDR_PASSPHRASE=") + kPassphrase}, work_->file("first.log"));
-  const std::string holder = "pid=" + std::to_string(first.pid());
-  bool held = false;
-  for (int i = 0; i < 60000 && !held && first.running(); ++i) {
-    std::ifstream in(lock_file);
-    std::string line;
-    if (std::getline(in, line) && line == holder) held = true;
-    else std::this_thread::sleep_for(std::chrono::microseconds(500));
-  }
-  ASSERT_TRUE(held) << "the first restore never held the lock:\n" << first.log();
+  BackgroundProcess first = restore_in_background({"--delta", "--process-max", "1", "--target-dir", target}, "first.log");
+  ASSERT_TRUE(wait_for_lock(first, lock_file)) << "the first restore never held the lock:\n" << first.log();
   ASSERT_EQ(kill(first.pid(), SIGSTOP), 0);
   auto second = pgdr({"restore", "--delta", "--target-dir", target});
   ASSERT_EQ(kill(first.pid(), SIGCONT), 0);
@@ -259,6 +271,43 @@ TEST_F(RestoreSafetyTest, SecondRestoreIntoOneTargetIsRefusedAsLocked) {
   for (int i = 0; i < 1200 && first.running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_FALSE(first.running());
   EXPECT_EQ(first.exit_code(), 0) << first.log();
+  EXPECT_FALSE(fs::exists(lock_file));
+  PgCluster copy(PgCluster::Adopt{target}, with_passphrase({}));
+  wait_recovered(copy);
+  EXPECT_EQ(fingerprint(copy), expected);
+}
+
+// A restore killed after it began to write leaves no pg_control, and its lock file marks the
+// directory as an unfinished restore of this cluster: a plain restore finds it not empty, --delta
+// of the same cluster completes it.
+TEST_F(RestoreSafetyTest, KilledRestoreIsCompletedByDelta) {
+  big_table();
+  pgdr_ok({"init"});
+  backup();
+  auto expected = fingerprint(*cluster_);
+  std::string target = work_->file("copy");
+  const std::string lock_file = target + "/pgdr-restore.lock";
+  {
+    BackgroundProcess killed = restore_in_background({"--process-max", "1", "--target-dir", target}, "killed.log");
+    ASSERT_TRUE(wait_for_lock(killed, lock_file)) << killed.log();
+    // Killed once it has begun to write files (largest first), well before pg_control, its last.
+    auto wrote_a_file = [&] {
+      std::error_code ec;
+      for (fs::recursive_directory_iterator it(target + "/base", ec), end; !ec && it != end; it.increment(ec))
+        if (it->is_regular_file()) return true;
+      return false;
+    };
+    for (int i = 0; i < 20000 && killed.running() && !wrote_a_file(); ++i)
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    killed.kill9();
+  }
+  ASSERT_FALSE(fs::exists(target + "/global/pg_control")) << "the restore ended before it was killed";
+  ASSERT_TRUE(fs::exists(lock_file));
+  auto plain = pgdr({"restore", "--target-dir", target});
+  EXPECT_EQ(plain.exit_code, 1);
+  EXPECT_NE(plain.err.find("refusing to restore into a non-empty directory: " + target), std::string::npos) << plain.err;
+  auto r = pgdr({"restore", "--delta", "--target-dir", target});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(fs::exists(lock_file));
   PgCluster copy(PgCluster::Adopt{target}, with_passphrase({}));
   wait_recovered(copy);
