@@ -23,7 +23,8 @@ const std::set<std::string> kEmptiedDirs = {"pg_wal", "pg_replslot", "pg_dynshme
 // Top-level files that describe the running server or an earlier backup or recovery.
 const std::set<std::string> kSkippedTopFiles = {"postmaster.pid", "postmaster.opts", "backup_label",
                                                 "backup_label.old", "tablespace_map", "tablespace_map.old",
-                                                "recovery.signal", "standby.signal"};
+                                                "recovery.signal", "standby.signal",
+                                                "pgdr-restore.lock"};  // restore/target_lock.h
 
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });

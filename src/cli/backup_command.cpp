@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "repo/placement.h"
 
 namespace pgdr::cli {
 
@@ -24,6 +25,7 @@ void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body) {
       opt.compress_level = cfg.backup.compress_level;
       opt.checksum_page_warn_max = cfg.backup.checksum_page_warn_max;
       opt.expire_wait = cfg.retention.lock_wait;
+      repo::refuse_repository_in_cluster(cfg.cluster, ctx.selected_repos());
       std::vector<repo::Repository> repos = ctx.open_repos();
       std::vector<repo::Repository*> targets;
       std::vector<const repo::Repository*> audit_to;

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "repo/format.h"
 #include "repo/passphrase.h"
+#include "repo/placement.h"
 #include "storage/open_storage.h"
 
 namespace pgdr::cli {
@@ -15,6 +16,7 @@ void add_init_command(CLI::App& app, Context& ctx, CommandBody& body) {
     body = [&ctx] {
       const Config& cfg = ctx.config();
       if (cfg.repos.empty()) throw Error(ErrorKind::config, "no [[repo]] in " + cfg.source);
+      repo::refuse_repository_in_cluster(cfg.cluster, cfg.repos);
       repo::Passphrase pass = repo::read_passphrase(cfg.key);
       for (const auto& r : cfg.repos) {
         if (!ctx.repo_name.empty() && r.name != ctx.repo_name) continue;

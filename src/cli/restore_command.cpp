@@ -55,10 +55,12 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
   static restore::RestoreOptions opt;
   static std::vector<std::string> mappings;
   static std::optional<int> process_max;
-  cmd->add_option("--target-dir", opt.target_dir, "directory to restore into (created; must be empty unless --delta)")
+  cmd->add_option("--target-dir", opt.target_dir,
+                  "directory to restore into (created; must be empty unless --delta; never a running cluster's)")
       ->required();
   cmd->add_option("--snapshot", opt.snapshot, "snapshot id, or 'latest'")->default_val("latest");
-  cmd->add_flag("--delta", opt.delta, "bring an existing directory in line, rewriting only blocks that differ");
+  cmd->add_flag("--delta", opt.delta,
+                "bring a data directory of the snapshot's cluster in line, rewriting only blocks that differ");
   cmd->add_option("--tablespace-map", mappings, "restore a tablespace elsewhere: OID=DIR or OLD_DIR=NEW_DIR (repeatable)");
   cmd->add_option("--process-max", process_max, "parallel file writers (default: [backup] process_max)")
       ->check(CLI::Range(1, 64));
@@ -94,6 +96,7 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
         opt.tablespace_map[m.substr(0, eq)] = m.substr(eq + 1);
       }
       opt.process_max = process_max.value_or(cfg.backup.process_max);
+      opt.source_data_dir = cfg.cluster.pgdata;
       opt.recovery_settings = !no_recovery_settings;
       using restore::TargetKind;
       if (t->count() + l->count() + x->count() + n->count() == 0 && !immediate && action->count() > 0)

@@ -3,14 +3,17 @@
 
 #include <toml++/toml.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "core/duration.h"
 #include "core/error.h"
+#include "core/path.h"
 
 namespace pgdr {
 
@@ -152,6 +155,19 @@ Config load_config(const std::string& path) {
 
 namespace {
 
+// Where a repository's objects live, so that two [[repo]] sections naming one place are caught:
+// both would take the one lock (a backup then finds it "locked" by itself) and write one set of
+// objects under two names.
+std::string repo_place(const RepoConfig& r) {
+  if (!r.is_s3()) return "path: " + resolved_path(r.path);
+  std::string endpoint = r.s3_endpoint, prefix = r.s3_prefix;
+  for (auto& ch : endpoint) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  while (endpoint.ends_with('/')) endpoint.pop_back();
+  while (prefix.starts_with('/')) prefix.erase(0, 1);
+  while (prefix.ends_with('/')) prefix.pop_back();
+  return "bucket and prefix: " + endpoint + " " + r.s3_bucket + "/" + prefix;
+}
+
 // A [[repo]] is either local (path) or S3 (s3_endpoint and the keys that go with it), never both.
 void parse_repo_location(const Checker& c, const toml::table& t, RepoConfig& r) {
   const bool local = t.get("path") != nullptr;
@@ -232,6 +248,7 @@ Config parse_config(const std::string& text, const std::string& source) {
     const toml::array* arr = n->as_array();
     if (!arr) c.fail(n, "repositories are written as [[repo]] sections");
     std::set<std::string> names;
+    std::map<std::string, std::string> places;  // repo_place -> name
     for (const toml::node& el : *arr) {
       const toml::table* t = el.as_table();
       if (!t) c.fail(&el, "[[repo]] must be a table");
@@ -242,6 +259,8 @@ Config parse_config(const std::string& text, const std::string& source) {
       r.name = c.str(*t, "repo", "name", true);
       if (!names.insert(r.name).second) c.fail(t, "two repositories are named '" + r.name + "'");
       parse_repo_location(c, *t, r);
+      if (auto [it, fresh] = places.emplace(repo_place(r), r.name); !fresh)
+        c.fail(t, "repositories '" + it->second + "' and '" + r.name + "' have one " + it->first);
       cfg.repos.push_back(std::move(r));
     }
   }

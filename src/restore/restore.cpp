@@ -1,9 +1,10 @@
 #include "restore/restore.h"
 #include "restore/snapshot_choice.h"
+#include "restore/target_guard.h"
+#include "restore/target_lock.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,7 +13,6 @@
 #include <chrono>
 #include <cstring>
 #include <exception>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/file.h"
 #include "core/interrupt.h"
+#include "core/path.h"
 #include "core/progress.h"
 #include "io/sha256.h"
 #include "io/sha256_lanes.h"
@@ -73,20 +74,6 @@ bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool dir_is_empty(const std::string& dir) {
-  DIR* d = opendir(dir.c_str());
-  if (!d) throw_errno("unable to read directory", dir, errno);
-  bool empty = true;
-  while (struct dirent* de = readdir(d)) {
-    if (std::strcmp(de->d_name, ".") != 0 && std::strcmp(de->d_name, "..") != 0) {
-      empty = false;
-      break;
-    }
-  }
-  closedir(d);
-  return empty;
-}
-
 void check_location(const std::string& snapshot, const std::string& location) {
   if (location.empty() || location.front() != '/' || location.find("/../") != std::string::npos ||
       location.ends_with("/..") || location.find("/./") != std::string::npos)
@@ -111,6 +98,7 @@ class Restorer {
 
   RestoreResult run() {
     auto started = std::chrono::steady_clock::now();
+    resolve_target();
     plan();
     prepare_target();
     make_directories();
@@ -143,6 +131,7 @@ class Restorer {
     run_files(last);
     sync_written_files();
     sync_directories();
+    lock_->finish();
     progress.finish();
     result_.info = info_;
     result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -150,7 +139,7 @@ class Restorer {
   }
 
  private:
-  void prepare_target() {
+  void resolve_target() {
     target_ = opt_.target_dir;
     if (target_.empty() || target_.front() != '/') {
       char cwd[PATH_MAX];
@@ -158,31 +147,46 @@ class Restorer {
       target_ = std::string(cwd) + "/" + target_;
     }
     while (target_.size() > 1 && target_.back() == '/') target_.pop_back();
+  }
+
+  // Runs after plan(), which has kept the target off running clusters. The lock comes before the
+  // emptiness check, so that a second restore started alongside is told "locked", not "non-empty".
+  void prepare_target() {
     struct stat st;
     if (lstat(target_.c_str(), &st) == 0) {
       if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, "restore target is not a directory: " + target_);
-      if (!opt_.delta && !dir_is_empty(target_))
-        throw Error(ErrorKind::io, "refusing to restore into a non-empty directory: " + target_,
-                    "restore into an empty directory, or pass --delta to bring this one in line");
-      if (opt_.delta) {
-        refuse_running_server();
-        // Until the restore completes, the directory must not look startable.
-        std::string control = target_ + "/" + std::string(kControlFile);
-        if (unlink(control.c_str()) == 0) fsync_directory(control.substr(0, control.rfind('/')));
-        else if (errno != ENOENT) throw_errno("unable to remove", control, errno);
-      }
     } else {
       pgdr::make_directories(target_, 0700);
     }
+    lock_.emplace(TargetLock::acquire(target_));
+    if (!opt_.delta && !empty_but_lock(target_))
+      throw Error(ErrorKind::io, "refusing to restore into a non-empty directory: " + target_,
+                  "restore into an empty directory, or pass --delta to bring this one in line");
+    if (opt_.delta) {
+      if (auto why = delta_refusal(target_, info_.system_identifier, lock_->unfinished_system_identifier()))
+        throw Error(ErrorKind::io, "refusing --delta into a directory that is not this cluster's: " + target_ + " (" +
+                                       *why + ")",
+                    "--delta brings in line only an empty directory or a data directory of the snapshot's own "
+                    "cluster (system identifier " + info_.system_identifier + "); restore into an empty directory");
+    }
+    lock_->mark_writing(info_.id, info_.system_identifier);
+    if (opt_.delta) {
+      // Until the restore completes, the directory must not look startable.
+      std::string control = target_ + "/" + std::string(kControlFile);
+      if (unlink(control.c_str()) == 0) fsync_directory(control.substr(0, control.rfind('/')));
+      else if (errno != ENOENT) throw_errno("unable to remove", control, errno);
+    }
   }
 
-  void refuse_running_server() {
-    std::ifstream pid_file(target_ + "/postmaster.pid");
-    long pid = 0;
-    if (pid_file >> pid && pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
-      throw Error(ErrorKind::io, "refusing to restore over a running server: " + target_ + " (postmaster pid " +
-                                     std::to_string(pid) + ")",
-                  "stop the server first");
+  // Every directory this restore would write, checked against every cluster running on this host
+  // (restore/live_clusters.h) before anything is written, with or without --delta.
+  void refuse_live_clusters() {
+    LiveClusterSearch search;
+    search.directories = {opt_.source_data_dir, target_};
+    for (const auto& [oid, location] : tablespaces_) search.directories.push_back(location);
+    std::vector<LiveCluster> live = find_live_clusters(search);
+    for (const auto& [oid, location] : tablespaces_) refuse_live_location(live, oid, resolved_path(location));
+    refuse_live_target(live, resolved_path(target_));
   }
 
   // Decides where every entry goes before anything is written.
@@ -198,14 +202,25 @@ class Restorer {
       if (auto it = opt_.tablespace_map.find(oid); it != opt_.tablespace_map.end()) location = it->second;
       else if (auto it2 = opt_.tablespace_map.find(location); it2 != opt_.tablespace_map.end()) location = it2->second;
       check_location(info_.id, location);
-      struct stat st;
-      if (lstat(location.c_str(), &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, "tablespace location is not a directory: " + location);
-        if (!opt_.delta && !dir_is_empty(location))
-          throw Error(ErrorKind::io, "refusing to restore tablespace " + oid + " into a non-empty directory: " + location,
-                      "map it elsewhere with --tablespace-map " + oid + "=DIR");
-      }
       tablespaces_[oid] = location;
+    }
+    refuse_live_clusters();
+    for (const auto& [oid, location] : tablespaces_) {
+      struct stat st;
+      if (lstat(location.c_str(), &st) != 0) continue;
+      if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, "tablespace location is not a directory: " + location);
+      if (empty_but_lock(location)) continue;
+      const std::string hint = "map it elsewhere with --tablespace-map " + oid + "=DIR";
+      if (!opt_.delta)
+        throw Error(ErrorKind::io, "refusing to restore tablespace " + oid + " into a non-empty directory: " + location,
+                    hint);
+      // Delta rewrites and prunes a location: only the one the target's own link names is the
+      // target's; any other may hold another cluster's tablespace, running or not.
+      if (resolved_path(target_ + "/pg_tblspc/" + oid) != resolved_path(location))
+        throw Error(ErrorKind::io,
+                    "refusing to restore tablespace " + oid + " into a non-empty directory: " + location +
+                        " (the target's pg_tblspc/" + oid + " does not link there)",
+                    hint);
     }
   }
 
@@ -272,6 +287,7 @@ class Restorer {
   void remove_extras() {
     std::set<std::string> wanted;
     for (const auto& e : index_.entries()) wanted.insert(destination(e.file.path));
+    wanted.insert(target_ + "/" + std::string(TargetLock::kFileName));
     // In a tablespace location only this server version's directory is ours: another version's
     // data may share the location.
     std::vector<std::string> roots = {target_};
@@ -702,6 +718,7 @@ class Restorer {
   const ManifestIndex& index_;  // the first source's
   std::set<std::pair<std::size_t, std::string>> warned_;  // (source, object) already reported
   std::string target_;
+  std::optional<TargetLock> lock_;  // held from prepare_target() to the end of run()
   std::map<std::string, std::string> tablespaces_;
   std::set<std::string> dirs_to_sync_;
   std::vector<std::string> to_sync_;

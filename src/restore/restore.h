@@ -4,6 +4,9 @@
 // trusted: only relative paths without ".." are written, and symbolic links only where
 // PostgreSQL keeps tablespaces (pg_tblspc/<oid>). In delta mode an existing directory is brought in
 // line block by block: only blocks that differ are written, files the snapshot lacks are removed.
+// Before anything is written, restore/target_guard.h keeps it off running clusters and off
+// directories that are not the snapshot's cluster's; restore/target_lock.h keeps a second restore
+// off the same target.
 #pragma once
 
 #include <map>
@@ -24,6 +27,9 @@ struct RestoreOptions {
   std::map<std::string, std::string> tablespace_map;  // oid or old location -> new location
   RecoveryTarget target;
   bool recovery_settings = true;  // write restore_command, target and signal file
+  // The configuration's [cluster] pgdata: checked for a running server like every directory the
+  // restore would write (see restore/live_clusters.h); empty when there is none.
+  std::string source_data_dir;
 };
 
 struct RestoreResult {

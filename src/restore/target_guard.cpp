@@ -1,0 +1,88 @@
+#include "restore/target_guard.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+#include "core/error.h"
+#include "core/file.h"
+#include "restore/target_lock.h"
+
+namespace pgdr::restore {
+
+namespace {
+
+struct DirCloser {
+  void operator()(DIR* d) const { closedir(d); }
+};
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+void refuse_live_target(const std::vector<LiveCluster>& live, const std::string& target) {
+  for (const auto& c : live) {
+    // Worded as before for the plain case, a --delta onto a server that still runs.
+    if (target == c.data_dir)
+      throw Error(ErrorKind::io,
+                  "refusing to restore over a running server: " + target + " (postmaster pid " +
+                      std::to_string(c.postmaster_pid) + ")",
+                  "stop the server first");
+    if (auto why = live_overlap(c, target))
+      throw Error(ErrorKind::io, "refusing to restore into a running cluster's files: " + target + " (" + *why + ")",
+                  "restore into a directory apart from every running cluster");
+  }
+}
+
+void refuse_live_location(const std::vector<LiveCluster>& live, const std::string& oid, const std::string& location) {
+  for (const auto& c : live)
+    if (auto why = live_overlap(c, location))
+      throw Error(ErrorKind::io,
+                  "refusing to restore tablespace " + oid + " into a running cluster's files: " + location + " (" +
+                      *why + ")",
+                  "map it elsewhere with --tablespace-map " + oid + "=DIR");
+}
+
+std::optional<std::string> control_system_identifier(const std::string& data_dir) {
+  auto file = File::open_if_exists(data_dir + "/global/pg_control", O_RDONLY);
+  if (!file) return std::nullopt;
+  std::uint64_t id = 0;
+  if (file->read_at(&id, sizeof id, 0) != sizeof id) return std::nullopt;
+  return std::to_string(id);
+}
+
+bool empty_but_lock(const std::string& dir) {
+  std::unique_ptr<DIR, DirCloser> d(opendir(dir.c_str()));
+  if (!d) throw_errno("unable to read directory", dir, errno);
+  while (struct dirent* de = readdir(d.get())) {
+    std::string_view n = de->d_name;
+    if (n != "." && n != ".." && n != TargetLock::kFileName) return false;
+  }
+  return true;
+}
+
+std::optional<std::string> delta_refusal(const std::string& target, const std::string& system_identifier,
+                                         const std::string& unfinished_system_identifier) {
+  if (empty_but_lock(target)) return std::nullopt;
+  if (!unfinished_system_identifier.empty()) {
+    if (unfinished_system_identifier == system_identifier) return std::nullopt;
+    return "an unfinished restore of another cluster: system identifier " + unfinished_system_identifier +
+           ", the snapshot's is " + system_identifier;
+  }
+  if (!exists(target + "/PG_VERSION") || !exists(target + "/global/pg_control"))
+    return "not empty, and not a PostgreSQL data directory: no PG_VERSION or global/pg_control";
+  auto id = control_system_identifier(target);
+  if (!id) return "global/pg_control is shorter than a system identifier";
+  if (*id != system_identifier)
+    return "a data directory of another cluster: system identifier " + *id + ", the snapshot's is " + system_identifier;
+  return std::nullopt;
+}
+
+}  // namespace pgdr::restore
