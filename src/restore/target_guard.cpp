@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "pg/control_file.h"
 #include "restore/target_lock.h"
 
 namespace pgdr::restore {
@@ -51,11 +52,11 @@ void refuse_live_location(const std::vector<LiveCluster>& live, const std::strin
 }
 
 std::optional<std::string> control_system_identifier(const std::string& data_dir) {
-  auto file = File::open_if_exists(data_dir + "/global/pg_control", O_RDONLY);
-  if (!file) return std::nullopt;
-  std::uint64_t id = 0;
-  if (file->read_at(&id, sizeof id, 0) != sizeof id) return std::nullopt;
-  return std::to_string(id);
+  // A damaged or unknown pg_control throws Error(corrupt) naming it: such a directory is not
+  // rewritten on the strength of eight bytes that may be garbage.
+  auto control = pg::read_control_file(data_dir);
+  if (!control) return std::nullopt;
+  return std::to_string(control->system_identifier);
 }
 
 bool empty_but_lock(const std::string& dir) {
@@ -79,7 +80,7 @@ std::optional<std::string> delta_refusal(const std::string& target, const std::s
   if (!exists(target + "/PG_VERSION") || !exists(target + "/global/pg_control"))
     return "not empty, and not a PostgreSQL data directory: no PG_VERSION or global/pg_control";
   auto id = control_system_identifier(target);
-  if (!id) return "global/pg_control is shorter than a system identifier";
+  if (!id) return "global/pg_control vanished while it was read";
   if (*id != system_identifier)
     return "a data directory of another cluster: system identifier " + *id + ", the snapshot's is " + system_identifier;
   return std::nullopt;

@@ -14,6 +14,7 @@
 #include "core/file.h"
 #include "core/little_endian.h"
 #include "core/path.h"
+#include "pg/crc32c.h"
 #include "restore/live_clusters.h"
 #include "restore/target_guard.h"
 #include "restore/target_lock.h"
@@ -29,13 +30,17 @@ class TargetGuardTest : public ::testing::Test {
     return resolved_path(p);
   }
   void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
-  // A data directory: PG_VERSION, and global/pg_control starting with system_id.
+  // A data directory: PG_VERSION, and a global/pg_control of 15's format (1300) for system_id,
+  // its CRC over the 288 bytes before it.
   std::string data_dir(const std::string& rel, std::uint64_t system_id) {
     std::string d = dir(rel);
     write(d + "/PG_VERSION", "15\n");
     make_directories(d + "/global", 0700);
     Bytes control;
     put_u64le(control, system_id);
+    put_u32le(control, 1300);
+    control.resize(288);
+    put_u32le(control, pg::crc32c(control));
     control.resize(8192);
     write_file_durably(d + "/global/pg_control", control, 0600);
     return d;
@@ -152,6 +157,19 @@ TEST_F(TargetGuardTest, DeltaTakesOnlyAnEmptyDirectoryOrTheSameCluster) {
   EXPECT_FALSE(delta_refusal(same, "7001", ""));
   EXPECT_EQ(delta_refusal(same, "7002", ""),
             "a data directory of another cluster: system identifier 7001, the snapshot's is 7002");
+
+  // A damaged pg_control is no evidence of which cluster the directory holds.
+  std::string damaged = data_dir("damaged", 7001);
+  Bytes control = *read_file(damaged + "/global/pg_control");
+  control[3] ^= 0x40;
+  write_file_durably(damaged + "/global/pg_control", control, 0600);
+  try {
+    delta_refusal(damaged, "7001", "");
+    FAIL() << "a damaged pg_control was trusted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+    EXPECT_EQ(std::string(e.what()), "damaged pg_control: " + damaged + "/global/pg_control (CRC mismatch)");
+  }
 
   // An unfinished restore has no pg_control: the lock file's record of it decides.
   EXPECT_FALSE(delta_refusal(docs, "7001", "7001"));
