@@ -30,6 +30,24 @@ struct DirCloser {
 };
 using DirHandle = std::unique_ptr<DIR, DirCloser>;
 
+}  // namespace
+
+std::optional<std::vector<std::string>> list_directory(const std::string& dir) {
+  DirHandle d(::opendir(dir.c_str()));
+  if (!d) return std::nullopt;
+  std::vector<std::string> names;
+  errno = 0;
+  while (const dirent* de = ::readdir(d.get())) {
+    const std::string_view n = de->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+    errno = 0;
+  }
+  if (errno != 0) throw_errno("unable to read directory", dir, errno);
+  return names;
+}
+
+namespace {
+
 // Empties the directory open as fd (taken over: closed on return), which path names for messages.
 // Works relative to descriptors so a symbolic link swapped in mid-walk is removed, not followed.
 void remove_directory_contents(int fd, const std::string& path) {

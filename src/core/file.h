@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/bytes.h"
 
@@ -82,6 +83,10 @@ void write_file_durably(const std::string& path, ByteView data, mode_t mode);
 
 // The whole file, or nullopt when it does not exist (as for File::open_if_exists).
 std::optional<Bytes> read_file(const std::string& path);
+
+// The names in directory dir, without "." and "..", in no particular order; nullopt when it cannot
+// be opened (missing, not a directory, not readable). Throws Error(io) when reading it fails midway.
+std::optional<std::vector<std::string>> list_directory(const std::string& dir);
 
 // rm -rf: removes path and everything below it. Missing is not an error; symbolic links are removed,
 // never followed.

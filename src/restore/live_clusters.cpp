@@ -1,6 +1,5 @@
 #include "restore/live_clusters.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -12,15 +11,13 @@
 #include <memory>
 #include <set>
 
+#include "core/file.h"
 #include "core/path.h"
+#include "pg/data_directory.h"
 
 namespace pgdr::restore {
 
 namespace {
-
-struct DirCloser {
-  void operator()(DIR* d) const { closedir(d); }
-};
 
 std::string first_line(const std::string& file) {
   std::ifstream in(file);
@@ -41,16 +38,9 @@ long parent_pid(const std::string& stat_line) {
 
 std::vector<std::string> tablespace_locations(const std::string& data_dir) {
   std::vector<std::string> out;
-  std::string dir = data_dir + "/pg_tblspc";
-  std::unique_ptr<DIR, DirCloser> d(opendir(dir.c_str()));
-  if (!d) return out;
-  while (struct dirent* de = readdir(d.get())) {
-    std::string name = de->d_name;
-    if (name == "." || name == "..") continue;
-    char buf[PATH_MAX];
-    // In-place tablespaces (directories under pg_tblspc) lie in the data directory already.
-    if (realpath((dir + "/" + name).c_str(), buf) && !path_within(buf, data_dir)) out.push_back(buf);
-  }
+  // In-place tablespaces (directories under pg_tblspc) lie in the data directory already.
+  for (const auto& [oid, location] : pg::tablespace_links(data_dir))
+    if (!path_within(location, data_dir)) out.push_back(location);
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -70,10 +60,7 @@ void add_cluster(std::vector<LiveCluster>& found, const std::string& data_dir, l
 // that user alone, so this process could not write there either; a restore would fail on
 // permissions, not damage the cluster. The postmaster.pid search covers what it can read.
 void scan_process_table(const std::string& proc_root, std::vector<LiveCluster>& found) {
-  std::unique_ptr<DIR, DirCloser> d(opendir(proc_root.c_str()));
-  if (!d) return;
-  while (struct dirent* de = readdir(d.get())) {
-    std::string pid = de->d_name;
+  for (const std::string& pid : list_directory(proc_root).value_or(std::vector<std::string>{})) {
     if (pid.empty() || !std::all_of(pid.begin(), pid.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
     const std::string base = proc_root + "/" + pid;
     if (!is_postgres(first_line(base + "/comm"))) continue;

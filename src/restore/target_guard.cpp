@@ -1,9 +1,9 @@
 #include "restore/target_guard.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -16,10 +16,6 @@
 namespace pgdr::restore {
 
 namespace {
-
-struct DirCloser {
-  void operator()(DIR* d) const { closedir(d); }
-};
 
 bool exists(const std::string& path) {
   struct stat st;
@@ -60,13 +56,9 @@ std::optional<std::string> control_system_identifier(const std::string& data_dir
 }
 
 bool empty_but_lock(const std::string& dir) {
-  std::unique_ptr<DIR, DirCloser> d(opendir(dir.c_str()));
-  if (!d) throw_errno("unable to read directory", dir, errno);
-  while (struct dirent* de = readdir(d.get())) {
-    std::string_view n = de->d_name;
-    if (n != "." && n != ".." && n != TargetLock::kFileName) return false;
-  }
-  return true;
+  auto names = list_directory(dir);
+  if (!names) throw_errno("unable to read directory", dir, errno);
+  return std::all_of(names->begin(), names->end(), [](const std::string& n) { return n == TargetLock::kFileName; });
 }
 
 std::optional<std::string> delta_refusal(const std::string& target, const std::string& system_identifier,
