@@ -1,9 +1,12 @@
 #include "cli/command_runner.h"
 
 #include <cstdio>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
+#include "cli/suggestion.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/log.h"
@@ -16,6 +19,85 @@ void print_error(const Error& e) {
   std::string line = "pgdr: " + std::string(e.what()) + "\n";
   if (!e.hint().empty()) line += "HINT: " + e.hint() + "\n";
   std::fputs(line.c_str(), stderr);
+}
+
+// The first word that names no command, before any command was recognised: skips options and the
+// value of --config.
+std::optional<std::string> unknown_command(const CLI::App& app, int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--config") {
+      ++i;
+      continue;
+    }
+    if (word.empty() || word.front() == '-') continue;
+    for (const auto* sub : app.get_subcommands({}))
+      if (sub->get_name() == word) return std::nullopt;
+    return word;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> command_names(const CLI::App& app) {
+  std::vector<std::string> names;
+  for (const auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+  return names;
+}
+
+std::vector<std::string> option_names(const CLI::App& command) {
+  std::vector<std::string> names;
+  for (const auto* opt : command.get_options()) {
+    for (const auto& l : opt->get_lnames()) names.push_back("--" + l);
+    for (const auto& s : opt->get_snames()) names.push_back("-" + s);
+  }
+  return names;
+}
+
+// prefix: the parent command's words ("key "), so that the suggestion can be typed as it stands.
+std::string did_you_mean(const std::string& word, const std::vector<std::string>& candidates,
+                         const std::string& prefix = "") {
+  auto near = closest(word, candidates);
+  return near ? " (did you mean '" + prefix + *near + "'?)" : "";
+}
+
+// What the user typed wrong, in pgdr's words where it can say more than CLI11: an unknown command
+// or option with the nearest known one.
+std::string usage_error_text(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  if (app.get_subcommands().empty()) {
+    if (auto word = unknown_command(app, argc, argv)) return "unknown command '" + *word + "'" + did_you_mean(*word, command_names(app));
+  }
+  // Unknown options fall through to the top (fallthrough), whichever command they were meant for;
+  // an unknown option also explains a "required" error (a mistyped --target-dir).
+  std::vector<const CLI::App*> chain = {&app};
+  while (!chain.back()->get_subcommands().empty()) chain.push_back(chain.back()->get_subcommands().back());
+  const CLI::App& command = *chain.back();
+  std::vector<std::string> known;
+  for (const auto* c : chain)
+    for (auto& name : option_names(*c)) known.push_back(std::move(name));
+  // A command of commands (pgdr key) given a word that names none of them.
+  if (&command != &app && !command.get_subcommands({}).empty()) {
+    for (const auto* c : chain)
+      for (const auto& extra : c->remaining())
+        if (!extra.empty() && extra.front() != '-')
+          return "unknown command '" + command.get_name() + " " + extra + "'" +
+                 did_you_mean(extra, command_names(command), command.get_name() + " ");
+  }
+  for (const auto* c : chain) {
+    for (const auto& extra : c->remaining()) {
+      if (extra.size() < 2 || extra.front() != '-') continue;
+      const std::string option = extra.substr(0, extra.find('='));
+      const std::string where = &command == &app ? "" : " for '" + command.get_name() + "'";
+      return "unknown option '" + option + "'" + where + did_you_mean(option, known);
+    }
+  }
+  if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && command.get_subcommands().empty() &&
+      !command.get_subcommands({}).empty()) {
+    std::string names;
+    for (const auto& n : command_names(command)) names += (names.empty() ? "" : ", ") + n;
+    return &command == &app ? "no command given (one of: " + names + ")"
+                            : "'" + command.get_name() + "' needs a command: " + names;
+  }
+  return e.what();
 }
 
 }  // namespace
@@ -62,7 +144,7 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string msg = e.what();
+    const std::string msg = usage_error_text(app, e, argc, argv);
     std::fprintf(stderr, "pgdr: %s\nHINT: run 'pgdr --help' or 'pgdr COMMAND --help'\n", msg.c_str());
     return 2;
   }
