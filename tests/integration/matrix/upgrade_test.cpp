@@ -62,8 +62,9 @@ class Upgrade : public DrillTest {
   void expect_restore_test_passes_on(const std::string& id) {
     const std::string path = work_->file("verify-" + id + ".json");
     auto v = pgdr({"verify", "--restore-test", "--no-alerts", "--report", path});
+    const nlohmann::json report = read_json(path);
     nlohmann::json check;
-    for (const auto& c : read_json(path)["checks"])
+    for (const auto& c : report["checks"])
       if (c["name"] == "restore_test") check = c;
     EXPECT_EQ(check["status"], "PASS") << v.out << v.err << check.dump(2);
     EXPECT_EQ(check["details"]["snapshot"], id) << check.dump(2);
