@@ -14,6 +14,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "backup/server_facts.h"
 #include "backup/source_files.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -27,6 +28,7 @@
 #include "pg/connection.h"
 #include "pg/lsn.h"
 #include "pg/page.h"
+#include "pg/version.h"
 #include "repo/format.h"
 #include "repo/lock.h"
 #include "repo/manifest.h"
@@ -54,37 +56,6 @@ struct OrphanBlocks {
   std::vector<std::string> pack_ids;
   std::unordered_map<BlockId, std::pair<std::uint32_t, repo::PackEntry>, BlockIdHash> blocks;
 };
-
-struct ServerFacts {
-  int version_num = 0;
-  std::string data_directory;
-  bool data_checksums = false;
-  std::uint64_t wal_segment_bytes = 0;
-  std::string system_identifier;
-};
-
-ServerFacts read_server_facts(pg::Connection& conn) {
-  auto r = conn.query(
-      "SELECT current_setting('server_version_num'), current_setting('data_directory'), "
-      "current_setting('data_checksums'), (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size'), "
-      "(SELECT system_identifier FROM pg_control_system())::text, pg_is_in_recovery()::text, "
-      "current_setting('wal_level')");
-  const auto& row = r.rows.at(0);
-  ServerFacts f;
-  f.version_num = std::stoi(*row[0]);
-  f.data_directory = *row[1];
-  f.data_checksums = *row[2] == "on";
-  f.wal_segment_bytes = std::stoull(*row[3]);
-  f.system_identifier = *row[4];
-  if (f.version_num < 150000 || f.version_num >= 160000)
-    throw Error(ErrorKind::postgres, "unsupported PostgreSQL version " + std::to_string(f.version_num) + " at " +
-                                         conn.describe() + " (pgdr supports PostgreSQL 15)");
-  if (*row[5] == "true")
-    throw Error(ErrorKind::postgres, "the server at " + conn.describe() + " is a standby (backups are taken from the primary)");
-  if (*row[6] == "minimal")
-    throw Error(ErrorKind::postgres, "wal_level is minimal at " + conn.describe() + " (online backups need replica or logical)");
-  return f;
-}
 
 std::string real_path(const std::string& p) {
   char buf[PATH_MAX];
@@ -500,7 +471,9 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
                   "back up to each with --repo NAME");
   auto started = std::chrono::steady_clock::now();
   pg::Connection conn(cluster.conninfo);
-  ServerFacts facts = read_server_facts(conn);
+  const ServerFacts facts = read_server_facts(conn);
+  require_backup_possible(facts, conn.describe());
+  const int major = pg::major_of(facts.version_num);
   if (real_path(facts.data_directory) != real_path(cluster.pgdata))
     throw Error(ErrorKind::config, "[cluster] pgdata is " + cluster.pgdata + " but the server at " + conn.describe() +
                                        " runs on " + facts.data_directory);
@@ -549,7 +522,7 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   }
   std::string start_lsn_text;
   try {
-    start_lsn_text = conn.query("SELECT pg_backup_start($1, $2)::text",
+    start_lsn_text = conn.query(pg::backup_functions(major).start_sql,
                                 {"pgdr " + info.id, options.fast_checkpoint ? "true" : "false"})
                          .scalar();
   } catch (const Error& e) {
@@ -557,13 +530,12 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   }
   info.start_time = iso8601_ms(wall_now());
   auto start_lsn = pg::parse_lsn(start_lsn_text);
-  if (!start_lsn) throw Error(ErrorKind::postgres, "pg_backup_start returned an unreadable LSN");
+  if (!start_lsn) throw Error(ErrorKind::postgres, "the backup start returned an unreadable LSN: " + start_lsn_text);
   info.start_lsn = start_lsn_text;
   info.first_wal_segment = conn.query("SELECT pg_walfile_name($1)", {start_lsn_text}).scalar();
   info.timeline = static_cast<std::uint32_t>(std::stoul(timeline_of(info.first_wal_segment), nullptr, 16));
 
-  std::string prefix = "PG_" + std::to_string(facts.version_num / 10000) + "_";
-  SourceTree tree = scan_source(cluster.pgdata, prefix);
+  SourceTree tree = scan_source(cluster.pgdata, pg::tablespace_version_prefix(major));
   for (auto& w : tree.warnings) result.warnings.push_back(std::move(w));
   for (const auto& [oid, location] : tree.tablespaces) info.tablespaces.push_back({oid, location});
 
@@ -582,7 +554,7 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
 
   pg::QueryResult stop;
   try {
-    stop = conn.query("SELECT lsn::text, labelfile FROM pg_backup_stop(false)");
+    stop = conn.query(pg::backup_functions(major).stop_sql);
   } catch (const Error& e) {
     throw Error(e.kind(), "unable to stop the backup on " + conn.describe() + ": " + e.what(), e.hint());
   }

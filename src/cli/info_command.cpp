@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/progress.h"
 #include "pg/lsn.h"
+#include "pg/version.h"
 #include "repo/format.h"
 #include "repo/retired_pack.h"
 #include "repo/snapshot_info.h"
@@ -22,6 +23,7 @@ nlohmann::json snapshot_json(const repo::SnapshotInfo& s) {
           {"cluster", s.cluster_name},
           {"system_identifier", s.system_identifier},
           {"pg_version_num", s.pg_version_num},
+          {"pg_major", pg::major_of(s.pg_version_num)},
           {"timeline", s.timeline},
           {"start_time", s.start_time},
           {"stop_time", s.stop_time},
@@ -137,10 +139,11 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
                       repo.store().describe().c_str(), repo.settings().version, snaps.size(),
                       snaps.size() == 1 ? "" : "s", human_bytes(stored).c_str());
           if (!snaps.empty())
-            std::printf("  %-26s %-24s %-24s %-13s %-13s %10s %10s\n", "snapshot", "start", "stop", "start lsn",
-                        "stop lsn", "size", "stored");
+            std::printf("  %-26s %-4s %-24s %-24s %-13s %-13s %10s %10s\n", "snapshot", "pg", "start", "stop",
+                        "start lsn", "stop lsn", "size", "stored");
           for (const auto& s : snaps)
-            std::printf("  %-26s %-24s %-24s %-13s %-13s %10s %10s\n", s.id.c_str(), s.start_time.c_str(),
+            std::printf("  %-26s %-4d %-24s %-24s %-13s %-13s %10s %10s\n", s.id.c_str(), pg::major_of(s.pg_version_num),
+                        s.start_time.c_str(),
                         s.stop_time.c_str(), s.start_lsn.c_str(), s.stop_lsn.c_str(),
                         human_bytes(s.logical_bytes).c_str(), human_bytes(s.stored_bytes).c_str());
           if (wal.segments.empty()) std::printf("  WAL archive: empty (each snapshot still holds its own WAL)\n");

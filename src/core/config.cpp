@@ -218,11 +218,14 @@ Config parse_config(const std::string& text, const std::string& source) {
   };
 
   if (const toml::table* t = section("cluster")) {
-    c.only_keys(*t, "cluster", {"name", "pgdata", "conninfo"});
+    c.only_keys(*t, "cluster", {"name", "pgdata", "conninfo", "pg_bindir"});
     cfg.cluster.name = c.str(*t, "cluster", "name", false, "main");
     cfg.cluster.pgdata = c.str(*t, "cluster", "pgdata", false);
     if (!cfg.cluster.pgdata.empty()) require_absolute(c, t->get("pgdata"), "[cluster] pgdata", cfg.cluster.pgdata);
     cfg.cluster.conninfo = c.str(*t, "cluster", "conninfo", false);
+    cfg.cluster.pg_bindir = c.str(*t, "cluster", "pg_bindir", false);
+    if (!cfg.cluster.pg_bindir.empty())
+      require_absolute(c, t->get("pg_bindir"), "[cluster] pg_bindir", cfg.cluster.pg_bindir);
   }
 
   if (const toml::node* n = root.get("repo")) {

@@ -14,6 +14,9 @@ struct ClusterConfig {
   std::string name;
   std::string pgdata;    // absolute path of the data directory
   std::string conninfo;  // libpq connection string (may carry a password: never print it raw)
+  // initdb, pg_ctl and postgres of the cluster's major, for the servers pgdr starts; empty: found
+  // by pg/binaries.h.
+  std::string pg_bindir;
 };
 
 struct RepoConfig {

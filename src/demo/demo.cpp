@@ -27,6 +27,7 @@
 #include "drill/drill.h"
 #include "drill/source_capture.h"
 #include "io/kdf.h"
+#include "pg/binaries.h"
 #include "pg/connection.h"
 #include "pg/server_user.h"
 #include "repo/passphrase.h"
@@ -126,7 +127,7 @@ class Workspace {
   ~Workspace() {
     if (!primary_.empty() && process_alive(read_pid(primary_))) {
       try {
-        run_process(pg::as_user(user_, {pg::pg_bindir(kPgMajor) + "/pg_ctl", "-D", primary_, "-m", "immediate", "-w",
+        run_process(pg::as_user(user_, {pg::find_server_programs(kPgMajor, "").program("pg_ctl"), "-D", primary_, "-m", "immediate", "-w",
                                         "stop"}));
       } catch (...) {
       }
@@ -172,7 +173,8 @@ DemoResult run_demo(const DemoOptions& opt) {
 
   const pg::ServerUser user = pg::server_user();
   Workspace ws(opt.work_dir, opt.keep, user);
-  const std::string bindir = pg::pg_bindir(kPgMajor);
+  // The demo also runs psql and pgbench, which Debian keeps beside its servers.
+  const std::string bindir = pg::find_server_programs(kPgMajor, "").bindir;
   const std::string primary = ws.path("primary"), socket_dir = ws.path("socket"), repo_dir = ws.path("repo");
   const std::string pgdr = ws.path("pgdr"), config = ws.path("pgdr.toml");
   DemoResult result;

@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/subprocess.h"
 #include "pg/amcheck.h"
+#include "pg/binaries.h"
 #include "pg/connection.h"
 #include "pg/lsn.h"
 #include "pg/scratch_server.h"
@@ -223,6 +224,7 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
     so.parent_dir = dr_path;
     so.name_prefix = kDrillPrefix;
     so.server_user = cfg.drill.server_user;
+    so.pg_bindir = cfg.cluster.pg_bindir;
     if (!capture.superuser.empty()) so.superuser = capture.superuser;
     dr = std::make_unique<pg::ScratchServer>(so);
     dr_root = dr->root();
@@ -410,7 +412,7 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
     if (!not_compared.empty()) p.details["not_compared"] = not_compared;
 
     pg::AmcheckOptions ao;
-    ao.bindir = pg::pg_bindir(restored.info.pg_version_num / 10000);
+    ao.program = pg::find_client_program("pg_amcheck", dr->programs());
     ao.libpq_env = dr->libpq_env();
     pg::AmcheckResult am = pg::run_amcheck(ao);
     p.details["amcheck"] = {{"ok", am.ok},

@@ -63,7 +63,7 @@ ArchivedCommit newest_archived_commit(const repo::Repository& repo, std::uint64_
   }
   const auto& [tli, segs] = *wal.segments.rbegin();
   ScratchDir dir;
-  const std::string waldump = pg::pg_bindir(pg_major) + "/pg_waldump";
+  const std::string waldump = "/usr/lib/postgresql/" + std::to_string(pg_major) + "/bin/pg_waldump";
   for (auto it = segs.rbegin(); it != segs.rend() && out.segments_read < 8; ++it) {
     std::string name = pg::segment_file_name(tli, *it, seg_bytes);
     auto content = repo::fetch_wal_file(repo, name);

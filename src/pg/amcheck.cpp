@@ -24,7 +24,7 @@ std::set<std::string> amcheck_relations(const std::vector<std::string>& lines) {
 
 AmcheckResult run_amcheck(const AmcheckOptions& options) {
   const auto started = std::chrono::steady_clock::now();
-  std::vector<std::string> argv = {options.bindir + "/pg_amcheck", "--all", "--install-missing", "--no-password",
+  std::vector<std::string> argv = {options.program, "--all", "--install-missing", "--no-password",
                                    "--jobs", std::to_string(std::max(1, options.jobs))};
   if (options.heapallindexed) argv.push_back("--heapallindexed");
   std::vector<std::string> env = options.libpq_env;

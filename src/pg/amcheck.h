@@ -10,7 +10,7 @@
 namespace pgdr::pg {
 
 struct AmcheckOptions {
-  std::string bindir;                 // where pg_amcheck lives
+  std::string program;                // pg_amcheck (see find_client_program)
   std::vector<std::string> libpq_env; // PGHOST, PGPORT, PGUSER of the server to check
   bool heapallindexed = false;        // also check that every heap tuple has its index entries (slower)
   int jobs = 2;

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "pg/connection.h"
+#include "pg/version.h"
 
 namespace pgdr::pg {
 namespace {
@@ -68,6 +69,7 @@ std::optional<std::uint64_t> parse_number(const std::string& text, std::size_t* 
 
 struct ReplicationConnection::Impl {
   PGconn* conn = nullptr;
+  std::string conninfo;  // for the ordinary connection a 14 server needs to read a slot; never printed
   std::string description;
   std::vector<std::string> secrets;
 
@@ -105,6 +107,7 @@ struct ReplicationConnection::Impl {
 
 ReplicationConnection::ReplicationConnection(const std::string& conninfo, const std::string& application_name)
     : impl_(std::make_unique<Impl>()) {
+  impl_->conninfo = conninfo;
   impl_->description = redact_conninfo(conninfo);
   char* parse_error = nullptr;
   PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &parse_error);
@@ -147,6 +150,7 @@ ReplicationConnection::ReplicationConnection(const std::string& conninfo, const 
     }
     throw Error(kind, "unable to open a replication connection to " + impl_->description + " (" + why + ")", hint);
   }
+  require_supported_version(PQserverVersion(impl_->conn), impl_->description);
 }
 
 ReplicationConnection::~ReplicationConnection() = default;
@@ -200,6 +204,7 @@ std::pair<std::string, Bytes> ReplicationConnection::timeline_history(std::uint3
 }
 
 SlotState ReplicationConnection::read_slot(const std::string& slot) {
+  if (!has_read_replication_slot(major_of(PQserverVersion(impl_->conn)))) return read_slot_by_sql(slot);
   auto res = impl_->run("READ_REPLICATION_SLOT " + slot, PGRES_TUPLES_OK);
   SlotState s;
   auto type = Impl::value(res.get(), 0, 0);
@@ -209,6 +214,39 @@ SlotState ReplicationConnection::read_slot(const std::string& slot) {
   if (auto lsn = Impl::value(res.get(), 0, 1)) s.restart_lsn = parse_lsn(*lsn);
   if (auto tli = Impl::value(res.get(), 0, 2))
     if (auto n = parse_number(*tli)) s.restart_timeline = static_cast<std::uint32_t>(*n);
+  return s;
+}
+
+SlotState ReplicationConnection::read_slot_by_sql(const std::string& slot) {
+  Connection sql(impl_->conninfo);
+  QueryResult r = sql.query("SELECT slot_type, restart_lsn::text FROM pg_replication_slots WHERE slot_name = $1", {slot});
+  SlotState s;
+  if (r.rows.empty() || !r.rows[0][0]) return s;
+  s.exists = true;
+  s.type = *r.rows[0][0];
+  if (r.rows[0][1]) s.restart_lsn = parse_lsn(*r.rows[0][1]);
+  if (!s.restart_lsn) return s;
+  // READ_REPLICATION_SLOT's restart_tli: the timeline whose stretch of WAL holds restart_lsn, from
+  // the current timeline's history (each line: parent timeline, where it was left, why).
+  const std::uint32_t current = identify_system().timeline;
+  s.restart_timeline = current;
+  if (current <= 1) return s;
+  const Bytes history = timeline_history(current).second;
+  std::string_view text(reinterpret_cast<const char*>(history.data()), history.size());
+  while (!text.empty()) {
+    std::string_view line = text.substr(0, text.find('\n'));
+    text.remove_prefix(std::min(text.size(), line.size() + 1));
+    std::size_t used = 0;
+    auto tli = parse_number(std::string(line), &used);
+    if (!tli || used >= line.size()) continue;  // comments and blank lines
+    std::string_view rest = line.substr(used);
+    while (!rest.empty() && (rest.front() == '\t' || rest.front() == ' ')) rest.remove_prefix(1);
+    auto switchpoint = parse_lsn(rest.substr(0, rest.find_first_of("\t ")));
+    if (switchpoint && *s.restart_lsn < *switchpoint) {
+      s.restart_timeline = static_cast<std::uint32_t>(*tli);
+      break;
+    }
+  }
   return s;
 }
 

@@ -78,6 +78,9 @@ class ReplicationConnection {
 
  private:
   struct Impl;
+  // A 14 server has no READ_REPLICATION_SLOT: pg_replication_slots over an ordinary connection.
+  SlotState read_slot_by_sql(const std::string& slot);
+
   std::unique_ptr<Impl> impl_;
 };
 

@@ -38,12 +38,6 @@ std::string slurp(const std::string& path) {
   return out.str();
 }
 
-int major_version(const std::string& data_dir) {
-  std::string v = slurp(data_dir + "/PG_VERSION");
-  if (v.empty()) throw Error(ErrorKind::not_found, "not a PostgreSQL data directory: " + data_dir + " (no PG_VERSION)");
-  return std::atoi(v.c_str());
-}
-
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
   return s;
@@ -114,8 +108,8 @@ void ScratchServer::write_settings() {
 }
 
 void ScratchServer::start(std::chrono::milliseconds timeout) {
-  const int major = major_version(data_dir_);
-  const std::string pg_ctl = pg_bindir(major) + "/pg_ctl";
+  programs_ = find_server_programs(data_directory_major(data_dir_), options_.pg_bindir);
+  const std::string pg_ctl = programs_.program("pg_ctl");
   if (::chmod(data_dir_.c_str(), 0700) != 0) throw_errno("unable to change mode of", data_dir_, errno);
   for (int attempt = 0;; ++attempt) {
     write_settings();
@@ -175,7 +169,7 @@ void ScratchServer::stop() noexcept {
   if (postmaster_pid_ <= 0) return;
   const pid_t pid = postmaster_pid_;
   try {
-    const std::string pg_ctl = pg_bindir(major_version(data_dir_)) + "/pg_ctl";
+    const std::string pg_ctl = programs_.program("pg_ctl");
     for (const char* mode : {"fast", "immediate"}) {
       ProcessResult r = run_process(as_user(user_, {pg_ctl, "-D", data_dir_, "-m", mode, "-w", "-t", "30", "stop"}), {},
                                     {"LC_ALL=C"});

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "pg/binaries.h"
 #include "pg/server_user.h"
 
 namespace pgdr::pg {
@@ -30,6 +31,7 @@ struct ScratchServerOptions {
   std::string server_user;                  // see server_user(); "" = postgres when root
   std::string superuser = "postgres";       // the role pgdr's own checks connect as
   std::vector<std::string> server_env;      // "K=V" for the server (restore_command sees them)
+  std::string pg_bindir;                    // [cluster] pg_bindir; empty: found by pg/binaries.h
 };
 
 class ScratchServer {
@@ -48,10 +50,13 @@ class ScratchServer {
   bool running() const { return postmaster_pid_ > 0; }
   pid_t postmaster_pid() const { return postmaster_pid_; }
 
-  // Applies the settings above to the restored data directory and starts the server; returns once
-  // it accepts connections (during archive recovery: once it is consistent). Throws
-  // Error(postgres) with the end of the server log when it does not start within timeout.
+  // Applies the settings above to the restored data directory and starts it with the server of
+  // its own major (PG_VERSION; see pg/binaries.h); returns once it accepts connections (during
+  // archive recovery: once it is consistent). Throws Error(config) when that major's programs are
+  // not found, Error(postgres) with the end of the server log when it does not start in time.
   void start(std::chrono::milliseconds timeout);
+  // The programs start() chose; empty before it.
+  const ServerPrograms& programs() const { return programs_; }
   // Waits until recovery has ended and the server is a primary. Throws Error(postgres) if the
   // server stops (with the end of its log), Error(interrupted) on a signal, or after timeout.
   void wait_promoted(std::chrono::milliseconds timeout);
@@ -79,6 +84,7 @@ class ScratchServer {
   std::string data_dir_;
   std::string socket_dir_;
   int port_ = 0;
+  ServerPrograms programs_;
   pid_t postmaster_pid_ = 0;
   bool keep_ = false;
 };

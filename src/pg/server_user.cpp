@@ -52,9 +52,4 @@ void give_to(const ServerUser& user, const std::string& path) {
   if (ec) throw Error(ErrorKind::io, "unable to walk " + path + " (" + ec.message() + ")");
 }
 
-std::string pg_bindir(int major) {
-  if (const char* env = std::getenv("PGDR_PG_BINDIR"); env && *env) return env;
-  return "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
-}
-
 }  // namespace pgdr::pg

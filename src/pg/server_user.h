@@ -31,8 +31,4 @@ std::vector<std::string> as_user(const ServerUser& user, const std::vector<std::
 // Makes path and everything under it owned by user (no-op unless switch_user). Throws Error(io).
 void give_to(const ServerUser& user, const std::string& path);
 
-// The directory of PostgreSQL's programs for a major version: $PGDR_PG_BINDIR, else
-// /usr/lib/postgresql/<major>/bin (Debian's layout).
-std::string pg_bindir(int major);
-
 }  // namespace pgdr::pg

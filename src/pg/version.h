@@ -45,6 +45,10 @@ struct BackupFunctions {
 };
 BackupFunctions backup_functions(int major);
 
+// READ_REPLICATION_SLOT exists on replication connections from 15 on; before, a slot is read
+// through pg_replication_slots on an ordinary connection.
+constexpr bool has_read_replication_slot(int major) { return major >= 15; }
+
 // initdb enables data checksums unless told otherwise from 18 on.
 constexpr bool checksums_on_by_default(int major) { return major >= 18; }
 

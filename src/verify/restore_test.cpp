@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "pg/amcheck.h"
+#include "pg/binaries.h"
 #include "pg/connection.h"
 #include "pg/scratch_server.h"
 #include "pg/server_user.h"
@@ -68,6 +69,7 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
     so.name_prefix = "pgdr-restore-test";
     so.server_env = options.server_env;
     so.server_user = options.server_user;
+    so.pg_bindir = options.pg_bindir;
     // Owns the directory and the server: both go when this scope ends, whatever happens.
     pg::ScratchServer server(so);
     r.details["port"] = server.port();
@@ -99,7 +101,7 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
     step = "amcheck";
     t = Clock::now();
     pg::AmcheckOptions ao;
-    ao.bindir = pg::pg_bindir(snap.pg_version_num / 10000);
+    ao.program = pg::find_client_program("pg_amcheck", server.programs());
     ao.libpq_env = server.libpq_env();
     pg::AmcheckResult am = pg::run_amcheck(ao);
     r.details["amcheck_seconds"] = since(t);

@@ -16,6 +16,7 @@ namespace pgdr::verify {
 struct RestoreTestOptions {
   std::string parent_dir;                // where the throwaway directory is made; empty: $TMPDIR or /tmp
   std::string server_user;               // who runs the server when pgdr runs as root; empty: postgres
+  std::string pg_bindir;                 // [cluster] pg_bindir (see pg/binaries.h)
   int process_max = 2;
   std::string restore_command;           // for the archived WAL; empty: the snapshot's own WAL only
   std::vector<std::string> server_env;   // "K=V" the server needs (the passphrase source for archive-get)

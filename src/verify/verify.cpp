@@ -116,6 +116,7 @@ Report run_verify(const Config& config, const RepoConfig& rc, const VerifyOption
       o.parent_dir = options.restore_parent_dir;
       if (o.parent_dir.empty()) o.parent_dir = config.drill.dr_path;
       o.server_user = config.drill.server_user;
+      o.pg_bindir = config.cluster.pg_bindir;
       o.process_max = config.backup.process_max;
       o.restore_command = restore_command_for(config);
       if (!config.key.passphrase_env.empty())

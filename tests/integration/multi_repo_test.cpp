@@ -398,7 +398,7 @@ TEST_F(MultiRepoTest, FailureWhileCommittingNamesWhereTheSnapshotIsComplete) {
   repo::Repository a = open("a", std::make_unique<storage::PosixStorage>(repo("a")));
   repo::Repository b = open("b", std::make_unique<storage::PosixStorage>(repo("b")));
   repo::Repository c = open("c", std::make_unique<NoInfoCommitStorage>(repo("c")));
-  ClusterConfig cluster{"test", cluster_->data_dir(), cluster_->conninfo()};
+  ClusterConfig cluster{"test", cluster_->data_dir(), cluster_->conninfo(), ""};
   std::string message;
   try {
     backup::run_backup(cluster, std::vector<repo::Repository*>{&a, &b, &c}, backup::BackupOptions{});
