@@ -95,7 +95,12 @@ class PgdrTest : public ::testing::Test {
 
   // Switches c to a new WAL segment and waits until its archiver has stored everything before it.
   void archive_now(PgCluster& c) {
-    std::string seg = c.psql("SELECT pg_walfile_name(pg_switch_wal())");
+    // A server exactly at the start of a segment (pg_backup_stop's own switch, nothing written since)
+    // does not switch: pg_switch_wal returns that start, which names the segment in use; the one to
+    // wait for is the one before it.
+    std::string seg = c.psql(
+        "SELECT pg_walfile_name(CASE WHEN (l - '0/0'::pg_lsn) % pg_size_bytes(current_setting('wal_segment_size')) = 0 "
+        "THEN l - 1 ELSE l END) FROM (SELECT pg_switch_wal() AS l) s");
     for (int i = 0; i < 600; ++i) {
       std::string last = c.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
       if (!last.empty() && last >= seg) return;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdlib>
 #include <sstream>
 
@@ -46,6 +47,7 @@ TEST_P(Measure, NewestArchivedCommitWithoutPgWaldump) {
 
   const std::string report = work_->file("measure.json");
   auto m = pgdr({"measure", "--report", report}, {"PATH=" + path_without("pg_waldump")});
+  ASSERT_TRUE(std::filesystem::exists(report)) << "measure wrote no report (exit " << m.exit_code << "): " << m.err;
   nlohmann::json j = read_json(report);
   nlohmann::json rpo;
   for (const auto& c : j["checks"])

@@ -19,8 +19,11 @@ class Upgrade : public DrillTest {
 
   // The 15 cluster stops; a 17 cluster takes its name, its repository and its archive_command.
   void upgrade() {
-    const std::string last_old = cluster_->psql("SELECT last_archived_wal FROM pg_stat_archiver");
+    // A fast shutdown archives what is ready (a drill's segment switch, say): the repository, not
+    // pg_stat_archiver before it, knows the old cluster's last segment.
     cluster_->stop();
+    const std::string last_old = nlohmann::json::parse(pgdr_ok({"info", "--json"}))["repositories"][0]["wal_archive"]
+                                                                                    ["timelines"][0]["last_segment"];
     PgClusterOptions o = with_passphrase({});
     o.major = kNewMajor;
     auto next = std::make_unique<PgCluster>(o);
@@ -105,8 +108,10 @@ TEST_F(Upgrade, FifteenToSeventeenUnderOneClusterName) {
   ASSERT_EQ(info.size(), 2u) << info.dump(2);
   EXPECT_EQ(info[0]["id"], old_id);
   EXPECT_EQ(info[0]["pg_version_num"].get<int>() / 10000, 15) << info.dump(2);
+  EXPECT_EQ(info[0]["pg_major"], 15) << info.dump(2);
   EXPECT_EQ(info[1]["id"], new_id);
   EXPECT_EQ(info[1]["pg_version_num"].get<int>() / 10000, kNewMajor) << info.dump(2);
+  EXPECT_EQ(info[1]["pg_major"], kNewMajor) << info.dump(2);
   EXPECT_NE(info[0]["system_identifier"], info[1]["system_identifier"]);
 
   expect_restores_as(old_id, 15, "15:1000");
