@@ -8,53 +8,23 @@
 #include <thread>
 
 #include "pgdr_fixture.h"
+#include "rich_database.h"
 
 namespace pgdr::test {
 namespace {
 
 class BackupRestoreTest : public PgdrTest {};
 
-// Schemas, TOAST, large objects, an index of each kind, an unlogged table, a second tablespace.
-void build_rich_database(PgCluster& c, const std::string& tablespace_dir) {
-  c.psql("CREATE EXTENSION amcheck; CREATE EXTENSION btree_gist; CREATE EXTENSION pg_trgm;");
-  c.psql("CREATE TABLESPACE extra LOCATION '" + tablespace_dir + "'");
-  c.psql(R"SQL(
-    CREATE SCHEMA sales; CREATE SCHEMA stock;
-    CREATE TABLE sales.orders (id bigserial PRIMARY KEY, customer int NOT NULL, placed timestamptz NOT NULL,
-                               note text, tags text[], doc jsonb, span int4range, pt point);
-    INSERT INTO sales.orders (customer, placed, note, tags, doc, span, pt)
-      SELECT g % 997, now() - g * interval '1 minute', md5(g::text) || repeat('x', g % 50),
-             ARRAY[md5(g::text), (g % 7)::text], jsonb_build_object('k', g, 'v', md5(g::text)),
-             int4range(g, g + 10), point(g % 100, g % 37)
-      FROM generate_series(1, 20000) g;
-    CREATE INDEX orders_customer_hash ON sales.orders USING hash (customer);
-    CREATE INDEX orders_tags_gin ON sales.orders USING gin (tags);
-    CREATE INDEX orders_note_trgm ON sales.orders USING gin (note gin_trgm_ops);
-    CREATE INDEX orders_span_gist ON sales.orders USING gist (span);
-    CREATE INDEX orders_pt_spgist ON sales.orders USING spgist (pt);
-    CREATE INDEX orders_placed_brin ON sales.orders USING brin (placed);
-    CREATE TABLE stock.documents (id int PRIMARY KEY, body text) TABLESPACE extra;
-    INSERT INTO stock.documents SELECT g, string_agg(md5((g * 1000 + i)::text), '') FROM generate_series(1, 200) g,
-      generate_series(1, 400) i GROUP BY g;
-    CREATE INDEX documents_body ON stock.documents (left(body, 20)) TABLESPACE extra;
-    CREATE UNLOGGED TABLE stock.scratch (id int, v text);
-    INSERT INTO stock.scratch SELECT g, md5(g::text) FROM generate_series(1, 5000) g;
-    SELECT lo_from_bytea(0, convert_to(repeat(md5(g::text), 3000), 'UTF8')) FROM generate_series(1, 5) g;
-  )SQL");
-}
-
 TEST_F(BackupRestoreTest, SnapshotUnderLoadRestoresAndMatchesSource) {
   std::string ts_dir = work_->make_dir("tablespace");
   build_rich_database(*cluster_, ts_dir);
-  auto init = cluster_->run_as_server_user({PgCluster::bin("pgbench"), "-i", "-s", "2", "-h", "127.0.0.1", "-p",
-                                            std::to_string(cluster_->port()), "postgres"});
+  auto init = pgbench(*cluster_, {"-i", "-s", "2"});
   ASSERT_EQ(init.exit_code, 0) << init.err;
   pgdr_ok({"init"});
 
   // First snapshot while pgbench writes.
   std::thread load([&] {
-    cluster_->run_as_server_user({PgCluster::bin("pgbench"), "-c", "2", "-T", "6", "-h", "127.0.0.1", "-p",
-                                  std::to_string(cluster_->port()), "postgres"});
+    pgbench(*cluster_, {"-c", "2", "-T", "6"});
   });
   std::this_thread::sleep_for(std::chrono::seconds(1));
   std::string under_load = backup();
@@ -68,8 +38,7 @@ TEST_F(BackupRestoreTest, SnapshotUnderLoadRestoresAndMatchesSource) {
     pgdr_ok({"restore", "--target-dir", target, "--snapshot", under_load, "--tablespace-map", ts_oid + "=" + ts_target});
     PgCluster restored(PgCluster::Adopt{target}, with_passphrase({}));
     wait_recovered(restored);
-    auto amcheck = restored.run_as_server_user({PgCluster::bin("pg_amcheck"), "--heapallindexed", "--all", "-h",
-                                                "127.0.0.1", "-p", std::to_string(restored.port())});
+    auto amcheck = pg_amcheck(restored);
     EXPECT_EQ(amcheck.exit_code, 0) << amcheck.out << amcheck.err;
     EXPECT_EQ(restored.psql("SELECT count(*) FROM stock.documents"), "200");
     // The unlogged table comes back empty, as after a crash.

@@ -32,6 +32,36 @@ bool process_alive(pid_t pid) {
   return state != 'Z' && state != 'X';
 }
 
+// A major whose servers are not installed is an error that says how to install them, not a skip.
+TEST(ClusterHarness, MissingMajorIsAnErrorNamingTheInstallScript) {
+  PgClusterOptions o;
+  o.major = 13;
+  try {
+    PgCluster pg(o);
+    FAIL() << "a cluster of PostgreSQL 13 started";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("PostgreSQL 13 server programs are missing: "), std::string::npos) << what;
+    EXPECT_NE(what.find("/13/bin/initdb"), std::string::npos) << what;
+    EXPECT_NE(what.find("run .ci/deps.sh"), std::string::npos) << what;
+  }
+}
+
+// An adopted data directory runs on the servers of its PG_VERSION.
+TEST(ClusterHarness, AdoptedDirectoryRunsOnItsOwnMajor) {
+  PgClusterOptions o;
+  o.major = 17;
+  o.start = false;
+  PgCluster made(o);
+  EXPECT_EQ(made.major(), 17);
+  TempDir copy("pgdr-adopt");
+  const std::string dir = copy.file("data");
+  std::filesystem::copy(made.data_dir(), dir, std::filesystem::copy_options::recursive);
+  PgCluster adopted(PgCluster::Adopt{dir});
+  EXPECT_EQ(adopted.major(), 17);
+  EXPECT_EQ(adopted.psql("SELECT current_setting('server_version_num')::int / 10000"), "17");
+}
+
 TEST(ClusterHarness, StartsCreatesTableAndCounts) {
   PgCluster pg;
   ASSERT_TRUE(pg.running());

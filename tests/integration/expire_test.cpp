@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "core/time_format.h"
-#include "pgdr_fixture.h"
+#include "expire_fixture.h"
 #include "s3_fixture.h"
 
 namespace pgdr::test {
@@ -18,69 +18,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class ExpireTest : public PgdrTest {
- protected:
-  PgClusterOptions cluster_options() override {
-    PgClusterOptions o = with_passphrase({});
-    o.archive_command = pgdr_path() + " --config " + work_->file("pgdr.toml") + " archive-push %p";
-    return o;
-  }
-
-  // What the repository stores besides its audit log, to which every command (expire too) adds.
-  std::uint64_t repo_bytes() {
-    std::uint64_t n = 0;
-    for (const auto& e : fs::recursive_directory_iterator(repo_dir_))
-      if (e.is_regular_file() && !e.path().string().starts_with(repo_dir_ + "/audit/")) n += e.file_size();
-    return n;
-  }
-  std::size_t count_files(const std::string& dir) {
-    std::size_t n = 0;
-    if (fs::exists(repo_dir_ + "/" + dir))
-      for (const auto& e : fs::recursive_directory_iterator(repo_dir_ + "/" + dir)) n += e.is_regular_file();
-    return n;
-  }
-  void archive_now() {
-    std::string seg = cluster_->psql("SELECT pg_walfile_name(pg_switch_wal())");
-    for (int i = 0; i < 600; ++i) {
-      std::string last = cluster_->psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
-      if (!last.empty() && last >= seg) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    FAIL() << "segment " << seg << " was not archived in time";
-  }
-  std::string backup_at(const std::string& iso) {
-    auto r = pgdr({"backup"}, {"PGDR_TEST_NOW=" + iso});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    std::string id = r.out;
-    while (!id.empty() && id.back() == '\n') id.pop_back();
-    return id;
-  }
-  // Restores a snapshot to its end (or to the end of the archive) and returns "counter:rows".
-  std::string restored_state(const std::string& id, bool to_latest) {
-    std::string dir = work_->file("restore-" + id);
-    std::vector<std::string> args = {"restore", "--target-dir", dir, "--snapshot", id};
-    if (!to_latest) args.insert(args.end(), {"--immediate", "--target-action", "promote"});
-    auto r = pgdr(args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    if (r.exit_code != 0) return "<restore failed: " + r.err + ">";
-    PgCluster restored(PgCluster::Adopt{dir}, with_passphrase({}));
-    wait_recovered(restored);
-    std::string state = restored.psql("SELECT (SELECT v FROM counter) || ':' || (SELECT count(*) FROM data)");
-    restored.stop();
-    fs::remove_all(dir);
-    return state;
-  }
-};
-
 TEST_F(ExpireTest, KeepsExactlyThePolicyOverNinetyDaysAndEveryKeptSnapshotRestores) {
   // Repacking off: this test accounts for whole objects (the next test repacks).
   write_config(
       "[retention]\nhourly = 3\ndaily = 4\nweekly = 3\nmonthly = 3\nyearly = 0\nmin_age = \"1h\"\nlock_wait = \"30s\"\n"
       "repack_threshold = 0\n");
   pgdr_ok({"init"});
-  cluster_->psql(
-      "CREATE TABLE counter (v int); INSERT INTO counter VALUES (-1); CREATE TABLE data (i int, t text); "
-      "CREATE TABLE churn (t text);");
+  create_schedule_tables();
   // Day, hour, minute after Monday 2026-01-05 00:00 UTC.
   const std::vector<std::tuple<int, int, int>> schedule = {
       {0, 10, 0},  {10, 10, 0}, {20, 10, 0}, {31, 10, 0}, {40, 10, 0}, {50, 10, 0}, {59, 10, 0},
@@ -91,11 +35,7 @@ TEST_F(ExpireTest, KeepsExactlyThePolicyOverNinetyDaysAndEveryKeptSnapshotRestor
   for (std::size_t i = 0; i < schedule.size(); ++i) {
     auto [d, h, m] = schedule[i];
     SystemTime t = day0 + std::chrono::hours(24 * d + h) + std::chrono::minutes(m);
-    // Each backup: a known counter, 300 more rows, and a table rewritten (new blocks only it holds).
-    cluster_->psql("UPDATE counter SET v = " + std::to_string(i) +
-                   "; INSERT INTO data SELECT g, md5(g::text) FROM generate_series(1, 300) g; TRUNCATE churn; "
-                   "INSERT INTO churn SELECT md5(random()::text) || md5(random()::text) FROM generate_series(1, 3000);");
-    std::string id = backup_at(iso8601(t));
+    std::string id = step_and_backup_at(i, t);
     ASSERT_EQ(id.substr(0, 16), compact_utc(t).substr(0, 15) + ".") << id;  // the id carries the fabricated time
     ids.push_back(id);
   }
@@ -170,7 +110,7 @@ TEST_F(ExpireTest, KeepsExactlyThePolicyOverNinetyDaysAndEveryKeptSnapshotRestor
   // Every kept snapshot restores to what it held; the oldest also recovers through the archive to
   // the latest commit, so no WAL it needs was removed.
   for (std::size_t i : expected)
-    EXPECT_EQ(restored_state(ids[i], false), std::to_string(i) + ":" + std::to_string(300 * (i + 1))) << ids[i];
+    EXPECT_EQ(restored_state(ids[i], false), state_after_step(i)) << ids[i];
   EXPECT_EQ(restored_state(ids[5], true), "100:6000");
 
   // The audit log records the real expire (not the dry run): each snapshot it removed, before the

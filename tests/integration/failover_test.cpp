@@ -12,8 +12,7 @@ namespace {
 class FailoverTest : public PgdrTest {
  protected:
   PgClusterOptions cluster_options() override {
-    auto o = with_passphrase({});
-    o.archive_command = pgdr_path() + " --config " + work_->file("pgdr.toml") + " archive-push %p";
+    auto o = archiving({});
     o.settings.push_back("archive_timeout = 1");
     return o;
   }

@@ -1,5 +1,7 @@
 // A source cluster, a repository directory and a configuration file for one test, plus helpers to
-// run pgdr against them and to compare a restored cluster with its source.
+// run pgdr against them and to compare a restored cluster with its source. The cluster is
+// PostgreSQL 15 unless cluster_options() names another major (the matrix tests do); the
+// configuration then names that major's server programs in [cluster] pg_bindir.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -41,6 +43,13 @@ class PgdrTest : public ::testing::Test {
     return o;
   }
 
+  // o with the passphrase and archive_command = pgdr archive-push into the test's repository.
+  PgClusterOptions archiving(PgClusterOptions o) {
+    o = with_passphrase(std::move(o));
+    o.archive_command = pgdr_path() + " --config " + work_->file("pgdr.toml") + " archive-push %p";
+    return o;
+  }
+
   // The [[repo]] section of the configuration: the local directory repo_dir_, unless a test
   // overrides it (an S3 repository, say).
   virtual std::string repo_toml() { return "[[repo]]\nname = \"local\"\npath = \"" + repo_dir_ + "\"\n"; }
@@ -48,8 +57,14 @@ class PgdrTest : public ::testing::Test {
   void write_config(const std::string& extra = "") {
     config_ = work_->write_file("pgdr.toml",
                                 "[cluster]\nname = \"test\"\npgdata = \"" + cluster_->data_dir() + "\"\nconninfo = \"" +
-                                    cluster_->conninfo() + "\"\n" + repo_toml() +
+                                    cluster_->conninfo() + "\"\n" + pg_bindir_toml(*cluster_) + repo_toml() +
                                     "[key]\npassphrase_env = \"PGDR_PASSPHRASE\"\n[backup]\nprocess_max = 2\n" + extra);
+  }
+
+  // pgdr finds 15's server programs where Debian puts them; another major's are named.
+  static std::string pg_bindir_toml(const PgCluster& c) {
+    if (c.major() == PgCluster::kDefaultMajor) return "";
+    return "pg_bindir = \"" + PgCluster::server_bindir(c.major()) + "\"\n";
   }
 
   PgdrResult pgdr(std::vector<std::string> args, std::vector<std::string> env = {}) {
@@ -80,7 +95,12 @@ class PgdrTest : public ::testing::Test {
 
   // Switches c to a new WAL segment and waits until its archiver has stored everything before it.
   void archive_now(PgCluster& c) {
-    std::string seg = c.psql("SELECT pg_walfile_name(pg_switch_wal())");
+    // A server exactly at the start of a segment (pg_backup_stop's own switch, nothing written since)
+    // does not switch: pg_switch_wal returns that start, which names the segment in use; the one to
+    // wait for is the one before it.
+    std::string seg = c.psql(
+        "SELECT pg_walfile_name(CASE WHEN (l - '0/0'::pg_lsn) % pg_size_bytes(current_setting('wal_segment_size')) = 0 "
+        "THEN l - 1 ELSE l END) FROM (SELECT pg_switch_wal() AS l) s");
     for (int i = 0; i < 600; ++i) {
       std::string last = c.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver");
       if (!last.empty() && last >= seg) return;
@@ -88,6 +108,38 @@ class PgdrTest : public ::testing::Test {
     }
     FAIL() << "segment " << seg << " was not archived in time\n"
            << c.log().substr(c.log().size() > 3000 ? c.log().size() - 3000 : 0);
+  }
+
+  // Restores (to target, promoting when one is given; to the end of the archive otherwise), starts
+  // the copy with the servers of its own major, and returns what sql prints there.
+  std::string restore_and_query(const std::vector<std::string>& target, const std::string& sql) {
+    static int n = 0;
+    std::string dir = work_->file("pitr-" + std::to_string(++n));
+    std::vector<std::string> args = {"restore", "--target-dir", dir};
+    args.insert(args.end(), target.begin(), target.end());
+    bool has_target = false;
+    for (const auto& a : target) has_target |= a == "--time" || a == "--lsn" || a == "--xid" || a == "--name" || a == "--immediate";
+    if (has_target) args.insert(args.end(), {"--target-action", "promote"});
+    auto r = pgdr(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    if (r.exit_code != 0) return "<restore failed>";
+    PgCluster restored(PgCluster::Adopt{dir}, with_passphrase({}));
+    wait_recovered(restored);
+    return restored.psql(sql);
+  }
+
+  // pg_amcheck (Debian's 15, which checks every major) over every database of c, indexes included.
+  static ProcessResult pg_amcheck(const PgCluster& c) {
+    return c.run_as_server_user(
+        {PgCluster::bin("pg_amcheck"), "--heapallindexed", "--all", "-h", "127.0.0.1", "-p", std::to_string(c.port())});
+  }
+
+  // pgbench (Debian's 15) against the postgres database of c, e.g. {"-i", "-s", "2"}.
+  static ProcessResult pgbench(const PgCluster& c, std::vector<std::string> args) {
+    std::vector<std::string> argv = {PgCluster::bin("pgbench")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"-h", "127.0.0.1", "-p", std::to_string(c.port()), "postgres"});
+    return c.run_as_server_user(argv);
   }
 
   std::string backup() {

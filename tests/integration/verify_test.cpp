@@ -288,31 +288,7 @@ TEST_F(VerifyTest, SnapshotFiveTimesLargerThanItsPredecessorsWarns) {
 }
 
 TEST_F(VerifyTest, RestoreTestRestoresStartsChecksAndRemovesTheCopy) {
-  std::string dr = work_->make_dir("dr");
-  write_verify_config("[drill]\ndr_path = \"" + dr + "\"\n");
-  pgdr_ok({"init"});
-  cluster_->psql("CREATE TABLE canary(id int primary key, note text); INSERT INTO canary SELECT g, repeat('x', g % 3000) FROM generate_series(1, 3000) g");
-  backup();
-  // Rows after the snapshot reach the copy only through the archived WAL.
-  cluster_->psql("INSERT INTO canary SELECT g, 'after' FROM generate_series(3001, 3500) g");
-  archive_now();
-
-  auto v = verify({"--restore-test"});
-  EXPECT_EQ(v.run.exit_code, 0) << v.run.out << v.run.err;
-  EXPECT_EQ(schema_errors(), "");
-  auto c = v.check("restore_test");
-  EXPECT_EQ(c["status"], "PASS") << c.dump(2);
-  EXPECT_EQ(c["details"]["amcheck"]["ok"], true) << c.dump(2);
-  bool found = false;
-  for (const auto& t : c["details"]["tables_read"])
-    if (t["table"] == "postgres.public.canary") {
-      found = true;
-      EXPECT_EQ(t["rows"], 3500) << "the archived WAL was not replayed";
-    }
-  EXPECT_TRUE(found) << c.dump(2);
-  for (const char* step : {"restore_seconds", "start_seconds", "recovery_seconds", "amcheck_seconds", "stop_seconds"})
-    EXPECT_GE(c["details"][step].get<double>(), 0) << step;
-  EXPECT_TRUE(fs::is_empty(dr)) << "the throwaway cluster was left in " << dr;
+  expect_restore_test_passes();
 }
 
 TEST_F(VerifyTest, RestoreTestOfCorruptedSnapshotFailsAndLeavesNothingBehind) {

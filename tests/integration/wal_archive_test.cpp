@@ -8,74 +8,28 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "pgdr_fixture.h"
+#include "wal_archive_fixture.h"
 
 namespace pgdr::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-class WalArchiveTest : public PgdrTest {
- protected:
-  PgClusterOptions cluster_options() override { return archiving({}); }
-
-  PgClusterOptions archiving(PgClusterOptions o) {
-    o = with_passphrase(std::move(o));
-    o.archive_command = pgdr_path() + " --config " + work_->file("pgdr.toml") + " archive-push %p";
-    return o;
-  }
-
-  std::string restore_and_query(const std::vector<std::string>& target, const std::string& sql) {
-    static int n = 0;
-    std::string dir = work_->file("pitr-" + std::to_string(++n));
-    std::vector<std::string> args = {"restore", "--target-dir", dir};
-    args.insert(args.end(), target.begin(), target.end());
-    bool has_target = false;
-    for (const auto& a : target) has_target |= a == "--time" || a == "--lsn" || a == "--xid" || a == "--name" || a == "--immediate";
-    if (has_target) args.insert(args.end(), {"--target-action", "promote"});
-    auto r = pgdr(args);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    if (r.exit_code != 0) return "<restore failed>";
-    PgCluster restored(PgCluster::Adopt{dir}, with_passphrase({}));
-    wait_recovered(restored);
-    return restored.psql(sql);
-  }
-
-  std::vector<std::string> wal_objects() {
-    std::vector<std::string> out;
-    if (!fs::exists(repo_dir_ + "/wal")) return out;
-    for (const auto& e : fs::recursive_directory_iterator(repo_dir_ + "/wal"))
-      if (e.is_regular_file()) out.push_back(e.path());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
-
 TEST_F(WalArchiveTest, PointInTimeByTimeLsnXidAndName) {
   pgdr_ok({"init"});
-  cluster_->psql("CREATE TABLE batches (batch int, at timestamptz DEFAULT clock_timestamp())");
+  create_batches_table();
   backup();
-  auto batch = [&](int b) {
-    // One transaction per batch; returns its xid, the LSN after its commit and the time after it.
-    std::string xid = cluster_->psql("BEGIN; INSERT INTO batches (batch) SELECT " + std::to_string(b) +
-                                     " FROM generate_series(1, 100); SELECT txid_current(); COMMIT;");
-    std::string lsn = cluster_->psql("SELECT pg_current_wal_lsn()");
-    std::string time = cluster_->psql("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') || '+00'");
-    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
-    return std::array<std::string, 3>{xid, lsn, time};
-  };
-  auto b1 = batch(1);
-  auto b2 = batch(2);
+  Batch b1 = commit_batch(1);
+  Batch b2 = commit_batch(2);
   cluster_->psql("SELECT pg_create_restore_point('after_batch_2')");
-  batch(3);
+  commit_batch(3);
   archive_now(*cluster_);
 
-  const std::string q = "SELECT string_agg(DISTINCT batch::text, ',') FROM batches";
-  EXPECT_EQ(restore_and_query({"--time", b1[2]}, q), "1");
-  EXPECT_EQ(restore_and_query({"--lsn", b2[1]}, q), "1,2");
-  EXPECT_EQ(restore_and_query({"--xid", b2[0]}, q), "1,2");
-  EXPECT_EQ(restore_and_query({"--name", "after_batch_2"}, q), "1,2");
-  EXPECT_EQ(restore_and_query({}, q), "1,2,3");
+  EXPECT_EQ(restore_and_query({"--time", b1.time_after}, kBatchesPresent), "1");
+  EXPECT_EQ(restore_and_query({"--lsn", b2.lsn_after}, kBatchesPresent), "1,2");
+  EXPECT_EQ(restore_and_query({"--xid", b2.xid}, kBatchesPresent), "1,2");
+  EXPECT_EQ(restore_and_query({"--name", "after_batch_2"}, kBatchesPresent), "1,2");
+  EXPECT_EQ(restore_and_query({}, kBatchesPresent), "1,2,3");
   EXPECT_EQ(restore_and_query({"--immediate"}, "SELECT count(*) FROM batches"), "0");
 
   // The archive's range shows in info, per timeline, without gaps.

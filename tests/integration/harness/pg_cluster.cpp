@@ -17,6 +17,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -29,7 +30,10 @@
 namespace pgdr::test {
 namespace {
 
-constexpr const char* kBinDir = "/usr/lib/postgresql/15/bin/";
+// Debian's PostgreSQL 15: its server, and the client programs used against every major.
+constexpr const char* kDebianBinDir = "/usr/lib/postgresql/15/bin";
+// Where .ci/deps.sh puts the other majors' servers; PGDR_PG_CACHE overrides it, as it does there.
+constexpr const char* kPgCacheDefault = "/var/cache/pgdr-test/postgresql";
 constexpr const char* kLoopback = "127.0.0.1";
 
 // ---- Postmasters to kill if the test binary dies without running destructors --------------------
@@ -217,11 +221,12 @@ void append_line(const std::string& file, const std::string& text) {
 
 PgCluster::PgCluster(Options options) : options_(std::move(options)), dir_("pgdr-pg") {
   install_crash_cleanup();
+  major_ = options_.major.value_or(kDefaultMajor);
   data_dir_ = dir_.file("data");
   config_file_ = data_dir_ + "/postgresql.conf";
   dir_.make_dir("sock");
 
-  std::vector<std::string> initdb = {bin("initdb"), "-k",          "-A",      "trust", "-U", "postgres",
+  std::vector<std::string> initdb = {server_bin("initdb"), "-k",          "-A",      "trust", "-U", "postgres",
                                      "-E",          "UTF8",        "--locale=C", "--no-sync", "-D", data_dir_};
   initdb.insert(initdb.end(), options_.initdb_args.begin(), options_.initdb_args.end());
   const ProcessResult r = run_server(initdb);
@@ -242,6 +247,11 @@ PgCluster::PgCluster(Adopt existing, Options options) : options_(std::move(optio
   if (::access((data_dir_ + "/PG_VERSION").c_str(), F_OK) != 0) {
     throw Error(ErrorKind::not_found, "not a PostgreSQL data directory: " + data_dir_);
   }
+  major_ = std::atoi(trim(read_text(data_dir_ + "/PG_VERSION")).c_str());
+  if (options_.major && *options_.major != major_) {
+    throw Error(ErrorKind::internal, "the data directory " + data_dir_ + " is PostgreSQL " + std::to_string(major_) +
+                                         "'s, not " + std::to_string(*options_.major) + "'s");
+  }
   config_file_ = data_dir_ + "/postgresql.auto.conf";
   dir_.make_dir("sock");
   // PostgreSQL insists on owning its data directory and on mode 0700 (or 0750).
@@ -257,7 +267,7 @@ PgCluster::~PgCluster() {
   if (running()) {
     const pid_t pid = postmaster_pid_;
     try {
-      run_server({bin("pg_ctl"), "-D", data_dir_, "-m", "immediate", "-w", "-t", "30", "stop"});
+      run_server({server_bin("pg_ctl"), "-D", data_dir_, "-m", "immediate", "-w", "-t", "30", "stop"});
     } catch (...) {
       // Fall through to SIGKILL.
     }
@@ -367,7 +377,7 @@ void PgCluster::start() {
     const std::size_t offset = log().size();
     std::vector<std::string> env = {"LC_ALL=C"};
     env.insert(env.end(), options_.server_env.begin(), options_.server_env.end());
-    const ProcessResult r = run_as_server_user({bin("pg_ctl"), "-D", data_dir_, "-l", log_path(), "-w", "-t",
+    const ProcessResult r = run_as_server_user({server_bin("pg_ctl"), "-D", data_dir_, "-l", log_path(), "-w", "-t",
                                                 std::to_string(options_.start_timeout_seconds), "start"},
                                                {}, env);
     read_postmaster_pid();
@@ -395,7 +405,7 @@ void PgCluster::start() {
 void PgCluster::stop(const std::string& mode) {
   if (!running()) return;
   const pid_t pid = postmaster_pid_;
-  const ProcessResult r = run_server({bin("pg_ctl"), "-D", data_dir_, "-m", mode, "-w", "-t", "120", "stop"});
+  const ProcessResult r = run_server({server_bin("pg_ctl"), "-D", data_dir_, "-m", mode, "-w", "-t", "120", "stop"});
   if (r.exit_code != 0) {
     throw Error(ErrorKind::postgres, "unable to stop PostgreSQL in " + data_dir_ + " (" + mode + " mode): " + trim(r.err));
   }
@@ -421,7 +431,7 @@ void PgCluster::restart() {
 }
 
 void PgCluster::reload() {
-  const ProcessResult r = run_server({bin("pg_ctl"), "-D", data_dir_, "reload"});
+  const ProcessResult r = run_server({server_bin("pg_ctl"), "-D", data_dir_, "reload"});
   if (r.exit_code != 0) throw Error(ErrorKind::postgres, "unable to reload PostgreSQL in " + data_dir_ + ": " + trim(r.err));
 }
 
@@ -443,7 +453,30 @@ ProcessResult PgCluster::run_as_server_user(const std::vector<std::string>& argv
   return test::run_as_server_user(argv, stdin_data, extra_env);
 }
 
-std::string PgCluster::bin(const std::string& program) { return kBinDir + program; }
+std::string PgCluster::bin(const std::string& program) { return std::string(kDebianBinDir) + "/" + program; }
+
+std::string PgCluster::server_bindir(int major) {
+  std::string dir;
+  if (major == 15) {
+    dir = kDebianBinDir;
+  } else {
+    const char* cache = std::getenv("PGDR_PG_CACHE");
+    dir = std::string(cache != nullptr && *cache != '\0' ? cache : kPgCacheDefault) + "/" + std::to_string(major) + "/bin";
+  }
+  for (const char* program : {"initdb", "pg_ctl", "postgres"}) {
+    const std::string path = dir + "/" + program;
+    if (::access(path.c_str(), X_OK) != 0) {
+      // In the message itself, not a hint: a test that fails on it shows only what().
+      throw Error(ErrorKind::not_found, "PostgreSQL " + std::to_string(major) + " server programs are missing: " + path +
+                                            " (" + std::strerror(errno) +
+                                            "); run .ci/deps.sh, which installs PostgreSQL 14, 16, 17 and 18 "
+                                            "into $PGDR_PG_CACHE (default " + kPgCacheDefault + ")");
+    }
+  }
+  return dir;
+}
+
+std::string PgCluster::server_bin(const std::string& program) const { return server_bindir(major_) + "/" + program; }
 
 const std::string& PgCluster::server_user() { return test::server_user(); }
 

@@ -1,8 +1,13 @@
-// A throwaway PostgreSQL 15 cluster for one test: initdb -k in its own temporary directory, a free
+// A throwaway PostgreSQL cluster for one test (15 unless the options name another major): initdb -k
+// in its own temporary directory, a free
 // port on 127.0.0.1, its unix socket and server log beside the data directory. The cluster owns the
 // server: destroying it stops the postmaster (immediate mode; SIGKILL to it and its children if that
 // fails) and removes the directory, also when the test fails. Running postmasters are registered
 // so that a crash of the test binary (fatal signal, exit()) still kills them.
+//
+// The server programs (initdb, pg_ctl, postgres) are those of the cluster's major (server_bindir);
+// the client programs (psql, pgbench, pg_amcheck...) are always Debian's 15, which work against
+// every major from 14 to 18 (bin).
 //
 // As root, every server program runs as the server user (see server_user.h).
 // Not thread-safe; not copyable or movable (the registry and the directory are tied to it).
@@ -10,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +26,9 @@ namespace pgdr::test {
 
 // How a PgCluster is made (PgCluster::Options). Outside the class so that it can be a default argument.
 struct PgClusterOptions {
+  // The PostgreSQL major whose server programs run the cluster. Unset: 15 for a new cluster, the
+  // PG_VERSION of an adopted data directory (which must agree when it is set).
+  std::optional<int> major;
   // archive_command; empty means archive_mode = off.
   std::string archive_command;
   // Extra postgresql.conf lines ("max_connections = 20"), written after the harness's own.
@@ -70,6 +79,7 @@ class PgCluster {
   // postgresql.auto.conf for an adopted cluster); takes effect at the next reload or start.
   void append_config(const std::string& line);
 
+  int major() const { return major_; }
   int port() const { return port_; }
   const std::string& data_dir() const { return data_dir_; }
   // The cluster's temporary directory (socket, log; the data directory too unless adopted).
@@ -86,10 +96,21 @@ class PgCluster {
   // Error(postgres) carrying psql's stderr when it fails.
   std::string psql(const std::string& sql, const std::string& db = "postgres") const;
 
-  // Any program as the server user; bin("pgbench") names PostgreSQL 15's programs.
+  // Any program as the server user; bin("pgbench") names PostgreSQL 15's client programs.
   static ProcessResult run_as_server_user(const std::vector<std::string>& argv, const std::string& stdin_data = {},
                                           const std::vector<std::string>& extra_env = {});
   static std::string bin(const std::string& program);
+
+  // The major of a cluster made without options.major.
+  static constexpr int kDefaultMajor = 15;
+  // The directory of initdb, pg_ctl and postgres of a major: Debian's /usr/lib/postgresql/15/bin for
+  // 15, otherwise $PGDR_PG_CACHE/MAJOR/bin (default /var/cache/pgdr-test/postgresql), where
+  // .ci/deps.sh installs 14, 16, 17 and 18. What [cluster] pg_bindir of a test's configuration names.
+  // Throws Error(not_found) naming .ci/deps.sh when one of the three is missing: a matrix test on a
+  // machine without the servers fails, it is never skipped.
+  static std::string server_bindir(int major);
+  // The server program of this cluster's major.
+  std::string server_bin(const std::string& program) const;
   static const std::string& server_user();
 
  private:
@@ -100,6 +121,7 @@ class PgCluster {
   std::string log_since(std::size_t offset) const;
 
   Options options_;
+  int major_ = kDefaultMajor;
   TempDir dir_;
   std::string data_dir_;
   std::string config_file_;
