@@ -190,7 +190,7 @@ void parse_repo_location(const Checker& c, const toml::table& t, RepoConfig& r) 
   r.s3_region = c.str(t, "repo", "s3_region", true);
   r.s3_prefix = c.str(t, "repo", "s3_prefix", false);
   r.s3_uri_style = c.str(t, "repo", "s3_uri_style", false, r.s3_uri_style);
-  if (r.s3_uri_style != "host" && r.s3_uri_style != "path")
+  if (t.get("s3_uri_style") != nullptr && r.s3_uri_style != "host" && r.s3_uri_style != "path")
     c.fail(t.get("s3_uri_style"), "[repo] s3_uri_style must be \"host\" or \"path\"");
   r.s3_ca_file = c.str(t, "repo", "s3_ca_file", false);
   if (!r.s3_ca_file.empty()) require_absolute(c, t.get("s3_ca_file"), "[[repo]] s3_ca_file", r.s3_ca_file);

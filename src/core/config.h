@@ -28,7 +28,9 @@ struct RepoConfig {
   std::string s3_bucket;
   std::string s3_region;
   std::string s3_prefix;
-  std::string s3_uri_style = "host";  // "host" (virtual-host addressing) or "path"
+  // "host" (virtual-host addressing) or "path"; empty: path for an endpoint given as an IP address
+  // (it has no bucket subdomains), host otherwise.
+  std::string s3_uri_style;
   std::string s3_ca_file;             // PEM bundle; empty: the system's trust store
   bool s3_verify_tls = true;
   std::string s3_key_env = "AWS_ACCESS_KEY_ID";

@@ -16,13 +16,25 @@ std::string env_value(const std::string& name) {
   return v == nullptr ? std::string() : std::string(v);
 }
 
+// An endpoint given as an address has no bucket subdomains: path-style unless the configuration
+// insists (and check_config then says why that cannot work).
+s3::S3Addressing addressing_of(const RepoConfig& repo) {
+  if (repo.s3_uri_style == "path") return s3::S3Addressing::path;
+  if (repo.s3_uri_style == "host") return s3::S3Addressing::virtual_host;
+  const s3::S3Endpoint endpoint = s3::parse_endpoint(repo.s3_endpoint);
+  const std::string_view host = endpoint.host;
+  const bool ipv6 = host.starts_with("[");
+  const bool ipv4 = !host.empty() && host.find_first_not_of("0123456789.") == std::string_view::npos;
+  return ipv6 || ipv4 ? s3::S3Addressing::path : s3::S3Addressing::virtual_host;
+}
+
 s3::S3Config s3_config_of(const RepoConfig& repo) {
   s3::S3Config c;
   c.endpoint = repo.s3_endpoint;
   c.bucket = repo.s3_bucket;
   c.region = repo.s3_region;
   c.prefix = repo.s3_prefix;
-  c.addressing = repo.s3_uri_style == "path" ? s3::S3Addressing::path : s3::S3Addressing::virtual_host;
+  c.addressing = addressing_of(repo);
   c.ca_file = repo.s3_ca_file;
   c.verify_tls = repo.s3_verify_tls;
   c.connect_timeout_ms = static_cast<std::uint32_t>(repo.s3_connect_timeout.count());

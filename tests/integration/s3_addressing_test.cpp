@@ -8,6 +8,7 @@
 #include "core/subprocess.h"
 #include "harness/s3_server.h"
 #include "harness/temp_dir.h"
+#include "storage/open_storage.h"
 #include "storage/s3/s3_storage.h"
 #include "unit/storage/storage_conformance.h"
 
@@ -53,6 +54,39 @@ TEST(S3Addressing, VirtualHostReachesTheSameKeysAsPathStyle) {
   EXPECT_EQ(vhost.read_range("packs/ab/big", 8u << 20, 6), Bytes(big.begin() + (8u << 20), big.begin() + (8u << 20) + 6));
   vhost.remove("locks/writer");
   EXPECT_FALSE(path.stat("locks/writer").has_value());
+}
+
+TEST(S3Addressing, AnEndpointGivenAsAnAddressIsReachedPathStyleWithoutBeingTold) {
+  S3Server::Options o;
+  o.bucket = "pgdr-by-address";
+  S3Server server(o);
+  ASSERT_EQ(server.endpoint().rfind("http://127.0.0.1:", 0), 0u) << server.endpoint();
+  ::setenv("PGDR_TEST_S3_KEY", S3Server::kAccessKey, 1);
+  ::setenv("PGDR_TEST_S3_SECRET", S3Server::kSecretKey, 1);
+  RepoConfig rc;
+  rc.name = "by-address";
+  rc.s3_endpoint = server.endpoint();
+  rc.s3_bucket = "pgdr-by-address";
+  rc.s3_region = S3Server::kRegion;
+  rc.s3_prefix = "repo";
+  rc.s3_key_env = "PGDR_TEST_S3_KEY";
+  rc.s3_secret_env = "PGDR_TEST_S3_SECRET";
+  ASSERT_EQ(rc.s3_uri_style, "");
+  auto store = storage::open_storage(rc);
+  store->write_all("pgdr.repo", as_bytes("{}"));
+  EXPECT_EQ(store->read("pgdr.repo"), to_bytes("{}"));
+  EXPECT_EQ(sorted_paths(store->list("")), std::vector<std::string>{"pgdr.repo"});
+
+  // Told "host", the same endpoint is refused with the reason.
+  rc.s3_uri_style = "host";
+  try {
+    storage::open_storage(rc);
+    FAIL() << "virtual-host addressing accepted for an address";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("is an address, and virtual-host addressing needs a host name"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 class S3Tls : public ::testing::Test {

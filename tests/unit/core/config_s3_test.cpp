@@ -60,7 +60,7 @@ TEST(ConfigS3, Defaults) {
                           "s3_region = \"us-east-1\"\n",
                           "pgdr.toml");
   const RepoConfig& r = c.repos[0];
-  EXPECT_EQ(r.s3_uri_style, "host");
+  EXPECT_EQ(r.s3_uri_style, "") << "chosen from the endpoint when the storage is opened";
   EXPECT_TRUE(r.s3_verify_tls);
   EXPECT_EQ(r.s3_key_env, "AWS_ACCESS_KEY_ID");
   EXPECT_EQ(r.s3_secret_env, "AWS_SECRET_ACCESS_KEY");
