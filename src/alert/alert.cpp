@@ -171,16 +171,6 @@ std::string to_string(Severity s) {
   return "critical";
 }
 
-std::string redact_url(const std::string& url) {
-  auto scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  auto host_start = scheme + 3;
-  auto path = url.find('/', host_start);
-  auto at = url.rfind('@', path == std::string::npos ? url.size() : path);
-  if (at == std::string::npos || at < host_start) return url;
-  return url.substr(0, host_start) + url.substr(at + 1);
-}
-
 std::vector<Finding> to_send(const AlertsConfig& config, const std::vector<Finding>& findings) {
   Severity min = parse_severity(config.min_severity).value_or(Severity::investigate);
   std::vector<Finding> out;
@@ -221,6 +211,8 @@ std::vector<Delivery> send(const AlertsConfig& cfg, const Message& m) {
   if (!cfg.smtp_url.empty()) out.push_back(send_smtp(cfg, email_text(cfg, m, findings), findings.size()));
   std::string body = webhook_json(m, findings).dump();
   for (const auto& url : cfg.webhook_urls) out.push_back(send_webhook(cfg, url, body, findings.size()));
+  // libcurl's messages may quote the URL it was given.
+  for (auto& d : out) d.error = redact_urls_in(d.error);
   return out;
 }
 

@@ -1,7 +1,8 @@
 // Alerts: one message per run, by e-mail (SMTP over libcurl, with STARTTLS and authentication) and
 // by webhook (a JSON POST), carrying every finding at or above the configured severity. A channel
 // that fails is reported in the result, never thrown: an unreachable mail server must not turn a
-// verify into a crash. Never puts a secret (the SMTP password, credentials in a URL) in a result.
+// verify into a crash. Never puts a secret (the SMTP password, credentials, query values or path
+// tokens of a URL) in a result: URLs go out through redact_url (core/redact.h) only.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/redact.h"
 
 namespace pgdr::alert {
 
@@ -30,9 +32,9 @@ struct Message {
 };
 
 struct Delivery {
-  std::string channel;  // "smtp smtp://host:port" or "webhook https://host/path" (credentials removed)
+  std::string channel;  // "smtp smtp://host:port" or "webhook https://host/path", redacted (core/redact.h)
   bool ok = false;
-  std::string error;    // why it failed, one line
+  std::string error;    // why it failed, one line, URLs in it redacted
   std::size_t findings = 0;
 };
 
@@ -45,7 +47,5 @@ std::vector<Delivery> send(const AlertsConfig& config, const Message& message);
 // The e-mail (headers and body) and the webhook JSON, exposed for tests.
 std::string email_text(const AlertsConfig& config, const Message& message, const std::vector<Finding>& findings);
 nlohmann::json webhook_json(const Message& message, const std::vector<Finding>& findings);
-// URL without "user:password@".
-std::string redact_url(const std::string& url);
 
 }  // namespace pgdr::alert

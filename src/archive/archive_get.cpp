@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "pg/lsn.h"
 #include "repo/wal_archive.h"
+#include "repo/wal_file_check.h"
 #include "repo/wal_stream_objects.h"
 
 namespace pgdr::archive {
@@ -41,13 +42,21 @@ void write_atomically(const std::string& dest, ByteView content) {
 
 struct Source {
   const std::vector<repo::Repository>& repos;
+  const std::vector<repo::KnownCluster>& known;  // per repository
   // Tries each repository in order: the first good copy wins; damage falls through to the next.
+  // A stored object that is not what its name says (repo::wal_file_problem) is damage too: it is
+  // never handed to PostgreSQL.
   std::optional<Bytes> fetch(const std::string& name, std::string* from, std::vector<std::string>* problems,
                              bool* damaged) const {
     std::vector<std::string> missing;  // reported only when a later repository has the file
-    for (const auto& r : repos) {
+    for (std::size_t i = 0; i < repos.size(); ++i) {
+      const auto& r = repos[i];
       try {
         auto content = repo::fetch_wal_file(r, name);
+        if (content)
+          if (auto problem = repo::wal_file_problem(name, *content, known[i]))
+            throw Error(ErrorKind::corrupt,
+                        "invalid WAL object " + repo::wal_object(name) + " in " + r.describe() + " (" + *problem + ")");
         if (content) {
           if (from) *from = "repository '" + r.name() + "'";
           if (problems) problems->insert(problems->end(), missing.begin(), missing.end());
@@ -168,7 +177,15 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
     if (result.outcome != GetOutcome::found) result.outcome = GetOutcome::unavailable;
     return result;
   }
-  Source source{repos};
+  std::vector<repo::KnownCluster> known;
+  for (const auto& r : repos) {
+    try {
+      known.push_back(repo::known_cluster(r, opt.cluster_name));
+    } catch (const Error&) {
+      known.emplace_back();  // a repository that cannot be listed fails its fetch and says why
+    }
+  }
+  Source source{repos, known};
 
   // Prefetch the next segments of this timeline while (or after) this one is fetched. The threads
   // are joined on every way out, errors included.

@@ -30,6 +30,8 @@ struct GetResult {
 struct GetOptions {
   int prefetch = 4;  // segments fetched ahead; 0 disables
   std::uint64_t segment_bytes = 16u << 20;
+  // [cluster] name, whose newest snapshot says what a served file must be (repo/wal_file_check.h).
+  std::string cluster_name;
   // When set, a file that no repository holds is answered from listings alone, before any
   // repository is opened (no key derivation); see get().
   std::function<std::unique_ptr<storage::Storage>(const RepoConfig&)> open_store;

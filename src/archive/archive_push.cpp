@@ -10,6 +10,8 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "io/sha256.h"
+#include "repo/audit_log.h"
 
 namespace pgdr::archive {
 
@@ -17,24 +19,99 @@ namespace {
 
 constexpr std::string_view kMarkerDir = "pgdr-archived";
 
-std::vector<PushResult> push_one(const std::string& path, const std::string& name,
-                                 const std::vector<repo::Repository>& repos) {
-  auto content = read_file(path);
-  if (!content) throw Error(ErrorKind::not_found, "WAL file to archive not found: " + path);
-  std::vector<PushResult> out;
-  for (const auto& r : repos) {
-    try {
-      out.push_back({r.name(), repo::push_wal_file(r, name, *content)});
-    } catch (const Error& e) {
-      // Name the repository and the segment: the archiver's log is where the DBA will look.
-      std::string msg = e.what();
-      if (msg.find("repository '" + r.name() + "'") == std::string::npos)
-        msg = "unable to archive " + name + " in " + r.describe() + ": " + msg;
-      throw Error(e.kind(), msg, e.hint());
-    }
+// Why the object stored under name fails the checks, or nullopt when it passes them. Reads it whole:
+// only done when a push meets different content.
+std::optional<std::string> stored_problem(const repo::Repository& r, const std::string& name,
+                                          const repo::KnownCluster& known) {
+  try {
+    auto stored = repo::fetch_wal_file(r, name);
+    if (!stored) return std::string("it vanished");
+    return repo::wal_file_problem(name, *stored, known);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::corrupt) throw;
+    return std::string(e.what());
   }
-  return out;
 }
+
+std::string replace_hint(const std::string& path, const std::string& problem) {
+  return "the stored object is not valid WAL (" + problem + "); once this file is known to be the real one, " +
+         "replace it with: pgdr archive-push --replace-invalid " + path;
+}
+
+struct Pusher {
+  const std::vector<repo::Repository>& repos;
+  const std::vector<repo::KnownCluster>& known;  // per repository
+  const PushOptions& opt;
+
+  std::vector<PushResult> push_one(const std::string& path, const std::string& name) const {
+    auto content = read_file(path);
+    if (!content) throw Error(ErrorKind::not_found, "WAL file to archive not found: " + path);
+    // Every repository's knowledge is checked before any is written: nothing is stored anywhere
+    // when one of them would refuse the file.
+    for (const auto& k : known)
+      if (auto problem = repo::wal_file_problem(name, *content, k))
+        throw Error(ErrorKind::corrupt, "refusing to archive " + path + " (" + *problem + ")");
+    std::vector<PushResult> out;
+    for (std::size_t i = 0; i < repos.size(); ++i) {
+      const auto& r = repos[i];
+      try {
+        out.push_back(store(r, known[i], path, name, *content));
+      } catch (const Error& e) {
+        // Name the repository and the segment: the archiver's log is where the DBA will look.
+        std::string msg = e.what();
+        if (msg.find("repository '" + r.name() + "'") == std::string::npos)
+          msg = "unable to archive " + name + " in " + r.describe() + ": " + msg;
+        throw Error(e.kind(), msg, e.hint());
+      }
+    }
+    return out;
+  }
+
+  PushResult store(const repo::Repository& r, const repo::KnownCluster& k, const std::string& path,
+                   const std::string& name, ByteView content) const {
+    repo::PushOutcome outcome;
+    std::string unreadable;  // why the stored object's header cannot be read
+    try {
+      outcome = repo::store_wal_file(r, name, content);
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::corrupt) throw;
+      if (!opt.replace_invalid) throw Error(e.kind(), e.what(), replace_hint(path, "its header cannot be read"));
+      outcome = repo::PushOutcome::different_content;
+      unreadable = e.what();
+    }
+    if (outcome != repo::PushOutcome::different_content) return {r.name(), outcome};
+    auto problem = unreadable.empty() ? stored_problem(r, name, k) : std::optional<std::string>(unreadable);
+    if (!opt.replace_invalid) {
+      throw repo::already_archived_error(
+          r, name,
+          problem ? replace_hint(path, *problem)
+                  : "the stored object is valid WAL too: two clusters may be archiving into one repository; check "
+                    "archive_command on every server");
+    }
+    if (!problem)
+      throw Error(ErrorKind::corrupt,
+                  "refusing to replace WAL file " + name + " in " + r.describe() +
+                      " (the stored object passes every check; only an invalid one is replaced)",
+                  "two clusters may be archiving into one repository; check archive_command on every server");
+    replace(r, name, content, *problem);
+    return {r.name(), repo::PushOutcome::stored, true};
+  }
+
+  // The audit entry comes first, as expire records a removal before removing: a replacement is
+  // never made without its record.
+  static void replace(const repo::Repository& r, const std::string& name, ByteView content, const std::string& problem) {
+    auto stored = r.store().read(repo::wal_object(name));
+    repo::AuditEntry entry;
+    entry.command = "archive-push";
+    entry.what = "WAL file " + name;
+    entry.result = "OK";
+    entry.details = "replaced an invalid stored object (stored object sha256 " +
+                    (stored ? to_hex(io::Sha256::of(*stored)) : std::string("none")) + ": " + problem +
+                    ") with a valid file (content sha256 " + to_hex(io::Sha256::of(content)) + ")";
+    repo::append_audit(r, entry);
+    repo::overwrite_wal_file(r, name, content);
+  }
+};
 
 // Segments after name that PostgreSQL has finished and queued for archiving, in order.
 std::vector<std::string> ready_after(const std::string& wal_dir, const std::string& name, int limit) {
@@ -62,27 +139,30 @@ bool consume_pushed_ahead_marker(const std::string& path) {
   return unlink(marker.c_str()) == 0;
 }
 
-std::vector<PushResult> push(const std::string& path, std::vector<repo::Repository>& repos, int parallel) {
+std::vector<PushResult> push(const std::string& path, std::vector<repo::Repository>& repos, const PushOptions& opt) {
   std::string name = path.substr(path.rfind('/') + 1);
   if (!repo::classify_wal_file(name))
     throw Error(ErrorKind::usage, "refusing to archive " + path + " (not a WAL segment, partial segment, timeline "
                                   "history or backup history file name)");
   std::string wal_dir = parent_directory(path);
   std::string markers = wal_dir + "/" + std::string(kMarkerDir);
-  if (consume_pushed_ahead_marker(path)) {
+  if (!opt.replace_invalid && consume_pushed_ahead_marker(path)) {
     std::vector<PushResult> out;
     for (const auto& r : repos) out.push_back({r.name(), repo::PushOutcome::already_archived});
     return out;
   }
+  std::vector<repo::KnownCluster> known;
+  for (const auto& r : repos) known.push_back(repo::known_cluster(r, opt.cluster_name));
+  const Pusher pusher{repos, known, opt};
   std::vector<std::string> ahead;
-  if (parallel > 1 && repo::classify_wal_file(name) == repo::WalFileKind::segment)
-    ahead = ready_after(wal_dir, name, parallel - 1);
+  if (opt.parallel > 1 && !opt.replace_invalid && repo::classify_wal_file(name) == repo::WalFileKind::segment)
+    ahead = ready_after(wal_dir, name, opt.parallel - 1);
   std::vector<std::thread> threads;
   if (!ahead.empty()) make_directories(markers, 0700);
   for (const auto& next : ahead) {
     threads.emplace_back([&, next] {
       try {
-        push_one(wal_dir + "/" + next, next, repos);
+        pusher.push_one(wal_dir + "/" + next, next);
         write_file_durably(markers + "/" + next, {}, 0600);
       } catch (const Error&) {
         // PostgreSQL asks for this segment again later; its error is reported then.
@@ -92,7 +172,7 @@ std::vector<PushResult> push(const std::string& path, std::vector<repo::Reposito
   std::exception_ptr error;
   std::vector<PushResult> out;
   try {
-    out = push_one(path, name, repos);
+    out = pusher.push_one(path, name);
   } catch (...) {
     error = std::current_exception();
   }

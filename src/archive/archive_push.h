@@ -9,16 +9,32 @@
 
 #include "repo/repository.h"
 #include "repo/wal_archive.h"
+#include "repo/wal_file_check.h"
 
 namespace pgdr::archive {
 
 struct PushResult {
   std::string repo;
-  repo::PushOutcome outcome;
+  repo::PushOutcome outcome;  // stored or already_archived
+  bool replaced = false;      // --replace-invalid replaced an invalid stored object
 };
 
-// Reads path (relative paths are relative to the working directory, PGDATA for the archiver)
-// and stores it in every repository in turn. Throws on the first failure, naming the repository.
+struct PushOptions {
+  int parallel = 1;
+  // [cluster] name: whose newest snapshot tells the system identifier and segment size the file
+  // must have (repo/wal_file_check.h); empty: the newest snapshot of any cluster.
+  std::string cluster_name;
+  // Replace a stored object under the name that fails the checks (and only such a one) with this
+  // file, which must pass them; each replacement is recorded in the repository's audit log first.
+  bool replace_invalid = false;
+};
+
+// Reads path (relative paths are relative to the working directory, PGDATA for the archiver),
+// checks that it is what its name says (repo::wal_file_problem, against what each repository
+// knows of the cluster) and stores it in every repository in turn. A file that fails a check is
+// refused, Error(corrupt) naming it and the problem, before anything is written. Throws on the
+// first failure, naming the repository; different content under an archived name carries a HINT
+// saying whether the stored object is invalid and how to replace it.
 //
 // With parallel > 1, the segments PostgreSQL has marked ready after this one
 // (archive_status/*.ready beside it) are pushed at the same time, up to parallel at once, and a
@@ -26,7 +42,8 @@ struct PushResult {
 // PostgreSQL then asks for one of them, its marker answers at once. A busy primary thus pays for
 // one repository round trip per batch, not per segment, and no segment is reported archived before
 // it is durable everywhere.
-std::vector<PushResult> push(const std::string& path, std::vector<repo::Repository>& repos, int parallel = 1);
+std::vector<PushResult> push(const std::string& path, std::vector<repo::Repository>& repos,
+                             const PushOptions& opt = {});
 
 // True (and the marker removed) when an earlier call already pushed path ahead and it is durable
 // in every repository. Checked before any repository is opened: answering such a call costs no

@@ -27,12 +27,23 @@ void add_archive_push_command(CLI::App& app, Context& ctx, CommandBody& body) {
                   "later calls return at once")
       ->default_val(1)
       ->check(CLI::Range(1, 64));
+  static bool replace_invalid = false;
+  cmd->add_flag("--replace-invalid", replace_invalid,
+                "replace an object stored under this name that is not valid WAL (and only such a one) with this "
+                "file, which must be; recorded in the audit log");
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
       // A segment pushed ahead by an earlier call is answered before any key derivation.
-      if (archive::consume_pushed_ahead_marker(path)) return 0;
+      if (!replace_invalid && archive::consume_pushed_ahead_marker(path)) return 0;
       std::vector<repo::Repository> repos = ctx.open_repos();
-      archive::push(path, repos, parallel);
+      archive::PushOptions opt;
+      opt.parallel = parallel;
+      opt.cluster_name = ctx.config().cluster.name;
+      opt.replace_invalid = replace_invalid;
+      for (const auto& r : archive::push(path, repos, opt))
+        if (r.replaced)
+          log_info("replaced the invalid object stored under " + path.substr(path.rfind('/') + 1) +
+                   " in repository '" + r.repo + "' (recorded in its audit log)");
       return 0;
     };
   });
@@ -114,6 +125,7 @@ int fetch(Context& ctx, int cannot) {
       archive::GetOptions opt;
       opt.prefetch = prefetch;
       opt.segment_bytes = segment_bytes;
+      opt.cluster_name = cfg.cluster.name;
       opt.open_store = [](const RepoConfig& rc) { return storage::open_storage(rc); };
       auto r = archive::get(name, dest, cfg, [&ctx](const RepoConfig& rc) { return ctx.open_repo(rc); }, opt);
       switch (r.outcome) {

@@ -10,10 +10,13 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <sys/stat.h>
 
 #include "core/duration.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/path.h"
+#include "core/redact.h"
 
 namespace pgdr {
 
@@ -145,12 +148,49 @@ std::string locate_config(const std::optional<std::string>& explicit_path) {
               "write one (see docs/CONFIGURATION.md) and pass it with --config FILE");
 }
 
+namespace {
+
+// The keys of cfg whose values hold a secret: what the redactors would change.
+std::vector<std::string> secret_keys(const Config& cfg) {
+  std::vector<std::string> keys;
+  if (conninfo_has_password(cfg.cluster.conninfo)) keys.push_back("[cluster] conninfo");
+  if (conninfo_has_password(cfg.stream.conninfo)) keys.push_back("[stream] conninfo");
+  if (redact_url(cfg.alerts.smtp_url) != cfg.alerts.smtp_url) keys.push_back("[alerts] smtp_url");
+  for (const auto& u : cfg.alerts.webhook_urls)
+    if (redact_url(u) != u) {
+      keys.push_back("[alerts] webhook_urls");
+      break;
+    }
+  for (const auto& r : cfg.repos)
+    if (redact_url(r.s3_endpoint) != r.s3_endpoint) keys.push_back("[[repo]] '" + r.name + "' s3_endpoint");
+  return keys;
+}
+
+// Others who can read the file can read the secret; warned on every read, so it shows in the
+// server log (archive_command) and in cron mail until the mode is fixed.
+void warn_if_exposed(const std::string& path, const Config& cfg) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 0044) == 0) return;
+  auto keys = secret_keys(cfg);
+  if (keys.empty()) return;
+  std::string list;
+  for (const auto& k : keys) list += (list.empty() ? "" : ", ") + k;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  log_warning("configuration file " + path + " (mode " + mode + ") is readable by group or others and holds a secret in " +
+              list + " (chmod 600 it)");
+}
+
+}  // namespace
+
 Config load_config(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error(ErrorKind::config, "unable to read configuration file: " + path);
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_config(ss.str(), path);
+  Config cfg = parse_config(ss.str(), path);
+  warn_if_exposed(path, cfg);
+  return cfg;
 }
 
 namespace {

@@ -330,14 +330,10 @@ ProcessResult run(const std::vector<std::string>& argv, const std::string& stdin
       };
       drain(out_slot, out.read, result.out);
       drain(err_slot, err.read, result.err);
-      if (limits != nullptr && limits->first_line_only && out.read.open()) {
-        if (const auto nl = result.out.find('\n'); nl != std::string::npos) {
-          result.out.resize(nl + 1);
-          out.read.reset();
-          err.read.reset();
-          in.write.reset();
-        }
-      }
+      // Past the first line the output is read and dropped rather than the pipes closed: a child
+      // still writing would die of SIGPIPE and hide its real exit status.
+      if (limits != nullptr && limits->first_line_only)
+        if (const auto nl = result.out.find('\n'); nl != std::string::npos) result.out.resize(nl + 1);
     }
     // Output is done with; a limited child still running is given until the deadline to exit.
     while (limits != nullptr && !exited && !result.timed_out) {

@@ -14,8 +14,7 @@ namespace pgdr::pg {
 namespace {
 
 // src/include/access/xlog_internal.h
-constexpr std::size_t kShortPageHeaderBytes = 24;  // MAXALIGN(sizeof(XLogPageHeaderData))
-constexpr std::size_t kLongPageHeaderBytes = 40;   // MAXALIGN(sizeof(XLogLongPageHeaderData))
+constexpr std::size_t kShortPageHeaderBytes = kWalShortPageHeaderBytes;
 constexpr std::uint16_t kFirstIsContrecord = 0x0001;
 constexpr std::uint16_t kLongHeader = 0x0002;
 constexpr std::uint16_t kFirstIsOverwriteContrecord = 0x0008;
@@ -122,45 +121,34 @@ std::optional<WalReader::PageHeader> WalReader::read_page_header(std::uint64_t p
   const std::uint8_t* p = at(page_lsn);
   if (std::all_of(p, p + kShortPageHeaderBytes, [](std::uint8_t b) { return b == 0; })) return std::nullopt;
 
-  const std::uint16_t magic = get_u16le(p);
-  auto major = major_of_wal_page_magic(magic);
-  if (!major) fail_page(page_lsn, "magic " + hex4(magic) + " is not one of " + supported_range_text());
-  if (major_ && *major != *major_)
-    fail_page(page_lsn, "magic " + hex4(magic) + " of PostgreSQL " + std::to_string(*major) +
+  // A page is never cut short here: segments are whole and page-aligned (feed()).
+  const WalPageHeader d = *decode_wal_page_header(ByteView(p, kWalPageBytes));
+  if (auto problem = wal_page_header_problem(d)) fail_page(page_lsn, *problem);
+  if (major_ && *d.major != *major_)
+    fail_page(page_lsn, "magic " + hex4(d.magic) + " of PostgreSQL " + std::to_string(*d.major) +
                             " after pages of PostgreSQL " + std::to_string(*major_));
-  major_ = major;
+  major_ = d.major;
 
   PageHeader h;
-  h.info = get_u16le(p + 2);
-  if ((h.info & ~kAllPageFlags) != 0) fail_page(page_lsn, "unknown info bits " + hex4(h.info));
-  const std::uint32_t tli = get_u32le(p + 4);
-  const std::uint64_t pageaddr = get_u64le(p + 8);
-  h.rem_len = get_u32le(p + 16);
-
-  if (pageaddr != page_lsn)
-    fail_page(page_lsn, "page address " + to_string(Lsn{pageaddr}) + " where " + to_string(Lsn{page_lsn}) +
+  h.info = d.info;
+  h.rem_len = d.rem_len;
+  h.size = d.size();
+  if (d.page_address.value != page_lsn)
+    fail_page(page_lsn, "page address " + to_string(d.page_address) + " where " + to_string(Lsn{page_lsn}) +
                             " was expected");
   const bool first_page = page_lsn % segment_bytes_ == 0;
-  if (h.info & kLongHeader) {
-    h.size = kLongPageHeaderBytes;
-    const std::uint64_t sysid = get_u64le(p + 24);
-    const std::uint32_t seg_size = get_u32le(p + 32);
-    const std::uint32_t block_size = get_u32le(p + 36);
-    if (system_id_ && sysid != *system_id_)
-      fail_page(page_lsn, "system identifier " + std::to_string(sysid) + " after segments of system " +
+  if (d.long_header) {
+    if (system_id_ && d.system_identifier != *system_id_)
+      fail_page(page_lsn, "system identifier " + std::to_string(d.system_identifier) + " after segments of system " +
                               std::to_string(*system_id_));
-    if (seg_size != segment_bytes_)
-      fail_page(page_lsn, "segment size " + std::to_string(seg_size) + " where " + std::to_string(segment_bytes_) +
-                              " was expected");
-    if (block_size != kWalPageBytes)
-      fail_page(page_lsn, "WAL block size " + std::to_string(block_size) + " where pgdr reads " +
-                              std::to_string(kWalPageBytes));
-    system_id_ = sysid;
+    if (d.segment_bytes != segment_bytes_)
+      fail_page(page_lsn, "segment size " + std::to_string(d.segment_bytes) + " where " +
+                              std::to_string(segment_bytes_) + " was expected");
+    system_id_ = d.system_identifier;
   } else if (first_page) {
     fail_page(page_lsn, "the first page of a segment lacks the long header");
-  } else {
-    h.size = kShortPageHeaderBytes;
   }
+  const std::uint32_t tli = d.timeline;
   // A timeline only ever moves forward along the WAL (xlogreader.c checks the same).
   if (tli < page_timeline_)
     fail_page(page_lsn, "timeline " + std::to_string(tli) + " after pages of timeline " +
@@ -169,6 +157,57 @@ std::optional<WalReader::PageHeader> WalReader::read_page_header(std::uint64_t p
     fail_page(page_lsn, "timeline " + std::to_string(tli) + " in a segment of timeline " + std::to_string(timeline_));
   page_timeline_ = tli;
   return h;
+}
+
+std::optional<WalPageHeader> decode_wal_page_header(ByteView page) {
+  if (page.size() < kWalShortPageHeaderBytes) return std::nullopt;
+  const std::uint8_t* p = page.data();
+  WalPageHeader h;
+  h.magic = get_u16le(p);
+  h.major = major_of_wal_page_magic(h.magic);
+  h.info = get_u16le(p + 2);
+  h.timeline = get_u32le(p + 4);
+  h.page_address = Lsn{get_u64le(p + 8)};
+  h.rem_len = get_u32le(p + 16);
+  h.long_header = (h.info & kLongHeader) != 0;
+  if (h.long_header) {
+    if (page.size() < kWalLongPageHeaderBytes) return std::nullopt;
+    h.system_identifier = get_u64le(p + 24);
+    h.segment_bytes = get_u32le(p + 32);
+    h.block_bytes = get_u32le(p + 36);
+  }
+  return h;
+}
+
+std::optional<std::string> wal_page_header_problem(const WalPageHeader& h) {
+  if (!h.major) return "magic " + hex4(h.magic) + " is not one of " + supported_range_text();
+  if ((h.info & ~kAllPageFlags) != 0) return "unknown info bits " + hex4(h.info);
+  if (h.long_header && h.block_bytes != kWalPageBytes)
+    return "WAL block size " + std::to_string(h.block_bytes) + " where pgdr reads " + std::to_string(kWalPageBytes);
+  return std::nullopt;
+}
+
+std::optional<std::string> segment_first_page_problem(ByteView first_page, std::uint32_t timeline, Lsn segment_start,
+                                                      std::uint64_t segment_bytes) {
+  const std::size_t n = std::min(first_page.size(), kWalLongPageHeaderBytes);
+  if (n > 0 && std::all_of(first_page.data(), first_page.data() + n, [](std::uint8_t b) { return b == 0; }))
+    return std::string("its first page header is all zeros, not written WAL");
+  auto h = decode_wal_page_header(first_page);
+  if (!h) return "only " + std::to_string(first_page.size()) + " bytes, shorter than a WAL page header";
+  if (auto problem = wal_page_header_problem(*h)) return problem;
+  if (!h->long_header) return std::string("its first page lacks the long header");
+  if (!is_valid_wal_segment_size(h->segment_bytes))
+    return "its page header gives segment size " + std::to_string(h->segment_bytes) +
+           ", not a power of two from 1 MiB to 1 GiB";
+  if (h->segment_bytes != segment_bytes)
+    return "segment size " + std::to_string(h->segment_bytes) + " where " + std::to_string(segment_bytes) +
+           " was expected";
+  if (h->page_address != segment_start)
+    return "page address " + to_string(h->page_address) + " where " + to_string(segment_start) +
+           " was expected: the segment of another position";
+  if (h->timeline == 0 || h->timeline > timeline)
+    return "page timeline " + std::to_string(h->timeline) + " in a file of timeline " + std::to_string(timeline);
+  return std::nullopt;
 }
 
 void WalReader::check_record_header(std::uint64_t lsn, const std::uint8_t* header) {

@@ -42,6 +42,44 @@
 namespace pgdr::pg {
 
 inline constexpr std::size_t kWalPageBytes = 8192;
+inline constexpr std::size_t kWalShortPageHeaderBytes = 24;  // MAXALIGN(sizeof(XLogPageHeaderData))
+inline constexpr std::size_t kWalLongPageHeaderBytes = 40;   // MAXALIGN(sizeof(XLogLongPageHeaderData))
+
+// One WAL page header as written (XLogPageHeaderData, and XLogLongPageHeaderData when the long
+// header flag is set). The reader below and every check of a WAL file's first page (archive-push,
+// archive-get, verify) decode it here, once.
+struct WalPageHeader {
+  std::uint16_t magic = 0;
+  std::optional<int> major;  // the supported major whose magic this is
+  std::uint16_t info = 0;
+  std::uint32_t timeline = 0;
+  Lsn page_address;
+  std::uint32_t rem_len = 0;
+  bool long_header = false;
+  // Long header only:
+  std::uint64_t system_identifier = 0;
+  std::uint32_t segment_bytes = 0;
+  std::uint32_t block_bytes = 0;
+  std::size_t size() const { return long_header ? kWalLongPageHeaderBytes : kWalShortPageHeaderBytes; }
+};
+
+// Decodes the header at the start of page; nullopt when page is shorter than the header it
+// announces. Checks nothing.
+std::optional<WalPageHeader> decode_wal_page_header(ByteView page);
+// What is wrong with a header on its own, or nullopt: a magic that is not a supported major's,
+// unknown info bits, a long header with a WAL block size other than kWalPageBytes.
+std::optional<std::string> wal_page_header_problem(const WalPageHeader& h);
+// PostgreSQL's IsValidWalSegSize: a power of two from 1 MiB to 1 GiB.
+constexpr bool is_valid_wal_segment_size(std::uint64_t bytes) {
+  return bytes >= (1u << 20) && bytes <= (1u << 30) && (bytes & (bytes - 1)) == 0;
+}
+// What is wrong with first_page as the start of the segment of timeline that starts at
+// segment_start (segment_bytes long), or nullopt. Beyond wal_page_header_problem: the long header
+// flag, a valid segment size equal to segment_bytes, the page address, and a timeline no later
+// than the file's (the first segment of a new timeline starts with pages of its parent). An
+// all-zero page is named as such: it is no written WAL.
+std::optional<std::string> segment_first_page_problem(ByteView first_page, std::uint32_t timeline, Lsn segment_start,
+                                                      std::uint64_t segment_bytes);
 
 class WalReader {
  public:

@@ -109,8 +109,9 @@ void write_snapshot_info(storage::Storage& store, const MasterKey& key, const Sn
   write_sealed_object(store, snapshot_info_object(info.id), key, as_bytes(text));
 }
 
-std::vector<SnapshotInfo> list_snapshots(const storage::Storage& store, const MasterKey& key,
-                                         std::vector<std::string>* damaged) {
+namespace {
+
+std::vector<std::string> snapshot_ids(const storage::Storage& store) {
   std::vector<std::string> ids;
   for (const auto& obj : store.list(kSnapshotsDir)) {
     std::string_view name = std::string_view(obj.path).substr(kSnapshotsDir.size() + 1);
@@ -118,6 +119,28 @@ std::vector<SnapshotInfo> list_snapshots(const storage::Storage& store, const Ma
       ids.emplace_back(name.substr(0, name.size() - kInfoSuffix.size()));
   }
   std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+}  // namespace
+
+std::optional<SnapshotInfo> newest_snapshot_of(const storage::Storage& store, const MasterKey& key,
+                                               const std::string& cluster_name) {
+  auto ids = snapshot_ids(store);
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+    try {
+      SnapshotInfo s = read_info(store, key, *it);
+      if (cluster_name.empty() || s.cluster_name == cluster_name) return s;
+    } catch (const Error& e) {
+      if (e.kind() != ErrorKind::corrupt) throw;
+    }
+  }
+  return std::nullopt;
+}
+
+std::vector<SnapshotInfo> list_snapshots(const storage::Storage& store, const MasterKey& key,
+                                         std::vector<std::string>* damaged) {
+  std::vector<std::string> ids = snapshot_ids(store);
   std::vector<SnapshotInfo> out;
   out.reserve(ids.size());
   for (const auto& id : ids) {

@@ -58,6 +58,10 @@ void write_snapshot_info(storage::Storage& store, const MasterKey& key, const Sn
 // damaged object does not hide every other snapshot.
 std::vector<SnapshotInfo> list_snapshots(const storage::Storage& store, const MasterKey& key,
                                          std::vector<std::string>* damaged = nullptr);
+// The newest snapshot of cluster_name (of any cluster when empty) whose info object reads, reading
+// infos newest first and only as far as needed; nullopt when there is none.
+std::optional<SnapshotInfo> newest_snapshot_of(const storage::Storage& store, const MasterKey& key,
+                                               const std::string& cluster_name);
 // The snapshot named id ("latest" for the newest intact one, warning about damaged ones); throws
 // Error(not_found) naming what was asked.
 SnapshotInfo find_snapshot(const storage::Storage& store, const MasterKey& key, const std::string& id);

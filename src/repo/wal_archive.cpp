@@ -65,17 +65,10 @@ std::string wal_object(std::string_view name) {
   return std::string(kWalDir) + "/" + std::string(name.substr(0, 8)) + "/" + std::string(name);
 }
 
-PushOutcome push_wal_file(const Repository& repo, const std::string& name, ByteView content) {
-  std::string object = wal_object(name);
-  std::string digest = to_hex(io::Sha256::of(content));
-  if (repo.store().stat(object)) {
-    SealedReader in(repo.store(), object, repo.key());
-    Header h = read_header(in, object, repo);
-    if (h.sha256 == digest && h.size == content.size()) return PushOutcome::already_archived;
-    throw Error(ErrorKind::corrupt,
-                "WAL file " + name + " is already archived in " + repo.describe() + " with different content",
-                "two clusters may be archiving into one repository; check archive_command on every server");
-  }
+namespace {
+
+void write_wal_object(const Repository& repo, const std::string& object, const std::string& name, ByteView content,
+                      const std::string& digest) {
   std::string header = nlohmann::json{{"name", name}, {"size", content.size()}, {"sha256", digest}}.dump();
   Bytes head = to_bytes(kWalMagic);
   put_u32le(head, static_cast<std::uint32_t>(header.size()));
@@ -84,7 +77,40 @@ PushOutcome push_wal_file(const Repository& repo, const std::string& name, ByteV
   out.write(head);
   out.write(content);
   out.commit();
+}
+
+}  // namespace
+
+PushOutcome store_wal_file(const Repository& repo, const std::string& name, ByteView content) {
+  std::string object = wal_object(name);
+  std::string digest = to_hex(io::Sha256::of(content));
+  if (repo.store().stat(object)) {
+    SealedReader in(repo.store(), object, repo.key());
+    Header h = read_header(in, object, repo);
+    if (h.sha256 == digest && h.size == content.size()) return PushOutcome::already_archived;
+    return PushOutcome::different_content;
+  }
+  write_wal_object(repo, object, name, content, digest);
   return PushOutcome::stored;
+}
+
+Error already_archived_error(const Repository& repo, const std::string& name, std::string hint) {
+  return Error(ErrorKind::corrupt,
+               "WAL file " + name + " is already archived in " + repo.describe() + " with different content",
+               std::move(hint));
+}
+
+PushOutcome push_wal_file(const Repository& repo, const std::string& name, ByteView content) {
+  auto outcome = store_wal_file(repo, name, content);
+  if (outcome == PushOutcome::different_content)
+    throw already_archived_error(repo, name,
+                                 "two clusters may be archiving into one repository; check archive_command on every "
+                                 "server");
+  return outcome;
+}
+
+void overwrite_wal_file(const Repository& repo, const std::string& name, ByteView content) {
+  write_wal_object(repo, wal_object(name), name, content, to_hex(io::Sha256::of(content)));
 }
 
 WalObjectReader::WalObjectReader(const Repository& repo, std::string object, std::unique_ptr<SealedReader> in)

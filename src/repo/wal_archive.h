@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/error.h"
 #include "io/sha256.h"
 #include "repo/repository.h"
 
@@ -32,11 +33,22 @@ enum class WalFileKind { segment, partial, history, backup_history };
 std::optional<WalFileKind> classify_wal_file(std::string_view name);
 std::string wal_object(std::string_view name);
 
-enum class PushOutcome { stored, already_archived };
+enum class PushOutcome { stored, already_archived, different_content };
 
-// Stores content under name durably; throws Error(corrupt) "... already archived with different
-// content" when the name is taken by other bytes.
+// Stores content under name durably unless the name is taken: stored, already_archived (same size
+// and SHA-256 in the stored header), or different_content (nothing written). Throws
+// Error(corrupt) when the stored object's header cannot be read.
+PushOutcome store_wal_file(const Repository& repo, const std::string& name, ByteView content);
+// The same, but different content throws Error(corrupt) "... already archived with different
+// content".
 PushOutcome push_wal_file(const Repository& repo, const std::string& name, ByteView content);
+
+// The error push_wal_file throws for different content, with hint as its HINT.
+Error already_archived_error(const Repository& repo, const std::string& name, std::string hint);
+
+// Writes content under name whatever is stored there (the caller has judged the stored object);
+// the write is atomic like every other.
+void overwrite_wal_file(const Repository& repo, const std::string& name, ByteView content);
 
 // The verified content, or nullopt when the archive lacks name. Throws Error(corrupt) naming the
 // object when it fails any check.

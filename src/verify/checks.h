@@ -13,6 +13,7 @@
 #include "repo/audit_log.h"
 #include "repo/repository.h"
 #include "repo/snapshot_info.h"
+#include "repo/wal_file_check.h"
 #include "verify/report.h"
 
 namespace pgdr::verify {
@@ -31,6 +32,9 @@ struct ObjectCheckOptions {
   std::chrono::milliseconds reverify_after{std::chrono::hours(24 * 30)};
   int process_max = 2;
   SystemTime now{};
+  // What the repository knows of the cluster: a WAL object whose content is not a WAL file of it
+  // (repo::wal_file_problem) is damaged like one that fails its digest.
+  repo::KnownCluster known;
 };
 // 3. Every stored object (packs, manifests, WAL objects) read, authenticated, decompressed and
 // checked against its ids and digests; every file of every checked snapshot reassembled

@@ -407,6 +407,7 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
     const std::size_t first = group * kWalLanes;
     const std::size_t n = std::min(kWalLanes, wal_due.size() - first);
     std::vector<std::optional<repo::WalObjectReader>> readers(n);
+    std::vector<Bytes> heads(n);  // each object's first bytes, for repo::wal_file_problem
     auto fail = [&](std::size_t k, const std::string& why) {
       wal_errors[first + k] = why;
       readers[k].reset();
@@ -432,11 +433,19 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
         if (!readers[k]) continue;
         try {
           pieces[k] = readers[k]->read_view(kWalChunkBytes);
+          const auto& name = wal_names[wal_due[first + k]];
           if (pieces[k].empty()) {
             readers[k]->finish(lanes.finish(k));
+            const std::uint64_t size = readers[k]->size_bytes();
             readers[k].reset();
+            if (auto problem = repo::wal_file_problem(name, heads[k], size, options.known))
+              fail(k, "invalid WAL object " + repo::wal_object(name) + " in " + repo.describe() + " (" + *problem + ")");
             continue;
           }
+          const std::size_t want = repo::wal_check_prefix_bytes(*repo::classify_wal_file(name));
+          if (heads[k].size() < want)
+            heads[k].insert(heads[k].end(), pieces[k].begin(),
+                            pieces[k].begin() + static_cast<std::ptrdiff_t>(std::min(want - heads[k].size(), pieces[k].size())));
           reading = true;
         } catch (const Error& e) {
           pieces[k] = {};

@@ -112,6 +112,7 @@ Report run_verify(const Config& config, const RepoConfig& rc, const VerifyOption
     o.reverify_after = config.verify.reverify_after;
     o.process_max = options.process_max > 0 ? options.process_max : config.verify.process_max;
     o.now = now;
+    o.known = repo::known_cluster(*repo, config.cluster.name);
     return check_objects(*repo, all, damaged_infos, catalog, o, damaged_wal);
   }));
   report.checks.push_back(timed([&] { return check_wal(*repo, all, damaged_wal); }));

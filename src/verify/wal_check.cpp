@@ -8,38 +8,16 @@
 #include <cstdio>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "core/error.h"
 #include "pg/lsn.h"
+#include "pg/timeline_history.h"
 #include "repo/wal_archive.h"
 #include "verify/checks.h"
 
 namespace pgdr::verify {
 
 namespace {
-
-struct Switch {
-  std::uint32_t parent = 0;
-  pg::Lsn at;  // where the parent timeline ended
-};
-
-// "<timeline 8 hex>.history" lines: "<parent tli>\t<switch LSN>\t<reason>".
-std::vector<Switch> parse_history(const std::string& text) {
-  std::vector<Switch> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream ls(line);
-    std::string tli, lsn;
-    if (!(ls >> tli >> lsn)) continue;
-    auto l = pg::parse_lsn(lsn);
-    if (!l) continue;
-    out.push_back({static_cast<std::uint32_t>(std::stoul(tli)), *l});
-  }
-  return out;
-}
 
 std::string timeline_hex(std::uint32_t tli) {
   char buf[16];
@@ -89,7 +67,7 @@ CheckResult check_wal(const repo::Repository& repo, const std::vector<repo::Snap
   std::uint32_t newest = wal.segments.rbegin()->first;
   std::set<std::string> history(wal.history_files.begin(), wal.history_files.end());
   for (const auto& h : history) newest = std::max<std::uint32_t>(newest, static_cast<std::uint32_t>(std::stoul(h.substr(0, 8), nullptr, 16)));
-  std::vector<Switch> ancestry;  // oldest first
+  std::vector<pg::TimelineSwitch> ancestry;  // oldest first
   if (newest > 1) {
     std::string hname = timeline_hex(newest) + ".history";
     try {
@@ -98,7 +76,7 @@ CheckResult check_wal(const repo::Repository& repo, const std::vector<repo::Snap
         r.findings.push_back({"critical", "history file " + hname + " of the newest timeline " + std::to_string(newest) +
                                               " is not archived: its ancestry cannot be followed"});
       } else {
-        ancestry = parse_history(std::string(as_chars(*content)));
+        ancestry = pg::parse_timeline_history(as_chars(*content), newest).switches;
       }
     } catch (const Error& e) {
       r.findings.push_back({"critical", e.what()});

@@ -15,6 +15,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+std::string read_whole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 TEST_F(WalArchiveTest, PointInTimeByTimeLsnXidAndName) {
   pgdr_ok({"init"});
   create_batches_table();
@@ -199,17 +204,17 @@ TEST_F(WalArchiveTest, SpooledAndAbsentFilesAreAnsweredWithoutOpeningTheReposito
 
 TEST_F(WalArchiveTest, PushIsIdempotentAndRefusesDifferentContent) {
   pgdr_ok({"init"});
-  std::string seg = work_->file("000000010000000000000042");
-  std::string content(16u << 20, 'a');
-  work_->write_file("000000010000000000000042", content, 0600);
+  // A real segment (archive-push refuses what is not one): the one being written, not archived yet.
+  const std::string name = cluster_->psql("SELECT pg_walfile_name(pg_current_wal_lsn())");
+  std::string content = read_whole(cluster_->data_dir() + "/pg_wal/" + name);
+  std::string seg = work_->write_file(name, content, 0600);
   pgdr_ok({"archive-push", seg});
   pgdr_ok({"archive-push", seg});  // the archiver retries after a crash: fine
-  content[12345] = 'b';
-  work_->write_file("000000010000000000000042", content, 0600);
+  content[content.size() - 1] ^= 1;
+  work_->write_file(name, content, 0600);
   auto r = pgdr({"archive-push", seg});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("WAL file 000000010000000000000042 is already archived in repository 'local'"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("WAL file " + name + " is already archived in repository 'local'"), std::string::npos)
       << r.err;
   auto bad = pgdr({"archive-push", work_->write_file("not-a-wal-file", "x")});
   EXPECT_EQ(bad.exit_code, 2);
@@ -279,9 +284,9 @@ TEST_F(ParallelArchiveTest, SegmentsPushedAheadAreAllArchivedOnce) {
 
 TEST_F(WalArchiveTest, KilledPushNeverLeavesAServableSegment) {
   pgdr_ok({"init"});
-  std::string name = "000000010000000000000077";
-  std::string content(16u << 20, '\0');
-  for (std::size_t i = 0; i < content.size(); i += 7) content[i] = static_cast<char>(i * 31);
+  // A real segment, as archive-push stores nothing else: the one being written, not archived yet.
+  const std::string name = cluster_->psql("SELECT pg_walfile_name(pg_current_wal_lsn())");
+  const std::string content = read_whole(cluster_->data_dir() + "/pg_wal/" + name);
   std::string seg = work_->write_file(name, content, 0600);
   for (const char* delay : {"0.05", "0.12", "0.2", "0.3"}) {
     run_as_server_user({"timeout", "-s", "KILL", delay, pgdr_path(), "--config", config_, "archive-push", seg}, {},

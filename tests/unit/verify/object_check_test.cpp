@@ -25,15 +25,34 @@ std::string segment(int n) {
   return buf;
 }
 
+// Content that passes repo::wal_file_problem: a first page header of PostgreSQL 15 for segment n
+// of segment_bytes, then mixed bytes. Segment sizes differ so lanes end apart.
+Bytes segment_content(int n, std::uint64_t segment_bytes) {
+  Bytes b = repo::test::mixed_data(segment_bytes, static_cast<std::uint32_t>(n));
+  Bytes h;
+  put_u16le(h, 0xD110);  // XLOG_PAGE_MAGIC of 15
+  put_u16le(h, 0x0002);  // XLP_LONG_HEADER
+  put_u32le(h, 1);
+  put_u64le(h, static_cast<std::uint64_t>(n) * segment_bytes);
+  put_u32le(h, 0);
+  put_u32le(h, 0);  // padding
+  put_u64le(h, 7000000000000000042ull);
+  put_u32le(h, static_cast<std::uint32_t>(segment_bytes));
+  put_u32le(h, 8192);
+  std::copy(h.begin(), h.end(), b.begin());
+  return b;
+}
+
 class ObjectCheckWalTest : public repo::test::RepoTestBase, public ::testing::WithParamInterface<int> {
  protected:
   void SetUp() override {
     repo::Repository::create(store_, "main", "pass", repo::kDefaultBlockBytes, repo::kDefaultPackTargetBytes);
     repo_ = std::make_unique<repo::Repository>(
         repo::Repository::open(std::make_unique<storage::PosixStorage>(dir_.path()), "main", "pass", "test"));
-    // Nine objects: two full groups of four and one alone; sizes differ so lanes end apart.
+    // Nine objects: two full groups of four and one alone; sizes (1 to 4 MiB) differ so lanes end
+    // apart.
     for (int i = 1; i <= 9; ++i) {
-      contents_.push_back(repo::test::mixed_data(200000 + 70001 * static_cast<std::size_t>(i), static_cast<std::uint32_t>(i)));
+      contents_.push_back(segment_content(i, std::uint64_t{1} << (20 + i % 3)));
       repo::push_wal_file(*repo_, segment(i), contents_.back());
     }
   }
@@ -97,6 +116,23 @@ TEST_P(ObjectCheckWalTest, EachDamagedObjectIsNamedWhateverItsGroup) {
                                                              repo_->describe() + " (SHA-256 mismatch)");
   EXPECT_NE(message_about(cut_object), "<none>");
   EXPECT_EQ(r.details["wal_objects_checked"], 9);
+}
+
+TEST_P(ObjectCheckWalTest, AnObjectThatIsNoWalOfTheClusterIsNamed) {
+  // Intact objects (their digests match) whose content is not what the name says: zeros under
+  // segment 3, segment 6's content under segment 7's name; segment 8 stays valid.
+  repo::overwrite_wal_file(*repo_, segment(3), Bytes(contents_[2].size(), 0));
+  repo::overwrite_wal_file(*repo_, segment(7), contents_[5]);
+  std::vector<std::string> damaged;
+  CheckResult r = run(damaged);
+  EXPECT_EQ(r.status, Status::fail);
+  EXPECT_EQ(damaged, (std::vector<std::string>{segment(3), segment(7)}));
+  ASSERT_EQ(r.findings.size(), 2u);
+  EXPECT_EQ(r.findings[0].message, "invalid WAL object " + repo::wal_object(segment(3)) + " in " + repo_->describe() +
+                                       " (its first page header is all zeros, not written WAL)");
+  EXPECT_TRUE(repo::test::contains(r.findings[1].message, "invalid WAL object " + repo::wal_object(segment(7))))
+      << r.findings[1].message;
+  EXPECT_TRUE(repo::test::contains(r.findings[1].message, "the segment of another position")) << r.findings[1].message;
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, ObjectCheckWalTest, ::testing::Values(1, 2));
