@@ -302,13 +302,7 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
       res.status = 404;
       res.set_content("no report " + std::to_string(id) + " in the catalog\n", "text/plain; charset=utf-8");
     });
-    int bound = port;
-    if (port == 0) {
-      bound = http.bind_to_any_port(host);
-      if (bound <= 0) bound = -1;
-    } else if (!http.bind_to_port(host, port)) {
-      bound = -1;
-    }
+    const int bound = http.bind(host, port);
     if (bound < 0)
       throw Error(ErrorKind::io, "unable to listen on " + config.daemon.listen + " for /metrics and /health",
                   "another process may hold the port; set [daemon] listen");

@@ -42,6 +42,19 @@ HttpServer::HttpServer(const HttpLimits& limits, std::optional<TlsContext> tls,
 
 HttpServer::~HttpServer() = default;
 
+int HttpServer::bind(const std::string& host, int port) {
+  int bound = port;
+  if (port == 0) {
+    bound = bind_to_any_port(host);
+    if (bound <= 0) return -1;
+  } else if (!bind_to_port(host, port)) {
+    return -1;
+  }
+  // Linux takes a second listen() on a listening socket as a new backlog.
+  ::listen(svr_sock_, SOMAXCONN);
+  return bound;
+}
+
 bool HttpServer::track(int fd) {
   std::lock_guard lock(mu_);
   if (closing_ || svr_sock_ == INVALID_SOCKET) return false;
@@ -99,8 +112,8 @@ void HttpServer::refuse(int fd) {
 void HttpServer::serve(int fd) {
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return;
-  SSL* ssl = nullptr;
-  if (tls_ && (ssl = SSL_new(tls_->get())) == nullptr) return;
+  SSL* ssl = tls_ ? SSL_new(tls_->get()) : nullptr;
+  if (tls_ && ssl == nullptr) return;
   ConnectionStream stream(fd, ssl, limits_);
 
   // The first request's time runs from the connection, the handshake included; each next one's

@@ -32,6 +32,11 @@ class HttpServer : public httplib::Server {
 
   bool tls() const { return tls_.has_value(); }
 
+  // Binds host:port (port 0: a free one) with a full listen backlog; the port bound, or -1.
+  // cpp-httplib 0.11 listens with a backlog of 5, fixed when Debian built it: a burst of clients
+  // (the attack of the finding) overflowed it and a /health probe waited a SYN retransmit (1 s).
+  int bind(const std::string& host, int port);
+
  private:
   bool process_and_close_socket(socket_t sock) override;
   void serve(int fd);
