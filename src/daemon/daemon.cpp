@@ -268,7 +268,9 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
       return httplib::Server::HandlerResponse::Handled;
     });
     http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-      res.set_content(metrics_text(config, status_now()), "text/plain; version=0.0.4; charset=utf-8");
+      Status st = status_now();
+      st.http = http.stats();
+      res.set_content(metrics_text(config, st), "text/plain; version=0.0.4; charset=utf-8");
     });
     http.Get("/health", [&](const httplib::Request& req, httplib::Response& res) {
       auto problems = health_problems(config, status_now());

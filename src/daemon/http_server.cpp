@@ -55,6 +55,18 @@ int HttpServer::bind(const std::string& host, int port) {
   return bound;
 }
 
+HttpStats HttpServer::stats() {
+  HttpStats s;
+  {
+    std::lock_guard lock(mu_);
+    s.connections_open = open_.size();
+  }
+  s.connections_refused = static_cast<std::uint64_t>(refused_.load());
+  s.requests_timed_out = timed_out_.load();
+  s.requests_too_large = too_large_.load();
+  return s;
+}
+
 bool HttpServer::track(int fd) {
   std::lock_guard lock(mu_);
   if (closing_ || svr_sock_ == INVALID_SOCKET) return false;
@@ -119,7 +131,10 @@ void HttpServer::serve(int fd) {
   // The first request's time runs from the connection, the handshake included; each next one's
   // from the end of the previous response, the keep-alive idle time included.
   Clock::time_point deadline = Clock::now() + limits_.request_timeout;
-  if (!stream.handshake(deadline)) return;
+  if (!stream.handshake(deadline)) {
+    if (stream.timed_out()) ++timed_out_;
+    return;
+  }
   for (int served = 0; served < limits_.keep_alive_max_requests; ++served) {
     stream.begin_request(deadline);
     const bool last = served + 1 == limits_.keep_alive_max_requests;
@@ -127,10 +142,13 @@ void HttpServer::serve(int fd) {
     const bool answered = process_request(stream, last, client_closes, nullptr);
     if (stream.timed_out() || stream.too_large()) {
       // A silent kept-alive connection is simply closed (RFC 9112 9.6); a partial request is told.
-      if (stream.too_large())
+      if (stream.too_large()) {
+        ++too_large_;
         stream.send_final(plain_response("413 Content Too Large", "request too large\n"));
-      else if (stream.request_started())
+      } else if (stream.request_started()) {
+        ++timed_out_;
         stream.send_final(plain_response("408 Request Timeout", "request not received in time\n"));
+      }
       break;
     }
     if (!answered || client_closes || svr_sock_ == INVALID_SOCKET) break;

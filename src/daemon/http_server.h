@@ -20,6 +20,7 @@
 #include <string>
 
 #include "daemon/http_limits.h"
+#include "daemon/status.h"
 #include "daemon/tls_context.h"
 
 namespace pgdr::daemon {
@@ -31,6 +32,9 @@ class HttpServer : public httplib::Server {
   ~HttpServer() override;
 
   bool tls() const { return tls_.has_value(); }
+
+  // What it counted since it started; any thread.
+  HttpStats stats();
 
   // Binds host:port (port 0: a free one) with a full listen backlog; the port bound, or -1.
   // cpp-httplib 0.11 listens with a backlog of 5, fixed when Debian built it: a burst of clients
@@ -52,6 +56,8 @@ class HttpServer : public httplib::Server {
   std::mutex mu_;
   std::set<int> open_;  // sockets of the connections in hand
   bool closing_ = false;
+  std::atomic<std::uint64_t> timed_out_{0};
+  std::atomic<std::uint64_t> too_large_{0};
   std::atomic<long> refused_{0};
   std::atomic<long> refused_reported_{0};
   std::atomic<std::int64_t> last_report_ms_{0};

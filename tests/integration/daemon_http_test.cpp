@@ -269,8 +269,12 @@ TEST_F(DaemonHttpTest, TricklingClientsDoNotHoldHealthOrMetricsAndAreDropped) {
   start_daemon();
   expect_unharmed_by_tricklers(8);
   expect_unharmed_by_tricklers(64);
-  // No connection was refused: 64 is under the default cap.
+  // No connection was refused: 64 is under the default cap. Every trickler was counted.
   EXPECT_EQ(daemon_->log().find("refused"), std::string::npos) << daemon_->log();
+  Http m = get("/metrics");
+  EXPECT_NE(m.body.find("\npgdr_http_requests_timed_out_total 72\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("\npgdr_http_connections_refused_total 0\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("\npgdr_http_connections_open 1\n"), std::string::npos) << m.body;
   EXPECT_EQ(daemon_->stop(30), 0) << daemon_->log();
 }
 
@@ -302,6 +306,9 @@ TEST_F(DaemonHttpTest, AConnectionPastTheCapIsRefusedAtOnceAndTheOthersAreServed
   EXPECT_NE(daemon_->log().find("refused 1 HTTP connection: 4 were open ([daemon] max_connections)"),
             std::string::npos)
       << daemon_->log();
+  Http m = get("/metrics");
+  EXPECT_NE(m.body.find("\npgdr_http_connections_refused_total 1\n"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("\npgdr_http_requests_timed_out_total 0\n"), std::string::npos) << m.body;
   EXPECT_EQ(daemon_->stop(30), 0) << daemon_->log();
 }
 
@@ -392,8 +399,8 @@ TEST_F(DaemonHttpTest, TlsServesPagesToAClientThatTrustsTheCertificateAndDropsSi
   EXPECT_EQ(h.status, 503);
   EXPECT_EQ(h.body, "no snapshot in repository 'local'\n");
   // Kept alive: the second page over the first one's TLS connection (curl made no new connection).
-  ProcessResult both = run_process({"curl", "-sS", "--max-time", "5", "--cacert", cert, "-w", "[connects %{num_connects}]\n",
-                                    base_url_ + "/health", base_url_ + "/metrics"});
+  ProcessResult both = run_process({"curl", "-sS", "--max-time", "5", "--cacert", cert, "-w",
+                                    "[connects %{num_connects}]\n", base_url_ + "/health", base_url_ + "/metrics"});
   ASSERT_EQ(both.exit_code, 0) << both.err;
   EXPECT_NE(both.out.find("no snapshot in repository 'local'\n[connects 1]\n"), std::string::npos) << both.out;
   EXPECT_NE(both.out.find("\npgdr_healthy 0\n"), std::string::npos) << both.out;
@@ -413,6 +420,8 @@ TEST_F(DaemonHttpTest, TlsServesPagesToAClientThatTrustsTheCertificateAndDropsSi
   EXPECT_GE(seconds_since(t0), 1.5);
   EXPECT_LT(seconds_since(t0), 3.5);
   ::close(silent);
+  Http counted = get("/metrics", {"--cacert", cert});
+  EXPECT_NE(counted.body.find("\npgdr_http_requests_timed_out_total 1\n"), std::string::npos) << counted.body;
   EXPECT_EQ(daemon_->stop(30), 0) << daemon_->log();
   EXPECT_EQ(daemon_->log().find("PRIVATE KEY"), std::string::npos);
 }
