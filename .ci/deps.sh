@@ -12,6 +12,7 @@ pkgs=(
   python3 python3-aiosmtpd
   awscli
   libcpp-httplib-dev curl chromium
+  openssl
 )
 # s3rver (the S3 server of the tests) runs on Node.js; a machine may already have node and npm from
 # elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).

@@ -437,12 +437,35 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
 
   if (const toml::table* t = section("daemon")) {
-    c.only_keys(*t, "daemon", {"listen", "state_file", "heatmap_days"});
+    c.only_keys(*t, "daemon", {"listen", "state_file", "heatmap_days", "max_connections", "request_timeout",
+                               "auth_token_file", "auth_token_env", "health_auth", "tls_cert_file", "tls_key_file"});
     cfg.daemon.listen = c.str(*t, "daemon", "listen", false, cfg.daemon.listen);
     cfg.daemon.state_file = c.str(*t, "daemon", "state_file", false);
     if (!cfg.daemon.state_file.empty())
       require_absolute(c, t->get("state_file"), "[daemon] state_file", cfg.daemon.state_file);
     cfg.daemon.heatmap_days = c.integer(*t, "daemon", "heatmap_days", cfg.daemon.heatmap_days, 1, 366);
+    auto& d = cfg.daemon;
+    d.max_connections = c.integer(*t, "daemon", "max_connections", d.max_connections, 2, 1000);
+    d.request_timeout = c.duration(*t, "daemon", "request_timeout", d.request_timeout);
+    if (d.request_timeout < std::chrono::milliseconds(100) || d.request_timeout > std::chrono::minutes(5))
+      c.fail(t->get("request_timeout"), "[daemon] request_timeout must be between 100ms and 5m");
+    d.auth_token_file = c.str(*t, "daemon", "auth_token_file", false);
+    if (!d.auth_token_file.empty())
+      require_absolute(c, t->get("auth_token_file"), "[daemon] auth_token_file", d.auth_token_file);
+    d.auth_token_env = c.str(*t, "daemon", "auth_token_env", false);
+    if (!d.auth_token_file.empty() && !d.auth_token_env.empty())
+      c.fail(t, "[daemon] takes auth_token_file or auth_token_env, not both");
+    d.health_auth = c.boolean(*t, "daemon", "health_auth", d.health_auth);
+    if (d.health_auth && d.auth_token_file.empty() && d.auth_token_env.empty())
+      c.fail(t->get("health_auth"), "[daemon] health_auth needs auth_token_file or auth_token_env");
+    d.tls_cert_file = c.str(*t, "daemon", "tls_cert_file", false);
+    d.tls_key_file = c.str(*t, "daemon", "tls_key_file", false);
+    if (d.tls_cert_file.empty() != d.tls_key_file.empty())
+      c.fail(t, "[daemon] tls_cert_file and tls_key_file go together");
+    if (!d.tls_cert_file.empty()) {
+      require_absolute(c, t->get("tls_cert_file"), "[daemon] tls_cert_file", d.tls_cert_file);
+      require_absolute(c, t->get("tls_key_file"), "[daemon] tls_key_file", d.tls_key_file);
+    }
   }
   return cfg;
 }

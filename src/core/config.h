@@ -141,11 +141,21 @@ struct ScheduleConfig {
   std::string backup, verify, restore_test, drill, expire, measure;
 };
 
-// `pgdr daemon`'s HTTP endpoint and its dashboard.
+// `pgdr daemon`'s HTTP endpoint and its dashboard. Holds no secret: the token and the TLS key are
+// named by a file or an environment variable, read when the daemon starts (daemon/http_auth.h).
 struct DaemonConfig {
   std::string listen = "127.0.0.1:9187";  // host:port of /metrics, /health and the dashboard; "" for none
   std::string state_file;  // last run of each job, for catch-up; empty: the catalog path + ".daemon.json"
   int heatmap_days = 14;   // days shown in the dashboard's coverage heat map
+  // Connections served at once; one more is answered 503 and closed at once (daemon/http_limits.h).
+  int max_connections = 128;
+  // How long a client has to send a whole request, from its connection (or its previous response).
+  std::chrono::milliseconds request_timeout{std::chrono::seconds(5)};
+  std::string auth_token_file;  // bearer token, first line of a file of mode 0600 or stricter
+  std::string auth_token_env;   // or the name of the environment variable holding it
+  bool health_auth = false;     // /health asks for the token too (else it answers without the reasons)
+  std::string tls_cert_file;    // PEM certificate chain; with tls_key_file, serve HTTPS only
+  std::string tls_key_file;     // PEM private key, mode 0600 or stricter
 };
 
 struct Config {

@@ -22,6 +22,8 @@
 #include "core/time_format.h"
 #include "daemon/cron.h"
 #include "daemon/dashboard.h"
+#include "daemon/http_auth.h"
+#include "daemon/http_server.h"
 #include "daemon/job_process.h"
 #include "daemon/status.h"
 
@@ -242,17 +244,41 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
     return st;
   };
 
-  httplib::Server http;
+  // The token and the TLS key are read before anything is served, so that a bad one stops the
+  // start (exit 2) rather than a request.
+  std::optional<BearerToken> token;
+  std::optional<TlsContext> tls;
+  if (!config.daemon.listen.empty()) {
+    token = BearerToken::from_config(config.daemon);
+    if (!config.daemon.tls_cert_file.empty()) tls.emplace(config.daemon.tls_cert_file, config.daemon.tls_key_file);
+  }
+  HttpServer http(http_limits(config.daemon), std::move(tls), [&log](const std::string& line) { log.error(line); });
   std::thread http_thread;
   if (!config.daemon.listen.empty()) {
     auto [host, port] = split_listen(config.daemon.listen);
-    http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-      res.set_content(metrics_text(config, status_now()), "text/plain; version=0.0.4; charset=utf-8");
+    const BearerToken* required = token ? &*token : nullptr;
+    http.set_pre_routing_handler([&config, required](const httplib::Request& req, httplib::Response& res) {
+      if (access_for(required, config.daemon.health_auth, req.path, req.get_header_value("Authorization")) !=
+          Access::denied)
+        return httplib::Server::HandlerResponse::Unhandled;
+      res.status = 401;
+      res.set_header("WWW-Authenticate", "Bearer realm=\"pgdr\"");
+      res.set_content("a bearer token is required ([daemon] auth_token_file or auth_token_env)\n",
+                      "text/plain; charset=utf-8");
+      return httplib::Server::HandlerResponse::Handled;
     });
-    http.Get("/health", [&](const httplib::Request&, httplib::Response& res) {
+    http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
+      Status st = status_now();
+      st.http = http.stats();
+      res.set_content(metrics_text(config, st), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    http.Get("/health", [&](const httplib::Request& req, httplib::Response& res) {
       auto problems = health_problems(config, status_now());
       std::string body;
       for (const auto& p : problems) body += p + "\n";
+      if (access_for(required, config.daemon.health_auth, req.path, req.get_header_value("Authorization")) !=
+          Access::full)
+        body = "unhealthy\n";
       res.status = problems.empty() ? 200 : 503;
       res.set_content(problems.empty() ? "ok\n" : body, "text/plain; charset=utf-8");
     });
@@ -278,18 +304,15 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
       res.status = 404;
       res.set_content("no report " + std::to_string(id) + " in the catalog\n", "text/plain; charset=utf-8");
     });
-    int bound = port;
-    if (port == 0) {
-      bound = http.bind_to_any_port(host);
-      if (bound <= 0) bound = -1;
-    } else if (!http.bind_to_port(host, port)) {
-      bound = -1;
-    }
+    const int bound = http.bind(host, port);
     if (bound < 0)
       throw Error(ErrorKind::io, "unable to listen on " + config.daemon.listen + " for /metrics and /health",
                   "another process may hold the port; set [daemon] listen");
-    log.info("listening on http://" + host + ":" + std::to_string(bound) +
-             "/ (metrics at /metrics, health at /health)");
+    std::string access = token ? (config.daemon.health_auth ? "; a bearer token is required on every page"
+                                                            : "; a bearer token is required on every page but /health")
+                               : "";
+    log.info(std::string("listening on ") + (http.tls() ? "https" : "http") + "://" + host + ":" +
+             std::to_string(bound) + "/ (metrics at /metrics, health at /health" + access + ")");
     http_thread = std::thread([&http] { http.listen_after_bind(); });
   }
 

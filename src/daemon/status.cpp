@@ -244,6 +244,20 @@ std::string metrics_text(const Config& config, const Status& st) {
   Family last_exit("pgdr_job_last_exit_code", "gauge", "Exit code of each job's last run.");
   for (const auto& [job, o] : st.jobs.last) last_exit.add(o.exit_code, {{"job", job}});
 
+  Family http_open("pgdr_http_connections_open", "gauge", "HTTP connections in hand, this scrape's included.");
+  Family http_refused("pgdr_http_connections_refused_total", "counter",
+                      "HTTP connections answered 503 because [daemon] max_connections were open.");
+  Family http_timed_out("pgdr_http_requests_timed_out_total", "counter",
+                        "HTTP requests not received whole within [daemon] request_timeout (408, or a TLS handshake dropped).");
+  Family http_too_large("pgdr_http_requests_too_large_total", "counter",
+                        "HTTP requests answered 413: larger than a request may be.");
+  if (st.http) {
+    http_open.add(static_cast<double>(st.http->connections_open));
+    http_refused.add(static_cast<double>(st.http->connections_refused));
+    http_timed_out.add(static_cast<double>(st.http->requests_timed_out));
+    http_too_large.add(static_cast<double>(st.http->requests_too_large));
+  }
+
   Family healthy("pgdr_healthy", "gauge", "1 when /health reports ok, 0 otherwise.");
   healthy.add(health_problems(config, st).empty() ? 1 : 0);
 
@@ -252,7 +266,9 @@ std::string metrics_text(const Config& config, const Status& st) {
                           &rpo, &rto_obj, &rpo_obj})
     f->write_to(out);
   for (const auto& f : checks) f.write_to(out);
-  for (const Family* f : {&runs, &skipped, &last_exit, &healthy}) f->write_to(out);
+  for (const Family* f : {&runs, &skipped, &last_exit, &http_open, &http_refused, &http_timed_out, &http_too_large,
+                          &healthy})
+    f->write_to(out);
   return out;
 }
 

@@ -41,12 +41,21 @@ struct JobStats {
   std::map<std::string, std::int64_t> backup_period_seconds;          // "backup" -> its schedule's period
 };
 
+// What the daemon's HTTP server counted since it started (http_server.h).
+struct HttpStats {
+  std::uint64_t connections_open = 0;
+  std::uint64_t connections_refused = 0;  // answered 503: max_connections were open
+  std::uint64_t requests_timed_out = 0;   // not received whole within request_timeout (408, or TLS handshake)
+  std::uint64_t requests_too_large = 0;   // answered 413: over the size a request may have
+};
+
 struct Status {
   SystemTime now{};
   std::vector<RepoStatus> repos;
   std::vector<catalog::RunRecord> runs;  // this cluster's runs, newest first
   std::string catalog_error;             // why the catalog could not be read, "" when it was
   JobStats jobs;
+  std::optional<HttpStats> http;  // the daemon's; absent for `pgdr report`
 
   // The newest run of a kind, if any.
   const catalog::RunRecord* last_run(const std::string& kind) const;

@@ -97,6 +97,20 @@ TEST(DaemonStatus, MetricsCarryTheValuesWithHelpTypeAndEscapedLabels) {
   EXPECT_EQ(m.back(), '\n');
 }
 
+TEST(DaemonStatus, MetricsCarryTheHttpServersCountsOnlyFromTheDaemon) {
+  auto st = status();
+  EXPECT_EQ(metrics_text(config(), st).find("pgdr_http_"), std::string::npos) << "pgdr report has no server";
+  st.http = HttpStats{3, 17, 72, 1};
+  const std::string m = metrics_text(config(), st);
+  for (const std::string& line : std::vector<std::string>{"# TYPE pgdr_http_connections_open gauge",
+                                                          "pgdr_http_connections_open 3",
+                                                          "# TYPE pgdr_http_connections_refused_total counter",
+                                                          "pgdr_http_connections_refused_total 17",
+                                                          "pgdr_http_requests_timed_out_total 72",
+                                                          "pgdr_http_requests_too_large_total 1"})
+    EXPECT_NE(m.find("\n" + line + "\n"), std::string::npos) << line << "\n" << m;
+}
+
 TEST(DaemonStatus, HealthNamesEachProblem) {
   auto cfg = config();
   auto st = status();
