@@ -9,6 +9,8 @@
 #include <map>
 #include <memory>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +23,12 @@
 namespace pgdr::test {
 
 inline constexpr const char* kPassphrase = "correct horse battery staple 7f3a";
+
+// A whole file as bytes in a string ("" when it cannot be read).
+inline std::string read_whole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
 
 class PgdrTest : public ::testing::Test {
  protected:

@@ -19,11 +19,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 const std::map<std::string, std::string> kSecrets = {
     {"webhook path token", "PathTok3nSecretAAA"},
     {"webhook long segment", "a1b2c3d4e5f6g7h8i9j0"},
@@ -96,17 +91,17 @@ TEST_F(SecretsTest, NoSecretReachesAnyOutput) {
                             "[alerts] smtp_url, [alerts] webhook_urls (chmod 600 it)\n"),
             std::string::npos)
       << verify.err;
-  outputs.emplace_back("verify report", slurp(report));
+  outputs.emplace_back("verify report", read_whole(report));
 
   const std::string html = work_->file("dashboard/index.html");
   give_to_server_user(work_->make_dir("dashboard"));
   run({"report", "--html", html}, 0);
   for (const auto& e : fs::recursive_directory_iterator(work_->file("dashboard")))
-    if (e.is_regular_file()) outputs.emplace_back(e.path().string(), slurp(e.path()));
+    if (e.is_regular_file()) outputs.emplace_back(e.path().string(), read_whole(e.path()));
 
   for (const auto& e : fs::directory_iterator(work_->path()))
     if (e.is_regular_file() && e.path().filename().string().starts_with("catalog.db"))
-      outputs.emplace_back(e.path().string(), slurp(e.path()));
+      outputs.emplace_back(e.path().string(), read_whole(e.path()));
   auto dump = run_process({"sqlite3", work_->file("catalog.db"), ".dump"});
   ASSERT_EQ(dump.exit_code, 0) << dump.err;
   EXPECT_NE(dump.out.find("INSERT INTO"), std::string::npos) << "the catalog holds no row to scan";
@@ -117,7 +112,7 @@ TEST_F(SecretsTest, NoSecretReachesAnyOutput) {
     for (auto& l : leaks(where, text)) found.push_back(l);
   EXPECT_TRUE(found.empty()) << testing::PrintToString(found);
   // The scan itself finds what is there: the configuration holds every secret.
-  EXPECT_EQ(leaks("config", slurp(config_)).size(), kSecrets.size());
+  EXPECT_EQ(leaks("config", read_whole(config_)).size(), kSecrets.size());
 }
 
 // A configuration without secrets, or one only its owner can read, gets no warning.

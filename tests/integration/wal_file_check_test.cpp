@@ -22,11 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
 std::string sha256_hex(const std::string& s) { return to_hex(io::Sha256::of(as_bytes(s))); }
 
 class WalFileCheckTest : public PgdrTest {
@@ -40,7 +35,7 @@ class WalFileCheckTest : public PgdrTest {
   std::string object_path(const std::string& name) { return repo_dir_ + "/" + repo::wal_object(name); }
   // Its digest, or "<absent>": compared before and after a refused push.
   std::string stored_sha(const std::string& name) {
-    return fs::exists(object_path(name)) ? sha256_hex(slurp(object_path(name))) : std::string("<absent>");
+    return fs::exists(object_path(name)) ? sha256_hex(read_whole(object_path(name))) : std::string("<absent>");
   }
   std::string describe_repo() { return "repository 'local' (local directory " + repo_dir_ + ")"; }
   // The segment being written. A record is written first: right after a switch the position is a
@@ -83,7 +78,7 @@ TEST_F(WalFileCheckTest, WhatIsNotTheSegmentIsRefusedAndTheRealOneArchivedAfter)
   // The segment being written, copied under the next segment's name.
   const auto seg = *pg::parse_segment_file_name(next, 16u << 20);
   const std::string later = pg::segment_file_name(seg.timeline, seg.segno + 1, 16u << 20);
-  const std::string renamed = work_->write_file(later, slurp(cluster_->data_dir() + "/pg_wal/" + next), 0600);
+  const std::string renamed = work_->write_file(later, read_whole(cluster_->data_dir() + "/pg_wal/" + next), 0600);
   expect_refused(renamed, "page address " + pg::to_string(pg::Lsn{seg.segno << 24}) + " where " +
                               pg::to_string(pg::Lsn{(seg.segno + 1) << 24}) +
                               " was expected: the segment of another position");
@@ -94,7 +89,7 @@ TEST_F(WalFileCheckTest, WhatIsNotTheSegmentIsRefusedAndTheRealOneArchivedAfter)
     const std::string other_name = current_segment(other);
     work_->make_dir("other");
     const std::string other_path =
-        work_->write_file("other/" + other_name, slurp(other.data_dir() + "/pg_wal/" + other_name), 0600);
+        work_->write_file("other/" + other_name, read_whole(other.data_dir() + "/pg_wal/" + other_name), 0600);
     expect_refused(other_path, "system identifier " + system_identifier(other) + " where this cluster's is " +
                                    system_identifier(*cluster_) + ", " + known + ": WAL of another cluster");
   }
@@ -126,7 +121,7 @@ TEST_F(WalFileCheckTest, AnInvalidStoredObjectIsNamedNeverServedAndReplacedWithA
   for (int i = 0; i < 100 && cluster_->psql("SELECT failed_count FROM pg_stat_archiver") == "0"; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_NE(cluster_->psql("SELECT failed_count FROM pg_stat_archiver"), "0");
-  const std::string real = slurp(cluster_->data_dir() + "/pg_wal/" + name);
+  const std::string real = read_whole(cluster_->data_dir() + "/pg_wal/" + name);
   const std::string path = work_->write_file(name, real, 0600);
 
   auto push = pgdr({"archive-push", path});
@@ -139,7 +134,7 @@ TEST_F(WalFileCheckTest, AnInvalidStoredObjectIsNamedNeverServedAndReplacedWithA
   const std::string report = work_->file("verify.json");
   auto verify = pgdr({"verify", "--no-alerts", "--report", report});
   EXPECT_EQ(verify.exit_code, 2) << verify.err;
-  auto j = nlohmann::json::parse(slurp(report));
+  auto j = nlohmann::json::parse(read_whole(report));
   EXPECT_EQ(j["result"], "FAIL");
   bool named = false;
   for (const auto& c : j["checks"])
@@ -176,7 +171,7 @@ TEST_F(WalFileCheckTest, AnInvalidStoredObjectIsNamedNeverServedAndReplacedWithA
   // server's archiver goes on.
   auto served = pgdr({"archive-get", "--prefetch", "0", name, dest});
   EXPECT_EQ(served.exit_code, 0) << served.err;
-  EXPECT_TRUE(slurp(dest) == real) << "archive-get served other bytes than the real segment";
+  EXPECT_TRUE(read_whole(dest) == real) << "archive-get served other bytes than the real segment";
   pgdr_ok({"archive-push", "--replace-invalid", path});
   audit = nlohmann::json::parse(pgdr_ok({"audit", "--json"}));
   std::size_t entries = 0;
@@ -198,7 +193,7 @@ TEST_F(WalFileCheckTest, ReplaceInvalidNeverReplacesAValidObject) {
   ASSERT_NE(stored_sha(name), "<absent>");
   const std::string dest = work_->file("fetched");
   ASSERT_EQ(pgdr({"archive-get", "--prefetch", "0", name, dest}).exit_code, 0);
-  std::string other = slurp(dest);
+  std::string other = read_whole(dest);
   other[other.size() - 1] ^= 1;
   const std::string path = work_->write_file(name, other, 0600);
   const std::string before = stored_sha(name);
