@@ -119,7 +119,17 @@ bool is_pack_object(const std::string& path, std::string& id) {
 void check_pack(const repo::Repository& repo, std::uint32_t pack_no, PackState& st, std::atomic<std::uint64_t>& bytes_read) {
   const std::string& pack_id = st.ids[pack_no];
   std::string object = repo::pack_object(pack_id);
-  auto data = repo.store().read(object);
+  std::optional<Bytes> data;
+  try {
+    data = repo.store().read(object);
+  } catch (const Error& e) {
+    // A pack that cannot be read (permissions, an I/O error) is a finding like a damaged one: the
+    // snapshots that need it do not restore, and the report must say so rather than not exist.
+    if (e.kind() == ErrorKind::interrupted) throw;
+    std::lock_guard<std::mutex> g(st.mu);
+    st.bad_pack[pack_no] = std::string("unreadable: ") + e.what();
+    return;
+  }
   if (!data) {
     std::lock_guard<std::mutex> g(st.mu);
     st.bad_pack[pack_no] = "vanished while being verified";

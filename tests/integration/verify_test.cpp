@@ -172,6 +172,30 @@ TEST_F(VerifyTest, SnapshotsRemovedByExpireAreNotReportedAsVanished) {
   EXPECT_EQ(c["details"]["vanished_snapshots"].size(), 0u);
 }
 
+TEST_F(VerifyTest, UnreadablePackFailsNamingItInsteadOfAbortingTheRun) {
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE t AS SELECT g, md5(g::text) m FROM generate_series(1, 50000) g");
+  std::string a = backup();
+  archive_now();
+  std::string pack = packs().front();
+  std::string object = pack.substr(repo_dir_.size() + 1);
+  ASSERT_EQ(::chmod(pack.c_str(), 0), 0);
+
+  auto v = verify({"--full"});
+  ::chmod(pack.c_str(), 0600);
+  EXPECT_EQ(v.run.exit_code, 2) << v.run.out << v.run.err;
+  EXPECT_EQ(v.report["result"], "FAIL") << v.run.err;
+  EXPECT_EQ(schema_errors(), "");
+  auto c = v.check("checksums");
+  EXPECT_EQ(c["status"], "FAIL");
+  auto problems = c["details"]["problems"];
+  ASSERT_EQ(problems.size(), 1u) << problems.dump(2);
+  EXPECT_EQ(problems[0]["object"], object);
+  EXPECT_TRUE(has(problems[0]["error"], "unreadable: ")) << problems[0].dump();
+  EXPECT_TRUE(has(problems[0]["error"], "Permission denied")) << problems[0].dump();
+  EXPECT_EQ(problems[0]["snapshots"], nlohmann::json::array({a})) << problems[0].dump();
+}
+
 TEST_F(VerifyTest, DeletedWalSegmentFailsNamingTheGap) {
   pgdr_ok({"init"});
   backup();
