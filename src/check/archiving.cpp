@@ -52,14 +52,19 @@ void SetupCheck::check_archiving() {
   }
 
   const std::string object = repo::wal_object(segment);
-  std::vector<std::string> missing;
-  for (const auto& [name, store] : reachable_) missing.push_back(name);
+  // Indexes into reachable_ of the repositories that do not hold the segment yet.
+  std::vector<std::size_t> missing;
+  for (std::size_t i = 0; i < reachable_.size(); ++i) missing.push_back(i);
+  std::string stat_error;  // the last error of a repository that stopped answering, for the message
   const auto deadline = start + options_.archive_timeout;
   for (;;) {
-    std::erase_if(missing, [&](const std::string& name) {
-      for (const auto& [n, store] : reachable_)
-        if (n == name) return store->stat(object).has_value();
-      return false;
+    std::erase_if(missing, [&](std::size_t i) {
+      try {
+        return reachable_[i].second->stat(object).has_value();
+      } catch (const Error& e) {
+        stat_error = e.what();
+        return false;
+      }
     });
     if (missing.empty() || Clock::now() >= deadline) break;
     throw_if_interrupted();
@@ -75,9 +80,10 @@ void SetupCheck::check_archiving() {
   }
   r.status = Status::fail;
   std::string names;
-  for (const auto& n : missing) names += (names.empty() ? "'" : ", '") + n + "'";
+  for (std::size_t i : missing) names += (names.empty() ? "'" : ", '") + reachable_[i].first + "'";
   r.message = "forced WAL switch: segment " + segment + " not in repository " + names + " after " +
-              format_duration(options_.archive_timeout) + "; " + archiver_status(segment);
+              format_duration(options_.archive_timeout) + "; " + archiver_status(segment) +
+              (stat_error.empty() ? "" : "; last error looking for it: " + stat_error);
   r.hint = "the server log has archive-push's own message; archive_command runs as the server's user, in its "
            "environment: it needs the passphrase source of [key] there (see docs/commands/archive-push.md)";
   add(std::move(r));

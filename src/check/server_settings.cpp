@@ -29,7 +29,7 @@ std::string canonical(const std::string& path) {
 
 }  // namespace
 
-void SetupCheck::check_settings() {
+void SetupCheck::check_archiving_settings() {
   auto wal_level = setting("wal_level");
   if (!wal_level) {
     add(hidden("wal_level", "wal_level"));
@@ -70,6 +70,10 @@ void SetupCheck::check_settings() {
     add(std::move(r));
   }
 
+}
+
+// What wal-stream, page validation and incremental snapshots need; none of them stops archiving.
+void SetupCheck::check_server_features() {
   auto senders = setting("max_wal_senders");
   auto slots = setting("max_replication_slots");
   if (senders && slots) {

@@ -32,7 +32,8 @@ Report SetupCheck::run() {
   const auto start = Clock::now();
   check_connection();
   if (conn_) {
-    check_settings();
+    check_archiving_settings();
+    check_server_features();
     check_archive_command();
   }
   check_repositories();
@@ -62,6 +63,18 @@ bool SetupCheck::failed(const std::string& check) const {
 std::string SetupCheck::archive_command_hint() const {
   return "set archive_command = '" + options_.pgdr_invocation + " archive-push %p' (and archive_mode = on) in the " +
          "server's configuration, then reload (archive_mode needs a restart); see docs/commands/archive-push.md";
+}
+
+const repo::Passphrase& SetupCheck::passphrase() {
+  if (!passphrase_ && !passphrase_error_) {
+    try {
+      passphrase_.emplace(repo::read_passphrase(config_.key));
+    } catch (const Error& e) {
+      passphrase_error_.emplace(e);
+    }
+  }
+  if (passphrase_error_) throw *passphrase_error_;
+  return *passphrase_;
 }
 
 void SetupCheck::check_connection() {
@@ -133,7 +146,7 @@ void SetupCheck::check_repository(const RepoConfig& rc) {
     store->remove(probe);
     if (store->stat(probe)) throw Error(ErrorKind::io, "probe object " + probe + " is still there after its removal");
     step = "unlock its key";
-    repo::Passphrase pass = repo::read_passphrase(config_.key);
+    const repo::Passphrase& pass = passphrase();
     const std::string description = store->describe();
     auto opened = repo::Repository::open(storage::open_storage(rc), rc.name, pass.view(), pass.source);
     r.message = description + ": readable, writable, the passphrase from " + pass.source + " opens key slot " +

@@ -16,7 +16,9 @@
 
 #include "check/check_report.h"
 #include "core/config.h"
+#include "core/error.h"
 #include "pg/connection.h"
+#include "repo/passphrase.h"
 #include "storage/storage.h"
 
 namespace pgdr::check {
@@ -41,7 +43,8 @@ class SetupCheck {
  private:
   // Each adds its results to report_ (setup_check.cpp, server_settings.cpp, archiving.cpp).
   void check_connection();
-  void check_settings();
+  void check_archiving_settings();
+  void check_server_features();
   void check_archive_command();
   void check_archive_config(const std::string& command, const std::string& path, CheckResult& r) const;
   void check_repositories();
@@ -56,6 +59,9 @@ class SetupCheck {
   std::optional<std::string> setting(const std::string& name) const;
   bool failed(const std::string& check) const;
   std::string archive_command_hint() const;
+  // The passphrase of [key], read once for every repository (a passphrase_command may be slow or
+  // billed per call); throws its Error again on each call when it could not be read.
+  const repo::Passphrase& passphrase();
 
   const Config& config_;
   CheckOptions options_;
@@ -63,6 +69,8 @@ class SetupCheck {
   std::optional<pg::Connection> conn_;
   int server_version_num_ = 0;
   std::map<std::string, std::string> settings_;
+  std::optional<repo::Passphrase> passphrase_;
+  std::optional<Error> passphrase_error_;
   // The repositories that answered, by name, for the archiving check (listing needs no key).
   std::vector<std::pair<std::string, std::unique_ptr<storage::Storage>>> reachable_;
 };
