@@ -218,6 +218,46 @@ TEST_F(CheckWalLevelMinimalTest, WalLevelMinimalFails) {
   EXPECT_TRUE(contains(o.message("replication"), "max_wal_senders = 0")) << o.message("replication");
 }
 
+class CheckOtherClusterConfigTest : public CheckTest {
+ protected:
+  // archive_command names a configuration that exists but describes another cluster.
+  PgClusterOptions cluster_options() override {
+    PgClusterOptions o = with_passphrase({});
+    o.archive_command = pgdr_path() + " --config " + work_->file("other.toml") + " archive-push %p";
+    return o;
+  }
+};
+
+TEST_F(CheckOtherClusterConfigTest, ArchiveCommandConfigOfAnotherClusterFails) {
+  pgdr_ok({"init"});
+  work_->write_file("other.toml", "[cluster]\nname = \"other\"\npgdata = \"/srv/other\"\n" + repo_toml() +
+                                      "[key]\npassphrase_env = \"PGDR_PASSPHRASE\"\n");
+  Outcome o = check();
+  EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
+  EXPECT_EQ(o.status("archive_command"), "FAIL");
+  EXPECT_EQ(o.message("archive_command"), "archive_command names --config " + work_->file("other.toml") +
+                                              ", whose [cluster] name 'other' is not 'test'");
+  EXPECT_EQ(o.status("archiving"), "<absent>");
+}
+
+class CheckRpoTest : public CheckTest {
+ protected:
+  void SetUp() override {
+    CheckTest::SetUp();
+    write_config("[objectives]\nrpo = \"30s\"\n");
+  }
+};
+
+TEST_F(CheckRpoTest, ArchiveTimeoutAboveTheRpoObjectiveWarns) {
+  pgdr_ok({"init"});
+  Outcome o = check();
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  EXPECT_EQ(o.result, "WARN");
+  EXPECT_EQ(o.status("archive_timeout"), "WARN");
+  EXPECT_EQ(o.message("archive_timeout"), "archive_timeout = 1m is above the RPO objective 30s");
+  EXPECT_EQ(o.status("archiving"), "PASS") << o.message("archiving");
+}
+
 TEST_F(CheckTest, CannotRunWithoutAConfiguration) {
   auto r = run_pgdr({"--config", work_->file("absent.toml"), "check"});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
