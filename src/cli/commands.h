@@ -16,6 +16,7 @@ using CommandBody = std::function<int()>;
 void add_init_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_check_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_info_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_key_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_archive_push_command(CLI::App& app, Context& ctx, CommandBody& body);

@@ -14,6 +14,9 @@ inline constexpr std::string_view kKeysDir = "keys";
 inline constexpr std::string_view kPacksDir = "packs";
 inline constexpr std::string_view kSnapshotsDir = "snapshots";
 inline constexpr std::string_view kLocksDir = "locks";
+// probes/<16 hex>: written and removed at once by pgdr check to prove the repository writable; no
+// reader lists or reads it.
+inline constexpr std::string_view kProbesDir = "probes";
 
 inline constexpr std::uint32_t kDefaultBlockBytes = 8192;             // one PostgreSQL page
 inline constexpr std::uint64_t kDefaultPackTargetBytes = 16u << 20;  // few objects, bounded memory
