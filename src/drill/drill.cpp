@@ -343,8 +343,14 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
       while (true) {
         throw_if_interrupted();
         ++attempts;
-        last = run_process({"/bin/sh", "-c", cfg.drill.app_check}, {}, env);
-        if (last.exit_code == 0) break;
+        // Bounded by what is left of the timeout: a check that hangs must not hang the drill (its
+        // process group is killed, and the attempt counts as failed).
+        RunLimits limits;
+        limits.timeout = std::max(std::chrono::milliseconds(1000),
+                                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+        last = run_limited({"/bin/sh", "-c", cfg.drill.app_check}, limits, env);
+        if (last.timed_out) last.err = "did not finish within the timeout (killed)";
+        if (last.exit_code == 0 && !last.timed_out) break;
         if (Clock::now() > deadline) {
           components["application"] = round3(seconds_since(t));
           std::string why = last.err.empty() ? last.out : last.err;

@@ -144,6 +144,24 @@ TEST_F(DrillTest, ObjectiveBelowTheMeasuredRtoFails) {
   EXPECT_NE(r.out.find("RTO"), std::string::npos);
 }
 
+TEST_F(DrillTest, AHungApplicationCheckIsKilledAtItsTimeout) {
+  write_config("[drill]\ndr_path = \"" + dr_path_ + "\"\napp_check = \"sleep 600 & sleep 600\"\napp_check_timeout = \"3s\"\n" +
+               "[catalog]\npath = \"" + work_->file("catalog.db") + "\"\n");
+  make_shop_data();
+  backup();
+  const std::string report = work_->file("drill.json");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = pgdr({"drill", "--report", report});
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(120)) << "the drill waited for the hung check";
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  json j = read_json(report);
+  EXPECT_EQ(j["result"], "FAIL");
+  std::string errors;
+  for (const auto& p : j["phases"]) errors += p.value("error", "") + "\n";
+  EXPECT_NE(errors.find("the application check failed for 3 s"), std::string::npos) << j.dump(2);
+  EXPECT_NE(errors.find("did not finish within the timeout (killed)"), std::string::npos) << j.dump(2);
+}
+
 class DrillSignalTest : public DrillTest, public testing::WithParamInterface<int> {};
 
 TEST_P(DrillSignalTest, InterruptDuringRestoreRollsBack) {
