@@ -7,11 +7,16 @@
 // bytes), the dashboard and the reports it links to.
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
 
 #include "core/subprocess.h"
+#include "harness/background_process.h"
 #include "pgdr_fixture.h"
 
 namespace pgdr::test {
@@ -41,7 +46,7 @@ class SecretsTest : public PgdrTest {
             "from = \"pgdr@shop.example\"\nto = \"dba@shop.example\"\ntimeout = \"5s\"\n" +
             "webhook_urls = [\"http://127.0.0.1:1/services/T000/B000/" + kSecrets.at("webhook path token") +
             "?token=" + kSecrets.at("webhook query token") + "\", \"http://127.0.0.1:1/notify/" +
-            kSecrets.at("webhook long segment") + "\"]\n",
+            kSecrets.at("webhook long segment") + "\"]\n" + "[daemon]\nlisten = \"127.0.0.1:0\"\n",
         0644);
   }
 
@@ -98,6 +103,35 @@ TEST_F(SecretsTest, NoSecretReachesAnyOutput) {
   run({"report", "--html", html}, 0);
   for (const auto& e : fs::recursive_directory_iterator(work_->file("dashboard")))
     if (e.is_regular_file()) outputs.emplace_back(e.path().string(), read_whole(e.path()));
+
+  // The daemon's pages and log, as a scraper and a browser see them after the failing run.
+  {
+    BackgroundProcess daemon({pgdr_path(), "--config", config_, "daemon"}, {}, work_->file("daemon.log"));
+    static const std::regex listening(R"(listening on (http://127\.0\.0\.1:\d+)/)");
+    std::string base;
+    for (int i = 0; i < 300 && base.empty(); ++i) {
+      std::smatch m;
+      const std::string log = daemon.log();
+      if (std::regex_search(log, m, listening)) base = m[1].str();
+      else std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      ASSERT_TRUE(daemon.running()) << log;
+    }
+    ASSERT_FALSE(base.empty()) << daemon.log();
+    std::vector<std::string> pages = {"/", "/metrics", "/health"};
+    auto ids = run_process({"sqlite3", work_->file("catalog.db"), "SELECT id FROM runs"});
+    std::istringstream id_lines(ids.out);
+    for (std::string id; std::getline(id_lines, id);)
+      if (!id.empty()) pages.push_back("/reports/" + id);
+    EXPECT_GT(pages.size(), 3u) << "no catalog run to fetch: " << ids.err;
+    for (const auto& page : pages) {
+      auto got = run_process({"curl", "-sS", "--max-time", "10", base + page});
+      EXPECT_EQ(got.exit_code, 0) << page << ": " << got.err;
+      EXPECT_FALSE(got.out.empty()) << page;
+      outputs.emplace_back("daemon page " + page, got.out);
+    }
+    daemon.stop();
+    outputs.emplace_back("daemon log", daemon.log());
+  }
 
   for (const auto& e : fs::directory_iterator(work_->path()))
     if (e.is_regular_file() && e.path().filename().string().starts_with("catalog.db"))
