@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <charconv>
 #include <string>
 
 #include "catalog/catalog.h"
@@ -43,7 +44,14 @@ void add_http_routes(httplib::Server& http, const Config& config, const BearerTo
         "text/html; charset=utf-8");
   });
   http.Get(R"(/reports/(\d+))", [&config](const httplib::Request& req, httplib::Response& res) {
-    const std::int64_t id = std::stoll(req.matches[1].str());
+    // Any run of digits matches the route; one beyond 64 bits names no report, as an unknown id.
+    const std::string digits = req.matches[1].str();
+    std::int64_t id = 0;
+    if (std::from_chars(digits.data(), digits.data() + digits.size(), id).ec != std::errc()) {
+      res.status = 404;
+      res.set_content("no report " + digits + " in the catalog\n", "text/plain; charset=utf-8");
+      return;
+    }
     try {
       auto runs = catalog::Catalog::open(catalog::catalog_path(config)).runs("", config.cluster.name, 100000);
       for (const auto& r : runs)
