@@ -20,7 +20,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     io::Aead aead(fuzz::test_key().data_key().view());
     aead.seal(in.rest, to_bytes(repo::kAadFrame), sealed);
   }
-  repo::BlockCodec codec(fuzz::test_key(), io::Codec::zstd, 1);
+  // One codec for the run, as each backup and restore thread keeps one: building its zstd contexts
+  // per input would take most of the time.
+  static repo::BlockCodec codec(fuzz::test_key(), io::Codec::zstd, 1);
   std::vector<repo::BlockId> ids;
   Bytes out;
   bool opened = false;

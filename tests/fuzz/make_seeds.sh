@@ -17,6 +17,10 @@ for f in tests/unit/pg/data/wal/*/*.zst; do
   out="$corpus/wal_reader_fuzz/seed-$major-$(basename "$f" .zst)"
   { zstd -q -dc "$f" || true; } | head -c 32768 >"$out"  # zstd ends on SIGPIPE
   printf '\x00\x00\x10\x00' | dd of="$out" bs=1 seek=32 conv=notrunc status=none
+  # The same with the target's CRC-fixing bit set (byte 20, header padding), so that mutations of
+  # the records keep reaching their decoding.
+  cp "$out" "$out-crc"
+  printf '\x01' | dd of="$out-crc" bs=1 seek=20 conv=notrunc status=none
 done
 
 python3 - "$corpus" <<'PY'
