@@ -2,7 +2,7 @@
 # Runs every fuzz target of build-fuzz (built with -DPGDR_FUZZ=ON, see tests/fuzz) for SECONDS
 # (default 60) under ASan and UBSan, two at a time, from its seed corpus in tests/fuzz/corpus, and
 # prints per target the executions per second and the coverage reached. Fails when any target
-# finds a crash, a leak, a hang (an input taking over 10 s) or a sanitizer report; the input that
+# finds a crash, a leak, a hang (an input taking over 5 s) or a sanitizer report; the input that
 # did it is left in build-fuzz/fuzz-runs/<target>/ (crash-*, leak-*, timeout-*).
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
@@ -25,7 +25,7 @@ run_one() {
   [ -f "tests/fuzz/$t.dict" ] && dict=-dict=tests/fuzz/$t.dict
   # New inputs go to the scratch corpus; the committed seeds are only read.
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    "$bin/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    "$bin/$t" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
     $dict -artifact_prefix="$dir/" "$dir/corpus" "tests/fuzz/corpus/$t" >"$dir/log" 2>&1
   echo $? >"$dir/exit"
 }
