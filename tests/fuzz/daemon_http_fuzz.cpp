@@ -67,8 +67,9 @@ struct Fixture {
 
 Fixture* make_fixture() {
   auto* f = new Fixture;
-  char dir[] = "/tmp/pgdr-fuzz-daemon-XXXXXX";
+  static char dir[] = "/tmp/pgdr-fuzz-daemon-XXXXXX";
   if (!::mkdtemp(dir)) std::abort();
+  std::atexit([] { std::filesystem::remove_all(dir); });
   f->config.cluster.name = "main";
   f->config.catalog.path = std::string(dir) + "/catalog.db";
   {
