@@ -23,6 +23,12 @@ for f in tests/unit/pg/data/wal/*/*.zst; do
   printf '\x01' | dd of="$out-crc" bs=1 seek=20 conv=notrunc status=none
 done
 
+# pg_control of every major, from the control file tests.
+mkdir -p "$corpus/control_file_fuzz"
+for f in tests/unit/pg/data/control/pg_control_*.bin; do
+  cp "$f" "$corpus/control_file_fuzz/seed-$(basename "$f" .bin)"
+done
+
 python3 - "$corpus" <<'PY'
 import os, re, sys
 corpus = sys.argv[1]
@@ -53,6 +59,12 @@ for doc in ['docs/CONFIGURATION.md', 'docs/DISASTER_RECOVERY.md', 'README.md']:
 for i, s in enumerate(['0 * * * *', '*/15 2-4 * * 1-5', '30 0 0 1,15 * *', '0 0 30 2 *', '5/10 * * * 0,7',
                        '@hourly', '@daily', '@every 5m', '@every 1h30m', 'after backup']):
     seed('cron_fuzz', 'schedule-%d' % i, s)
+
+# Timeline history files as servers write them; the first byte is the file's own timeline.
+for i, (tli, text) in enumerate([(2, '1\t0/3000000\tno recovery target specified\n'),
+                                 (3, '1\t0/3000000\tno recovery target specified\n\n2\t0/5000A28\tat restore point "before"\n'),
+                                 (0, '# comment\n1\t1/AB000000\tbefore 2024-01-01 00:00:00+00\n')]):
+    seed('timeline_history_fuzz', 'history-%d' % i, chr(tli) + text)
 
 # Requests to the daemon, as a browser, curl and Prometheus send them.
 reqs = {
