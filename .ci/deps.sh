@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs every Debian package that building, testing and benchmarking pgdr needs.
+# Installs every Debian package that building, testing and benchmarking pgdr needs. clang builds the
+# fuzz targets; libclang-rt-14-dev holds its libFuzzer and sanitizer runtimes (only recommended by
+# clang-14, so not installed with it here).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
@@ -13,6 +15,7 @@ pkgs=(
   awscli
   libcpp-httplib-dev curl chromium
   openssl
+  clang libclang-rt-14-dev
 )
 # s3rver (the S3 server of the tests) runs on Node.js; a machine may already have node and npm from
 # elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).

@@ -86,7 +86,7 @@ class Checker {
     if (!n) return fallback;
     if (!n->is_number()) fail(n, "'" + std::string(key) + "' in [" + section + "] must be a number");
     double v = n->is_integer() ? static_cast<double>(n->as_integer()->get()) : n->as_floating_point()->get();
-    if (v < lo || v > hi) {
+    if (!(v >= lo && v <= hi)) {  // so that NaN, which compares false with both bounds, is refused
       auto shown = [](double x) {
         char buf[32];
         std::snprintf(buf, sizeof buf, "%g", x);

@@ -7,6 +7,15 @@
 
 namespace pgdr {
 
+namespace {
+
+// Every duration is added to or taken from wall-clock times, which std::chrono::system_clock
+// holds in nanoseconds: about 292 years either side of 1970. A hundred years keeps "now" plus or
+// minus any duration inside that range, and the sum below from overflowing.
+constexpr std::int64_t kMaxDurationMs = 100LL * 365 * 86'400'000;
+
+}  // namespace
+
 std::chrono::milliseconds parse_duration(std::string_view text) {
   auto bad = [&](const char* why) -> std::chrono::milliseconds {
     throw Error(ErrorKind::config, "invalid duration '" + std::string(text) + "' (" + why + ")",
@@ -34,6 +43,7 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
     else if (unit == "d") ms = 86'400'000;
     else if (unit == "w") ms = 7 * 86'400'000LL;
     else return bad(unit.empty() ? "missing unit" : "unknown unit");
+    if (n * ms > kMaxDurationMs - total_ms) return bad("too large: at most 100 years");
     total_ms += n * ms;
   }
   return std::chrono::milliseconds(total_ms);

@@ -21,8 +21,8 @@
 #include "core/subprocess.h"
 #include "core/time_format.h"
 #include "daemon/cron.h"
-#include "daemon/dashboard.h"
 #include "daemon/http_auth.h"
+#include "daemon/http_routes.h"
 #include "daemon/http_server.h"
 #include "daemon/job_process.h"
 #include "daemon/status.h"
@@ -256,54 +256,7 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
   std::thread http_thread;
   if (!config.daemon.listen.empty()) {
     auto [host, port] = split_listen(config.daemon.listen);
-    const BearerToken* required = token ? &*token : nullptr;
-    http.set_pre_routing_handler([&config, required](const httplib::Request& req, httplib::Response& res) {
-      if (access_for(required, config.daemon.health_auth, req.path, req.get_header_value("Authorization")) !=
-          Access::denied)
-        return httplib::Server::HandlerResponse::Unhandled;
-      res.status = 401;
-      res.set_header("WWW-Authenticate", "Bearer realm=\"pgdr\"");
-      res.set_content("a bearer token is required ([daemon] auth_token_file or auth_token_env)\n",
-                      "text/plain; charset=utf-8");
-      return httplib::Server::HandlerResponse::Handled;
-    });
-    http.Get("/metrics", [&](const httplib::Request&, httplib::Response& res) {
-      Status st = status_now();
-      st.http = http.stats();
-      res.set_content(metrics_text(config, st), "text/plain; version=0.0.4; charset=utf-8");
-    });
-    http.Get("/health", [&](const httplib::Request& req, httplib::Response& res) {
-      auto problems = health_problems(config, status_now());
-      std::string body;
-      for (const auto& p : problems) body += p + "\n";
-      if (access_for(required, config.daemon.health_auth, req.path, req.get_header_value("Authorization")) !=
-          Access::full)
-        body = "unhealthy\n";
-      res.status = problems.empty() ? 200 : 503;
-      res.set_content(problems.empty() ? "ok\n" : body, "text/plain; charset=utf-8");
-    });
-    http.Get("/", [&](const httplib::Request&, httplib::Response& res) {
-      res.set_content(
-          dashboard_html(config, status_now(), [](std::int64_t id) { return "/reports/" + std::to_string(id); }),
-          "text/html; charset=utf-8");
-    });
-    http.Get(R"(/reports/(\d+))", [&](const httplib::Request& req, httplib::Response& res) {
-      const std::int64_t id = std::stoll(req.matches[1].str());
-      try {
-        auto runs = catalog::Catalog::open(catalog::catalog_path(config)).runs("", config.cluster.name, 100000);
-        for (const auto& r : runs)
-          if (r.id == id) {
-            res.set_content(r.report_json, "application/json");
-            return;
-          }
-      } catch (const Error& e) {
-        res.status = 500;
-        res.set_content(std::string(e.what()) + "\n", "text/plain; charset=utf-8");
-        return;
-      }
-      res.status = 404;
-      res.set_content("no report " + std::to_string(id) + " in the catalog\n", "text/plain; charset=utf-8");
-    });
+    add_http_routes(http, config, token ? &*token : nullptr, status_now, [&http] { return http.stats(); });
     const int bound = http.bind(host, port);
     if (bound < 0)
       throw Error(ErrorKind::io, "unable to listen on " + config.daemon.listen + " for /metrics and /health",

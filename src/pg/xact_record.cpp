@@ -40,6 +40,15 @@ std::optional<XactEnd> xact_end(const WalRecord& record) {
     throw Error(ErrorKind::corrupt, "invalid transaction record at " + to_string(record.lsn) + " (main data of " +
                                         std::to_string(record.main_data.size()) + " bytes holds no xact_time)");
   out.timestamp_us = static_cast<std::int64_t>(get_u64le(record.main_data.data()));
+  // A server writes its clock's time here. One that the wall clock cannot hold (nanoseconds since
+  // 1970: about 1677 to 2262) is damage, and converting it would overflow.
+  using namespace std::chrono;
+  constexpr std::int64_t kEpochUs = kPgEpochUnixSeconds * 1'000'000;
+  constexpr std::int64_t kMinUs = duration_cast<microseconds>(SystemTime::duration::min()).count() - kEpochUs + 1;
+  constexpr std::int64_t kMaxUs = duration_cast<microseconds>(SystemTime::duration::max()).count() - kEpochUs - 1;
+  if (out.timestamp_us < kMinUs || out.timestamp_us > kMaxUs)
+    throw Error(ErrorKind::corrupt, "invalid transaction record at " + to_string(record.lsn) + " (xact_time " +
+                                        std::to_string(out.timestamp_us) + " is not a time)");
   out.time = timestamp_tz_to_system(out.timestamp_us);
   return out;
 }

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "core/json_integer.h"
 #include "core/time_format.h"
 #include "io/aead.h"
 #include "io/sha256.h"
@@ -41,11 +42,11 @@ AuditEntry parse_entry(const std::string& plaintext, const std::string& object) 
     auto j = nlohmann::json::parse(plaintext);
     if (j.at("format").get<std::string>() != "pgdr-audit-entry")
       throw Error(ErrorKind::corrupt, "not an audit entry");
-    if (j.at("version").get<int>() != 1)
-      throw Error(ErrorKind::corrupt, "audit entry version " + std::to_string(j.at("version").get<int>()) +
+    if (integer_at<int>(j, "version") != 1)
+      throw Error(ErrorKind::corrupt, "audit entry version " + std::to_string(integer_at<int>(j, "version")) +
                                           ", this pgdr reads version 1");
     AuditEntry e;
-    e.seq = j.at("seq").get<std::uint64_t>();
+    e.seq = integer_at<std::uint64_t>(j, "seq");
     e.time = j.at("time").get<std::string>();
     e.user = j.at("user").get<std::string>();
     e.host = j.at("host").get<std::string>();

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_integer.h"
 #include "core/time_format.h"
 #include "io/aead.h"
 #include "repo/format.h"
@@ -86,15 +87,15 @@ ParsedSlot parse_slot(const storage::Storage& store, const std::string& slot_id,
   }
   try {
     if (j.at("format") != "pgdr-key-slot") return bad("not a key slot");
-    int version = j.at("version").get<int>();
+    int version = integer_at<int>(j, "version");
     if (version != kFormatVersion)
       return bad("format version " + std::to_string(version) + ", this pgdr reads version " +
                  std::to_string(kFormatVersion));
     if (j.at("kdf") != "scrypt") return bad("unknown kdf");
     ParsedSlot s;
-    s.params.n = j.at("n").get<std::uint64_t>();
-    s.params.r = j.at("r").get<std::uint32_t>();
-    s.params.p = j.at("p").get<std::uint32_t>();
+    s.params.n = integer_at<std::uint64_t>(j, "n");
+    s.params.r = integer_at<std::uint32_t>(j, "r");
+    s.params.p = integer_at<std::uint32_t>(j, "p");
     // Bound the parameters so a tampered slot cannot make us allocate gigabytes. Parameters scrypt
     // itself refuses mean a damaged slot, not a wrong passphrase, so they are checked here too:
     // n a power of two below 2^(16 r) (RFC 7914 2), and 128 r n bytes of memory within the 1 GiB

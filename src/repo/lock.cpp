@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/json_integer.h"
 #include "core/interrupt.h"
 #include "core/time_format.h"
 #include "repo/format.h"
@@ -47,7 +48,7 @@ std::string process_start(long pid) {
 
 bool holder_is_dead(const nlohmann::json& j) {
   if (j.value("host", "") != host_name()) return false;
-  long pid = j.value("pid", 0L);
+  long pid = j.contains("pid") ? integer_at<long>(j, "pid") : 0;
   if (pid <= 0) return false;
   if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return true;
   std::string start = process_start(pid);
@@ -102,7 +103,7 @@ RepoLock RepoLock::acquire(storage::Storage& store, const std::string& repo_name
       dead = attempt == 0 && holder_is_dead(holder);
       if (!dead)
         message = "repository '" + repo_name + "' is locked by " + holder.value("command", "?") + " (pid " +
-                  std::to_string(holder.value("pid", 0L)) + " on host " + holder.value("host", "?") + " since " +
+                  std::to_string(holder.contains("pid") ? integer_at<long>(holder, "pid") : 0) + " on host " + holder.value("host", "?") + " since " +
                   holder.value("since", "?") + ")";
     } catch (const nlohmann::json::exception&) {
       throw Error(ErrorKind::locked, "repository '" + repo_name + "' has an unreadable lock " + kLockObject + " in " +

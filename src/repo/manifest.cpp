@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_integer.h"
 #include "core/little_endian.h"
 #include "repo/format.h"
 
@@ -166,11 +167,11 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
           if (header) bad("two header records");
           auto j = nlohmann::json::parse(payload.begin(), payload.end());
           if (j.at("format") != "pgdr-manifest") bad("not a manifest");
-          int version = j.at("version").get<int>();
+          int version = integer_at<int>(j, "version");
           if (version != kFormatVersion)
             bad("manifest version " + std::to_string(version) + ", this pgdr reads version " + std::to_string(kFormatVersion));
           if (j.at("snapshot") != snapshot_id) bad("manifest belongs to another snapshot");
-          block_bytes_ = j.at("block_size").get<std::uint32_t>();
+          block_bytes_ = integer_at<std::uint32_t>(j, "block_size");
           if (block_bytes_ < 8192 || (block_bytes_ & (block_bytes_ - 1)) != 0 || block_bytes_ > (1u << 20)) bad("impossible block size");
           header = true;
           break;
@@ -190,12 +191,12 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
           std::string t = j.at("type").get<std::string>();
           e.file.type = t == "file" ? EntryType::file : t == "dir" ? EntryType::directory
                       : t == "link" ? EntryType::symlink : (bad("unknown entry type " + t), EntryType::file);
-          e.file.mode = j.at("mode").get<std::uint32_t>() & 07777;
-          e.file.mtime = j.at("mtime").get<std::int64_t>();
+          e.file.mode = integer_at<std::uint32_t>(j, "mode") & 07777;
+          e.file.mtime = integer_at<std::int64_t>(j, "mtime");
           if (e.file.type == EntryType::file) {
-            e.file.size_bytes = j.at("size").get<std::uint64_t>();
+            e.file.size_bytes = integer_at<std::uint64_t>(j, "size");
             e.file.sha256 = j.at("sha256").get<std::string>();
-            e.file.block_count = j.at("blocks").get<std::uint64_t>();
+            e.file.block_count = integer_at<std::uint64_t>(j, "blocks");
             if (e.file.block_count != (e.file.size_bytes + block_bytes_ - 1) / block_bytes_)
               bad("entry " + e.file.path + " has a block count that does not match its size");
           }
@@ -224,7 +225,7 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
           finish_entry();
           current = nullptr;
           auto j = nlohmann::json::parse(payload.begin(), payload.end());
-          if (j.at("entries").get<std::uint64_t>() != entries_.size() || j.at("blocks").get<std::uint64_t>() != total_blocks)
+          if (integer_at<std::uint64_t>(j, "entries") != entries_.size() || integer_at<std::uint64_t>(j, "blocks") != total_blocks)
             bad("end record counts do not match");
           end = true;
           break;

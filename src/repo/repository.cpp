@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_integer.h"
 #include "core/time_format.h"
 #include "io/kdf.h"
 #include "repo/format.h"
@@ -57,7 +58,7 @@ RepoSettings Repository::read_settings(const storage::Storage& store, const std:
   try {
     if (j.at("format") != "pgdr-repository") return bad("pgdr.repo is not a pgdr repository description");
     RepoSettings s;
-    s.version = j.at("version").get<int>();
+    s.version = integer_at<int>(j, "version");
     if (s.version != kFormatVersion)
       throw Error(ErrorKind::corrupt,
                   "unsupported repository format version " + std::to_string(s.version) + " in repository '" + name +
@@ -65,8 +66,8 @@ RepoSettings Repository::read_settings(const storage::Storage& store, const std:
                   "use the pgdr release that wrote this repository");
     s.id = j.at("id").get<std::string>();
     s.created = j.at("created").get<std::string>();
-    s.block_bytes = j.at("block_size").get<std::uint32_t>();
-    s.pack_target_bytes = j.at("pack_size").get<std::uint64_t>();
+    s.block_bytes = integer_at<std::uint32_t>(j, "block_size");
+    s.pack_target_bytes = integer_at<std::uint64_t>(j, "pack_size");
     if (s.block_bytes < 8192 || (s.block_bytes & (s.block_bytes - 1)) != 0 || s.block_bytes > (1u << 20)) return bad("impossible block_size");
     if (s.pack_target_bytes < (1u << 20) || s.pack_target_bytes > (1ull << 31)) return bad("impossible pack_size");
     return s;

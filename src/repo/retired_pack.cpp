@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_integer.h"
 #include "repo/format.h"
 #include "repo/sealed_stream.h"
 
@@ -27,7 +28,7 @@ RetiredPack read_marker(const storage::Storage& store, const MasterKey& key, con
   try {
     auto j = nlohmann::json::parse(raw->begin(), raw->end());
     if (j.at("format") != "pgdr-retired-pack") return bad("not a retired-pack marker");
-    if (j.at("version").get<int>() != kFormatVersion) return bad("unknown version");
+    if (integer_at<int>(j, "version") != kFormatVersion) return bad("unknown version");
     RetiredPack m;
     m.pack_id = j.at("pack").get<std::string>();
     if (m.pack_id != pack_id) return bad("names another pack");

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/json_integer.h"
 #include "core/log.h"
 #include "core/time_format.h"
 #include "io/kdf.h"
@@ -41,28 +42,28 @@ SnapshotInfo from_json(const nlohmann::json& j) {
   s.id = j.at("id");
   s.cluster_name = j.at("cluster");
   s.system_identifier = j.at("system_identifier");
-  s.pg_version_num = j.at("pg_version_num");
-  s.timeline = j.at("timeline");
+  s.pg_version_num = integer_at<int>(j, "pg_version_num");
+  s.timeline = integer_at<std::uint32_t>(j, "timeline");
   s.start_lsn = j.at("start_lsn");
   s.stop_lsn = j.at("stop_lsn");
   s.start_time = j.at("start_time");
   s.stop_time = j.at("stop_time");
-  s.wal_segment_bytes = j.value("wal_segment_size", std::uint64_t{0});
+  s.wal_segment_bytes = j.contains("wal_segment_size") ? integer_at<std::uint64_t>(j, "wal_segment_size") : 0;
   s.first_wal_segment = j.at("first_wal_segment");
   s.last_wal_segment = j.at("last_wal_segment");
   s.previous_snapshot = j.at("previous_snapshot");
-  s.block_bytes = j.at("block_size");
+  s.block_bytes = integer_at<std::uint32_t>(j, "block_size");
   s.compression = j.at("compression");
-  s.file_count = j.at("file_count");
-  s.logical_bytes = j.at("logical_bytes");
-  s.new_blocks = j.at("new_blocks");
-  s.reused_blocks = j.at("reused_blocks");
-  s.zero_blocks = j.at("zero_blocks");
-  s.stored_bytes = j.at("stored_bytes");
-  s.manifest_bytes = j.at("manifest_bytes");
+  s.file_count = integer_at<std::uint64_t>(j, "file_count");
+  s.logical_bytes = integer_at<std::uint64_t>(j, "logical_bytes");
+  s.new_blocks = integer_at<std::uint64_t>(j, "new_blocks");
+  s.reused_blocks = integer_at<std::uint64_t>(j, "reused_blocks");
+  s.zero_blocks = integer_at<std::uint64_t>(j, "zero_blocks");
+  s.stored_bytes = integer_at<std::uint64_t>(j, "stored_bytes");
+  s.manifest_bytes = integer_at<std::uint64_t>(j, "manifest_bytes");
   s.packs = j.at("packs").get<std::vector<std::string>>();
   for (const auto& t : j.at("tablespaces")) s.tablespaces.push_back({t.at("oid"), t.at("location")});
-  s.checksum_failures = j.at("checksum_failures");
+  s.checksum_failures = integer_at<std::uint64_t>(j, "checksum_failures");
   s.data_checksums = j.at("data_checksums");
   s.duration_seconds = j.at("duration_seconds");
   s.pgdr_version = j.at("pgdr_version");
@@ -77,7 +78,7 @@ SnapshotInfo read_info(const storage::Storage& store, const MasterKey& key, cons
     auto j = nlohmann::json::parse(raw->begin(), raw->end());
     if (j.at("format") != "pgdr-snapshot")
       throw Error(ErrorKind::corrupt, "corrupt object " + object + " in " + store.describe() + " (not a snapshot info)");
-    int version = j.at("version");
+    int version = integer_at<int>(j, "version");
     if (version != kFormatVersion)
       throw Error(ErrorKind::corrupt, "snapshot " + id + " in " + store.describe() + " has format version " +
                                           std::to_string(version) + ", this pgdr reads version " +

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_integer.h"
 #include "core/little_endian.h"
 #include "io/sha256.h"
 #include "pg/lsn.h"
@@ -40,7 +41,7 @@ Header read_header(SealedReader& in, const std::string& object, const Repository
   in.read_exact(raw.data(), len);
   try {
     auto j = nlohmann::json::parse(raw.begin(), raw.end());
-    return Header{j.at("name"), j.at("size"), j.at("sha256")};
+    return Header{j.at("name"), integer_at<std::uint64_t>(j, "size"), j.at("sha256")};
   } catch (const nlohmann::json::exception&) {
     return bad("unreadable header");
   }

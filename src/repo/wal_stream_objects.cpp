@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_integer.h"
 #include "pg/lsn.h"
 #include "repo/sealed_stream.h"
 #include "repo/wal_archive.h"
@@ -160,7 +161,7 @@ std::optional<StreamStatus> read_stream_status(const Repository& repo) {
                                           j.at("version").dump() + ", this pgdr reads version 1");
     StreamStatus s;
     s.system_identifier = j.at("system_identifier");
-    s.timeline = j.at("timeline");
+    s.timeline = integer_at<std::uint32_t>(j, "timeline");
     s.flushed_lsn = j.at("flushed_lsn");
     s.flushed_at = j.at("flushed_at");
     s.server_wal_end = j.at("server_wal_end");

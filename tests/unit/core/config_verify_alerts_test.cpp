@@ -53,5 +53,17 @@ TEST(ConfigVerifyTest, Refusals) {
             "invalid configuration: t.toml:2 (unknown key 'smtp_password' in [alerts])");
 }
 
+// Found with the config fuzz target's range property (tests/fuzz/corpus/config_fuzz/regress-nan):
+// TOML's nan compares false with both bounds, so it passed the range check, and a coverage
+// threshold of NaN never warns.
+TEST(ConfigVerifyTest, NotANumberIsOutOfRange) {
+  EXPECT_EQ(error_of("[verify]\ncoverage_warn = nan\n"),
+            "invalid configuration: t.toml:2 ('coverage_warn' in [verify] must be between 0 and 100)");
+  EXPECT_EQ(error_of("[retention]\nrepack_threshold = -nan\n"),
+            "invalid configuration: t.toml:2 ('repack_threshold' in [retention] must be between 0 and 100)");
+  EXPECT_EQ(error_of("[verify]\nanomaly_threshold = inf\n"),
+            "invalid configuration: t.toml:2 ('anomaly_threshold' in [verify] must be between 1 and 1000)");
+}
+
 }  // namespace
 }  // namespace pgdr

@@ -111,5 +111,19 @@ TEST(Cron, RejectsWhatItDoesNotKnowWithTheReason) {
   EXPECT_EQ(message("1,,2 * * * *"), "invalid schedule '1,,2 * * * *' (empty list item in the minute field)");
 }
 
+// Found by fuzzing (tests/fuzz/corpus/cron_fuzz/regress-every-overflow): an interval this long
+// overflowed the nanoseconds of the next firing time, which then came before the previous one.
+TEST(Cron, EveryBeyondTheRangeOfTheClockIsRefused) {
+  try {
+    Schedule::parse("@every 511111111m");
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "invalid schedule '@every 511111111m' ('511111111m' is not a duration)");
+  }
+  auto s = Schedule::parse("@every 36500d");
+  const SystemTime t = at("2026-11-26T02:30:00Z");
+  EXPECT_GT(s.next_after(t), t);
+}
+
 }  // namespace
 }  // namespace pgdr::daemon

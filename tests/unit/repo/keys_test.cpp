@@ -154,6 +154,10 @@ TEST_F(KeySlotTest, SlotWithDamagedFieldsIsCorruptNamingTheSlot) {
       {"wrapped", 12345, "missing or mistyped field"},
       {"salt", "not base64!", "salt is not base64"},
       {"wrapped", "%%%%", "wrapped is not base64"},
+      // Numbers beyond the field's type were cast to it (undefined for a float; 2^32 + 1 became 1).
+      {"n", 1e300, "missing or mistyped field"},
+      {"r", (std::uint64_t{1} << 32) + 1, "missing or mistyped field"},
+      {"version", 1.0, "missing or mistyped field"},
   };
   for (const auto& d : damages) {
     SCOPED_TRACE(d.field + " = " + d.value.dump());

@@ -515,6 +515,27 @@ TEST_F(ManifestTest, AuthenticButMalformedRecordsAreRefused) {
       {"after the end", [](RecordWriter& r) { r.header(); r.end(0, 0); r.header(); }, "records after the end record"},
       {"no end", [](RecordWriter& r) { r.header(); r.pack(0); r.file("base/1", 0, 0); }, "no end record"},
       {"unknown record type", [](RecordWriter& r) { r.header(); r.record('Z', Bytes(3, 0)); }, "unknown record type"},
+      // Found by fuzzing (tests/fuzz/corpus/manifest_fuzz/regress-float-mode): a number beyond the
+      // field's type was cast to it, undefined for a float and silent truncation for an integer.
+      {"mode beyond any integer",
+       [](RecordWriter& r) {
+         r.header();
+         r.json('F', {{"path", "base"}, {"type", "dir"}, {"mode", 1.8446744073709552e21}, {"mtime", 0}});
+       },
+       "unreadable record"},
+      {"block size beyond 32 bits",
+       [](RecordWriter& r) {
+         r.json('H', {{"format", "pgdr-manifest"}, {"version", 1}, {"snapshot", kSnapshot},
+                      {"block_size", (std::uint64_t{1} << 32) + 8192}});
+       },
+       "unreadable record"},
+      {"negative block count",
+       [](RecordWriter& r) {
+         r.header();
+         r.json('F', {{"path", "base/1"}, {"type", "file"}, {"mode", 0600}, {"mtime", 0}, {"size", 0},
+                      {"sha256", std::string(64, '0')}, {"blocks", -1}});
+       },
+       "unreadable record"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);

@@ -178,6 +178,10 @@ TEST_F(RepositoryTest, DamagedConfigIsCorrupt) {
       {"block_size", 2u << 20, "impossible block_size"},
       {"pack_size", 1000, "impossible pack_size"},
       {"pack_size", 1ull << 40, "impossible pack_size"},
+      // Numbers beyond the field's type were cast to it: 2^32 + 8192 became a block size of 8192,
+      // and a float beyond 64 bits is undefined behaviour (as the manifest fuzz target found).
+      {"block_size", (std::uint64_t{1} << 32) + 8192, "pgdr.repo lacks a field"},
+      {"pack_size", 1e300, "pgdr.repo lacks a field"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.field + " = " + c.value.dump());

@@ -217,6 +217,18 @@ TEST_F(SnapshotInfoTest, MalformedInfoIsCorrupt) {
   seal_info(id, j.dump());
   expect_error(id, ErrorKind::corrupt, prefix + "unreadable JSON)");
 
+  // Numbers beyond the field's type were cast to it (as the manifest fuzz target found in manifests).
+  for (auto [field, value] : {std::pair<const char*, nlohmann::json>{"timeline", 1e300},
+                              {"block_size", (std::uint64_t{1} << 32) + 8192},
+                              {"wal_segment_size", -16777216},
+                              {"file_count", 1.5}}) {
+    SCOPED_TRACE(field);
+    j = good;
+    j[field] = value;
+    seal_info(id, j.dump());
+    expect_error(id, ErrorKind::corrupt, prefix + "unreadable JSON)");
+  }
+
   seal_info(id, "{\"format\": \"pgdr-snap");
   expect_error(id, ErrorKind::corrupt, prefix + "unreadable JSON)");
 
