@@ -46,13 +46,21 @@ struct Source {
   // Tries each repository in order: the first good copy wins; damage falls through to the next.
   // A stored object that is not what its name says (repo::wal_file_problem) is damage too: it is
   // never handed to PostgreSQL.
+  // other_cluster: some repository holds the name as another cluster's WAL, which ends this
+  // cluster's archive there (see repo::is_other_clusters_wal).
   std::optional<Bytes> fetch(const std::string& name, std::string* from, std::vector<std::string>* problems,
-                             bool* damaged) const {
+                             bool* damaged, bool* other_cluster = nullptr) const {
     std::vector<std::string> missing;  // reported only when a later repository has the file
     for (std::size_t i = 0; i < repos.size(); ++i) {
       const auto& r = repos[i];
       try {
         auto content = repo::fetch_wal_file(r, name);
+        if (content && repo::is_other_clusters_wal(name, *content, known[i])) {
+          if (other_cluster) *other_cluster = true;
+          missing.push_back("WAL file " + name + " in " + r.describe() + " is another cluster's (" +
+                            *repo::wal_file_problem(name, *content, known[i]) + ")");
+          continue;
+        }
         if (content)
           if (auto problem = repo::wal_file_problem(name, *content, known[i]))
             throw Error(ErrorKind::corrupt,
@@ -180,7 +188,7 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
   std::vector<repo::KnownCluster> known;
   for (const auto& r : repos) {
     try {
-      known.push_back(repo::known_cluster(r, opt.cluster_name));
+      known.push_back(repo::known_for_data_directory(r, opt.cluster_name, working_directory()));
     } catch (const Error&) {
       known.emplace_back();  // a repository that cannot be listed fails its fetch and says why
     }
@@ -216,7 +224,8 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
 
   if (result.outcome != GetOutcome::found) {
     bool damaged = false;
-    auto content = source.fetch(wal_name, &result.from_repo, &result.problems, &damaged);
+    bool other_cluster = false;
+    auto content = source.fetch(wal_name, &result.from_repo, &result.problems, &damaged, &other_cluster);
     // The newest segment of a timeline may exist only as what wal-stream has received of it so far:
     // served zero-padded, as PostgreSQL pads a partial segment, so recovery replays up to its end.
     // Only ever the newest segment of its timeline (see fetch_newest_streamed_segment): a partial
@@ -241,7 +250,8 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
     } else {
       // Absent only if every repository was asked and none had it, intact or not.
       result.outcome = (damaged || repos.size() < cfg.repos.size()) ? GetOutcome::unavailable : GetOutcome::absent;
-      if (result.outcome == GetOutcome::absent && segment && !local_copy) {
+      // Another cluster's segment under this name is where this cluster's WAL ends: no hole.
+      if (result.outcome == GetOutcome::absent && segment && !local_copy && !other_cluster) {
         for (const auto& r : repos) {
           if (auto problem = hole(repo::list_wal(r, opt.segment_bytes), *segment, wal_name, r.describe())) {
             result.outcome = GetOutcome::unavailable;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <memory>
 #include <utility>
 
@@ -31,6 +32,12 @@ struct DirCloser {
 using DirHandle = std::unique_ptr<DIR, DirCloser>;
 
 }  // namespace
+
+std::string working_directory() {
+  std::error_code ec;
+  const auto p = std::filesystem::current_path(ec);
+  return ec ? std::string() : p.string();
+}
 
 std::optional<std::vector<std::string>> list_directory(const std::string& dir) {
   DirHandle d(::opendir(dir.c_str()));

@@ -84,6 +84,10 @@ void write_file_durably(const std::string& path, ByteView data, mode_t mode);
 // The whole file, or nullopt when it does not exist (as for File::open_if_exists).
 std::optional<Bytes> read_file(const std::string& path);
 
+// The current working directory ("" when it cannot be known). PostgreSQL runs archive_command and
+// restore_command in the data directory of the cluster they serve.
+std::string working_directory();
+
 // The names in directory dir, without "." and "..", in no particular order; nullopt when it cannot
 // be opened (missing, not a directory, not readable). Throws Error(io) when reading it fails midway.
 std::optional<std::vector<std::string>> list_directory(const std::string& dir);

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "core/error.h"
+#include "pg/control_file.h"
 #include "pg/lsn.h"
 #include "pg/timeline_history.h"
 #include "pg/wal_reader.h"
@@ -46,9 +47,12 @@ std::optional<std::string> segment_problem(std::string_view name, ByteView head,
     return std::to_string(size) + " bytes where a segment has " + std::to_string(segment_bytes) +
            " (truncated or padded)";
   const auto h = *pg::decode_wal_page_header(head);
-  if (known.system_identifier && h.system_identifier != *known.system_identifier)
-    return "system identifier " + std::to_string(h.system_identifier) + " where this cluster's is " +
-           std::to_string(*known.system_identifier) + ", " + known.source + ": WAL of another cluster";
+  if (!known.system_identifiers.empty() && !known.system_identifiers.count(h.system_identifier)) {
+    std::string ids;
+    for (auto id : known.system_identifiers) ids += (ids.empty() ? "" : " or ") + std::to_string(id);
+    return "system identifier " + std::to_string(h.system_identifier) + " where this cluster's is " + ids + ", " +
+           known.source + ": WAL of another cluster";
+  }
   return std::nullopt;
 }
 
@@ -86,21 +90,61 @@ std::optional<std::string> backup_history_problem(std::string_view name, std::st
 
 KnownCluster known_cluster(const Repository& repo, const std::string& cluster_name) {
   KnownCluster k;
-  if (auto s = newest_snapshot_of(repo.store(), repo.key(), cluster_name)) {
-    k.system_identifier = parse_decimal(s->system_identifier);
-    if (pg::is_valid_wal_segment_size(s->wal_segment_bytes)) k.segment_bytes = s->wal_segment_bytes;
-    k.source = "known from snapshot " + s->id + " in repository '" + repo.name() + "'";
+  const SnapshotInfo* newest = nullptr;
+  const std::vector<SnapshotInfo> snaps = list_snapshots(repo.store(), repo.key());
+  for (const auto& s : snaps) {
+    if (!cluster_name.empty() && s.cluster_name != cluster_name) continue;
+    if (auto id = parse_decimal(s.system_identifier)) k.system_identifiers.insert(*id);
+    if (!newest || s.id > newest->id) newest = &s;
+  }
+  if (newest) {
+    if (pg::is_valid_wal_segment_size(newest->wal_segment_bytes)) k.segment_bytes = newest->wal_segment_bytes;
+    k.source = k.system_identifiers.size() == 1
+                   ? "known from snapshot " + newest->id + " in repository '" + repo.name() + "'"
+                   : "known from the snapshots in repository '" + repo.name() + "'";
     return k;
   }
   try {
     if (auto status = read_stream_status(repo)) {
-      k.system_identifier = parse_decimal(status->system_identifier);
-      if (k.system_identifier) k.source = "known from stream/status in repository '" + repo.name() + "'";
+      if (auto id = parse_decimal(status->system_identifier)) {
+        k.system_identifiers.insert(*id);
+        k.source = "known from stream/status in repository '" + repo.name() + "'";
+      }
     }
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::corrupt) throw;
   }
   return k;
+}
+
+KnownCluster known_for_data_directory(const Repository& repo, const std::string& cluster_name,
+                                      const std::string& data_dir) {
+  std::uint64_t system_identifier = 0;
+  try {
+    auto control = pg::read_control_file(data_dir);
+    if (!control) return known_cluster(repo, cluster_name);
+    system_identifier = control->system_identifier;
+  } catch (const Error&) {
+    // A damaged pg_control is the server's problem to report; the repository still knows enough.
+    return known_cluster(repo, cluster_name);
+  }
+  KnownCluster k;
+  k.system_identifiers.insert(system_identifier);
+  k.source = "known from " + data_dir + "/global/pg_control";
+  // Otherwise the segment size comes from the segment's own header, which the checks hold to the
+  // file's size and the name's position.
+  const auto newest = newest_snapshot_of(repo.store(), repo.key(), cluster_name);
+  if (newest && newest->system_identifier == std::to_string(system_identifier) &&
+      pg::is_valid_wal_segment_size(newest->wal_segment_bytes))
+    k.segment_bytes = newest->wal_segment_bytes;
+  return k;
+}
+
+bool is_other_clusters_wal(std::string_view name, ByteView content, const KnownCluster& known) {
+  if (known.system_identifiers.empty() || !wal_file_problem(name, content, known)) return false;
+  KnownCluster any = known;
+  any.system_identifiers.clear();
+  return !wal_file_problem(name, content, any);
 }
 
 std::size_t wal_check_prefix_bytes(WalFileKind kind) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -22,18 +23,32 @@ namespace pgdr::repo {
 
 // What pgdr knows of the cluster whose WAL a repository archives; each member unknown when unset.
 struct KnownCluster {
-  std::optional<std::uint64_t> system_identifier;
+  // WAL of any of these is this cluster's: after a major upgrade (a new system identifier under the
+  // same cluster name) a repository rightly holds the WAL of both. Empty: unknown.
+  std::set<std::uint64_t> system_identifiers;
   std::optional<std::uint64_t> segment_bytes;
-  std::string source;  // where it was learnt, for messages: "snapshot ID in repository 'local'"
+  std::string source;  // where it was learnt, for messages: "known from snapshot ID in repository 'local'"
 };
 
-// Learnt from the repository itself, so that archive-push needs neither a connection nor the data
-// directory: the newest snapshot of cluster_name (of any cluster when cluster_name is empty) gives
-// the system identifier and segment size, else the WAL receiver's stream/status gives the system
-// identifier. The repository is the right judge: its snapshots are what this WAL must replay onto.
-// Damaged info objects are passed over (verify reports them). Costs a listing of snapshots/ and
-// one small object read.
+// Learnt from the repository itself: the system identifiers of every snapshot of cluster_name (of
+// any cluster when cluster_name is empty) and the segment size of the newest, else the WAL
+// receiver's stream/status. Damaged info objects are passed over (verify reports them). Costs a
+// listing of snapshots/ and the info objects' reads.
 KnownCluster known_cluster(const Repository& repo, const std::string& cluster_name);
+
+// For archive-push and archive-get, which PostgreSQL runs in the data directory of the cluster
+// that pushes or recovers: when data_dir holds a readable pg_control, its system identifier alone
+// (a cluster upgraded since the newest snapshot pushes WAL no snapshot knows yet; a restored old
+// snapshot recovers WAL older than the newest snapshot's), with the segment size of the newest
+// snapshot when it is of that identifier (one listing and one info read); otherwise known_cluster.
+KnownCluster known_for_data_directory(const Repository& repo, const std::string& cluster_name,
+                                      const std::string& data_dir);
+
+// True when content fails wal_file_problem only because its system identifier is none of known's:
+// sound WAL of another cluster. After a major upgrade the new cluster's segments continue the old
+// one's names, so recovery of an old snapshot meets them at the end of its own WAL: for it they
+// are the end of the archive, not damage.
+bool is_other_clusters_wal(std::string_view name, ByteView content, const KnownCluster& known);
 
 // How many bytes from the start of a file of kind the checks need: a segment's first page, a text
 // file whole (larger ones are refused).

@@ -17,7 +17,9 @@ const pg::testing::WalSegmentFile& real_segment() { return pg::testing::wal_fixt
 std::uint64_t real_system_id() { return pg::testing::wal_fixture(15).expected_u64("system_identifier"); }
 
 KnownCluster known(std::optional<std::uint64_t> sysid, std::optional<std::uint64_t> seg = kSeg) {
-  return {sysid, seg, "known from snapshot S in repository 'r'"};
+  KnownCluster k{{}, seg, "known from snapshot S in repository 'r'"};
+  if (sysid) k.system_identifiers.insert(*sysid);
+  return k;
 }
 
 TEST(WalFileCheck, RealSegmentPasses) {
@@ -82,6 +84,20 @@ TEST(WalFileCheck, BackupHistoryFiles) {
   EXPECT_EQ(wal_file_problem(name, to_bytes("START WAL LOCATION: 0/2000030 (file 000000010000000000000002)\n"),
                              known(std::nullopt, 16u << 20)),
             "not a backup history file (START WAL LOCATION 0/2000030 is not at the offset its name gives)");
+}
+
+TEST(WalFileCheck, SoundWalOfAnotherClusterIsToldApartFromDamage) {
+  const auto& s = real_segment();
+  EXPECT_TRUE(is_other_clusters_wal(s.name, s.bytes, known(real_system_id() + 1)));
+  EXPECT_FALSE(is_other_clusters_wal(s.name, s.bytes, known(real_system_id())));
+  EXPECT_FALSE(is_other_clusters_wal(s.name, s.bytes, KnownCluster{})) << "no identifier known: nothing to tell";
+  // After an upgrade the repository knows both clusters: either one's WAL is its own.
+  KnownCluster both = known(real_system_id() + 1);
+  both.system_identifiers.insert(real_system_id());
+  EXPECT_EQ(wal_file_problem(s.name, s.bytes, both), std::nullopt);
+  // Damage stays damage, whoever's the segment is.
+  Bytes truncated(s.bytes.begin(), s.bytes.begin() + 8192);
+  EXPECT_FALSE(is_other_clusters_wal(s.name, truncated, known(real_system_id() + 1)));
 }
 
 }  // namespace
