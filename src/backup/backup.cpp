@@ -14,6 +14,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "backup/change_source.h"
+#include "backup/read_plan.h"
 #include "backup/server_facts.h"
 #include "backup/source_files.h"
 #include "core/error.h"
@@ -32,6 +34,7 @@
 #include "repo/format.h"
 #include "repo/lock.h"
 #include "repo/manifest.h"
+#include "repo/file_digest.h"
 #include "repo/pack.h"
 
 namespace pgdr::backup {
@@ -70,12 +73,13 @@ struct Target {
   std::unique_ptr<repo::ManifestWriter> manifest;
   std::unique_ptr<repo::ManifestIndex> previous;
   std::string previous_id;
+  std::optional<repo::SnapshotInfo> previous_info;
   OrphanBlocks orphans;
 
   std::mutex mu;  // pack_numbers, packs
   std::unordered_map<std::string, std::uint32_t> pack_numbers;
   std::vector<std::string> packs;
-  std::atomic<std::uint64_t> new_blocks{0}, reused_blocks{0}, pack_bytes{0};
+  std::atomic<std::uint64_t> new_blocks{0}, reused_blocks{0}, kept_blocks{0}, pack_bytes{0};
 
   // The manifest number of pack_id, declaring it on first use. Orphan packs adopted this way join
   // the snapshot's own pack list, so they are no longer orphans.
@@ -144,7 +148,11 @@ class BackupRun {
     if (error_) std::rethrow_exception(error_);
   }
 
+  // Relation files are read by this map from now on (nullptr: everything is read whole).
+  void read_by(const pg::ChangeMap* map) { map_ = map; }
+
   std::uint64_t files() const { return files_; }
+  std::uint64_t read_bytes() const { return read_bytes_; }
   std::uint64_t zero_blocks() const { return zero_blocks_; }
   std::uint64_t logical_bytes() const { return logical_bytes_; }
   std::uint64_t checksum_failures() const { return checksum_failures_; }
@@ -164,10 +172,31 @@ class BackupRun {
     void begin(const std::string& path) {
       refs_.clear();
       prev_refs_.clear();
+      prev_size_.reset();
       if (t_.previous) {
-        if (const auto* p = t_.previous->find(path); p && p->file.type == repo::EntryType::file)
+        if (const auto* p = t_.previous->find(path); p && p->file.type == repo::EntryType::file) {
           prev_refs_ = t_.previous->blocks(*p);
+          prev_size_ = p->file.size_bytes;
+        }
       }
+    }
+
+    // The size the previous snapshot recorded for the file begun; nullopt when it has none.
+    std::optional<std::uint64_t> previous_size() const { return prev_size_; }
+
+    // The next block is one the change map says is unchanged since the previous snapshot: its
+    // reference is taken from there without reading it.
+    void keep() {
+      BlockRef r = prev_refs_.at(refs_.size());
+      if (!r.is_zero()) r.pack = translate_previous(r.pack);
+      refs_.push_back(r);
+      ++t_.kept_blocks;
+    }
+
+    // Forgets the file begun (its blocks already stored stay as garbage): it is read again whole.
+    void restart() {
+      flush_frame();
+      refs_.clear();
     }
 
     // A non-zero block: reused (same block at the same place in the previous snapshot, or left
@@ -199,7 +228,11 @@ class BackupRun {
 
     void end(const repo::FileEntry& entry) {
       flush_frame();
-      t_.manifest->add(entry, refs_);
+      repo::FileEntry e = entry;
+      repo::FileDigest digest;
+      for (const auto& r : refs_) r.is_zero() ? digest.add_zero() : digest.add_id(r.id);
+      e.sha256 = digest.finish_hex();
+      t_.manifest->add(e, refs_);
     }
 
     void record(const repo::FileEntry& entry) { t_.manifest->add(entry, {}); }
@@ -251,6 +284,7 @@ class BackupRun {
     Bytes frame_data_;
     std::vector<BlockRef> refs_;
     std::vector<BlockRef> prev_refs_;
+    std::optional<std::uint64_t> prev_size_;
     std::unordered_map<std::uint32_t, std::uint32_t> translated_;
     std::unique_ptr<repo::PackWriter> pack_;
     std::uint32_t pack_no_ = 0;
@@ -285,13 +319,26 @@ class BackupRun {
         throw_errno("unable to open", f.source_path, errno);
       }
       File in = File::adopt(fd, f.source_path);
-      posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
       begin(f.entry);
+      if (run_.map_ && f.relation) {
+        ReadPlan plan = plan_read(*run_.map_, f.entry.path, in.size(), previous_size(), run_.block_bytes_);
+        if (!plan.whole) {
+          if (read_by_plan(in, f, plan)) {
+            end();
+            return;
+          }
+          // The file shrank under us: the plan no longer fits, read what is there now.
+          begin(f.entry);
+          each([](Sink& s) { s.restart(); });
+        }
+      }
+      posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
       std::uint64_t offset = 0;
       for (;;) {
         std::size_t got = in.read_at(buf_.data(), buf_.size(), offset);
         if (got == 0) break;
         if (f.relation && run_.checksums_) check_pages(in, f, offset, got);
+        run_.read_bytes_ += got;
         blocks(ByteView(buf_.data(), got));
         offset += got;
         if (got < buf_.size()) break;
@@ -323,8 +370,56 @@ class BackupRun {
       each([&](Sink& s) { s.begin(e.path); });
     }
 
+    // The smallest size the previous snapshots recorded for the file begun; nullopt when one
+    // of them has no such file.
+    std::optional<std::uint64_t> previous_size() const {
+      std::optional<std::uint64_t> smallest;
+      for (const auto& s : sinks_) {
+        auto p = s->previous_size();
+        if (!p) return std::nullopt;
+        if (!smallest || *p < *smallest) smallest = p;
+      }
+      return smallest;
+    }
+
+    // Reads the blocks plan names, in runs of adjacent blocks, and takes every other block from
+    // the previous snapshots. False when a block to read is no longer there (the file shrank
+    // since its size was taken); the caller then reads the file whole.
+    bool read_by_plan(File& in, const SourceFile& f, const ReadPlan& plan) {
+      const std::uint64_t block = run_.block_bytes_;
+      const std::uint64_t file_blocks = plan.file_blocks;
+      std::size_t next = 0;  // into plan.blocks
+      for (std::uint64_t b = 0; b < file_blocks;) {
+        if (next < plan.blocks.size() && plan.blocks[next] == b) {
+          // A run of adjacent blocks to read, at most one buffer at a time.
+          std::size_t run_end = next + 1;
+          while (run_end < plan.blocks.size() && plan.blocks[run_end] == plan.blocks[run_end - 1] + 1 &&
+                 (run_end - next + 1) * block <= buf_.size())
+            ++run_end;
+          std::uint64_t count = run_end - next;
+          std::uint64_t offset = b * block;
+          std::size_t want = static_cast<std::size_t>(count * block);
+          std::size_t got = in.read_at(buf_.data(), want, offset);
+          if (got != want) return false;
+          if (run_.checksums_) check_pages(in, f, offset, got);
+          run_.read_bytes_ += got;
+          blocks(ByteView(buf_.data(), got));
+          b += count;
+          next = run_end;
+          continue;
+        }
+        std::uint64_t until = next < plan.blocks.size() ? plan.blocks[next] : file_blocks;
+        for (; b < until; ++b) {
+          each([](Sink& s) { s.keep(); });
+          entry_.size_bytes += block;
+          ++block_count_;
+          run_.progress_.add(block);
+        }
+      }
+      return true;
+    }
+
     void end() {
-      entry_.sha256 = to_hex(file_sha_.finish());
       entry_.block_count = block_count_;
       run_.logical_bytes_ += entry_.size_bytes;
       ++run_.files_;
@@ -373,26 +468,20 @@ class BackupRun {
         ++block_count_;
         run_.progress_.add(b.size());
         if (chunk_zero_[i]) {
-          auto z = zero_digest_.find(b.size());
-          if (z == zero_digest_.end()) z = zero_digest_.emplace(b.size(), io::Sha256::of(b)).first;
-          file_sha_.update(z->second);
           ++run_.zero_blocks_;
           for (auto& s : sinks_) s->zero_block();
           continue;
         }
         const io::Digest& digest = chunk_digests_[next++];
-        file_sha_.update(digest);
         each([&](Sink& s) { s.block(b, digest); });
       }
     }
 
     BackupRun& run_;
     Bytes buf_;
-    io::Sha256 file_sha_;  // over the blocks' digests
     std::vector<ByteView> chunk_blocks_;          // the non-zero blocks of the chunk in hand
     std::vector<io::Digest> chunk_digests_;
     std::vector<bool> chunk_zero_;
-    std::map<std::size_t, io::Digest> zero_digest_;  // block length -> SHA-256 of that many zeros
     repo::FileEntry entry_;
     std::uint64_t block_count_ = 0;
     std::vector<std::unique_ptr<Sink>> sinks_;
@@ -426,7 +515,8 @@ class BackupRun {
   std::exception_ptr error_;
   std::atomic<bool> failed_{false};
   std::atomic<std::uint64_t> files_{0};
-  std::atomic<std::uint64_t> zero_blocks_{0}, logical_bytes_{0}, checksum_failures_{0};
+  std::atomic<std::uint64_t> zero_blocks_{0}, logical_bytes_{0}, checksum_failures_{0}, read_bytes_{0};
+  const pg::ChangeMap* map_ = nullptr;
 };
 
 OrphanBlocks load_orphans(const repo::Repository& repo, const std::vector<repo::SnapshotInfo>& snapshots) {
@@ -480,6 +570,7 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
 
   BackupResult result;
   const std::string snapshot_id = repo::new_snapshot_id();
+  std::optional<SystemTime> last_full_read;
   // Locks in the configured order, so two backups never each hold what the other waits for.
   std::vector<repo::RepoLock> locks;
   std::vector<std::unique_ptr<Target>> targets;
@@ -493,8 +584,14 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
       if (it->system_identifier == facts.system_identifier && it->block_bytes == r->settings().block_bytes) {
         t->previous = std::make_unique<repo::ManifestIndex>(r->store(), it->id, r->key());
         t->previous_id = it->id;
+        t->previous_info = *it;
         break;
       }
+    }
+    for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
+      if (it->system_identifier != facts.system_identifier || it->change_source != kFullRead) continue;
+      if (auto t0 = parse_iso8601(it->start_time); t0 && (!last_full_read || *t0 > *last_full_read)) last_full_read = t0;
+      break;
     }
     t->orphans = load_orphans(*r, snapshots);
     for (const auto& d : damaged) result.warnings.push_back(d + " (blocks are compared with an older snapshot)");
@@ -535,6 +632,26 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   info.first_wal_segment = conn.query("SELECT pg_walfile_name($1)", {start_lsn_text}).scalar();
   info.timeline = static_cast<std::uint32_t>(std::stoul(timeline_of(info.first_wal_segment), nullptr, 16));
 
+  ChangeQuery query;
+  query.force_full_read = options.full_read;
+  query.full_read_every = options.full_read_every;
+  query.now = wall_now();
+  query.last_full_read = last_full_read;
+  for (auto& t : targets) {
+    query.previous.push_back(t->previous_info);
+    query.repos.push_back(t->repo);
+  }
+  query.system_identifier = std::stoull(facts.system_identifier);
+  query.segment_bytes = facts.wal_segment_bytes;
+  query.major = major;
+  query.start_lsn = *start_lsn;
+  query.timeline = info.timeline;
+  query.pgdata = cluster.pgdata;
+  query.summaries_wait = options.summaries_wait;
+  Changes changes = find_changes(conn, query);
+  info.change_source = changes.source;
+  info.change_reason = changes.reason;
+
   SourceTree tree = scan_source(cluster.pgdata, pg::tablespace_version_prefix(major));
   for (auto& w : tree.warnings) result.warnings.push_back(std::move(w));
   for (const auto& [oid, location] : tree.tablespaces) info.tablespaces.push_back({oid, location});
@@ -550,7 +667,10 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   BackupRun run(targets, info.id, options, *start_lsn, facts.data_checksums, progress);
   std::vector<const SourceFile*> files;
   for (const auto& f : tree.files) files.push_back(&f);
+  run.read_by(changes.map ? &*changes.map : nullptr);
   run.run_files(files);
+  // The WAL the snapshot carries is read whole, like every file no map covers.
+  run.read_by(nullptr);
 
   pg::QueryResult stop;
   try {
@@ -601,6 +721,7 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   info.logical_bytes = run.logical_bytes();
   info.zero_blocks = run.zero_blocks();
   info.checksum_failures = run.checksum_failures();
+  info.read_bytes = run.read_bytes();
   for (auto& w : run.warnings()) result.warnings.push_back(std::move(w));
   // Every manifest first: until each repository holds all of its snapshot, none shows it.
   for (auto& t : targets) {
@@ -613,7 +734,8 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
     ri.previous_snapshot = t->previous_id;
     ri.block_bytes = t->repo->settings().block_bytes;
     ri.new_blocks = t->new_blocks;
-    ri.reused_blocks = t->reused_blocks;
+    ri.reused_blocks = t->reused_blocks + t->kept_blocks;
+    ri.unread_blocks = t->kept_blocks;
     ri.packs = t->packs;
     ri.stored_bytes = t->pack_bytes + ri.manifest_bytes;
     result.per_repo.push_back(std::move(ri));

@@ -27,6 +27,10 @@ struct BackupOptions {
   // How long to wait for a running `pgdr expire` to release the repository ([retention] lock_wait).
   // Another backup holding it is never waited for.
   std::chrono::milliseconds expire_wait{0};
+  // Read every byte even when a change map could say what changed (`--full-read`).
+  bool full_read = false;
+  std::chrono::milliseconds full_read_every{std::chrono::hours(24 * 7)};
+  std::chrono::milliseconds summaries_wait{std::chrono::seconds(60)};
 };
 
 struct BackupResult {

@@ -10,12 +10,27 @@
 
 namespace pgdr::cli {
 
+namespace {
+
+// One line on how the snapshot found what changed and what it read.
+std::string describe_changes(const repo::SnapshotInfo& i) {
+  std::string read = "read " + human_bytes(i.read_bytes) + " of " + human_bytes(i.logical_bytes) + " from the data directory";
+  if (i.change_source == "full-read") return "full read (" + i.change_reason + "): " + read;
+  return "changes from " + i.change_source + ": " + read + ", " + std::to_string(i.unread_blocks) +
+         " unchanged blocks taken from snapshot " + i.previous_snapshot;
+}
+
+}  // namespace
+
 void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body) {
   auto* cmd = app.add_subcommand("backup", "take a snapshot of the running cluster and print its id");
   cmd->add_option("--repo", ctx.repo_name, "write to this repository only (default: every configured one)");
   static std::optional<int> process_max;
   cmd->add_option("--process-max", process_max, "parallel file readers (default: [backup] process_max)")
       ->check(CLI::Range(1, 64));
+  static bool full_read = false;
+  cmd->add_flag("--full-read", full_read,
+                "read every byte of the data directory, even where a change map says what changed");
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
       const Config& cfg = ctx.config();
@@ -25,6 +40,9 @@ void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body) {
       opt.compress_level = cfg.backup.compress_level;
       opt.checksum_page_warn_max = cfg.backup.checksum_page_warn_max;
       opt.expire_wait = cfg.retention.lock_wait;
+      opt.full_read = full_read;
+      opt.full_read_every = cfg.backup.full_read_every;
+      opt.summaries_wait = cfg.backup.summaries_wait;
       repo::refuse_repository_in_cluster(cfg.cluster, ctx.selected_repos());
       std::vector<repo::Repository> repos = ctx.open_repos();
       std::vector<repo::Repository*> targets;
@@ -39,6 +57,7 @@ void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body) {
       const auto& i = r.info;
       log_info("snapshot " + i.id + ": " + human_bytes(i.logical_bytes) + " in " + std::to_string(i.file_count) +
                " files, LSN " + i.start_lsn + " to " + i.stop_lsn);
+      log_info("  " + describe_changes(i));
       for (std::size_t k = 0; k < r.per_repo.size(); ++k) {
         const auto& p = r.per_repo[k];
         log_info("  repository '" + repos[k].name() + "': " + human_bytes(p.stored_bytes) + " stored (" +

@@ -38,6 +38,8 @@ nlohmann::json snapshot_json(const repo::SnapshotInfo& s) {
           {"zero_blocks", s.zero_blocks},
           {"previous_snapshot", s.previous_snapshot},
           {"compression", s.compression},
+          {"changes", {{"source", s.change_source}, {"reason", s.change_reason}, {"read_bytes", s.read_bytes},
+                       {"unread_blocks", s.unread_blocks}}},
           {"checksum_failures", s.checksum_failures},
           {"duration_seconds", s.duration_seconds}};
 }

@@ -316,7 +316,9 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
 
   if (const toml::table* t = section("backup")) {
-    c.only_keys(*t, "backup", {"process_max", "compress", "compress_level", "checksum_page_warn_max"});
+    c.only_keys(*t, "backup",
+                {"process_max", "compress", "compress_level", "checksum_page_warn_max", "full_read_every",
+                 "summaries_wait"});
     cfg.backup.process_max = c.integer(*t, "backup", "process_max", cfg.backup.process_max, 1, 64);
     cfg.backup.compress = c.str(*t, "backup", "compress", false, cfg.backup.compress);
     if (cfg.backup.compress != "zstd" && cfg.backup.compress != "lz4" && cfg.backup.compress != "none")
@@ -324,6 +326,12 @@ Config parse_config(const std::string& text, const std::string& source) {
     cfg.backup.compress_level = c.integer(*t, "backup", "compress_level", cfg.backup.compress_level, -7, 19);
     cfg.backup.checksum_page_warn_max =
         c.integer(*t, "backup", "checksum_page_warn_max", cfg.backup.checksum_page_warn_max, 0, 1'000'000);
+    cfg.backup.full_read_every = c.duration(*t, "backup", "full_read_every", cfg.backup.full_read_every);
+    if (cfg.backup.full_read_every.count() < 0)
+      c.fail(t->get("full_read_every"), "[backup] full_read_every must not be negative");
+    cfg.backup.summaries_wait = c.duration(*t, "backup", "summaries_wait", cfg.backup.summaries_wait);
+    if (cfg.backup.summaries_wait.count() < 0)
+      c.fail(t->get("summaries_wait"), "[backup] summaries_wait must not be negative");
   }
 
   if (const toml::table* t = section("objectives")) {

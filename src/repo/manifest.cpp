@@ -82,7 +82,7 @@ void check_manifest_path(const std::string& snapshot_id, const std::string& path
 ManifestWriter::ManifestWriter(storage::Storage& store, const std::string& snapshot_id, const MasterKey& key,
                                std::uint32_t block_bytes)
     : out_(store, snapshot_manifest_object(snapshot_id), key) {
-  nlohmann::json h = {{"format", "pgdr-manifest"}, {"version", kFormatVersion}, {"snapshot", snapshot_id},
+  nlohmann::json h = {{"format", "pgdr-manifest"}, {"version", kManifestVersion}, {"snapshot", snapshot_id},
                       {"block_size", block_bytes}};
   record('H', as_bytes(h.dump()));
 }
@@ -168,8 +168,10 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
           auto j = nlohmann::json::parse(payload.begin(), payload.end());
           if (j.at("format") != "pgdr-manifest") bad("not a manifest");
           int version = integer_at<int>(j, "version");
-          if (version != kFormatVersion)
-            bad("manifest version " + std::to_string(version) + ", this pgdr reads version " + std::to_string(kFormatVersion));
+          if (version < kOldestManifestVersion || version > kManifestVersion)
+            bad("manifest version " + std::to_string(version) + ", this pgdr reads versions " +
+                std::to_string(kOldestManifestVersion) + " to " + std::to_string(kManifestVersion));
+          version_ = version;
           if (j.at("snapshot") != snapshot_id) bad("manifest belongs to another snapshot");
           block_bytes_ = integer_at<std::uint32_t>(j, "block_size");
           if (block_bytes_ < 8192 || (block_bytes_ & (block_bytes_ - 1)) != 0 || block_bytes_ > (1u << 20)) bad("impossible block size");

@@ -3,7 +3,8 @@
 // (sealed_stream.h) whose logical stream is a sequence of records:
 //
 //   record = type u8 | length u32le | payload
-//   'H' header   JSON {"format": "pgdr-manifest", "version": 1, "snapshot": id, "block_size": n}
+//   'H' header   JSON {"format": "pgdr-manifest", "version": 2, "snapshot": id, "block_size": n}
+//                (the version says how file digests are made: repo/file_digest.h)
 //   'P' pack     pack number u32le | pack id (16 bytes); declared before any block refers to it
 //   'F' entry    JSON of one FileEntry; its blocks follow in 'B' records
 //   'B' blocks   up to 65536 BlockRefs of the preceding entry, 48 bytes each:
@@ -25,6 +26,7 @@
 
 #include "core/file.h"
 #include "repo/block_codec.h"
+#include "repo/file_digest.h"
 #include "repo/keys.h"
 #include "repo/sealed_stream.h"
 #include "storage/storage.h"
@@ -53,7 +55,6 @@ struct BlockRef {
   std::uint32_t length = 0;  // of the frame
   std::uint16_t index = 0;   // of the block in the frame
   bool is_zero() const { return pack == kZeroPack; }
-  bool same_frame(const BlockRef& o) const { return pack == o.pack && offset == o.offset; }
 };
 
 class ManifestWriter {
@@ -87,6 +88,10 @@ class ManifestIndex {
   ManifestIndex(const storage::Storage& store, const std::string& snapshot_id, const MasterKey& key);
 
   std::uint32_t block_bytes() const { return block_bytes_; }
+  int version() const { return version_; }
+  // True when file digests are over block ids (version 2, repo/file_digest.h), false when over
+  // block plaintext digests (version 1).
+  bool digest_over_ids() const { return version_ >= 2; }
   const std::vector<Entry>& entries() const { return entries_; }
   const std::string& pack_id(std::uint32_t pack_no) const;
   std::size_t pack_count() const { return packs_.size(); }
@@ -99,6 +104,7 @@ class ManifestIndex {
  private:
   std::string snapshot_id_;
   std::uint32_t block_bytes_ = 0;
+  int version_ = 0;
   std::vector<std::string> packs_;
   std::vector<Entry> entries_;
   std::vector<std::size_t> by_path_;  // indexes into entries_, sorted by path

@@ -33,6 +33,8 @@ nlohmann::json to_json(const SnapshotInfo& s) {
       {"reused_blocks", s.reused_blocks}, {"zero_blocks", s.zero_blocks}, {"stored_bytes", s.stored_bytes},
       {"manifest_bytes", s.manifest_bytes}, {"packs", s.packs}, {"tablespaces", ts},
       {"checksum_failures", s.checksum_failures}, {"data_checksums", s.data_checksums},
+      {"change_source", s.change_source}, {"change_reason", s.change_reason}, {"read_bytes", s.read_bytes},
+      {"unread_blocks", s.unread_blocks},
       {"duration_seconds", s.duration_seconds}, {"pgdr_version", s.pgdr_version},
   };
 }
@@ -67,6 +69,15 @@ SnapshotInfo from_json(const nlohmann::json& j) {
   s.data_checksums = j.at("data_checksums");
   s.duration_seconds = j.at("duration_seconds");
   s.pgdr_version = j.at("pgdr_version");
+  // Absent from snapshots written before change maps: they read every byte.
+  if (j.contains("change_source")) {
+    s.change_source = j.at("change_source");
+    s.change_reason = j.at("change_reason");
+    s.read_bytes = integer_at<std::uint64_t>(j, "read_bytes");
+    s.unread_blocks = integer_at<std::uint64_t>(j, "unread_blocks");
+  } else {
+    s.read_bytes = s.logical_bytes;
+  }
   return s;
 }
 

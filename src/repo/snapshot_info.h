@@ -43,6 +43,13 @@ struct SnapshotInfo {
   std::uint64_t manifest_bytes = 0;
   std::vector<std::string> packs;        // packs this snapshot wrote or adopted
   std::vector<TablespaceInfo> tablespaces;
+  // How the snapshot found what changed since the previous one: "full-read" (every byte read),
+  // "wal-summaries" (the server's WAL summaries) or "wal-archive" (block summaries of archived
+  // WAL); snapshots written before this field read everything and say "full-read".
+  std::string change_source = "full-read";
+  std::string change_reason;             // why a snapshot read everything; "" otherwise
+  std::uint64_t read_bytes = 0;          // bytes read from the data directory (and its WAL)
+  std::uint64_t unread_blocks = 0;       // blocks taken from the previous snapshot without reading
   std::uint64_t checksum_failures = 0;   // pages whose checksum failed while reading
   bool data_checksums = false;
   double duration_seconds = 0;

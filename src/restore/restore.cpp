@@ -473,6 +473,7 @@ class Restorer {
       std::string object;
       try {
         read_slice(src, *codecs[k], *e, first, count, slice_bytes, local, local_got, plain, same, zero, digests, object);
+        if (index_.digest_over_ids()) digests_to_ids(codecs, first, count, zero, digests);
         return;
       } catch (const Error& err) {
         if (err.kind() == ErrorKind::interrupted || sources_.size() == 1) throw;
@@ -484,6 +485,16 @@ class Restorer {
     }
     throw Error(first_error->kind(), std::string(first_error->what()) + " (no other repository holds an intact copy)",
                 first_error->hint());
+  }
+
+  // Under manifest version 2 the file digest is over block ids in the first repository's key
+  // (repo/file_digest.h), whichever repository delivered the blocks; each block was proven
+  // against its own repository's id before this.
+  void digests_to_ids(std::vector<std::unique_ptr<repo::BlockCodec>>& codecs, std::uint64_t first,
+                      std::uint64_t count, const std::vector<bool>& zero, std::vector<io::Digest>& digests) {
+    if (!codecs[0]) codecs[0] = std::make_unique<repo::BlockCodec>(sources_[0]->repo->key(), io::Codec::none, 0);
+    for (std::uint64_t i = 0; i < count; ++i)
+      digests[first + i] = zero[i] ? repo::BlockId{} : codecs[0]->id_of_digest(digests[first + i]);
   }
 
   void warn_fallback(std::size_t from, const std::string& object, const Error& why, std::size_t to) {
@@ -515,7 +526,9 @@ class Restorer {
     if (!index || index->block_bytes() != index_.block_bytes()) return nullptr;
     const auto* e = index->find(want.file.path);
     if (!e || e->file.type != EntryType::file || e->file.size_bytes != want.file.size_bytes ||
-        e->file.block_count != want.file.block_count || e->file.sha256 != want.file.sha256)
+        e->file.block_count != want.file.block_count ||
+        // Version 2 digests are keyed per repository: comparable only between version 1 copies.
+        (!index->digest_over_ids() && !index_.digest_over_ids() && e->file.sha256 != want.file.sha256))
       return nullptr;
     return e;
   }

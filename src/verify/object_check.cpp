@@ -235,6 +235,10 @@ ManifestOutcome check_manifest(const repo::Repository& repo, const std::string& 
     for (std::size_t i = 0; i < refs.size() && file_error.empty(); ++i) {
       const auto& ref = refs[i];
       std::size_t len = (i + 1 == refs.size() && e.file.size_bytes % bs) ? e.file.size_bytes % bs : bs;
+      if (ref.is_zero() && idx->digest_over_ids()) {
+        file_hash.update(repo::BlockId{});
+        continue;
+      }
       if (ref.is_zero()) {
         auto z = zero_digest.find(len);
         if (z == zero_digest.end()) z = zero_digest.emplace(len, io::Sha256::of(Bytes(len, 0))).first;
@@ -268,7 +272,10 @@ ManifestOutcome check_manifest(const repo::Repository& repo, const std::string& 
         file_error = "block " + std::to_string(i) + " in pack " + st.ids[pn] + " is not the block the manifest names";
         break;
       }
-      file_hash.update(it->second.digest);
+      if (idx->digest_over_ids())
+        file_hash.update(ref.id);
+      else
+        file_hash.update(it->second.digest);
     }
     io::Digest d = file_hash.finish();
     if (!file_error.empty()) {
