@@ -137,7 +137,7 @@ class SummaryReader {
     const std::uint32_t computed = crc32c(in_.first(covered));
     if (stored != computed) fail("CRC-32C mismatch (stored " + hex32(stored) + ", computed " + hex32(computed) + ")");
     if (pos_ != in_.size())
-      fail(std::to_string(in_.size() - pos_) + " bytes after the CRC at byte " + std::to_string(covered));
+      fail(std::to_string(in_.size() - pos_) + " byte(s) after the CRC at byte " + std::to_string(covered));
   }
 
   ByteView in_;
