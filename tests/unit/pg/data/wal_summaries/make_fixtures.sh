@@ -104,10 +104,13 @@ SQL
                           WHERE start_lsn >= '$first' AND end_lsn <= '$last' ORDER BY start_lsn" |
   while read -r tli start end; do
     name="$(printf '%08X%08X%08X%08X%08X' "$tli" "0x${start%/*}" "0x${start#*/}" "0x${end%/*}" "0x${end#*/}")"
-    cp "$work/data/pg_wal/summaries/$name.summary" "$out/"
+    install -m 644 "$work/data/pg_wal/summaries/$name.summary" "$out/"
     # In the function's own order: a fork's blocks as the file holds them, then its limit.
     "${psql[@]}" -c "SELECT relfilenode, reltablespace, reldatabase, relforknumber, relblocknumber, is_limit_block
-                     FROM pg_wal_summary_contents($tli, '$start', '$end')" | zstd -q -19 -o "$out/$name.txt.zst"
+                     FROM pg_wal_summary_contents($tli, '$start', '$end')" >"$work/rows.txt"
+    # From a file, not a pipe: the frame then records its content size, which the tests read.
+    zstd -q -19 "$work/rows.txt" -o "$out/$name.txt.zst"
+    rm "$work/rows.txt"
   done
   {
     echo "# Written by make_fixtures.sh from a PostgreSQL $major cluster."
