@@ -1,6 +1,7 @@
 #include "pg/server_summaries.h"
 
 #include <algorithm>
+#include <charconv>
 #include <thread>
 
 #include "core/error.h"
@@ -19,7 +20,12 @@ std::string at_text(std::uint32_t timeline, Lsn lsn) {
 }
 
 std::uint32_t timeline_value(const std::optional<std::string>& text) {
-  return text ? static_cast<std::uint32_t>(std::stoul(*text)) : 0;
+  if (!text) return 0;
+  std::uint32_t tli = 0;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), tli);
+  if (ec != std::errc() || end != text->data() + text->size())
+    throw Error(ErrorKind::postgres, "the server answered '" + *text + "' where a timeline belongs");
+  return tli;
 }
 
 Lsn lsn_value(const std::optional<std::string>& text) {
