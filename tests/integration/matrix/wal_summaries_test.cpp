@@ -3,11 +3,14 @@
 // stretch, read from the data directory or through the connection alike; it waits for the
 // summarizer and gives up at its timeout; and summarize_wal off, a damaged summary or a missing one
 // each give no map with the reason.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -143,6 +146,64 @@ TEST_P(WalSummaries, MapHoldsEveryBlockTheServerSummarized) {
   EXPECT_EQ(remote.files, local.files);
   EXPECT_EQ(remote.bytes_read, local.bytes_read);
   EXPECT_TRUE(*remote.map == *local.map);
+}
+
+// A promotion between the two snapshots: the path crosses from timeline 1 to 2 at the switch point,
+// and the map takes each stretch from its own timeline's summaries. The server is promoted in
+// place (restarted with standby.signal over its own pg_wal, then pg_promote()), the way a
+// standby of it would be.
+TEST_P(WalSummaries, MapAcrossATimelineSwitch) {
+  const pg::TimelinePoint from = checkpoint();
+  ASSERT_EQ(from.timeline, 1u);
+  cluster_->psql("CREATE TABLE before_switch AS SELECT g FROM generate_series(1, 20000) g");
+  cluster_->stop();
+  std::ofstream(cluster_->data_dir() + "/standby.signal").close();
+  cluster_->start();
+  ASSERT_EQ(cluster_->psql("SELECT pg_promote()"), "t");
+  cluster_->psql("CREATE TABLE after_switch AS SELECT g FROM generate_series(1, 20000) g");
+  const pg::TimelinePoint to = checkpoint();
+  ASSERT_EQ(to.timeline, 2u);
+
+  std::ifstream in(cluster_->data_dir() + "/pg_wal/00000002.history");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const pg::TimelineHistory history = pg::parse_timeline_history(text, 2);
+  ASSERT_EQ(history.switches.size(), 1u) << text;
+  const pg::TimelinePath p = pg::find_timeline_path(from, to, history);
+  ASSERT_TRUE(p.ranges) << p.reason;
+  ASSERT_EQ(p.ranges->size(), 2u);
+  EXPECT_EQ(p.ranges->at(0), (pg::TimelineRange{1, from.lsn, history.switches[0].at}));
+  EXPECT_EQ(p.ranges->at(1), (pg::TimelineRange{2, history.switches[0].at, to.lsn}));
+
+  const pg::ServerSummaries got = read(*p.ranges, true);
+  ASSERT_TRUE(got.map) << got.reason;
+  std::set<std::uint32_t> timelines;
+  for (const std::string& f : got.files) timelines.insert(pg::parse_wal_summary_file_name(f)->timeline);
+  EXPECT_EQ(timelines, (std::set<std::uint32_t>{1, 2}));
+  const std::uint32_t db = static_cast<std::uint32_t>(std::stoul(cluster_->psql("SELECT oid FROM pg_database WHERE datname = 'postgres'")));
+  for (const std::string table : {"before_switch", "after_switch"}) {
+    const pg::RelationFork fork{{pg::kDefaultTablespaceOid, db,
+                                 static_cast<std::uint32_t>(std::stoul(cluster_->psql("SELECT pg_relation_filenode('" + table + "')")))},
+                                pg::ForkNumber::main};
+    // Every block that holds a row; bulk extension adds empty pages that no record names, which
+    // the limit of 0 (created in the stretch) covers.
+    std::istringstream with_rows(cluster_->psql("SELECT DISTINCT (ctid::text::point)[0]::bigint FROM " + table));
+    std::vector<std::uint32_t> found;
+    got.map->blocks_in(fork, 0, 0xFFFFFFFF, found);
+    std::size_t checked = 0;
+    for (std::string b; std::getline(with_rows, b); ++checked)
+      EXPECT_TRUE(std::binary_search(found.begin(), found.end(), static_cast<std::uint32_t>(std::stoul(b))))
+          << table << " block " << b;
+    EXPECT_GT(checked, 50u) << table;
+    EXPECT_EQ(got.map->limit(fork), 0u) << table;
+  }
+
+  // A path that stays on timeline 1 past the switch point is one that timeline 2 never had.
+  const pg::TimelinePath past = pg::find_timeline_path({1, pg::Lsn{history.switches[0].at.value + 8}}, to, history);
+  EXPECT_FALSE(past.ranges);
+  // Timeline 1's summaries end at the switch: a stretch of timeline 1 beyond it has none.
+  const pg::ServerSummaries beyond = read({{1, from.lsn, to.lsn}}, true, 2s);
+  EXPECT_FALSE(beyond.map);
+  EXPECT_TRUE(beyond.reason.starts_with("no WAL summary on timeline 1 covers ")) << beyond.reason;
 }
 
 // The path ends past the newest summary: the reading waits until a checkpoint lets the summarizer
