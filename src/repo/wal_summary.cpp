@@ -30,7 +30,8 @@ bool has_segment_summary(const Repository& repo, const std::string& segment_name
   return repo.store().stat(summary_object(segment_name)).has_value();
 }
 
-std::optional<pg::SegmentSummary> read_segment_summary(const Repository& repo, const std::string& segment_name) {
+std::optional<pg::SegmentSummary> read_segment_summary(const Repository& repo, const std::string& segment_name,
+                                                       std::uint64_t* bytes_read) {
   std::string object = summary_object(segment_name);
   auto bad = [&](const std::string& why) {
     return Error(ErrorKind::corrupt, "corrupt WAL summary " + object + " in " + repo.describe() + " (" + why + ")");
@@ -43,6 +44,7 @@ std::optional<pg::SegmentSummary> read_segment_summary(const Repository& repo, c
     throw bad(e.what());
   }
   if (!bytes) return std::nullopt;
+  if (bytes_read) *bytes_read += bytes->size();
   pg::SegmentSummary s;
   try {
     s = pg::decode_segment_summary(*bytes, object);

@@ -34,8 +34,10 @@ std::optional<std::string> summarized_segment(std::string_view file_name);
 void store_segment_summary(const Repository& repo, const pg::SegmentSummary& summary);
 bool has_segment_summary(const Repository& repo, const std::string& segment_name);
 // nullopt when no summary is stored. Throws Error(corrupt) "corrupt WAL summary OBJECT in REPO
-// (why)" when it does not authenticate or decode, or describes another segment.
-std::optional<pg::SegmentSummary> read_segment_summary(const Repository& repo, const std::string& segment_name);
+// (why)" when it does not authenticate or decode, or describes another segment. Adds the
+// plaintext length read to *bytes_read when given.
+std::optional<pg::SegmentSummary> read_segment_summary(const Repository& repo, const std::string& segment_name,
+                                                       std::uint64_t* bytes_read = nullptr);
 
 // Every summary object under wal/ as (segment name, object name), by name only.
 std::vector<std::pair<std::string, std::string>> list_summaries(const storage::Storage& store);
