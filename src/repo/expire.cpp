@@ -402,10 +402,12 @@ ExpireResult run_expire(const Repository& repo, const ExpireOptions& options) {
                                            [](const auto& a, const auto& b) { return a.name == b.name; }),
                                result.retired_markers.end());
   remove_step(result.retired_markers);
-  remove_step(result.wal);
-  // After their segments: a summary left by a crash here is old derived data that the next expire
-  // removes; nothing reads a summary of a segment older than every kept snapshot.
-  remove_step(result.wal_summaries);
+  // Summaries go in the same step as their segments, in any order: a summary or a segment left
+  // alone by a crash is old WAL the next expire removes, and nothing reads either once it is older
+  // than every kept snapshot.
+  std::vector<RemovedObject> wal_step = result.wal;
+  wal_step.insert(wal_step.end(), result.wal_summaries.begin(), result.wal_summaries.end());
+  remove_step(wal_step);
   total();
   lock.release();
   return result;
