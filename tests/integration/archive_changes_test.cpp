@@ -10,6 +10,7 @@
 
 #include "backup/archive_changes.h"
 #include "core/config.h"
+#include "core/file.h"
 #include "harness/server_user.h"
 #include "pg/lsn.h"
 #include "repo/wal_archive.h"
@@ -132,16 +133,19 @@ TEST_F(ArchiveChangesIntegrationTest, KillBetweenSegmentAndSummaryIsRepairedByTh
   ASSERT_TRUE(intact.map) << intact.reason;
   auto segments = stretch_segments();
   ASSERT_GE(segments.size(), 3u);
-  // The segment is pushed again from pg_wal as if for the first time, and the push dies where the
-  // segment is durable and its summary not yet written.
-  std::string victim;
-  for (std::size_t i = 1; i < segments.size(); ++i)
-    if (fs::exists(cluster_->data_dir() + "/pg_wal/" + segments[i])) victim = segments[i];
-  ASSERT_FALSE(victim.empty()) << "no archived segment of the stretch is still in pg_wal";
+  // The segment is pushed again as if for the first time (from a copy: the checkpoint that ended
+  // the stretch has removed it from pg_wal, and with it the segment before), and the push dies
+  // where the segment is durable and its summary not yet written.
+  const std::string victim = segments[1];
+  const std::string dir = work_->make_dir("archiver", 0700);
+  {
+    auto content = repo::fetch_wal_file(*repo_, victim);
+    ASSERT_TRUE(content);
+    write_file_durably(dir + "/" + victim, *content, 0600);
+  }
   fs::remove(repo_dir_ + "/" + repo::wal_object(victim));
   fs::remove(repo_dir_ + "/" + repo::summary_object(victim));
-  auto killed = pgdr({"archive-push", cluster_->data_dir() + "/pg_wal/" + victim},
-                     {"PGDR_TEST_KILL_AT=archive-push-before-summary"});
+  auto killed = pgdr({"archive-push", dir + "/" + victim}, {"PGDR_TEST_KILL_AT=archive-push-before-summary"});
   give_to_server_user(repo_dir_);
   EXPECT_EQ(killed.exit_code, 128 + SIGKILL) << killed.err;
   EXPECT_TRUE(fs::exists(repo_dir_ + "/" + repo::wal_object(victim)));
@@ -152,11 +156,19 @@ TEST_F(ArchiveChangesIntegrationTest, KillBetweenSegmentAndSummaryIsRepairedByTh
   EXPECT_EQ(r.rebuilt, 1u);
   EXPECT_TRUE(*r.map == *intact.map);
 
-  // The next push of it (PostgreSQL retries a failed one) writes the missing summary.
-  auto again = pgdr({"archive-push", cluster_->data_dir() + "/pg_wal/" + victim});
+  // PostgreSQL retries a push that did not report success: the retry finds the segment archived
+  // and writes the missing summary, without its head (the segment before is not beside it). The
+  // map builder repairs that link with the archived segment before it.
+  auto again = pgdr({"archive-push", dir + "/" + victim});
   give_to_server_user(repo_dir_);
   EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_TRUE(repo::has_segment_summary(*repo_, victim));
+  auto summary = repo::read_segment_summary(*repo_, victim);
+  ASSERT_TRUE(summary);
+  auto repaired = build();
+  ASSERT_TRUE(repaired.map) << repaired.reason;
+  // Complete only when no record crosses into the segment.
+  EXPECT_EQ(repaired.rebuilt, summary->head_complete ? 0u : 1u);
+  EXPECT_TRUE(*repaired.map == *intact.map);
 }
 
 TEST_F(ArchiveChangesIntegrationTest, DeletedSummaryIsRebuilt) {
