@@ -251,6 +251,40 @@ TEST_P(ArchiveChangesTest, UndecodableSegmentGivesNoMapNamingIt) {
   EXPECT_NE(r.reason.find(name(1)), std::string::npos) << r.reason;
 }
 
+// A promotion in the last segment: timeline 2's copy of it holds timeline 1's records up to the
+// switch (PostgreSQL copies them when it creates the timeline), and its first record follows
+// timeline 1's previous segment. Timeline 1's own copy of that segment is not used.
+TEST_P(ArchiveChangesTest, ATimelineSwitchFollowsTheParentsRecords) {
+  push(0, {});
+  push(1, {0});
+  const pg::Lsn at = *pg::parse_lsn(fixture_->expected.at("switch_lsn"));
+  auto last = pg::parse_segment_file_name(name(2), seg_bytes_);
+  Bytes child = segments()[2].bytes;
+  std::fill(child.begin() + static_cast<std::ptrdiff_t>(at.value - last->segno * seg_bytes_), child.end(), 0);
+  const std::string child_name = pg::segment_file_name(2, last->segno, seg_bytes_);
+  clear_pg_wal();
+  write_file_durably(pg_wal_ + "/" + name(1), segments()[1].bytes, 0600);
+  write_file_durably(pg_wal_ + "/" + child_name, child, 0600);
+  archive::push(pg_wal_ + "/" + child_name, repos_);
+  auto summary = repo::read_segment_summary(repo(), child_name);
+  ASSERT_TRUE(summary);
+  EXPECT_TRUE(summary->head_complete) << "timeline 1's previous segment was in pg_wal";
+  clear_pg_wal();
+
+  auto req = request();
+  req.path = {{1, req.path[0].begin, at}, {2, at, pg::Lsn{at.value + 8}}};
+  auto r = archive_changes(req);
+  ASSERT_TRUE(r.map) << r.reason;
+  EXPECT_EQ(r.from_summaries, 3u);
+  EXPECT_TRUE(*r.map == reference());
+
+  remove_object(repo::summary_object(child_name));
+  auto rebuilt = archive_changes(req);
+  ASSERT_TRUE(rebuilt.map) << rebuilt.reason;
+  EXPECT_EQ(rebuilt.rebuilt, 1u);
+  EXPECT_TRUE(*rebuilt.map == reference());
+}
+
 TEST_P(ArchiveChangesTest, EmptyStretchGivesAnEmptyMap) {
   auto req = request();
   req.path = {{1, req.path[0].begin, req.path[0].begin}};
