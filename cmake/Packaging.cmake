@@ -6,13 +6,18 @@
 # debug information (RelWithDebInfo) for a useful -dbgsym. Depends is computed by dpkg-shlibdeps
 # from the libraries the binary links (CPACK_DEBIAN_PACKAGE_SHLIBDEPS), so it follows the build
 # machine's libraries rather than a list kept by hand.
-# Installed under /usr unless told otherwise, as a distribution's package is; the DEB package uses
-# the same prefix, so the paths written into the systemd unit are the packaged ones.
+# The package installs under /usr, as a distribution's does, whatever CMAKE_INSTALL_PREFIX an
+# older build directory has cached; a new build directory installs there too by default. The
+# systemd unit is configured with the package's paths (ExecStart=/usr/bin/pgdr): installed by hand
+# under another prefix, it needs its ExecStart edited.
 if(CMAKE_INSTALL_PREFIX_INITIALIZED_TO_DEFAULT)
   set(CMAKE_INSTALL_PREFIX /usr CACHE PATH "installation prefix" FORCE)
 endif()
 include(GNUInstallDirs)
-set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
+set(PGDR_PACKAGE_PREFIX /usr)
+set(CPACK_PACKAGING_INSTALL_PREFIX ${PGDR_PACKAGE_PREFIX})
+set(PGDR_UNIT_BINDIR ${PGDR_PACKAGE_PREFIX}/${CMAKE_INSTALL_BINDIR})
+set(PGDR_UNIT_DOCDIR ${PGDR_PACKAGE_PREFIX}/${CMAKE_INSTALL_DOCDIR})
 configure_file(${PROJECT_SOURCE_DIR}/contrib/systemd/pgdr-daemon@.service.in
                ${PROJECT_BINARY_DIR}/systemd/pgdr-daemon@.service @ONLY)
 
