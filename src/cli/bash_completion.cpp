@@ -63,7 +63,13 @@ void collect(const CLI::App& app, const std::string& words, std::vector<Entry>& 
   for (const CLI::App* sub : commands_of(app)) e.subcommands += (e.subcommands.empty() ? "" : " ") + sub->get_name();
   for (const CLI::Option* opt : app.get_options()) {
     if (opt->get_lnames().empty() && opt->get_snames().empty()) {
-      e.positional = true;
+      // `pgdr help COMMAND...` names commands, not files.
+      if (opt->get_name() == "COMMAND" && app.get_parent() != nullptr) {
+        for (const CLI::App* c : commands_of(*app.get_parent()))
+          if (c != &app) e.subcommands += (e.subcommands.empty() ? "" : " ") + c->get_name();
+      } else {
+        e.positional = true;
+      }
       continue;
     }
     for (const auto& n : option_names(*opt)) {

@@ -290,6 +290,7 @@ c pgdr restore --target-a
 c pgdr restore --target-action p
 c pgdr key ''
 c pgdr backup --q
+c pgdr help dr
 complete -p pgdr
 )sh";
   ProcessResult r = run_process({"bash", "--norc", "--noprofile", "-c", script});
@@ -301,6 +302,7 @@ complete -p pgdr
             "promote pause\n"
             "change list\n"
             "--quiet\n"
+            "drill\n"
             "complete -F _pgdr pgdr\n")
       << describe(r);
 }
