@@ -269,7 +269,9 @@ TEST_F(PackageTest, SystemdUnitVerifies) {
   ProcessResult verify = run_process({"systemd-analyze", "verify", dir + "/pgdr-daemon@shop.service"}, {},
                                      {"MANPATH=" + in_root("/usr/share/man"), "SYSTEMD_LOG_LEVEL=notice"});
   EXPECT_EQ(verify.exit_code, 0) << describe(verify);
-  EXPECT_EQ(verify.out + verify.err, "") << describe(verify);
+  // Every finding about a unit is prefixed with its name; lines about the machine (a container
+  // without some unit) are not ours to judge.
+  EXPECT_EQ((verify.out + verify.err).find("pgdr-daemon@shop.service"), std::string::npos) << describe(verify);
 }
 
 TEST_F(PackageTest, DependsListsTheSharedLibraries) {
