@@ -182,7 +182,7 @@ std::string manual_page(const CLI::App& root) {
       << ".\\\" the first paragraph of each page docs/commands/NAME.md. Do not edit.\n";
   out << ".TH PGDR 1 \"\" \"pgdr " << PGDR_VERSION << "\" \"pgdr manual\"\n";
   out << ".SH NAME\npgdr \\- " << roff_line(summary) << "\n";
-  out << ".SH SYNOPSIS\n.B pgdr\n[\\fB\\-\\-config\\fR \\fIFILE\\fR] [\\fB\\-q\\fR] \\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n";
+  out << ".SH SYNOPSIS\n.B pgdr\n[\\fB\\-\\-config\\fR \\fIFILE\\fR] [\\fB\\-q\\fR|\\fB\\-v\\fR] \\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n";
   out << ".SH DESCRIPTION\n"
       << "pgdr backs a PostgreSQL 15 cluster up into encrypted, deduplicated repositories, archives its\n"
       << "WAL there, restores it to the end of the archive, to a point in time or as a standby, and\n"
