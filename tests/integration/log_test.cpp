@@ -98,6 +98,14 @@ TEST_F(LogTest, QuietHidesInfoAndVerboseShowsDebug) {
   EXPECT_EQ(matching(read_whole(log_file()), kStamp + "DEBUG info cluster=test: opening repository 'local' .+").size(),
             1u);
 
+  // Which snapshot restore chose, and from where.
+  std::string newest = normal.out.substr(0, normal.out.find('\n'));
+  auto restore = pgdr({"-v", "restore", "--immediate", "--target-dir", work_->file("restored")});
+  ASSERT_EQ(restore.exit_code, 0) << restore.err;
+  EXPECT_TRUE(std::regex_search(restore.err, std::regex("\npgdr: debug: chose snapshot " + newest +
+                                                        R"( \(stopped \S+Z, LSN [0-9A-F]+/[0-9A-F]+, cluster 'test'\) held by 'local'\n)")))
+      << restore.err;
+
   // The command line wins over [log] level in both directions.
   write_log_config("file = \"" + log_file() + "\"\nlevel = \"error\"\n");
   auto over = pgdr({"--verbose", "info"});
@@ -216,6 +224,14 @@ TEST_F(ArchiveLogTest, ArchivePushRunByTheServerWritesTheLogFile) {
   ASSERT_EQ(stat(log.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(st.st_uid, server_uid());
+  // archive-get names the repository it read from.
+  auto got = pgdr({"-v", "archive-get", segment, work_->file("fetched")});
+  EXPECT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(matching(read_whole(log), kStamp + "DEBUG archive-get cluster=test: WAL file " + segment + " written to " +
+                                          work_->file("fetched") + ", read from repository 'local'")
+                .size(),
+            1u)
+      << read_whole(log);
   // A refused file is an error line there too, not only in the server's log.
   const std::string bogus = work_->file("pg_wal_copy/000000010000000000000099");
   work_->make_dir("pg_wal_copy");
