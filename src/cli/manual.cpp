@@ -199,7 +199,8 @@ std::string manual_page(const CLI::App& root) {
       << "\\fBarchive\\-get\\fR exits 1 when no repository has the file and 126 when it exists but cannot be\n"
       << "read intact. Check commands follow the monitoring\\-plugin convention: 0 PASS, 1 WARN, 2 FAIL,\n"
       << "3 could not run. Each command's page lists its own codes.\n";
-  out << ".SH ENVIRONMENT\n.TP\n.B PGDR_CONFIG\nthe configuration file when \\fB\\-\\-config\\fR is not given\n";
+  out << ".SH ENVIRONMENT\n.TP\n.B PGDR_CONFIG\nthe configuration file when \\fB\\-\\-config\\fR is not given\n"
+      << ".TP\n.B PGDR_SYSLOG_SOCKET\nthe datagram socket that [log] syslog writes to, instead of /dev/log\n";
   out << ".SH FILES\n.TP\n.I ./pgdr.toml\n.TQ\n.I /etc/pgdr/pgdr.toml\n"
       << "the configuration file, tried in this order when neither \\fB\\-\\-config\\fR nor\n"
       << ".B PGDR_CONFIG\nnames one\n";
