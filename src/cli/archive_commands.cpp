@@ -1,7 +1,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-
 #include "archive/archive_get.h"
 #include "storage/open_storage.h"
 #include "archive/archive_push.h"

@@ -15,7 +15,6 @@ namespace pgdr::cli {
 
 namespace {
 
-
 // The first word that names no command, before any command was recognised: skips options and the
 // value of --config.
 std::optional<std::string> unknown_command(const CLI::App& app, int argc, char** argv) {
