@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/log_level.h"
+
 namespace pgdr {
 
 struct ClusterConfig {
@@ -163,6 +165,13 @@ struct DaemonConfig {
   std::string tls_key_file;     // PEM private key, mode 0600 or stricter
 };
 
+// Where every command's log lines go besides stderr, and how many (core/log.h).
+struct LogConfig {
+  LogLevel level = LogLevel::info;  // -q and -v win over it
+  std::string file;                 // appended, created 0600 (absolute); empty: none
+  std::string syslog_facility;      // "user", "daemon", "local0".."local7"; empty: no syslog
+};
+
 struct Config {
   std::string source;  // the file it was read from, for messages
   ClusterConfig cluster;
@@ -178,6 +187,7 @@ struct Config {
   RetentionConfig retention;
   ScheduleConfig schedule;
   DaemonConfig daemon;
+  LogConfig log;
 
   // The repository named name, or the only/first one when name is empty; Error(config) if none.
   const RepoConfig& repo(const std::string& name) const;

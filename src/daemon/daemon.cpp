@@ -71,14 +71,16 @@ struct Job {
   Clock::time_point started_steady{};
 };
 
-// What a failed job said: its last "pgdr: " line (the error, before any HINT), else its last line.
+// What a failed job said: its last "pgdr: " line that is neither a warning nor a debug line (the
+// error, before any HINT), else its last line.
 std::string last_line(const std::string& output) {
   std::string last, last_pgdr;
   std::istringstream in(output);
   for (std::string line; std::getline(in, line);) {
     if (line.find_first_not_of(" \r") == std::string::npos) continue;
     last = line;
-    if (line.starts_with("pgdr: ") && !line.starts_with("pgdr: warning: ")) last_pgdr = line;
+    if (line.starts_with("pgdr: ") && !line.starts_with("pgdr: warning: ") && !line.starts_with("pgdr: debug: "))
+      last_pgdr = line;
   }
   return last_pgdr.empty() ? last : last_pgdr;
 }
