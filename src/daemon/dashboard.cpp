@@ -224,7 +224,7 @@ std::string dashboard_html(const Config& config, const Status& st,
        "padding:.25em .4em;text-align:left;vertical-align:top}th{background:#f6f8fa}"
        ".cards{display:flex;gap:.8em;flex-wrap:wrap}.card{border:1px solid #d0d7de;border-radius:.5em;padding:.6em 1em;"
        "flex:1 1 9em}.figure{font-size:1.4em;font-weight:600}small,.legend{color:#57606a;font-size:.85em}"
-       ".axis{font-size:9px;fill:#57606a}.value{font-size:10px;fill:#24292f;font-weight:600}svg{display:block}"
+       ".axis{font-size:9px;fill:#57606a}svg.heatmap .axis{font-size:7px}.value{font-size:10px;fill:#24292f;font-weight:600}svg{display:block}"
        ".trends{display:grid;grid-template-columns:repeat(auto-fit,minmax(22em,1fr));gap:0 2em}"
        "rect.have{fill:#1a7f37}rect.missing{fill:#ffebe9;stroke:#cf222e;stroke-width:1}rect.current{fill:#fff8c5;"
        "stroke:#b58100}rect.future{fill:#f6f8fa}.key{display:inline-block;width:.8em;height:.8em;margin:0 .2em 0 .6em;"

@@ -389,6 +389,14 @@ TEST_F(DaemonTest, SigtermMidBackupLeavesNoPartialSnapshotAndTheNextBackupWorks)
 
 TEST_F(DaemonTest, MissedJobRunsOnceAndTheDashboardShowsMissingHoursInChromium) {
   pgdr_ok({"init"});
+  // A repository three hours old: the hour before its snapshot is after its creation, so it is
+  // missing. (The heat map starts at the creation: in a repository made a moment ago that hour
+  // would not be drawn at all.) pgdr.repo is plaintext JSON; only its creation time changes.
+  {
+    json settings = json::parse(read_whole(repo_dir_ + "/pgdr.repo"));
+    settings["created"] = iso8601(std::chrono::system_clock::now() - 3h);
+    std::ofstream(repo_dir_ + "/pgdr.repo", std::ios::trunc) << settings.dump();
+  }
   // The daemon was last running in 2020: a daily backup missed thousands of slots; it runs once.
   work_->write_file("daemon-state.json", R"({"last_started": {"backup": "2020-01-01T00:00:00.000Z"}})");
   write_daemon_config("backup = \"0 0 * * *\"", "state_file = \"" + work_->file("daemon-state.json") + "\"\n");

@@ -228,8 +228,12 @@ TEST_F(MeasureTest, RpoTracksTheLagOfPausedArchivingAndRtoComesFromTheLastDrill)
       EXPECT_EQ(c["status"], "SKIP") << c.dump(2);
       EXPECT_EQ(c["details"]["note"], "no drill yet: pgdr drill measures the RTO") << c.dump(2);
     }
-    if (c["name"] == "coverage") EXPECT_EQ(c["status"], "PASS") << c.dump(2);
-    if (c["name"] == "wal_rate") EXPECT_EQ(c["status"], "SKIP") << c.dump(2);
+    if (c["name"] == "coverage") {
+      EXPECT_EQ(c["status"], "PASS") << c.dump(2);
+    }
+    if (c["name"] == "wal_rate") {
+      EXPECT_EQ(c["status"], "SKIP") << c.dump(2);
+    }
   }
   EXPECT_EQ(j["result"], "PASS") << j.dump(2);
   EXPECT_EQ(m.exit_code, 0) << m.out;
