@@ -151,7 +151,7 @@ struct ScheduleConfig {
 // `pgdr daemon`'s HTTP endpoint and its dashboard. Holds no secret: the token and the TLS key are
 // named by a file or an environment variable, read when the daemon starts (daemon/http_auth.h).
 struct DaemonConfig {
-  std::string listen = "127.0.0.1:9187";  // host:port of /metrics, /health and the dashboard; "" for none
+  std::string listen = "127.0.0.1:7433";  // host:port of /metrics, /health and the dashboard; "" for none
   std::string state_file;  // last run of each job, for catch-up; empty: the catalog path + ".daemon.json"
   int heatmap_days = 14;   // days shown in the dashboard's coverage heat map
   // Connections served at once; one more is answered 503 and closed at once (daemon/http_limits.h).
