@@ -105,7 +105,7 @@ struct Pusher {
     }
     auto warning = repo::summarize_into(targets, name, content,
                                         previous ? std::optional<ByteView>(*previous) : std::nullopt, all_already);
-    if (warning) log_warning(*warning + " (the segment is archived; a snapshot rebuilds the summary from it)");
+    if (warning) log_warning(*warning + " (the segment is archived; the summary is rebuilt from it when needed)");
   }
 
   PushResult store(const repo::Repository& r, const repo::KnownCluster& k, const std::string& path,
