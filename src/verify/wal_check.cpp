@@ -32,7 +32,7 @@ std::string timeline_hex(std::uint32_t tli) {
   return buf;
 }
 
-// Opens every block summary: a damaged one is a warning, since a snapshot rebuilds it from its
+// Opens every block summary: a damaged one is a warning, since the change map rebuilds it from its
 // segment (which the checksums check covers), so nothing is lost with it.
 struct SummaryCount {
   std::size_t read = 0;
@@ -46,7 +46,7 @@ SummaryCount check_summaries(const repo::Repository& repo, std::vector<Finding>&
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::corrupt) throw;
       ++n.damaged;
-      findings.push_back({"warning", std::string(e.what()) + ": a snapshot rebuilds it from the segment"});
+      findings.push_back({"warning", std::string(e.what()) + ": it is rebuilt from its segment when needed"});
     }
   }
   return n;
