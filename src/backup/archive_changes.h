@@ -22,17 +22,10 @@
 
 #include "pg/change_map.h"
 #include "pg/lsn.h"
+#include "pg/timeline_path.h"
 #include "repo/repository.h"
 
 namespace pgdr::backup {
-
-// One timeline's part of the stretch: [begin, end). begin and end are where records start (a
-// snapshot's start LSN, a timeline's switch point).
-struct TimelineStretch {
-  std::uint32_t timeline = 0;
-  pg::Lsn begin;
-  pg::Lsn end;
-};
 
 struct ArchiveChangesRequest {
   const repo::Repository* repo = nullptr;
@@ -40,7 +33,7 @@ struct ArchiveChangesRequest {
   std::uint64_t segment_bytes = 0;
   // From the previous snapshot's start LSN to the new snapshot's start LSN, oldest timeline first;
   // each entry's end is the next one's begin.
-  std::vector<TimelineStretch> path;
+  std::vector<pg::TimelineRange> path;  // from pg::find_timeline_path
   std::string data_directory;  // its pg_wal holds the segments not archived yet
 };
 

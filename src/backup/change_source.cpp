@@ -99,7 +99,7 @@ Changes find_changes(pg::Connection& conn, const ChangeQuery& q) {
     req.repo = r;
     req.system_identifier = q.system_identifier;
     req.segment_bytes = q.segment_bytes;
-    for (const auto& range : *path.ranges) req.path.push_back({range.timeline, range.begin, range.end});
+    req.path = *path.ranges;
     req.data_directory = q.pgdata;
     try {
       ArchiveChanges a = archive_changes(req);
