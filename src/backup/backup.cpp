@@ -642,6 +642,7 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
     query.repos.push_back(t->repo);
   }
   query.system_identifier = std::stoull(facts.system_identifier);
+  query.data_checksums = facts.data_checksums;
   query.segment_bytes = facts.wal_segment_bytes;
   query.major = major;
   query.start_lsn = *start_lsn;

@@ -29,6 +29,10 @@ std::optional<std::string> full_read_reason(const ChangeQuery& q) {
   for (const auto& p : q.previous) {
     if (std::to_string(q.system_identifier) != p->system_identifier)
       return "the previous snapshot " + p->id + " is of another system identifier";
+    // pg_checksums --enable/--disable rewrites every page offline, without WAL.
+    if (p->data_checksums != q.data_checksums)
+      return std::string("data checksums were turned ") + (q.data_checksums ? "on" : "off") + " since snapshot " +
+             p->id + " (every page was rewritten without WAL)";
     auto lsn = pg::parse_lsn(p->start_lsn);
     if (!lsn || *lsn > q.start_lsn) return "the previous snapshot " + p->id + " starts after this one";
   }

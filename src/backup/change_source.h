@@ -39,6 +39,7 @@ struct ChangeQuery {
   std::vector<std::optional<repo::SnapshotInfo>> previous;
   std::vector<repo::Repository*> repos;  // the targets, same order
   std::uint64_t system_identifier = 0;
+  bool data_checksums = false;  // the cluster's now
   std::uint64_t segment_bytes = 0;
   int major = 0;
   pg::Lsn start_lsn;

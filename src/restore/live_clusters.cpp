@@ -3,6 +3,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -71,6 +72,11 @@ void scan_process_table(const std::string& proc_root, std::vector<LiveCluster>& 
     if (n <= 0) continue;
     std::string cwd(buf, static_cast<std::size_t>(n));
     if (cwd.front() != '/' || cwd.ends_with(" (deleted)")) continue;
+    // A postgres process not (yet) in a data directory — one starting up, `postgres -C`, a
+    // single-user run from elsewhere — names none: its cwd ("/", say) would put every path
+    // inside a running cluster.
+    struct stat st;
+    if (::stat((cwd + "/PG_VERSION").c_str(), &st) != 0) continue;
     add_cluster(found, cwd, std::strtol(pid.c_str(), nullptr, 10));
   }
 }

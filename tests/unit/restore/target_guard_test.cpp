@@ -79,7 +79,8 @@ TEST_F(TargetGuardTest, ClustersAreFoundThroughTheParentsOfAPath) {
 }
 
 // A process table: 300 a postmaster (its parent is init), 301 its checkpointer, 302 a postmaster
-// whose cwd cannot be read, 1 init.
+// whose cwd cannot be read, 303 a postgres process not in a data directory (starting, or
+// `postgres -C`), 1 init.
 TEST_F(TargetGuardTest, ClustersAreFoundInTheProcessTable) {
   std::string pg = dir("pg");
   std::string ts = dir("ts");
@@ -97,6 +98,8 @@ TEST_F(TargetGuardTest, ClustersAreFoundInTheProcessTable) {
   process("300", "postgres", "1", pg);
   process("301", "postgres", "300", pg);
   process("302", "postgres", "1", "");
+  process("303", "postgres", "1", "/");
+  write(pg + "/PG_VERSION", "15\n");
   write(proc + "/self", "");
   auto live = find_live_clusters({{}, proc});
   ASSERT_EQ(live.size(), 1u);
