@@ -18,7 +18,8 @@
 // Memory: blocks are kept per relation fork in chunks of 65536 blocks, each a sorted array of
 // 16-bit offsets while it holds fewer than 4096 blocks and a 8 KiB bitmap beyond; so a map never
 // takes more than 8 KiB per 512 MiB of relation it touches (32 MiB for a 2 TB database, however
-// many blocks changed) plus a few dozen bytes per relation fork.
+// many blocks changed), plus about a hundred bytes of bookkeeping per such chunk and per relation
+// fork (tree nodes and allocation headers, which memory_bytes() counts too).
 //
 // Not thread-safe for writing; const methods may be called from many threads at once.
 #pragma once
@@ -96,6 +97,9 @@ class ChangeMap {
 
  private:
   struct Forks;
+  Forks& forks();
+  const Forks& forks() const;
+
   std::unique_ptr<Forks> forks_;
   std::set<DatabaseKey> databases_;
 };
