@@ -40,10 +40,11 @@ TEST_F(ChangeMapTest, RelationPastItsFirstSegment) {
   std::cout << "[ change map ] wide: " << file << ", " << pages << " pages" << std::endl;
   first_snapshot();
 
-  // Blocks on both sides of the boundary and at its edge change; the second segment grows.
-  const std::string rows_per_page = std::to_string(1200000 / pages + 1);
-  cluster_->psql("UPDATE wide SET k = k + 1 WHERE id % 4999 = 0 OR id BETWEEN 131071 * " + rows_per_page +
-                 " AND 131073 * " + rows_per_page);
+  // Blocks on both sides of the boundary (block 131072 is the second segment's first) and
+  // scattered over both segments change; the second segment grows.
+  cluster_->psql("UPDATE wide SET k = k + 1 WHERE ctid = ANY ('{\"(131070,1)\",\"(131071,1)\",\"(131072,1)\","
+                 "\"(131073,1)\"}'::tid[])");
+  cluster_->psql("UPDATE wide SET k = k + 1 WHERE id % 4999 = 0");
   cluster_->psql("INSERT INTO wide SELECT g, 1, repeat('x', 60) FROM generate_series(1200001, 1230000) g");
   check_step("wide: updates across the boundary, the second segment extended");
 
