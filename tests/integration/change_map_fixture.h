@@ -89,8 +89,6 @@ inline bool differs_between_any_two_backups(const std::string& path) {
   if (path == "global/pg_control") return true;
   // Each snapshot carries the WAL of its own start-to-stop range.
   if (path == "pg_wal" || path.starts_with("pg_wal/")) return true;
-  // The temporary replication slot each backup holds is named after its process id.
-  if (path.starts_with("pg_replslot/pgdr_backup_")) return true;
   return false;
 }
 
@@ -236,9 +234,11 @@ class Workload {
     unlogged_.push_back(name);
   }
 
+  // tablespace "": the template's default.
   void create_database(const std::string& strategy, const std::string& from, const std::string& tablespace) {
     const std::string db = "d" + std::to_string(++names_);
-    sql("postgres", "CREATE DATABASE " + db + " TEMPLATE " + from + " STRATEGY " + strategy + " TABLESPACE " + tablespace);
+    sql("postgres", "CREATE DATABASE " + db + " TEMPLATE " + from + " STRATEGY " + strategy +
+                        (tablespace.empty() ? "" : " TABLESPACE " + tablespace));
     // A copy of a user database carries its tables under the same names.
     std::vector<Table> copied;
     for (const auto& t : tables_)
@@ -302,11 +302,12 @@ class Workload {
           break;
         }
         // FILE_COPY logs no block of what it copies; from a user database, its tables come along.
-        // Only a copy of template1 goes to the tablespace: PostgreSQL refuses a new default
-        // tablespace for a template that has files in it, as a user database may.
+        // A copy of a user database keeps its template's default tablespace: PostgreSQL refuses
+        // another default for a template that has files in it, as the workload's may.
         const bool from_user = !databases_.empty() && pick(2) == 1;
         const std::string from = from_user ? databases_[pick(static_cast<int>(databases_.size()))] : "template1";
-        create_database(pick(2) ? "FILE_COPY" : "WAL_LOG", from, !from_user && pick(3) == 0 ? tablespace_ : "pg_default");
+        const std::string strategy = pick(2) ? "FILE_COPY" : "WAL_LOG";
+        create_database(strategy, from, from_user ? "" : pick(3) == 0 ? tablespace_ : "pg_default");
         break;
       }
       case 11:
