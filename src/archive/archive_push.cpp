@@ -10,8 +10,12 @@
 
 #include "core/error.h"
 #include "core/file.h"
+#include "core/log.h"
+#include "core/test_hook.h"
 #include "io/sha256.h"
+#include "pg/lsn.h"
 #include "repo/audit_log.h"
+#include "repo/wal_summary.h"
 
 namespace pgdr::archive {
 
@@ -31,6 +35,31 @@ std::optional<std::string> stored_problem(const repo::Repository& r, const std::
     if (e.kind() != ErrorKind::corrupt) throw;
     return std::string(e.what());
   }
+}
+
+// The segment before name as PostgreSQL still holds it in wal_dir, when it does: the same timeline's,
+// else (a timeline's first segment) the newest lower timeline's. Only the head of the summary
+// depends on it, and summarize_into() drops it when it does not precede name.
+std::optional<Bytes> previous_in_pg_wal(const std::string& wal_dir, const std::string& name, std::uint64_t seg_bytes) {
+  auto seg = pg::parse_segment_file_name(name, seg_bytes);
+  if (!seg || seg->segno == 0) return std::nullopt;
+  std::string wanted = pg::segment_file_name(seg->timeline, seg->segno - 1, seg_bytes);
+  auto content = read_file(wal_dir + "/" + wanted);
+  if (!content) {
+    std::string best;
+    if (DIR* d = opendir(wal_dir.c_str())) {
+      while (struct dirent* de = readdir(d)) {
+        std::string n = de->d_name;
+        if (repo::classify_wal_file(n) == repo::WalFileKind::segment && n.substr(8) == wanted.substr(8) &&
+            n.substr(0, 8) < wanted.substr(0, 8) && n > best)
+          best = n;
+      }
+      closedir(d);
+    }
+    if (!best.empty()) content = read_file(wal_dir + "/" + best);
+  }
+  if (!content || content->size() != seg_bytes) return std::nullopt;
+  return content;
 }
 
 std::string replace_hint(const std::string& path, const std::string& problem) {
@@ -64,7 +93,29 @@ struct Pusher {
         throw Error(e.kind(), msg, e.hint());
       }
     }
+    if (repo::classify_wal_file(name) == repo::WalFileKind::segment) summarize(path, name, *content, out);
     return out;
+  }
+
+  // Only once the segment is durable everywhere: the summary is derived from it and can be rebuilt,
+  // so nothing about it may fail the push. A segment pushed before (the idempotent path, or before
+  // summaries existed) gets the summary it lacks.
+  void summarize(const std::string& path, const std::string& name, ByteView content,
+                 const std::vector<PushResult>& results) const {
+    test_kill_point("archive-push-before-summary");
+    bool all_already = std::all_of(results.begin(), results.end(),
+                                   [](const PushResult& p) { return p.outcome == repo::PushOutcome::already_archived; });
+    std::vector<const repo::Repository*> targets;
+    for (const auto& r : repos) targets.push_back(&r);
+    std::optional<Bytes> previous;
+    try {
+      previous = previous_in_pg_wal(parent_directory(path), name, content.size());
+    } catch (const std::exception&) {
+      // Read errors of the previous segment only cost the head of the summary.
+    }
+    auto warning = repo::summarize_into(targets, name, content,
+                                        previous ? std::optional<ByteView>(*previous) : std::nullopt, all_already);
+    if (warning) log_warning(*warning + " (the segment is archived; a snapshot rebuilds the summary from it)");
   }
 
   PushResult store(const repo::Repository& r, const repo::KnownCluster& k, const std::string& path,

@@ -52,6 +52,7 @@ nlohmann::json result_json(const std::string& name, const repo::ExpireResult& r)
            {{"snapshot_objects", objects_json(r.snapshot_objects)},
             {"packs", objects_json(r.packs)},
             {"wal", objects_json(r.wal)},
+            {"wal_summaries", objects_json(r.wal_summaries)},
             {"retired_markers", objects_json(r.retired_markers)}}},
           {"packs_kept", r.packs_kept},
           {"repack",

@@ -108,7 +108,9 @@ class ChangeMap {
 // forks, with or without an image), relation forks it creates (XLOG_SMGR_CREATE: limit 0) or
 // truncates (XLOG_SMGR_TRUNCATE: the main fork's limit at the new length, the visibility map's
 // and free space map's at 0), relations a transaction end drops (limit 0 on every fork), and
-// databases created or dropped (the dbase resource manager, whose info values differ in 14).
+// databases created or dropped (the dbase resource manager, whose info values differ in 14). For
+// heap records also the visibility-map page that covers each heap block they reference: their
+// redo clears bits there without a reference of its own.
 // Throws Error(corrupt) when such a record's main data is too short for what it must hold.
 void note_wal_record(const WalRecord& record, int major, ChangeMap& map);
 

@@ -11,6 +11,12 @@
 // Chaining: every record names the one before it (xl_prev). Summaries of segments N-1 and N leave
 // nothing out exactly when N's first_prev equals N-1's last_record; so a merge over many segments
 // checks each link and treats a broken one as a gap, never as "nothing changed".
+//
+// head_complete is also true when no record crosses in (the first page continues none, or the
+// record it continues ends in a later segment). A segment in which no record ends (one record
+// covers it whole) has no first_record; with the previous segment at hand its first_prev,
+// last_record and end are then those of the last record that ended before it, so the chain passes
+// through it; without, they are 0 and the link to it is broken.
 #pragma once
 
 #include <cstdint>

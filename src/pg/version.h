@@ -49,6 +49,9 @@ BackupFunctions backup_functions(int major);
 // through pg_replication_slots on an ordinary connection.
 constexpr bool has_read_replication_slot(int major) { return major >= 15; }
 
+// The WAL summarizer (summarize_wal, pg_wal/summaries, pg_get_wal_summarizer_state()) exists from 17 on.
+constexpr bool has_wal_summaries(int major) { return major >= 17; }
+
 // initdb enables data checksums unless told otherwise from 18 on.
 constexpr bool checksums_on_by_default(int major) { return major >= 18; }
 

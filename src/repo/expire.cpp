@@ -16,6 +16,7 @@
 #include "repo/retired_pack.h"
 #include "repo/snapshot_ledger.h"
 #include "repo/wal_archive.h"
+#include "repo/wal_summary.h"
 
 namespace pgdr::repo {
 
@@ -273,6 +274,11 @@ ExpireResult run_expire(const Repository& repo, const ExpireOptions& options) {
     std::sort(wal_listing.begin(), wal_listing.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
     for (const auto& obj : wal_listing) {
       std::string name = last_segment(obj.path);
+      if (auto summarized = summarized_segment(name)) {
+        auto seg = pg::parse_segment_file_name(*summarized, segment_bytes);
+        if (seg && seg->segno < *first) result.wal_summaries.push_back({obj.path, obj.size_bytes});
+        continue;
+      }
       auto kind = classify_wal_file(name);
       // History and backup history files are small and tell how timelines and backups relate: kept.
       if (!kind || (*kind != WalFileKind::segment && *kind != WalFileKind::partial)) continue;
@@ -283,7 +289,8 @@ ExpireResult run_expire(const Repository& repo, const ExpireOptions& options) {
 
   auto total = [&] {
     result.bytes_removed = 0;
-    for (const auto* list : {&result.snapshot_objects, &result.packs, &result.wal, &result.retired_markers})
+    for (const auto* list : {&result.snapshot_objects, &result.packs, &result.wal, &result.wal_summaries,
+                              &result.retired_markers})
       for (const auto& o : *list) result.bytes_removed += o.size_bytes;
     result.bytes_freed = static_cast<std::int64_t>(result.bytes_removed + result.bytes_replaced) -
                          static_cast<std::int64_t>(result.bytes_written);
@@ -395,7 +402,12 @@ ExpireResult run_expire(const Repository& repo, const ExpireOptions& options) {
                                            [](const auto& a, const auto& b) { return a.name == b.name; }),
                                result.retired_markers.end());
   remove_step(result.retired_markers);
-  remove_step(result.wal);
+  // Summaries go in the same step as their segments, in any order: a summary or a segment left
+  // alone by a crash is old WAL the next expire removes, and nothing reads either once it is older
+  // than every kept snapshot.
+  std::vector<RemovedObject> wal_step = result.wal;
+  wal_step.insert(wal_step.end(), result.wal_summaries.begin(), result.wal_summaries.end());
+  remove_step(wal_step);
   total();
   lock.release();
   return result;

@@ -60,6 +60,7 @@ struct ExpireResult {
   std::vector<RemovedObject> snapshot_objects;  // info objects, then manifests (also leftover ones)
   std::vector<RemovedObject> packs;  // unreferenced packs, repacked ones whose grace has passed included
   std::vector<RemovedObject> wal;
+  std::vector<RemovedObject> wal_summaries;  // summaries of removed segments (repo/wal_summary.h)
   std::vector<RemovedObject> retired_markers;  // markers removed with their pack (or left over)
   std::size_t packs_kept = 0;
   // Repacking (with dry_run: what would be repacked, nothing written).

@@ -11,6 +11,7 @@
 #include "repo/format.h"
 #include "repo/wal_archive.h"
 #include "repo/wal_stream_objects.h"
+#include "repo/wal_summary.h"
 
 namespace pgdr::stream {
 
@@ -68,6 +69,9 @@ struct WalReceiver::Session {
   Clock::time_point last_status_sent = Clock::now();
   Clock::time_point last_status_object{};
   bool progress = false;
+  // The segment completed last, kept for the head of the next one's summary.
+  Bytes previous_seg;
+  std::uint64_t previous_segno = 0;
 
   Session(WalReceiver& owner, const std::string& conninfo) : r(owner), conn(conninfo, owner.opt_.application_name) {}
 
@@ -144,6 +148,31 @@ struct WalReceiver::Session {
     write_status(true);
     remove_chunks_of(timeline, finished);
     report();
+    summarize(name, finished, std::move(done));
+  }
+
+  // After the server has heard of the flush (a synchronous standby's commits wait for it): the
+  // summary is derived data, rebuilt by a snapshot when missing, so a failure is a warning. The
+  // previous segment comes from memory, else from the repository (after a restart).
+  void summarize(const std::string& name, std::uint64_t finished, Bytes done) {
+    std::optional<Bytes> fetched;
+    std::optional<ByteView> previous;
+    if (!previous_seg.empty() && previous_segno + 1 == finished) {
+      previous = ByteView(previous_seg);
+    } else if (finished > 0) {
+      try {
+        fetched = repo::fetch_wal_file(r.repos_.front(), pg::segment_file_name(timeline, finished - 1, seg_bytes));
+        if (fetched && fetched->size() == seg_bytes) previous = ByteView(*fetched);
+      } catch (const Error&) {
+        // A damaged or unreadable previous segment costs only the head of this summary.
+      }
+    }
+    std::vector<const repo::Repository*> targets;
+    for (const auto& repo : r.repos_) targets.push_back(&repo);
+    if (auto warning = repo::summarize_into(targets, name, done, previous, false))
+      log_warning(*warning + " (the segment is stored; a snapshot rebuilds the summary from it)");
+    previous_seg = std::move(done);
+    previous_segno = finished;
   }
 
   void remove_chunks_of(std::uint32_t tli, std::uint64_t seg) {

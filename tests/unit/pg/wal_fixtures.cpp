@@ -31,10 +31,12 @@ Bytes unzstd(const Bytes& packed, const fs::path& path) {
   return out;
 }
 
-WalFixture load(int major) {
-  const fs::path dir = fs::path(PGDR_UNIT_TEST_DIR) / "pg" / "data" / "wal" / std::to_string(major);
+fs::path major_dir(int major) { return fs::path(PGDR_UNIT_TEST_DIR) / "pg" / "data" / "wal" / std::to_string(major); }
+
+WalFixture load(int major, const fs::path& dir) {
   WalFixture f;
   f.major = major;
+  f.dir = dir.string();
   std::vector<fs::path> files;
   for (const auto& e : fs::directory_iterator(dir))
     if (e.path().extension() == ".zst") files.push_back(e.path());
@@ -62,7 +64,14 @@ std::uint64_t WalFixture::expected_u64(const std::string& key) const {
 const WalFixture& wal_fixture(int major) {
   static std::map<int, std::unique_ptr<WalFixture>> cache;
   auto& slot = cache[major];
-  if (!slot) slot = std::make_unique<WalFixture>(load(major));
+  if (!slot) slot = std::make_unique<WalFixture>(load(major, major_dir(major)));
+  return *slot;
+}
+
+const WalFixture& wal_change_fixture(int major) {
+  static std::map<int, std::unique_ptr<WalFixture>> cache;
+  auto& slot = cache[major];
+  if (!slot) slot = std::make_unique<WalFixture>(load(major, major_dir(major) / "changes"));
   return *slot;
 }
 

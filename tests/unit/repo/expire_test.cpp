@@ -14,6 +14,7 @@
 #include "repo/manifest.h"
 #include "repo/snapshot_info.h"
 #include "repo/wal_archive.h"
+#include "repo/wal_summary.h"
 #include "repo_test_support.h"
 #include "storage/faulty_storage.h"
 
@@ -128,6 +129,11 @@ class ExpireTest : public test::RepoTestBase {
 
 TEST_F(ExpireTest, RemovesExactlyWhatNoKeptSnapshotNeedsInOrder) {
   build();
+  // Block summaries beside two segments: one older than every kept snapshot, one needed.
+  const std::string old_summary = summary_object("000000010000000000000006");
+  const std::string kept_summary = summary_object("000000010000000000000009");
+  put_raw(old_summary, as_bytes("summary 6"));
+  put_raw(kept_summary, as_bytes("summary 9"));
   const std::set<std::string> packs_before = objects("packs"), wal_before = objects("wal");
   ExpireResult dry = expire(true);
   EXPECT_EQ(objects("packs"), packs_before);  // a dry run removes nothing
@@ -157,7 +163,11 @@ TEST_F(ExpireTest, RemovesExactlyWhatNoKeptSnapshotNeedsInOrder) {
                 {"snapshots/" + a_ + ".info", "snapshots/" + b_ + ".info"},
                 {"snapshots/" + a_ + ".manifest", "snapshots/" + b_ + ".manifest", "snapshots/" + dead_ + ".manifest"},
                 in_order(r.packs),
-                in_order(r.wal)}));
+                [&] {  // segments and their summaries in one step
+                  auto v = in_order(r.wal);
+                  v.push_back(old_summary);
+                  return v;
+                }()}));
   EXPECT_EQ(names(r.packs), (std::set<std::string>{pack_object(pack_a_), pack_object(pack_b_), pack_object(orphan_)}));
   EXPECT_EQ(r.packs_kept, 2u);
   EXPECT_EQ(r.oldest_wal_needed, "000000010000000000000008");
@@ -166,6 +176,8 @@ TEST_F(ExpireTest, RemovesExactlyWhatNoKeptSnapshotNeedsInOrder) {
   wal_removed.insert(wal_object("000000010000000000000004.partial"));
   wal_removed.insert(wal_object("000000020000000000000006"));
   EXPECT_EQ(names(r.wal), wal_removed);
+  EXPECT_EQ(names(r.wal_summaries), std::set<std::string>{old_summary});
+  wal_removed.insert(old_summary);
 
   EXPECT_EQ(objects("packs"), (std::set<std::string>{pack_object(shared_), pack_object(pack_c_)}));
   EXPECT_EQ(objects("snapshots"),
@@ -175,6 +187,7 @@ TEST_F(ExpireTest, RemovesExactlyWhatNoKeptSnapshotNeedsInOrder) {
                       std::inserter(wal_left, wal_left.end()));
   EXPECT_EQ(objects("wal"), wal_left);
   EXPECT_TRUE(wal_left.count(wal_object("00000002.history")));
+  EXPECT_TRUE(wal_left.count(kept_summary));
   EXPECT_TRUE(wal_left.count(wal_object("000000010000000000000003.00000028.backup")));
   EXPECT_FALSE(store_.stat("locks/writer"));
 
@@ -183,7 +196,7 @@ TEST_F(ExpireTest, RemovesExactlyWhatNoKeptSnapshotNeedsInOrder) {
   EXPECT_EQ(names(dry.wal), names(r.wal));
   EXPECT_EQ(dry.bytes_removed, r.bytes_removed);
   std::uint64_t sum = 0;
-  for (const auto* l : {&r.snapshot_objects, &r.packs, &r.wal})
+  for (const auto* l : {&r.snapshot_objects, &r.packs, &r.wal, &r.wal_summaries})
     for (const auto& o : *l) sum += o.size_bytes;
   EXPECT_EQ(r.bytes_removed, sum);
   EXPECT_GT(sum, 0u);
@@ -199,7 +212,8 @@ TEST_F(ExpireTest, RemovesExactlyWhatNoKeptSnapshotNeedsInOrder) {
   ExpireResult again = expire();
   EXPECT_EQ(again.bytes_freed, 0);
   EXPECT_TRUE(again.infos_rewritten.empty());
-  EXPECT_TRUE(again.packs.empty() && again.wal.empty() && again.snapshot_objects.empty());
+  EXPECT_TRUE(again.packs.empty() && again.wal.empty() && again.wal_summaries.empty() &&
+              again.snapshot_objects.empty());
 }
 
 TEST_F(ExpireTest, AnExpireStoppedAfterAnyRemovalLeavesAValidRepositoryAndTheNextFinishes) {
