@@ -467,13 +467,48 @@ class ChangeMapFixture : public PgdrTest {
       const std::string diff = first_difference(read_manifest_files(repository(), by_map), read_manifest_files(repository(), full));
       EXPECT_EQ(diff, "") << label << ": the snapshot by map " << by_map << " (" << changes.dump()
                           << ") differs from the full read " << full << " of the quiet server:\n"
-                          << diff;
+                          << diff << "\n" << relation_of(diff.substr(0, diff.find(':')));
     }
 
     expect_restores(by_map, expected, label);
     std::cout << "[ change map ] " << label << ": " << by_map << " (" << changes.dump() << ") checked in "
               << seconds_since(t0) << " s" << std::endl;
     return by_map;
+  }
+
+  // What a differing manifest path is in the source: "relation public.t1 of database postgres",
+  // for the failure message (best effort: "" when the path names no relation the source has).
+  std::string relation_of(const std::string& path) const {
+    std::vector<std::string> parts;
+    std::istringstream in(path);
+    for (std::string p; std::getline(in, p, '/');) parts.push_back(p);
+    std::string spc = "0", db, file;
+    if (parts.size() == 3 && parts[0] == "base") {
+      db = parts[1];
+      file = parts[2];
+    } else if (parts.size() == 2 && parts[0] == "global") {
+      spc = "1664";
+      file = parts[1];
+    } else if (parts.size() == 5 && parts[0] == "pg_tblspc") {
+      spc = parts[1];
+      db = parts[3];
+      file = parts[4];
+    } else {
+      return "";
+    }
+    const std::string filenode = file.substr(0, file.find_first_of("._"));
+    if (filenode.empty() || filenode.find_first_not_of("0123456789") != std::string::npos) return "";
+    try {
+      const std::string datname =
+          db.empty() ? "postgres" : cluster_->psql("SELECT datname FROM pg_database WHERE oid = " + db);
+      if (datname.empty()) return "(a file of database oid " + db + ", which the source no longer has)";
+      const std::string rel = cluster_->psql(
+          "SELECT coalesce(pg_filenode_relation(" + spc + ", " + filenode + ")::text, '')", datname);
+      if (rel.empty()) return "(no relation of database " + datname + " has filenode " + filenode + " now)";
+      return "(relation " + rel + " of database " + datname + "; a segment holds 131072 blocks of 8 KiB)";
+    } catch (const std::exception& e) {
+      return std::string("(unable to name the relation: ") + e.what() + ")";
+    }
   }
 
   // Restores snapshot id to its end (--immediate), promoted, with every tablespace mapped beside
