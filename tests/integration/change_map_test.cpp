@@ -51,8 +51,9 @@ TEST_F(ChangeMapTest, RelationPastItsFirstSegment) {
   cluster_->psql("INSERT INTO wide SELECT g, 1, repeat('x', 60) FROM generate_series(1200001, 1230000) g");
   const std::string by_map = check_step("wide: updates across the boundary, the second segment extended");
   // The map, not a whole read, made that snapshot: most of both segments was taken unread.
-  if (!by_map.empty())
+  if (!by_map.empty()) {
     EXPECT_GT(changes_of(by_map).value("unread_blocks", std::uint64_t{0}), static_cast<std::uint64_t>(pages) * 9 / 10);
+  }
 
   // The tail emptied: VACUUM truncates the relation back into its first segment (the second one
   // goes empty), then it grows past the boundary again.
