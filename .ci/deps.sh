@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building, testing and benchmarking pgdr needs. clang builds the
 # fuzz targets; libclang-rt-14-dev holds its libFuzzer and sanitizer runtimes (only recommended by
-# clang-14, so not installed with it here).
+# clang-14, so not installed with it here). The package test (tests/integration/package) needs
+# file (CPack's DEB generator finds the binaries to strip and to pass to dpkg-shlibdeps with it),
+# man-db and groff-base (man -l, groff -ww) and systemd (systemd-analyze verify; installed, not
+# started); dpkg-dev (dpkg-shlibdeps) and binutils (objcopy, readelf) come with build-essential.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
@@ -16,6 +19,7 @@ pkgs=(
   libcpp-httplib-dev curl chromium
   openssl
   clang libclang-rt-14-dev
+  file man-db groff-base systemd
 )
 # s3rver (the S3 server of the tests) runs on Node.js; a machine may already have node and npm from
 # elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm package).

@@ -24,6 +24,8 @@ struct Segment {
 // reason at its edge; other kinds are failures of the environment and go to the caller.
 [[noreturn]] void no_map(const std::string& reason) { throw Error(ErrorKind::corrupt, reason); }
 
+constexpr std::uint16_t kFirstIsContrecord = 0x0001;  // XLP_FIRST_IS_CONTRECORD, access/xlog_internal.h
+
 class ChangeBuilder {
  public:
   explicit ChangeBuilder(const ArchiveChangesRequest& req)
@@ -65,11 +67,22 @@ class ChangeBuilder {
 
   pg::Lsn end_lsn() const { return req_.path.back().end; }
 
-  // Whether a segment whose first summarised record names first_prev continues what came before.
-  bool links(const std::optional<pg::Lsn>& first_record, pg::Lsn first_prev) const {
-    return !prev_last_ || !first_record || first_prev == *prev_last_;
+  // Whether a summary continues what came before. The first segment's head lies before the
+  // stretch; a segment where no record ends passes the chain through only when its head is
+  // complete (else the record crossing into it, ending there, may be left out); otherwise its first
+  // record must name the last one summarised.
+  bool links(const pg::SegmentSummary& s) const {
+    if (!prev_) return true;
+    if (!s.first_record) return s.head_complete;
+    return !prev_last_ || s.first_prev == *prev_last_;
   }
 
+  std::string link_problem(const Segment& s, const pg::SegmentSummary& summary) const {
+    if (!summary.first_record)
+      return "WAL segment " + s.name + " cannot be linked to segment " + prev_->name +
+             " (no record ends in it, and the one crossing into it cannot be read)";
+    return link_problem(s, summary.first_prev);
+  }
   std::string link_problem(const Segment& s, pg::Lsn first_prev) const {
     return "WAL segment " + s.name + " does not follow segment " + prev_->name + " (its first record names " +
            pg::to_string(first_prev) + " as the one before, " + prev_->name + " ends with the record at " +
@@ -98,7 +111,7 @@ class ChangeBuilder {
     if (summary && (summary->timeline != s.timeline || summary->segment_bytes != req_.segment_bytes)) summary.reset();
     if (summary) {
       check_system(s, summary->system_identifier);
-      if (links(summary->first_record, summary->first_prev)) {
+      if (links(*summary)) {
         map_.merge(summary->map);
         ++out_.from_summaries;
         accept(s, summary->first_record, summary->last_record);
@@ -143,13 +156,13 @@ class ChangeBuilder {
     std::optional<Bytes> previous = std::move(prev_bytes_);
     prev_bytes_.reset();
     auto summary = summarize(previous ? std::optional<ByteView>(*previous) : std::nullopt);
-    if (!links(summary.first_record, summary.first_prev) && !previous) {
+    if (!links(summary) && !previous) {
       // Written without its head (the previous segment was gone from pg_wal): with it, the record
       // that crosses into this segment is summarised and the link can hold.
       previous = previous_bytes();
       if (previous) summary = summarize(ByteView(*previous));
     }
-    if (!links(summary.first_record, summary.first_prev)) no_map(link_problem(s, summary.first_prev));
+    if (!links(summary)) no_map(link_problem(s, summary));
     map_.merge(summary.map);
     ++out_.rebuilt;
     accept(s, summary.first_record, summary.last_record);
@@ -174,14 +187,20 @@ class ChangeBuilder {
     // one; once next() has returned nullptr the reader has copied what it still needs of it.
     std::optional<pg::WalReader> reader;
     reader.emplace(req_.segment_bytes);
+    bool head_read = !prev_;
     if (auto previous = prev_ ? previous_bytes() : std::nullopt) {
       reader->feed(prev_->name, *previous);
       while (reader->next()) {
       }
+      head_read = !reader->ended();
       // A previous segment that ends the WAL cannot be continued: this one is read on its own and
       // the link check judges.
-      if (reader->ended()) reader.emplace(req_.segment_bytes);
+      if (!head_read) reader.emplace(req_.segment_bytes);
     }
+    auto page = pg::decode_wal_page_header(*content);
+    if (!head_read && page && (page->info & kFirstIsContrecord))
+      no_map("WAL segment " + path + " continues a record from segment " + prev_->name +
+             ", which is neither archived nor in pg_wal");
     reader->feed(s.name, *content);
     std::optional<pg::Lsn> first;
     pg::Lsn last_record;
@@ -189,7 +208,7 @@ class ChangeBuilder {
       if (ends_here && rec->lsn.value >= end_lsn().value) break;
       if (!first) {
         first = rec->lsn;
-        if (!links(first, rec->prev)) no_map(link_problem(s, rec->prev));
+        if (prev_ && prev_last_ && rec->prev != *prev_last_) no_map(link_problem(s, rec->prev));
       }
       pg::note_wal_record(*rec, reader->major().value_or(0), map_);
       last_record = rec->lsn;

@@ -3,6 +3,7 @@
 #include "backup/backup.h"
 #include "cli/audit_record.h"
 #include "cli/commands.h"
+#include "cli/report_output.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/progress.h"
@@ -68,6 +69,16 @@ void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body) {
                          (i.checksum_failures ? ", " + std::to_string(i.checksum_failures) + " page checksum failures"
                                               : ""));
       }
+      // The catalog keeps each snapshot's run, with how it found what changed and what it read.
+      nlohmann::json report = {{"kind", "backup"},
+                               {"started_at", i.start_time},
+                               {"seconds", i.duration_seconds},
+                               {"result", i.checksum_failures ? "WARN" : "PASS"},
+                               {"snapshot", i.id},
+                               {"size_bytes", i.logical_bytes},
+                               {"changes", {{"source", i.change_source}, {"reason", i.change_reason},
+                                            {"read_bytes", i.read_bytes}, {"unread_blocks", i.unread_blocks}}}};
+      record_and_trend(cfg, "backup", report);
       std::printf("%s\n", i.id.c_str());
       if (i.checksum_failures > 0) {
         std::fprintf(stderr, "pgdr: snapshot %s was taken, but %llu pages failed checksum verification in %s\n",

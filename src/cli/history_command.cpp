@@ -14,8 +14,8 @@ void add_history_command(CLI::App& app, Context& ctx, CommandBody& body) {
   static std::string kind;
   static std::size_t limit = 50;
   cmd->add_flag("--json", as_json, "print JSON (with each run's full report)");
-  cmd->add_option("--kind", kind, "only runs of this kind: drill, verify, measure")
-      ->check(CLI::IsMember({"drill", "verify", "measure"}))
+  cmd->add_option("--kind", kind, "only runs of this kind: backup, drill, verify, measure")
+      ->check(CLI::IsMember({"backup", "drill", "verify", "measure"}))
       ->type_name("KIND");
   cmd->add_option("--limit", limit, "at most this many runs, newest first (default 50)")->type_name("N");
   cmd->callback([&ctx, &body] {

@@ -16,7 +16,7 @@ namespace pgdr::cli {
 void write_reports(const nlohmann::json& report, const std::string& json_path, const std::string& html_path,
                    const std::function<std::string(const nlohmann::json&)>& render);
 
-// Records the run in the catalog (kind "drill", "measure", "verify") and, for drills, adds
+// Records the run in the catalog (kind "backup", "drill", "measure", "verify") and, for drills, adds
 // report["trend"] from the earlier ones. A catalog that cannot be written is a warning: the run's
 // evidence is still in its report.
 void record_and_trend(const Config& cfg, const std::string& kind, nlohmann::json& report);

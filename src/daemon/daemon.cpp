@@ -25,6 +25,7 @@
 #include "daemon/http_routes.h"
 #include "daemon/http_server.h"
 #include "daemon/job_process.h"
+#include "daemon/service_notify.h"
 #include "daemon/status.h"
 
 namespace pgdr::daemon {
@@ -134,6 +135,17 @@ class StateFile {
   std::map<std::string, SystemTime> last_started_;
 };
 
+// Tells the service manager that asked (socket_address from take_notify_socket(), "" for none)
+// about the daemon's state; see service_notify.h.
+void notify(Logger& log, const std::string& socket_address, const std::string& state) {
+  if (socket_address.empty()) return;
+  try {
+    send_service_notification(socket_address, state);
+  } catch (const Error& e) {
+    log.error(e.what());
+  }
+}
+
 std::pair<std::string, int> split_listen(const std::string& listen) {
   auto colon = listen.rfind(':');
   if (colon == std::string::npos || colon + 1 == listen.size())
@@ -175,6 +187,7 @@ const std::string& schedule_text(const ScheduleConfig& s, const std::string& job
 
 int run_daemon(const Config& config, const DaemonOptions& options, std::vector<repo::Repository> repos) {
   Logger log(options.syslog);
+  const std::string notify_socket = take_notify_socket();  // before any thread or job starts
 
   // ---- schedules and catch-up ------------------------------------------------------------------
   StateFile state(config.daemon.state_file.empty() ? catalog::catalog_path(config) + ".daemon.json"
@@ -254,6 +267,7 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
   }
   HttpServer http(http_limits(config.daemon), std::move(tls), [&log](const std::string& line) { log.error(line); });
   std::thread http_thread;
+  std::string serving;  // the URL served, for the service manager's status line
   if (!config.daemon.listen.empty()) {
     auto [host, port] = split_listen(config.daemon.listen);
     add_http_routes(http, config, token ? &*token : nullptr, status_now, [&http] { return http.stats(); });
@@ -264,10 +278,14 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
     std::string access = token ? (config.daemon.health_auth ? "; a bearer token is required on every page"
                                                             : "; a bearer token is required on every page but /health")
                                : "";
-    log.info(std::string("listening on ") + (http.tls() ? "https" : "http") + "://" + host + ":" +
-             std::to_string(bound) + "/ (metrics at /metrics, health at /health" + access + ")");
+    serving = std::string(http.tls() ? "https" : "http") + "://" + host + ":" + std::to_string(bound) + "/";
+    log.info("listening on " + serving + " (metrics at /metrics, health at /health" + access + ")");
     http_thread = std::thread([&http] { http.listen_after_bind(); });
   }
+  // Type=notify (the packaged unit): the start is complete once the port is bound, since connections
+  // queue from then on, and the schedule is loaded; systemd starts what is ordered after the unit
+  // only now. A failure to tell it is logged, not fatal: systemd then fails the start on its timeout.
+  notify(log, notify_socket, "READY=1\nSTATUS=running the schedule" + (serving.empty() ? std::string() : ", serving " + serving));
 
   // ---- the scheduling loop ------------------------------------------------------------------------
   auto find = [&](const std::string& name) -> Job* {
@@ -400,6 +418,7 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
 
   // ---- stopping -----------------------------------------------------------------------------------
   log.info("stopping: no new job starts; the running ones are told to stop (SIGTERM)");
+  notify(log, notify_socket, "STOPPING=1\nSTATUS=stopping: waiting for the running jobs to roll back and end");
   for (auto& j : jobs)
     if (j.proc) {
       log.info("job " + std::string(j.kind.name) + " (pid " + std::to_string(j.proc->pid()) + ") told to stop");

@@ -3,6 +3,10 @@
 // repository's real values, /health turns 503 with the reason, a missed job runs once after
 // downtime, and the dashboard loaded by headless Chromium shows hours without a snapshot as missing.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -335,6 +339,54 @@ TEST_F(DaemonTest, ScheduledSnapshotsAppearOnTimeMetricsParseAndHealthTellsWhy) 
 
   EXPECT_EQ(daemon_->stop(30), 0) << daemon_->log();
   EXPECT_NE(daemon_->log().find("stopped"), std::string::npos);
+}
+
+// systemd's side of Type=notify: a datagram socket named in NOTIFY_SOCKET. Open to every user, as
+// systemd's is, since the daemon runs as the server user.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << path;
+    ::chmod(path.c_str(), 0666);
+  }
+  ~NotifySocket() { ::close(fd_); }
+  // The next datagram, or "" after timeout.
+  std::string receive(std::chrono::seconds timeout) {
+    timeval tv{static_cast<time_t>(timeout.count()), 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    return n < 0 ? std::string() : std::string(buf, static_cast<std::size_t>(n));
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+// The packaged unit is Type=notify: READY=1 must come once the port answers, and STOPPING=1 at
+// SIGTERM, from the daemon itself.
+TEST_F(DaemonTest, TellsTheServiceManagerItIsReadyOnceListeningAndWhenItStops) {
+  pgdr_ok({"init"});
+  write_daemon_config("backup = \"0 0 1 1 *\"");
+  NotifySocket manager(work_->file("notify.sock"));
+  daemon_ = std::make_unique<BackgroundProcess>(
+      std::vector<std::string>{pgdr_path(), "--config", config_, "daemon"},
+      std::vector<std::string>{std::string("PGDR_PASSPHRASE=") + kPassphrase, "NOTIFY_SOCKET=" + work_->file("notify.sock")},
+      work_->file("daemon.log"));
+  const std::string ready = manager.receive(60s);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(ready, m, std::regex(R"(READY=1\nSTATUS=running the schedule, serving (http://127\.0\.0\.1:\d+)/)")))
+      << "'" << ready << "'\n" << daemon_->log();
+  // Ready means listening: the first request after READY=1 is answered.
+  EXPECT_NE(curl(m[1].str() + "/health").status, 0);
+  EXPECT_EQ(daemon_->stop(60), 0) << daemon_->log();
+  EXPECT_EQ(manager.receive(10s), "STOPPING=1\nSTATUS=stopping: waiting for the running jobs to roll back and end");
+  EXPECT_EQ(daemon_->log().find("unable to notify"), std::string::npos) << daemon_->log();
 }
 
 TEST_F(DaemonTest, SigtermMidBackupLeavesNoPartialSnapshotAndTheNextBackupWorks) {

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -131,6 +132,36 @@ TEST_P(ArchiveChangesTest, PushingAgainWritesAMissingSummary) {
   auto s = repo::read_segment_summary(repo(), name(1));
   ASSERT_TRUE(s);
   EXPECT_TRUE(s->head_complete);
+}
+
+TEST_P(ArchiveChangesTest, AFailedSummaryIsAWarningAndThePushSucceeds) {
+  // The summary's name is taken by a directory: its write fails, the segment's does not.
+  make_directories(repo_dir_.path() + "/" + repo::summary_object(name(0)), 0700);
+  write_file_durably(pg_wal_ + "/" + name(0), segments()[0].bytes, 0600);
+  ::testing::internal::CaptureStderr();
+  auto pushed = archive::push(pg_wal_ + "/" + name(0), repos_);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_EQ(pushed.size(), 1u);
+  EXPECT_EQ(pushed[0].outcome, repo::PushOutcome::stored);
+  EXPECT_EQ(repo::fetch_wal_file(repo(), name(0)), segments()[0].bytes);
+  EXPECT_TRUE(err.starts_with("pgdr: warning: unable to store the WAL summary of " + name(0) + " in " +
+                              repo().describe() + ": "))
+      << err;
+  EXPECT_TRUE(err.ends_with("(the segment is archived; a snapshot rebuilds the summary from it)\n")) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+
+  // WAL whose first page passes the archive's checks but whose records do not decode: archived
+  // as it is (the file checks decide that), with a warning instead of a summary.
+  Bytes bad = segments()[1].bytes;
+  for (std::size_t i = 100000; i < 100100; ++i) bad[i] ^= 0x5a;
+  clear_pg_wal();
+  write_file_durably(pg_wal_ + "/" + name(1), bad, 0600);
+  ::testing::internal::CaptureStderr();
+  pushed = archive::push(pg_wal_ + "/" + name(1), repos_);
+  err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(pushed[0].outcome, repo::PushOutcome::stored);
+  EXPECT_FALSE(repo::has_segment_summary(repo(), name(1)));
+  EXPECT_TRUE(err.starts_with("pgdr: warning: unable to summarise WAL segment " + name(1) + ": ")) << err;
 }
 
 TEST_P(ArchiveChangesTest, MapFromStoredSummariesEqualsTheWalReadWhole) {

@@ -13,13 +13,14 @@ struct Fixture {
   Fixture() {
     app.add_option("--config", config, "configuration file");
     auto* backup = app.add_subcommand("backup", "take a snapshot");
-    backup->add_option("--process-max", n, "parallel readers");
+    backup->add_option("--process-max", n, "parallel readers")->check(CLI::Range(1, 64));
+    backup->add_option("--target-action", action, "at the target")->check(CLI::IsMember({"promote", "pause"}));
     auto* key = app.add_subcommand("key", "manage keys");
     key->add_subcommand("list", "list key slots");
     key->add_subcommand("change", "replace the passphrase")->add_option("--new-passphrase-env", env, "variable");
   }
   CLI::App app{"pgdr: test application", "pgdr"};
-  std::string config, env;
+  std::string config, env, action;
   int n = 1;
 };
 
@@ -55,9 +56,17 @@ TEST(ManualTest, ManualPageHasEveryCommandAndOption) {
   EXPECT_NE(man.find(".TH PGDR 1 "), std::string::npos);
   EXPECT_NE(man.find(".SH NAME\npgdr \\- test application\n"), std::string::npos) << man;
   for (const char* s : {"\n.SS \"pgdr backup\"\n", "\n.SS \"pgdr key\"\n", "\n.SS \"pgdr key list\"\n",
-                        "\n.SS \"pgdr key change\"\n", "\\fB\\-\\-process\\-max\\fR \\fIINT\\fR",
-                        "\\fB\\-\\-new\\-passphrase\\-env\\fR \\fITEXT\\fR", "\\fB\\-\\-config\\fR \\fITEXT\\fR"})
+                        "\n.SS \"pgdr key change\"\n"})
     EXPECT_NE(man.find(s), std::string::npos) << s << "\n" << man;
+  // Values named for what they are, ranges and choices in words, where --help shows CLI11's types
+  // ("INT:INT in [1 - 64]", "TEXT:{promote,pause}").
+  for (const char* s : {"\\fB\\-\\-process\\-max\\fR \\fIN\\fR\nparallel readers (1 to 64)\n",
+                        "\\fB\\-\\-target\\-action\\fR \\fIACTION\\fR\nat the target (one of promote, pause)\n",
+                        "\\fB\\-\\-new\\-passphrase\\-env\\fR \\fIVARIABLE\\fR", "\\fB\\-\\-config\\fR \\fIFILE\\fR"})
+    EXPECT_NE(man.find(s), std::string::npos) << s << "\n" << man;
+  for (const char* type : {"TEXT", "INT", " in ["}) EXPECT_EQ(man.find(type), std::string::npos) << type << "\n" << man;
+  for (const char* section : {".SH EXIT STATUS\n", ".SH ENVIRONMENT\n", ".SH EXAMPLES\n", ".SH SEE ALSO\n"})
+    EXPECT_NE(man.find(section), std::string::npos) << section;
   // No line may start a roff request by accident: every line is a request, a comment or text that
   // does not start with '.' or '\''.
   EXPECT_EQ(man.find("\n'"), std::string::npos);

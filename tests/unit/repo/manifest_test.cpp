@@ -441,11 +441,16 @@ TEST_F(ManifestTest, AuthenticButMalformedRecordsAreRefused) {
          r.json('H', {{"format", "pgdr-snapshot"}, {"version", 1}, {"snapshot", kSnapshot}, {"block_size", 8192}});
        },
        "not a manifest"},
-      {"version 2",
+      {"version 3",
        [](RecordWriter& r) {
-         r.json('H', {{"format", "pgdr-manifest"}, {"version", 2}, {"snapshot", kSnapshot}, {"block_size", 8192}});
+         r.json('H', {{"format", "pgdr-manifest"}, {"version", 3}, {"snapshot", kSnapshot}, {"block_size", 8192}});
        },
-       "manifest version 2, this pgdr reads version 1"},
+       "manifest version 3, this pgdr reads versions 1 to 2"},
+      {"version 0",
+       [](RecordWriter& r) {
+         r.json('H', {{"format", "pgdr-manifest"}, {"version", 0}, {"snapshot", kSnapshot}, {"block_size", 8192}});
+       },
+       "manifest version 0, this pgdr reads versions 1 to 2"},
       {"another snapshot", [](RecordWriter& r) { r.header("20250101T000000.000Z-ffff"); r.end(0, 0); },
        "manifest belongs to another snapshot"},
       {"block size",
