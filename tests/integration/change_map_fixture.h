@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -181,11 +182,22 @@ class Workload {
     return take_log();
   }
 
-  // n operations drawn at random; returns what they did, one line each.
+  // n operations dealt from a shuffled deck of every kind (kKinds), so that four steps of four
+  // cover each kind once whatever the seed, in the seed's order and with its tables and sizes;
+  // returns what they did, one line each.
   std::vector<std::string> run(int n) {
-    for (int i = 0; i < n; ++i) one();
+    for (int i = 0; i < n; ++i) {
+      if (deck_.empty()) {
+        for (int k = 0; k < kKinds; ++k) deck_.push_back(k);
+        std::shuffle(deck_.begin(), deck_.end(), rng_);
+      }
+      const int kind = deck_.back();
+      deck_.pop_back();
+      one(kind);
+    }
     return take_log();
   }
+  static constexpr int kKinds = 16;
 
  private:
   struct Table {
@@ -252,10 +264,10 @@ class Workload {
     if (copied.empty()) create_table(db, "pg_default");
   }
 
-  void one() {
+  void one(int kind) {
     Table& t = any_table();
     const std::string m = std::to_string(2 + pick(9)), r = std::to_string(pick(2));
-    switch (pick(16)) {
+    switch (kind) {
       case 0:  // HOT: v is in no index, and fillfactor 80 leaves room on the page
         sql(t.db, "UPDATE " + t.name + " SET v = md5(v) WHERE id % " + m + " = " + r);
         break;
@@ -282,7 +294,6 @@ class Workload {
         sql(t.db, "CLUSTER " + t.name + " USING " + t.name + "_k");
         break;
       case 7: {
-        if (tables_.size() < 2) return one();
         const std::string db = t.db;
         sql(db, "DROP TABLE " + t.name);
         tables_.erase(tables_.begin() + (&t - tables_.data()));
@@ -296,37 +307,34 @@ class Workload {
         t.tablespace = t.tablespace == tablespace_ ? "pg_default" : tablespace_;
         sql(t.db, "ALTER TABLE " + t.name + " SET TABLESPACE " + t.tablespace);
         break;
-      case 10: {
-        if (databases_.size() >= 3) {
-          drop_database();
-          break;
-        }
-        // FILE_COPY logs no block of what it copies; from a user database, its tables come along.
+      case 10:  // FILE_COPY copies the files and logs no block of them
+      case 11: {
+        if (databases_.size() >= 3) drop_database();
         // A copy of a user database keeps its template's default tablespace: PostgreSQL refuses
         // another default for a template that has files in it, as the workload's may.
         const bool from_user = !databases_.empty() && pick(2) == 1;
         const std::string from = from_user ? databases_[pick(static_cast<int>(databases_.size()))] : "template1";
-        const std::string strategy = pick(2) ? "FILE_COPY" : "WAL_LOG";
-        create_database(strategy, from, from_user ? "" : pick(3) == 0 ? tablespace_ : "pg_default");
+        create_database(kind == 10 ? "FILE_COPY" : "WAL_LOG", from,
+                        from_user ? "" : pick(3) == 0 ? tablespace_ : "pg_default");
         break;
       }
-      case 11:
-        if (databases_.empty()) return one();
+      case 12:
+        if (databases_.empty()) create_database("WAL_LOG", "template1", "pg_default");
         drop_database();
         break;
-      case 12:
-        if (unlogged_.empty() || pick(3) == 0) {
-          create_unlogged();
-        } else if (pick(2)) {
-          sql("postgres", "INSERT INTO " + unlogged_.back() + " SELECT g, md5(g::text) FROM generate_series(1, 3000) g");
-        } else {  // SET LOGGED writes the table anew, through WAL, and the fingerprints now cover it
-          const std::string name = unlogged_.back();
-          unlogged_.pop_back();
-          sql("postgres", "ALTER TABLE " + name + " SET LOGGED");
-        }
-        break;
       case 13:
-      case 14:
+        if (unlogged_.empty() || pick(3) == 0)
+          create_unlogged();
+        else
+          sql("postgres", "INSERT INTO " + unlogged_.back() + " SELECT g, md5(g::text) FROM generate_series(1, 3000) g");
+        break;
+      case 14: {  // SET LOGGED writes the table anew, through WAL, and the fingerprints now cover it
+        if (unlogged_.empty()) create_unlogged();
+        const std::string name = unlogged_.back();
+        unlogged_.pop_back();
+        sql("postgres", "ALTER TABLE " + name + " SET LOGGED");
+        break;
+      }
       case 15:  // extension: the most common change of all
         fill(t, 500 + pick(8000));
         break;
@@ -348,6 +356,7 @@ class Workload {
   std::vector<std::string> unlogged_;
   std::vector<std::string> databases_;
   std::vector<std::string> log_;
+  std::vector<int> deck_;
   int names_ = 0;
 };
 
@@ -552,7 +561,7 @@ class ChangeMapFixture : public PgdrTest {
     first_snapshot();
     for (int step = 1; step <= steps && !HasFatalFailure(); ++step) {
       const std::string label = "seed " + std::to_string(seed) + " step " + std::to_string(step);
-      print("step " + std::to_string(step), w.run(3));
+      print("step " + std::to_string(step), w.run(4));
       check_step(label, step != 1);
     }
   }
