@@ -459,8 +459,8 @@ class ChangeMapFixture : public PgdrTest {
     const std::string by_map = snapshot({});
     if (by_map.empty()) return "";
     const auto changes = changes_of(by_map);
-    // Until a map source exists every snapshot reads everything and the comparison below would
-    // pass whatever the maps do: this is what makes the test fail then.
+    // A snapshot that fell back to reading everything would pass the comparison below whatever
+    // the maps do: the fallback itself is the failure.
     EXPECT_EQ(changes["source"], map_source())
         << label << ": snapshot " << by_map << " did not use a change map: " << changes.dump();
     if (changes["source"] == map_source()) {
@@ -548,7 +548,7 @@ class ChangeMapFixture : public PgdrTest {
     for (const auto& d : tablespace_dirs) std::filesystem::remove_all(d);
   }
 
-  // A seeded run: setup, a first snapshot, then `steps` workloads of a few operations each, every
+  // A seeded run: setup, a first snapshot, then `steps` workloads of four operations each, every
   // one checked; the second snapshot by map is built on the first (no full read between), so one
   // map in each run starts at a snapshot that was itself made by map.
   void run_seeded(std::uint64_t seed, int steps) {
