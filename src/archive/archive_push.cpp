@@ -14,6 +14,7 @@
 #include "core/test_hook.h"
 #include "io/sha256.h"
 #include "pg/lsn.h"
+#include "pg/wal_reader.h"
 #include "repo/audit_log.h"
 #include "repo/wal_summary.h"
 
@@ -37,29 +38,18 @@ std::optional<std::string> stored_problem(const repo::Repository& r, const std::
   }
 }
 
-// The segment before name as PostgreSQL still holds it in wal_dir, when it does: the same timeline's,
-// else (a timeline's first segment) the newest lower timeline's. Only the head of the summary
-// depends on it, and summarize_into() drops it when it does not precede name.
-std::optional<Bytes> previous_in_pg_wal(const std::string& wal_dir, const std::string& name, std::uint64_t seg_bytes) {
-  auto seg = pg::parse_segment_file_name(name, seg_bytes);
-  if (!seg || seg->segno == 0) return std::nullopt;
-  std::string wanted = pg::segment_file_name(seg->timeline, seg->segno - 1, seg_bytes);
-  auto content = read_file(wal_dir + "/" + wanted);
-  if (!content) {
-    std::string best;
-    if (DIR* d = opendir(wal_dir.c_str())) {
-      while (struct dirent* de = readdir(d)) {
-        std::string n = de->d_name;
-        if (repo::classify_wal_file(n) == repo::WalFileKind::segment && n.substr(8) == wanted.substr(8) &&
-            n.substr(0, 8) < wanted.substr(0, 8) && n > best)
-          best = n;
-      }
-      closedir(d);
-    }
-    if (!best.empty()) content = read_file(wal_dir + "/" + best);
-  }
-  if (!content || content->size() != seg_bytes) return std::nullopt;
-  return content;
+// The segment before name as PostgreSQL still holds it in wal_dir, when it does. A timeline's first
+// segment starts with its parent's pages (PostgreSQL copies them at the switch), whose header names
+// the parent: the segment before is then the parent's. Only the head of the summary depends on it,
+// and summarize_into() drops it when it does not precede name.
+std::optional<Bytes> previous_in_pg_wal(const std::string& wal_dir, const std::string& name, ByteView content) {
+  auto seg = pg::parse_segment_file_name(name, content.size());
+  auto page = pg::decode_wal_page_header(content);
+  if (!seg || seg->segno == 0 || !page) return std::nullopt;
+  std::uint32_t timeline = page->timeline < seg->timeline ? page->timeline : seg->timeline;
+  auto previous = read_file(wal_dir + "/" + pg::segment_file_name(timeline, seg->segno - 1, content.size()));
+  if (!previous || previous->size() != content.size()) return std::nullopt;
+  return previous;
 }
 
 std::string replace_hint(const std::string& path, const std::string& problem) {
@@ -109,13 +99,13 @@ struct Pusher {
     for (const auto& r : repos) targets.push_back(&r);
     std::optional<Bytes> previous;
     try {
-      previous = previous_in_pg_wal(parent_directory(path), name, content.size());
+      previous = previous_in_pg_wal(parent_directory(path), name, content);
     } catch (const std::exception&) {
       // Read errors of the previous segment only cost the head of the summary.
     }
     auto warning = repo::summarize_into(targets, name, content,
                                         previous ? std::optional<ByteView>(*previous) : std::nullopt, all_already);
-    if (warning) log_warning(*warning + " (the segment is archived; a snapshot rebuilds the summary from it)");
+    if (warning) log_warning(*warning + " (the segment is archived; the summary is rebuilt from it when needed)");
   }
 
   PushResult store(const repo::Repository& r, const repo::KnownCluster& k, const std::string& path,

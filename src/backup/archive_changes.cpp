@@ -121,7 +121,8 @@ class ChangeBuilder {
     }
     auto content = archived(s);
     if (!content) return read_local(s, last);
-    rebuild(s, std::move(*content));
+    // A stored summary whose link broke lacks its head: the previous segment is needed at once.
+    rebuild(s, std::move(*content), summary.has_value());
   }
 
   // The archived segment, checked as archive-get checks it; nullopt when it is not archived.
@@ -137,7 +138,11 @@ class ChangeBuilder {
   // The previous segment's bytes for the head of s, from memory, the archive or pg_wal.
   std::optional<Bytes> previous_bytes() {
     if (!prev_) return std::nullopt;
-    if (prev_bytes_) return std::move(prev_bytes_);
+    if (prev_bytes_) {
+      std::optional<Bytes> held = std::move(prev_bytes_);
+      prev_bytes_.reset();
+      return held;
+    }
     if (auto content = archived(*prev_)) return content;
     auto local = read_file(pg_wal_ + "/" + prev_->name);
     if (local && local->size() == req_.segment_bytes && !repo::wal_file_problem(prev_->name, *local, known_)) {
@@ -147,13 +152,13 @@ class ChangeBuilder {
     return std::nullopt;
   }
 
-  void rebuild(const Segment& s, Bytes content) {
+  void rebuild(const Segment& s, Bytes content, bool head_needed) {
     auto summarize = [&](std::optional<ByteView> previous) {
       auto summary = pg::summarize_segment(s.name, content, previous, req_.segment_bytes);
       check_system(s, summary.system_identifier);
       return summary;
     };
-    std::optional<Bytes> previous = std::move(prev_bytes_);
+    std::optional<Bytes> previous = head_needed ? previous_bytes() : std::move(prev_bytes_);
     prev_bytes_.reset();
     auto summary = summarize(previous ? std::optional<ByteView>(*previous) : std::nullopt);
     if (!links(summary) && !previous) {

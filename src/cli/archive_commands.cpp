@@ -1,8 +1,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <cstdio>
-
 #include "archive/archive_get.h"
 #include "storage/open_storage.h"
 #include "archive/archive_push.h"
@@ -34,16 +32,25 @@ void add_archive_push_command(CLI::App& app, Context& ctx, CommandBody& body) {
   cmd->callback([&ctx, &body] {
     body = [&ctx] {
       // A segment pushed ahead by an earlier call is answered before any key derivation.
-      if (!replace_invalid && archive::consume_pushed_ahead_marker(path)) return 0;
+      if (!replace_invalid && archive::consume_pushed_ahead_marker(path)) {
+        log_debug(path + " was pushed ahead by an earlier call: nothing to do");
+        return 0;
+      }
       std::vector<repo::Repository> repos = ctx.open_repos();
       archive::PushOptions opt;
       opt.parallel = parallel;
       opt.cluster_name = ctx.config().cluster.name;
       opt.replace_invalid = replace_invalid;
-      for (const auto& r : archive::push(path, repos, opt))
+      const std::string name = path.substr(path.rfind('/') + 1);
+      for (const auto& r : archive::push(path, repos, opt)) {
+        log_debug(name + " in repository '" + r.repo + "': " +
+                  (r.outcome == repo::PushOutcome::already_archived ? "already archived with the same content as "
+                                                                    : "stored as ") +
+                  repo::wal_object(name));
         if (r.replaced)
           log_info("replaced the invalid object stored under " + path.substr(path.rfind('/') + 1) +
                    " in repository '" + r.repo + "' (recorded in its audit log)");
+      }
       return 0;
     };
   });
@@ -83,8 +90,10 @@ void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
     body = [&ctx] {
       // 24 hexadecimal digits: a segment; names compare in (timeline, segment) order.
       if (!until.empty() && name.size() == 24 && name.find_first_not_of("0123456789ABCDEF") == std::string::npos &&
-          name > until)
+          name > until) {
+        log_debug("WAL file " + name + " is after --until " + until + ": answered as absent");
         return 1;
+      }
       // What recovery does with the exit code matters more than the contract's 1/2: any failure
       // here must stop archive recovery (126) rather than pass for "no more WAL" and end it early.
       // A standby never ends recovery for a missing file, so it gets 1 and simply retries later.
@@ -93,7 +102,7 @@ void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body) {
       try {
         return fetch(ctx, cannot);
       } catch (const Error& e) {
-        std::fprintf(stderr, "pgdr: %s\n", e.what());
+        log_error(e.what());
         return cannot;
       }
     };
@@ -131,16 +140,17 @@ int fetch(Context& ctx, int cannot) {
       switch (r.outcome) {
         case archive::GetOutcome::found:
           for (const auto& p : r.problems) log_warning(p + "; read it from " + r.from_repo);
+          log_debug("WAL file " + name + " written to " + dest + ", read from " + r.from_repo);
           if (!until_lsn.empty()) end_wal_at(until_lsn);
           return 0;
         case archive::GetOutcome::absent:
+          log_debug("WAL file " + name + " is in no repository: the end of the archive");
           return 1;  // the normal end of the archive: no message, recovery ends there
         case archive::GetOutcome::unavailable: {
           std::string line = "unable to fetch WAL file " + name + " intact from any repository";
           for (const auto& p : r.problems) line += "; " + p;
-          std::fprintf(stderr, "pgdr: %s\nHINT: recovery stops here rather than end early without this WAL; repair "
-                               "or reach the repository and start the server again\n",
-                       line.c_str());
+          log_error(line, "recovery stops here rather than end early without this WAL; repair or reach the "
+                          "repository and start the server again");
           return cannot;
         }
       }

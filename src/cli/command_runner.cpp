@@ -15,12 +15,6 @@ namespace pgdr::cli {
 
 namespace {
 
-void print_error(const Error& e) {
-  std::string line = "pgdr: " + std::string(e.what()) + "\n";
-  if (!e.hint().empty()) line += "HINT: " + e.hint() + "\n";
-  std::fputs(line.c_str(), stderr);
-}
-
 // The first word that names no command, before any command was recognised: skips options and the
 // value of --config.
 std::optional<std::string> unknown_command(const CLI::App& app, int argc, char** argv) {
@@ -113,6 +107,9 @@ int run(int argc, char** argv) {
                  "configuration file (default: $PGDR_CONFIG, ./pgdr.toml, /etc/pgdr/pgdr.toml)");
   bool quiet = false;
   app.add_flag("-q,--quiet", quiet, "print only warnings and errors");
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose,
+               "print debug lines too: what is read and written where, lock waits, the choices made");
 
   CommandBody body;
   add_init_command(app, ctx, body);
@@ -149,18 +146,27 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "pgdr: %s\nHINT: run 'pgdr --help' or 'pgdr COMMAND --help'\n", msg.c_str());
     return 2;
   }
-  set_log_quiet(quiet);
+  if (quiet) set_command_line_log_level(LogLevel::warn);
+  if (verbose) set_command_line_log_level(LogLevel::debug);
+  for (const auto* sub : app.get_subcommands()) set_log_command(sub->get_name());
   try {
+    // Checked here rather than with CLI11's excludes(), which would print "Excludes:" in --help.
+    if (quiet && verbose) throw Error(ErrorKind::usage, "--quiet and --verbose cannot be given together");
     if (!body) throw Error(ErrorKind::usage, "no command given");
     return body();
   } catch (const Error& e) {
-    print_error(e);
+    log_error(e.what(), e.hint());
     return action_exit_code(e.kind());
   } catch (const std::bad_alloc&) {
-    std::fputs("pgdr: out of memory\n", stderr);
+    // Building the lines may need memory again; the short form on stderr needs none.
+    try {
+      log_error("out of memory");
+    } catch (const std::bad_alloc&) {
+      std::fputs("pgdr: out of memory\n", stderr);
+    }
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "pgdr: internal error: %s\n", e.what());
+    log_error(std::string("internal error: ") + e.what());
     return 1;
   }
 }

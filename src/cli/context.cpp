@@ -7,6 +7,7 @@
 #include <cerrno>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/shell.h"
 
 #include "repo/passphrase.h"
@@ -15,7 +16,11 @@
 namespace pgdr::cli {
 
 const Config& Context::config() {
-  if (!config_) config_ = load_config(locate_config(config_path));
+  if (!config_) {
+    config_ = load_config(locate_config(config_path));
+    configure_log(config_->log, config_->cluster.name);
+    log_debug("configuration read from " + config_->source);
+  }
   return *config_;
 }
 
@@ -39,8 +44,11 @@ std::vector<repo::Repository> Context::open_repos() {
   }
   repo::Passphrase pass = repo::read_passphrase(config().key);
   std::vector<repo::Repository> out;
-  for (std::size_t i = 0; i < selected.size(); ++i)
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    log_debug("opening repository '" + selected[i].name + "' at " + stores[i]->describe() + " with the key from " +
+              pass.source);
     out.push_back(repo::Repository::open(std::move(stores[i]), selected[i].name, pass.view(), pass.source));
+  }
   return out;
 }
 
@@ -49,6 +57,7 @@ repo::Repository Context::open_repo(const RepoConfig& r) {
   // Settings first: a missing or unknown-version repository is reported before any passphrase work.
   repo::Repository::read_settings(*store, r.name);
   repo::Passphrase pass = repo::read_passphrase(config().key);
+  log_debug("opening repository '" + r.name + "' at " + store->describe() + " with the key from " + pass.source);
   return repo::Repository::open(std::move(store), r.name, pass.view(), pass.source);
 }
 

@@ -3,6 +3,7 @@
 #include "catalog/catalog.h"
 #include "cli/audit_record.h"
 #include "cli/commands.h"
+#include "core/duration.h"
 #include "core/check_status.h"
 #include "cli/report_output.h"
 #include "core/error.h"
@@ -71,7 +72,7 @@ void add_drill_command(CLI::App& app, Context& ctx, CommandBody& body) {
         send_report_alerts(cfg, "drill", report);
         record_and_trend(cfg, "drill", report);
         auto fig = [&](const char* k) {
-          return report[k].is_number() ? std::to_string(report[k].get<double>()) + " s" : std::string("unknown");
+          return report[k].is_number() ? format_seconds(report[k].get<double>()) : std::string("unknown");
         };
         record_audit(repo, "drill",
                      "snapshot " + (report["snapshot"].is_string() ? report["snapshot"].get<std::string>() : std::string("none")),

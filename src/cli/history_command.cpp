@@ -4,6 +4,7 @@
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
+#include "core/duration.h"
 #include "core/time_format.h"
 
 namespace pgdr::cli {
@@ -63,9 +64,11 @@ void add_history_command(CLI::App& app, Context& ctx, CommandBody& body) {
                     r.seconds, fig(r.rto_seconds).c_str(), fig(r.rpo_seconds).c_str());
       }
       for (const auto& [k, v] : rto_avg)
-        std::printf("%s: RTO moving average %.2f s over the %d newest\n", k.c_str(), v.first / v.second, v.second);
+        std::printf("%s: RTO moving average %s over the %d newest\n", k.c_str(), format_seconds(v.first / v.second).c_str(),
+                    v.second);
       for (const auto& [k, v] : rpo_avg)
-        std::printf("%s: RPO moving average %.2f s over the %d newest\n", k.c_str(), v.first / v.second, v.second);
+        std::printf("%s: RPO moving average %s over the %d newest\n", k.c_str(), format_seconds(v.first / v.second).c_str(),
+                    v.second);
       return 0;
     };
   });

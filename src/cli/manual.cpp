@@ -236,6 +236,10 @@ const Variable kEnvironment[] = {
                       "environment of its jobs."},
     {"PGDR_DEMO_PASSPHRASE", "Set by `pgdr demo` for the repository it creates, and named in the configuration "
                              "it writes; not read otherwise."},
+    {"PGDR_SYSLOG_SOCKET", "The datagram socket that `[log] syslog` writes to, instead of `/dev/log`."},
+    {"PGDR_TEST_KILL_AT", "For tests only: the name of a point (e.g. between a WAL segment and its summary in "
+                          "`archive-push`) at which pgdr kills itself, to prove what a crash there leaves. Never set "
+                          "it on a real system."},
     {"PGDR_TEST_NOW", "For tests only: an ISO-8601 UTC time at which pgdr's clock starts, instead of the real "
                       "time. Never set it on a real system."},
 };
@@ -269,7 +273,7 @@ std::string manual_page(const CLI::App& root) {
       << ".\\\" the first paragraph of each page docs/commands/NAME.md. Do not edit.\n";
   out << ".TH PGDR 1 \"\" \"pgdr " << PGDR_VERSION << "\" \"pgdr manual\"\n";
   out << ".SH NAME\npgdr \\- " << roff_line(summary) << "\n";
-  out << ".SH SYNOPSIS\n.B pgdr\n[\\fB\\-\\-config\\fR \\fIFILE\\fR] [\\fB\\-q\\fR] \\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n";
+  out << ".SH SYNOPSIS\n.B pgdr\n[\\fB\\-\\-config\\fR \\fIFILE\\fR] [\\fB\\-q\\fR|\\fB\\-v\\fR] \\fICOMMAND\\fR [\\fIOPTIONS\\fR]\n";
   out << ".SH DESCRIPTION\n"
       << "pgdr backs a PostgreSQL 14 to 18 cluster up into encrypted, deduplicated repositories, archives\n"
       << "its WAL there, restores it to the end of the archive, to a point in time or as a standby, and\n"

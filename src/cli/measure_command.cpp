@@ -16,19 +16,17 @@ namespace pgdr::cli {
 namespace {
 
 std::string summary(const nlohmann::json& r) {
-  auto fig = [](const nlohmann::json& v) {
-    if (!v.is_number()) return std::string("unknown");
-    char b[32];
-    std::snprintf(b, sizeof b, "%.1f s", v.get<double>());
-    return std::string(b);
-  };
+  auto fig = [](const nlohmann::json& v) { return v.is_number() ? format_seconds(v.get<double>()) : std::string("unknown"); };
+  // Without a drill the RTO figures are not "unknown" twice over: the rto check's note says why once.
+  const std::string rto = r["rto_seconds"].is_number()
+                              ? "RTO last drill " + fig(r["rto_seconds"]) + ", forecast " + fig(r["rto_forecast_seconds"])
+                              : std::string("RTO not measured yet");
   std::string out = "measure " + r.value("result", std::string("?")) + ": RPO now " + fig(r["rpo_seconds"]) +
-                    " (objective " + fig(r["objectives"]["rpo_seconds"]) + "), RTO last drill " + fig(r["rto_seconds"]) +
-                    ", forecast " + fig(r["rto_forecast_seconds"]) + " (objective " + fig(r["objectives"]["rto_seconds"]) +
-                    ")\n";
+                    " (objective " + fig(r["objectives"]["rpo_seconds"]) + "), " + rto + " (objective " +
+                    fig(r["objectives"]["rto_seconds"]) + ")\n";
   for (const auto& c : r["checks"]) {
     out += "  " + c["name"].get<std::string>() + " " + c["status"].get<std::string>();
-    for (const char* k : {"problem", "forecast_method", "coverage_percent", "newest_archived_commit"})
+    for (const char* k : {"problem", "note", "idle", "forecast_method", "coverage_percent", "newest_archived_commit"})
       if (c["details"].contains(k)) out += "  " + std::string(k) + ": " + (c["details"][k].is_string() ? c["details"][k].get<std::string>() : c["details"][k].dump());
     out += "\n";
   }

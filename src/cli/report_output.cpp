@@ -2,6 +2,7 @@
 
 #include "alert/alert.h"
 #include "catalog/catalog.h"
+#include "core/duration.h"
 #include "core/bytes.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -58,8 +59,8 @@ void send_report_alerts(const Config& cfg, const std::string& kind, nlohmann::js
     if (report.contains(key) && report[key].is_number() && report["objectives"][key].is_number() &&
         report[key].get<double>() > report["objectives"][key].get<double>())
       add(alert::Severity::alert, std::string(which == std::string("rto") ? "RTO " : "RPO ") +
-                                      std::to_string(report[key].get<double>()) + " s breaches its objective of " +
-                                      std::to_string(report["objectives"][key].get<double>()) + " s");
+                                      format_seconds(report[key].get<double>()) + " breaches its objective of " +
+                                      format_seconds(report["objectives"][key].get<double>()));
   }
   m.payload = report;
   report["alerts"] = nlohmann::json::array();

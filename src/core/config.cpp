@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/path.h"
 #include "core/redact.h"
+#include "core/syslog_socket.h"
 
 namespace pgdr {
 
@@ -250,6 +251,27 @@ void parse_repo_location(const Checker& c, const toml::table& t, RepoConfig& r) 
   r.s3_attempts = c.integer(t, "repo", "s3_attempts", r.s3_attempts, 1, 100);
 }
 
+void parse_log(const Checker& c, const toml::table& t, LogConfig& log) {
+  c.only_keys(t, "log", {"level", "file", "syslog"});
+  if (const toml::node* n = t.get("level")) {
+    auto level = parse_log_level(c.str(t, "log", "level", true));
+    if (!level) c.fail(n, "[log] level must be error, warn, info or debug");
+    log.level = *level;
+  }
+  log.file = c.str(t, "log", "file", false);
+  if (t.get("file") != nullptr) require_absolute(c, t.get("file"), "[log] file", log.file);
+  // true picks syslog(3)'s own default facility; a name picks another (PostgreSQL uses local0).
+  if (const toml::node* n = t.get("syslog")) {
+    if (n->is_boolean()) {
+      log.syslog_facility = n->as_boolean()->get() ? "user" : "";
+    } else if (n->is_string() && syslog_facility_code(n->as_string()->get())) {
+      log.syslog_facility = n->as_string()->get();
+    } else {
+      c.fail(n, "[log] syslog must be true, false or a facility: user, daemon, local0 to local7");
+    }
+  }
+}
+
 }  // namespace
 
 Config parse_config(const std::string& text, const std::string& source) {
@@ -264,7 +286,7 @@ Config parse_config(const std::string& text, const std::string& source) {
   Config cfg;
   cfg.source = source;
   c.only_keys(root, "top level", {"cluster", "repo", "key", "backup", "objectives", "catalog", "drill", "stream",
-                                  "verify", "alerts", "retention", "schedule", "daemon"});
+                                  "verify", "alerts", "retention", "schedule", "daemon", "log"});
 
   auto section = [&](const char* name) -> const toml::table* {
     const toml::node* n = root.get(name);
@@ -475,6 +497,8 @@ Config parse_config(const std::string& text, const std::string& source) {
       require_absolute(c, t->get("tls_key_file"), "[daemon] tls_key_file", d.tls_key_file);
     }
   }
+
+  if (const toml::table* t = section("log")) parse_log(c, *t, cfg.log);
   return cfg;
 }
 

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/log_level.h"
+
 namespace pgdr {
 
 struct ClusterConfig {
@@ -149,7 +151,7 @@ struct ScheduleConfig {
 // `pgdr daemon`'s HTTP endpoint and its dashboard. Holds no secret: the token and the TLS key are
 // named by a file or an environment variable, read when the daemon starts (daemon/http_auth.h).
 struct DaemonConfig {
-  std::string listen = "127.0.0.1:9187";  // host:port of /metrics, /health and the dashboard; "" for none
+  std::string listen = "127.0.0.1:7433";  // host:port of /metrics, /health and the dashboard; "" for none
   std::string state_file;  // last run of each job, for catch-up; empty: the catalog path + ".daemon.json"
   int heatmap_days = 14;   // days shown in the dashboard's coverage heat map
   // Connections served at once; one more is answered 503 and closed at once (daemon/http_limits.h).
@@ -161,6 +163,13 @@ struct DaemonConfig {
   bool health_auth = false;     // /health asks for the token too (else it answers without the reasons)
   std::string tls_cert_file;    // PEM certificate chain; with tls_key_file, serve HTTPS only
   std::string tls_key_file;     // PEM private key, mode 0600 or stricter
+};
+
+// Where every command's log lines go besides stderr, and how many (core/log.h).
+struct LogConfig {
+  LogLevel level = LogLevel::info;  // -q and -v win over it
+  std::string file;                 // appended, created 0600 (absolute); empty: none
+  std::string syslog_facility;      // "user", "daemon", "local0".."local7"; empty: no syslog
 };
 
 struct Config {
@@ -178,6 +187,7 @@ struct Config {
   RetentionConfig retention;
   ScheduleConfig schedule;
   DaemonConfig daemon;
+  LogConfig log;
 
   // The repository named name, or the only/first one when name is empty; Error(config) if none.
   const RepoConfig& repo(const std::string& name) const;

@@ -1,6 +1,8 @@
 #include "core/duration.h"
 
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <cstdint>
 
 #include "core/error.h"
@@ -66,6 +68,30 @@ std::string format_duration(std::chrono::milliseconds d) {
     }
   }
   return out;
+}
+
+std::string format_seconds(double seconds) {
+  if (std::isnan(seconds)) return "unknown";
+  const double a = std::fabs(seconds);
+  double v = a;
+  const char* unit = "s";
+  // The thresholds keep a number of at most three digits before the point in each unit, and a
+  // value near a whole unit ("3600 s") reads as that unit ("1 h").
+  if (a >= 2 * 86'400.0) {
+    v = a / 86'400;
+    unit = "d";
+  } else if (a >= 3'600 - 0.05 * 60) {
+    v = a / 3'600;
+    unit = "h";
+  } else if (a >= 120) {
+    v = a / 60;
+    unit = "min";
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  std::string number = buf;
+  if (number.size() > 2 && number.compare(number.size() - 2, 2, ".0") == 0) number.resize(number.size() - 2);
+  return (seconds < 0 && number != "0" ? "-" : "") + number + " " + unit;
 }
 
 }  // namespace pgdr

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "catalog/catalog.h"
+#include "core/duration.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/interrupt.h"
@@ -71,16 +72,24 @@ struct Job {
   Clock::time_point started_steady{};
 };
 
-// What a failed job said: its last "pgdr: " line (the error, before any HINT), else its last line.
+// What a failed job said: its last "pgdr: " line that is neither a warning nor a debug line (the
+// error, before any HINT), else its last line.
 std::string last_line(const std::string& output) {
   std::string last, last_pgdr;
   std::istringstream in(output);
   for (std::string line; std::getline(in, line);) {
     if (line.find_first_not_of(" \r") == std::string::npos) continue;
     last = line;
-    if (line.starts_with("pgdr: ") && !line.starts_with("pgdr: warning: ")) last_pgdr = line;
+    if (line.starts_with("pgdr: ") && !line.starts_with("pgdr: warning: ") && !line.starts_with("pgdr: debug: "))
+      last_pgdr = line;
   }
   return last_pgdr.empty() ? last : last_pgdr;
+}
+
+// Every result result_of can give a job of kind k.
+std::vector<const char*> job_results(const JobKind& k) {
+  if (!k.check) return {"ok", "error", "interrupted"};
+  return {"pass", "warn", "fail", "error", "interrupted"};
 }
 
 std::string result_of(const JobKind& k, int code, bool stopping) {
@@ -240,9 +249,14 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
   // ---- shared state and the HTTP server ---------------------------------------------------------
   std::mutex stats_mu;
   JobStats stats;
-  for (const auto& j : jobs)
+  for (const auto& j : jobs) {
     if (std::string(j.kind.name) == "backup")
       stats.backup_period_seconds["backup"] = j.schedule.period_near(start).count();
+    // Every counter of a scheduled job exists from 0, so that rate() and increase() see its first
+    // event as an increase rather than the birth of a series (Prometheus's advice for counters).
+    for (const char* result : job_results(j.kind)) stats.runs[{j.kind.name, result}] = 0;
+    stats.skipped[j.kind.name] = 0;
+  }
   std::mutex repos_mu;
   std::vector<const repo::Repository*> repo_ptrs;
   for (const auto& r : repos) repo_ptrs.push_back(&r);
@@ -367,10 +381,8 @@ int run_daemon(const Config& config, const DaemonOptions& options, std::vector<r
       o.seconds = std::chrono::duration<double>(Clock::now() - j.started_steady).count();
       if (*code != 0) o.last_line = last_line(output);
       j.proc.reset();
-      char took[32];
-      std::snprintf(took, sizeof took, "%.1f s", o.seconds);
       std::string line = "job " + std::string(j.kind.name) + " ended: " + o.result + " (exit " + std::to_string(*code) +
-                         ") after " + took;
+                         ") after " + format_seconds(o.seconds);
       if (!o.last_line.empty()) line += ": " + o.last_line;
       (o.result == "error" || o.result == "fail") ? log.error(line) : log.info(line);
       {

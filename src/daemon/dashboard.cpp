@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <optional>
+
+#include "core/duration.h"
 
 namespace pgdr::daemon {
 
@@ -30,19 +33,6 @@ std::string escape(const std::string& s) {
     }
   }
   return out;
-}
-
-std::string fmt_seconds(double s) {
-  char buf[64];
-  if (s < 120)
-    std::snprintf(buf, sizeof buf, "%.1f s", s);
-  else if (s < 7200)
-    std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
-  else if (s < 172800)
-    std::snprintf(buf, sizeof buf, "%.1f h", s / 3600);
-  else
-    std::snprintf(buf, sizeof buf, "%.1f d", s / 86400);
-  return buf;
 }
 
 std::string fmt_bytes(double b) {
@@ -81,7 +71,20 @@ std::string utc_text(std::time_t t, const char* format) {
   return b;
 }
 
-// Snapshots of every repository counted per UTC hour (the hour of their stop time).
+// The oldest creation among the repositories: the heat map has no cell before it. nullopt when a
+// repository's is unknown (then nothing bounds the map but heatmap_days).
+std::optional<SystemTime> repositories_created(const Status& st) {
+  std::optional<SystemTime> first;
+  for (const auto& r : st.repos) {
+    if (!r.created) return std::nullopt;
+    if (!first || *r.created < *first) first = r.created;
+  }
+  return first;
+}
+
+// Snapshots of every repository counted per UTC hour (the hour of their stop time), from the hour
+// the repositories were created: an hour before then had nothing to miss, and marking it missing
+// drew a week of red for a repository made this morning.
 std::string heat_map(const Status& st, int days) {
   std::map<std::time_t, int> per_hour;
   for (const auto& r : st.repos)
@@ -89,6 +92,12 @@ std::string heat_map(const Status& st, int days) {
       if (auto t = parse_iso8601(s.stop_time)) per_hour[hour_start(*t)]++;
   const std::time_t now_hour = hour_start(st.now);
   const std::time_t today = now_hour - now_hour % 86400;
+  std::time_t first_hour = 0;
+  if (auto created = repositories_created(st)) {
+    first_hour = std::min(hour_start(*created), now_hour);
+    const std::time_t first_day = first_hour - first_hour % 86400;
+    days = std::max(1, std::min<int>(days, static_cast<int>((today - first_day) / 86400) + 1));
+  }
   constexpr int kCell = 14, kLeft = 46, kTop = 16;
   const int width = kLeft + 24 * kCell, height = kTop + days * kCell + 4;
   std::string h = "<svg class=\"heatmap\" viewBox=\"0 0 " + std::to_string(width) + " " + std::to_string(height) +
@@ -103,6 +112,7 @@ std::string heat_map(const Status& st, int days) {
     h += "\n<text x=\"0\" y=\"" + std::to_string(y + 11) + "\" class=\"axis\">" + utc_text(day, "%m-%d") + "</text>";
     for (int hour = 0; hour < 24; ++hour) {
       const std::time_t slot = day + hour * 3600;
+      if (slot < first_hour) continue;
       auto it = per_hour.find(slot);
       const int n = it == per_hour.end() ? 0 : it->second;
       std::string cls, title = utc_text(slot, "%Y-%m-%d %H:00 UTC") + ": ";
@@ -131,7 +141,9 @@ std::string heat_map(const Status& st, int days) {
        "<span class=\"key missing\"></span> missing <span class=\"key current\"></span> this hour, none yet "
        "<span class=\"key future\"></span> not yet &middot; " +
        std::to_string(have) + (have == 1 ? " hour" : " hours") + " with a snapshot, " + std::to_string(missing) +
-       " missing over " + std::to_string(days) + " days (UTC)</p>\n";
+       " missing over " + std::to_string(days) + (days == 1 ? " day" : " days") + " (UTC)" +
+       (first_hour ? ", since the repository was created at " + utc_text(first_hour, "%Y-%m-%d %H:00") : "") +
+       "</p>\n";
   return h;
 }
 
@@ -161,20 +173,33 @@ std::string trend_chart(const std::string& css_class, const std::string& what, s
   std::string h = "<svg class=\"" + css_class + "\" viewBox=\"0 0 360 150\" width=\"100%\" role=\"img\" aria-label=\"" +
                   escape(what) + " against the objective\">";
   h += "<line class=\"objective\" x1=\"" + num(kLeft) + "\" x2=\"" + num(kW - 4) + "\" y1=\"" + num(y(objective)) +
-       "\" y2=\"" + num(y(objective)) + "\"><title>objective " + escape(fmt_seconds(objective)) + "</title></line>";
-  h += "<text class=\"axis\" x=\"0\" y=\"" + num(y(objective) + 4) + "\">" + escape(fmt_seconds(objective)) + "</text>";
+       "\" y2=\"" + num(y(objective)) + "\"><title>objective " + escape(format_seconds(objective)) + "</title></line>";
+  h += "<text class=\"axis\" x=\"0\" y=\"" + num(y(objective) + 4) + "\">" + escape(format_seconds(objective)) + "</text>";
   h += "<text class=\"axis\" x=\"0\" y=\"" + num(kH - kBottom + 4) + "\">0</text>";
   std::string poly;
   for (const auto& p : pts) poly += num(x(p.t)) + "," + num(y(p.v)) + " ";
   h += "<polyline class=\"series\" points=\"" + poly + "\"/>";
+  // A lone point is drawn larger: it is the whole chart.
+  const char* radius = pts.size() == 1 ? "4.5" : "3";
   for (const auto& p : pts)
     h += "<circle class=\"" + std::string(p.v > objective ? "over" : "under") + "\" cx=\"" + num(x(p.t)) + "\" cy=\"" +
-         num(y(p.v)) + "\" r=\"3\"><title>" + escape(iso8601(p.t) + " " + p.label + ": " + fmt_seconds(p.v)) +
+         num(y(p.v)) + "\" r=\"" + radius + "\"><title>" + escape(iso8601(p.t) + " " + p.label + ": " + format_seconds(p.v)) +
          "</title></circle>";
-  h += "<text class=\"axis\" x=\"" + num(kLeft) + "\" y=\"" + num(kH - 2) + "\">" +
-       escape(utc_text(std::chrono::system_clock::to_time_t(pts.front().t), "%m-%d %H:%M")) + "</text>";
-  h += "<text class=\"axis\" text-anchor=\"end\" x=\"" + num(kW - 4) + "\" y=\"" + num(kH - 2) + "\">" +
-       escape(utc_text(std::chrono::system_clock::to_time_t(pts.back().t), "%m-%d %H:%M")) + "</text>";
+  // The newest value written beside its point, so that a chart of one point says what it shows.
+  const Point& newest = pts.back();
+  const bool right_half = x(newest.t) > kW / 2;
+  h += "<text class=\"value\" text-anchor=\"" + std::string(right_half ? "end" : "start") + "\" x=\"" +
+       num(x(newest.t) + (right_half ? -6 : 6)) + "\" y=\"" + num(std::max(kTop + 8, y(newest.v) - 6)) + "\">" +
+       escape(newest.label + " " + format_seconds(newest.v)) + "</text>";
+  if (pts.size() == 1 || t1 <= t0) {
+    h += "<text class=\"axis\" text-anchor=\"middle\" x=\"" + num(x(newest.t)) + "\" y=\"" + num(kH - 2) + "\">" +
+         escape(utc_text(std::chrono::system_clock::to_time_t(newest.t), "%m-%d %H:%M")) + "</text>";
+  } else {
+    h += "<text class=\"axis\" x=\"" + num(kLeft) + "\" y=\"" + num(kH - 2) + "\">" +
+         escape(utc_text(std::chrono::system_clock::to_time_t(pts.front().t), "%m-%d %H:%M")) + "</text>";
+    h += "<text class=\"axis\" text-anchor=\"end\" x=\"" + num(kW - 4) + "\" y=\"" + num(kH - 2) + "\">" +
+         escape(utc_text(std::chrono::system_clock::to_time_t(pts.back().t), "%m-%d %H:%M")) + "</text>";
+  }
   h += "</svg>\n";
   return h;
 }
@@ -192,14 +217,15 @@ std::string dashboard_html(const Config& config, const Status& st,
        "<title>pgdr " +
        escape(config.cluster.name) +
        "</title><style>"
-       "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1em;max-width:60em;color:#24292f}"
+       "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:1em 1.5em;color:#24292f}"
        "h1{font-size:1.3em}h2{font-size:1.1em;margin-top:1.4em}"
        ".badge{display:inline-block;padding:.1em .6em;border-radius:.3em;color:#fff;font-weight:600}"
        "table{border-collapse:collapse;margin:.6em 0;width:100%;font-size:.9em}td,th{border-bottom:1px solid #d0d7de;"
        "padding:.25em .4em;text-align:left;vertical-align:top}th{background:#f6f8fa}"
        ".cards{display:flex;gap:.8em;flex-wrap:wrap}.card{border:1px solid #d0d7de;border-radius:.5em;padding:.6em 1em;"
        "flex:1 1 9em}.figure{font-size:1.4em;font-weight:600}small,.legend{color:#57606a;font-size:.85em}"
-       ".axis{font-size:9px;fill:#57606a}svg{max-width:36em;display:block}"
+       ".axis{font-size:9px;fill:#57606a}svg.heatmap .axis{font-size:7px}.value{font-size:10px;fill:#24292f;font-weight:600}svg{display:block}"
+       ".trends{display:grid;grid-template-columns:repeat(auto-fit,minmax(22em,1fr));gap:0 2em}"
        "rect.have{fill:#1a7f37}rect.missing{fill:#ffebe9;stroke:#cf222e;stroke-width:1}rect.current{fill:#fff8c5;"
        "stroke:#b58100}rect.future{fill:#f6f8fa}.key{display:inline-block;width:.8em;height:.8em;margin:0 .2em 0 .6em;"
        "vertical-align:middle}.key.have{background:#1a7f37}.key.missing{background:#ffebe9;border:1px solid #cf222e}"
@@ -223,11 +249,11 @@ std::string dashboard_html(const Config& config, const Status& st,
     if (!r.snapshots.empty()) {
       const auto& s = r.snapshots.back();
       auto t = parse_iso8601(s.stop_time);
-      h += t ? escape(fmt_seconds(std::chrono::duration<double>(st.now - *t).count())) + " ago" : "?";
+      h += t ? escape(format_seconds(std::chrono::duration<double>(st.now - *t).count())) + " ago" : "?";
       h += "</div><small>" + escape(s.id) + ", " + escape(fmt_bytes(static_cast<double>(s.logical_bytes))) + ", " +
            escape(fmt_bytes(static_cast<double>(s.stored_bytes))) + " stored; " + std::to_string(r.snapshots.size()) +
            (r.snapshots.size() == 1 ? " snapshot" : " snapshots") + "; coverage " +
-           num(100 * coverage_ratio(r.snapshots, st.now)) + " % of the last 24 h</small>";
+           num(100 * coverage_ratio(r, st.now)) + " % of the last 24 h</small>";
     } else {
       h += "none</div><small>" + escape(r.error.empty() ? "no snapshot yet" : r.error) + "</small>";
     }
@@ -236,19 +262,19 @@ std::string dashboard_html(const Config& config, const Status& st,
   const auto* drill = st.last_run("drill");
   const auto* measure = st.last_run("measure");
   h += "<div class=\"card\"><small>RTO (last drill) / objective</small><div class=\"figure\">" +
-       (drill && drill->rto_seconds ? escape(fmt_seconds(*drill->rto_seconds)) : std::string("&ndash;")) +
-       "</div><small>objective " + escape(fmt_seconds(rto_obj)) + "</small></div>";
+       (drill && drill->rto_seconds ? escape(format_seconds(*drill->rto_seconds)) : std::string("&ndash;")) +
+       "</div><small>objective " + escape(format_seconds(rto_obj)) + "</small></div>";
   std::optional<double> rpo;
   if (measure && measure->rpo_seconds)
     rpo = measure->rpo_seconds;
   else if (drill && drill->rpo_seconds)
     rpo = drill->rpo_seconds;
   h += "<div class=\"card\"><small>RPO (last measured) / objective</small><div class=\"figure\">" +
-       (rpo ? escape(fmt_seconds(*rpo)) : std::string("&ndash;")) + "</div><small>objective " +
-       escape(fmt_seconds(rpo_obj)) + "</small></div></div>\n";
+       (rpo ? escape(format_seconds(*rpo)) : std::string("&ndash;")) + "</div><small>objective " +
+       escape(format_seconds(rpo_obj)) + "</small></div></div>\n";
 
   const int days = config.daemon.heatmap_days;
-  h += "<h2>Snapshot coverage, last " + std::to_string(days) + " days</h2>\n" + heat_map(st, days);
+  h += "<h2>Snapshot coverage per hour</h2>\n" + heat_map(st, days);
 
   std::vector<Point> rto_pts, rpo_pts;
   for (const auto& r : st.runs) {
@@ -256,8 +282,10 @@ std::string dashboard_html(const Config& config, const Status& st,
     if ((r.kind == "drill" || r.kind == "measure") && r.rpo_seconds)
       rpo_pts.push_back({r.started, *r.rpo_seconds, r.kind});
   }
-  h += "<h2>RTO trend (drills)</h2>\n" + trend_chart("trend rto", "RTO", rto_pts, rto_obj);
-  h += "<h2>RPO trend (measures and drills)</h2>\n" + trend_chart("trend rpo", "RPO", rpo_pts, rpo_obj);
+  // Side by side on a wide screen, one above the other on a phone.
+  h += "<div class=\"trends\"><div><h2>RTO trend (drills)</h2>\n" + trend_chart("trend rto", "RTO", rto_pts, rto_obj) +
+       "</div><div><h2>RPO trend (measures and drills)</h2>\n" + trend_chart("trend rpo", "RPO", rpo_pts, rpo_obj) +
+       "</div></div>\n";
 
   h += "<h2>Latest results</h2>\n";
   if (!st.catalog_error.empty()) h += "<p><small>catalog: " + escape(st.catalog_error) + "</small></p>\n";
@@ -272,9 +300,9 @@ std::string dashboard_html(const Config& config, const Status& st,
       if (++shown > 25) break;
       h += "<tr><td>" + escape(utc_text(std::chrono::system_clock::to_time_t(r.started), "%m-%d %H:%M:%S")) +
            "</td><td>" + escape(r.kind) + "</td><td style=\"color:" + colour(r.result) + "\">" + escape(r.result) +
-           "</td><td>" + escape(fmt_seconds(r.seconds)) + "</td><td>" +
-           (r.rto_seconds ? escape(fmt_seconds(*r.rto_seconds)) : "") + "</td><td>" +
-           (r.rpo_seconds ? escape(fmt_seconds(*r.rpo_seconds)) : "") + "</td><td><a href=\"" +
+           "</td><td>" + escape(format_seconds(r.seconds)) + "</td><td>" +
+           (r.rto_seconds ? escape(format_seconds(*r.rto_seconds)) : "") + "</td><td>" +
+           (r.rpo_seconds ? escape(format_seconds(*r.rpo_seconds)) : "") + "</td><td><a href=\"" +
            escape(report_link(r.id)) + "\">#" + std::to_string(r.id) + "</a></td></tr>\n";
     }
     h += "</table></div>\n";
@@ -285,7 +313,7 @@ std::string dashboard_html(const Config& config, const Status& st,
     for (const auto& [job, o] : st.jobs.last)
       h += "<tr><td>" + escape(job) + "</td><td>" + escape(o.result) +
            (o.exit_code ? " (exit " + std::to_string(o.exit_code) + ")" : "") + "</td><td>" + escape(iso8601(o.ended)) +
-           "</td><td>" + escape(fmt_seconds(o.seconds)) + "</td></tr>\n";
+           "</td><td>" + escape(format_seconds(o.seconds)) + "</td></tr>\n";
     h += "</table></div>\n";
   }
   h += "<p><small>pgdr " PGDR_VERSION "</small></p>\n</body></html>\n";

@@ -29,14 +29,18 @@ void add_http_routes(httplib::Server& http, const Config& config, const BearerTo
     res.set_content(metrics_text(config, st), "text/plain; version=0.0.4; charset=utf-8");
   });
   http.Get("/health", [&config, token, status](const httplib::Request& req, httplib::Response& res) {
-    auto problems = health_problems(config, status());
-    std::string body;
+    const Status st = status();
+    auto problems = health_problems(config, st);
+    // The reasons first (one a line), then each warning as "warning: ..."; a healthy answer starts
+    // with "ok" so that a probe matching the body keeps working.
+    std::string body = problems.empty() ? "ok\n" : "";
     for (const auto& p : problems) body += p + "\n";
+    for (const auto& w : health_warnings(st)) body += "warning: " + w + "\n";
     if (access_for(token, config.daemon.health_auth, req.path, req.get_header_value("Authorization")) !=
         Access::full)
-      body = "unhealthy\n";
+      body = problems.empty() ? "ok\n" : "unhealthy\n";
     res.status = problems.empty() ? 200 : 503;
-    res.set_content(problems.empty() ? "ok\n" : body, "text/plain; charset=utf-8");
+    res.set_content(body, "text/plain; charset=utf-8");
   });
   http.Get("/", [&config, status](const httplib::Request&, httplib::Response& res) {
     res.set_content(

@@ -8,8 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/duration.h"
 #include "core/error.h"
 #include "daemon/cron.h"
+#include "repo/snapshot_coverage.h"
 
 namespace pgdr::daemon {
 
@@ -102,6 +104,32 @@ std::optional<double> check_detail(const std::string& report_json, const std::st
 
 std::optional<SystemTime> snapshot_time(const repo::SnapshotInfo& s) { return parse_iso8601(s.stop_time); }
 
+// The names of a report's checks (verify, measure) or phases and figures (drill) with a status,
+// comma-separated: what a health reason names so that nobody has to open the report to know which.
+std::string checks_with_status(const std::string& report_json, const std::string& status) {
+  std::string out;
+  try {
+    json j = json::parse(report_json);
+    for (const char* list : {"checks", "phases"})
+      for (const auto& c : j.value(list, json::array()))
+        if (c.is_object() && c.value("status", "") == status) out += (out.empty() ? "" : ", ") + c.value("name", "?");
+    for (const char* figure : {"rto", "rpo"})
+      if (j.contains(figure) && j[figure].is_object() && j[figure].value("status", "") == status)
+        out += (out.empty() ? "" : ", ") + std::string(figure);
+  } catch (const std::exception&) {
+  }
+  return out;
+}
+
+// "last verify failed (started ..., report /reports/3): checks wal_continuity"
+std::string run_reason(const catalog::RunRecord& r, const std::string& what, const std::string& status) {
+  std::string line = "last " + r.kind + " " + what + " (started " + iso8601(r.started) + ", report /reports/" +
+                     std::to_string(r.id) + ")";
+  std::string names = checks_with_status(r.report_json, status);
+  if (!names.empty()) line += ": " + names;
+  return line;
+}
+
 }  // namespace
 
 const catalog::RunRecord* Status::last_run(const std::string& kind) const {
@@ -131,6 +159,7 @@ Status gather_status(const Config& config, const std::vector<const repo::Reposit
     } catch (const Error& e) {
       rs.error = e.what();
     }
+    rs.created = repo::coverage_start(r->settings().created, rs.snapshots);
     for (const auto& rc : config.repos)
       if (rc.name == rs.name) rs.size_bytes = directory_bytes(rc.path);
     st.repos.push_back(std::move(rs));
@@ -162,14 +191,8 @@ Status gather_status(const Config& config, const std::vector<const repo::Reposit
   return st;
 }
 
-double coverage_ratio(const std::vector<repo::SnapshotInfo>& snapshots, SystemTime now) {
-  std::set<long> hours;
-  for (const auto& s : snapshots) {
-    auto t = snapshot_time(s);
-    if (!t || *t < now - std::chrono::hours(24) || *t > now) continue;
-    hours.insert(static_cast<long>(std::chrono::duration_cast<std::chrono::hours>(now - *t).count()));
-  }
-  return static_cast<double>(hours.size()) / 24.0;
+double coverage_ratio(const RepoStatus& repo, SystemTime now) {
+  return repo::hourly_coverage(repo.snapshots, now, repo.created).ratio();
 }
 
 std::string metrics_text(const Config& config, const Status& st) {
@@ -179,7 +202,7 @@ std::string metrics_text(const Config& config, const Status& st) {
   Family stored("pgdr_last_snapshot_stored_bytes", "gauge", "Bytes the newest snapshot added to the repository.");
   Family dur("pgdr_last_snapshot_duration_seconds", "gauge", "How long the newest snapshot took.");
   Family cov("pgdr_snapshot_coverage_ratio", "gauge",
-             "Share of the last 24 one-hour slots holding at least one snapshot.");
+             "Share of the one-hour slots of the last 24 h since the repository was created holding a snapshot.");
   Family repo_size("pgdr_repository_size_bytes", "gauge", "Bytes stored under the repository directory.");
   Family repo_ok("pgdr_repository_readable", "gauge", "1 when the repository could be listed, 0 otherwise.");
   for (const auto& r : st.repos) {
@@ -187,7 +210,7 @@ std::string metrics_text(const Config& config, const Status& st) {
     repo_ok.add(r.error.empty() ? 1 : 0, l);
     if (r.size_bytes) repo_size.add(static_cast<double>(*r.size_bytes), l);
     count.add(static_cast<double>(r.snapshots.size()), l);
-    cov.add(coverage_ratio(r.snapshots, st.now), l);
+    cov.add(coverage_ratio(r, st.now), l);
     if (r.snapshots.empty()) continue;
     const auto& s = r.snapshots.back();
     if (auto t = snapshot_time(s)) age.add(std::max(0.0, seconds_between(*t, st.now)), l);
@@ -261,7 +284,13 @@ std::string metrics_text(const Config& config, const Status& st) {
   Family healthy("pgdr_healthy", "gauge", "1 when /health reports ok, 0 otherwise.");
   healthy.add(health_problems(config, st).empty() ? 1 : 0);
 
+  // Which pgdr answers: a constant 1 whose label carries the version, Prometheus's convention for
+  // build information (joined onto other series with group_left when needed).
+  Family build("pgdr_build_info", "gauge", "A constant 1 labelled with the pgdr version that serves these metrics.");
+  build.add(1, {{"version", PGDR_VERSION}});
+
   std::string out;
+  build.write_to(out);
   for (const Family* f : {&count, &age, &size, &stored, &dur, &cov, &repo_size, &repo_ok, &lag, &measure_age, &rto,
                           &rpo, &rto_obj, &rpo_obj})
     f->write_to(out);
@@ -292,22 +321,20 @@ std::vector<std::string> health_problems(const Config& config, const Status& st)
     if (period && t) {
       double age = seconds_between(*t, st.now);
       if (age > 2.0 * static_cast<double>(period->count()))
-        out.push_back("newest snapshot in repository '" + r.name + "' is " + format_value(std::round(age)) +
-                      " s old, more than twice the backup schedule's interval of " + format_value(period->count()) +
-                      " s");
+        out.push_back("newest snapshot in repository '" + r.name + "' is " + format_seconds(age) +
+                      " old, more than twice the backup schedule's interval of " +
+                      format_seconds(static_cast<double>(period->count())));
     }
   }
   for (const char* kind : {"verify", "drill"}) {
     const auto* r = st.last_run(kind);
-    if (r && r->result == "FAIL")
-      out.push_back("last " + std::string(kind) + " failed (started " + iso8601(r->started) + ", report /reports/" +
-                    std::to_string(r->id) + ")");
+    if (r && r->result == "FAIL") out.push_back(run_reason(*r, "failed", "FAIL"));
   }
   if (const auto* m = st.last_run("measure"); m && m->rpo_seconds) {
     double obj = std::chrono::duration<double>(config.objectives.rpo).count();
     if (*m->rpo_seconds > obj)
-      out.push_back("RPO " + format_value(std::round(*m->rpo_seconds)) + " s measured at " + iso8601(m->started) +
-                    " is over the objective of " + format_value(obj) + " s");
+      out.push_back("RPO " + format_seconds(*m->rpo_seconds) + " measured at " + iso8601(m->started) +
+                    " is over the objective of " + format_seconds(obj));
   }
   for (const auto& [job, o] : st.jobs.last)
     if (o.result == "error") {
@@ -315,6 +342,13 @@ std::vector<std::string> health_problems(const Config& config, const Status& st)
       if (!o.last_line.empty()) line += ": " + o.last_line;
       out.push_back(line);
     }
+  return out;
+}
+
+std::vector<std::string> health_warnings(const Status& st) {
+  std::vector<std::string> out;
+  for (const char* kind : {"verify", "drill", "measure"})
+    if (const auto* r = st.last_run(kind); r && r->result == "WARN") out.push_back(run_reason(*r, "warned", "WARN"));
   return out;
 }
 

@@ -24,6 +24,9 @@ struct RepoStatus {
   std::vector<repo::SnapshotInfo> snapshots;  // oldest first
   std::optional<std::uint64_t> size_bytes;    // bytes under the repository directory
   std::string error;                          // why it could not be listed, "" when it was
+  // When the repository was created (else its oldest snapshot started): coverage is counted from
+  // here, and the heat map starts here. nullopt: unknown, everything counts.
+  std::optional<SystemTime> created;
 };
 
 // What the daemon knows of its own jobs (empty for `pgdr report`).
@@ -66,15 +69,19 @@ struct Status {
 Status gather_status(const Config& config, const std::vector<const repo::Repository*>& repos,
                      const std::vector<std::pair<std::string, std::string>>& open_errors = {});
 
-// Hourly coverage of the last 24 h as `pgdr measure` counts it: 24 one-hour slots back from now,
-// the share holding the stop time of at least one snapshot.
-double coverage_ratio(const std::vector<repo::SnapshotInfo>& snapshots, SystemTime now);
+// Hourly coverage of the last 24 h as `pgdr measure` counts it (repo/snapshot_coverage.h): the
+// one-hour slots back from now since the repository was created, the share holding the stop time of
+// at least one snapshot.
+double coverage_ratio(const RepoStatus& repo, SystemTime now);
 
 // The Prometheus text exposition format 0.0.4.
 std::string metrics_text(const Config& config, const Status& status);
 
 // Empty when healthy; otherwise one reason per line.
 std::vector<std::string> health_problems(const Config& config, const Status& status);
+// What is not unhealthy but deserves a look: the newest verify, drill or measure that warned, with
+// the checks that did. /health lists them after its verdict.
+std::vector<std::string> health_warnings(const Status& status);
 
 // 0 PASS, 1 WARN, 2 FAIL, -1 other.
 int result_code(const std::string& result);

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/duration.h"
 #include "core/bytes.h"
 #include "core/error.h"
 #include "core/file.h"
@@ -347,15 +348,7 @@ DemoResult run_demo(const DemoOptions& opt) {
 std::string demo_summary(const DemoResult& r, const std::string& json_path, const std::string& html_path) {
   const json& d = r.drill_report;
   const json& f = r.facts;
-  auto secs = [](const json& v) {
-    if (!v.is_number()) return std::string("unknown");
-    char b[32];
-    double s = v.get<double>();
-    if (s < 120) std::snprintf(b, sizeof b, "%.1f s", s);
-    else if (s < 7200) std::snprintf(b, sizeof b, "%.1f min", s / 60);
-    else std::snprintf(b, sizeof b, "%.1f h", s / 3600);
-    return std::string(b);
-  };
+  auto secs = [](const json& v) { return v.is_number() ? format_seconds(v.get<double>()) : std::string("unknown"); };
   std::string out;
   out += "\npgdr demo: a retail shop (" + std::to_string(static_cast<long>(f.value("database_bytes", 0.0) / 1e6)) +
          " MB) sold for a while (" + std::to_string(f.value("sales_transactions", 0L)) + " transactions, " +

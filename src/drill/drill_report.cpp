@@ -1,5 +1,6 @@
 #include "drill/drill_report.h"
 
+#include "core/duration.h"
 #include "core/json_field.h"
 
 #include <cmath>
@@ -11,15 +12,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string fmt_seconds(const json& v) {
-  if (!v.is_number()) return "unknown";
-  double s = v.get<double>();
-  char buf[64];
-  if (s < 120) std::snprintf(buf, sizeof buf, "%.1f s", s);
-  else if (s < 7200) std::snprintf(buf, sizeof buf, "%.1f min", s / 60);
-  else std::snprintf(buf, sizeof buf, "%.2f h", s / 3600);
-  return buf;
-}
+std::string fmt_seconds(const json& v) { return v.is_number() ? format_seconds(v.get<double>()) : "unknown"; }
 
 std::string escape(const std::string& s) {
   std::string out;

@@ -51,7 +51,6 @@ struct ChangeMap::Forks {
     std::unique_ptr<std::uint64_t[]> bits;   // kBitmapWords words from then on
     std::uint32_t count = 0;
 
-    bool is_bitmap() const { return bits != nullptr; }
     bool test(std::uint32_t offset) const {
       if (bits) return (bits[offset / 64] >> (offset % 64)) & 1;
       return std::binary_search(offsets.begin(), offsets.end(), static_cast<std::uint16_t>(offset));

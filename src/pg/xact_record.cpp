@@ -40,6 +40,7 @@ std::optional<XactEnd> xact_end(const WalRecord& record) {
     throw Error(ErrorKind::corrupt, "invalid transaction record at " + to_string(record.lsn) + " (main data of " +
                                         std::to_string(record.main_data.size()) + " bytes holds no xact_time)");
   out.timestamp_us = static_cast<std::int64_t>(get_u64le(record.main_data.data()));
+  out.xid = record.xid;
   // A server writes its clock's time here. One that the wall clock cannot hold (nanoseconds since
   // 1970: about 1677 to 2262) is damage, and converting it would overflow.
   using namespace std::chrono;

@@ -18,6 +18,7 @@ struct XactEnd {
   XactEndKind kind = XactEndKind::commit;
   std::int64_t timestamp_us = 0;  // TimestampTz: microseconds since 2000-01-01 00:00:00 UTC
   SystemTime time;                // the same instant on the wall clock
+  std::uint32_t xid = 0;          // the record header's transaction id (0 for a prepared one's end)
   bool is_commit() const { return kind == XactEndKind::commit || kind == XactEndKind::commit_prepared; }
 };
 

@@ -8,12 +8,15 @@
 #include <chrono>
 #include <thread>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "core/duration.h"
 #include "core/error.h"
 #include "core/json_integer.h"
 #include "core/interrupt.h"
+#include "core/log.h"
 #include "core/time_format.h"
 #include "repo/format.h"
 
@@ -89,8 +92,17 @@ RepoLock RepoLock::acquire(storage::Storage& store, const std::string& repo_name
   nlohmann::json me = {{"host", host_name()}, {"pid", pid}, {"start", process_start(pid)},
                        {"command", command},  {"since", now_iso8601()}};
   std::string text = me.dump() + "\n";
+  std::optional<std::chrono::steady_clock::time_point> waiting_since;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (store.create_exclusive(kLockObject, as_bytes(text))) return RepoLock(store);
+    if (store.create_exclusive(kLockObject, as_bytes(text))) {
+      if (waiting_since)
+        log_debug("took the lock of repository '" + repo_name + "' after waiting " +
+                  std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now() - *waiting_since)
+                                     .count()) +
+                  " ms");
+      return RepoLock(store);
+    }
     auto raw = store.read(kLockObject);
     if (!raw) continue;  // released meanwhile
     nlohmann::json holder;
@@ -101,16 +113,16 @@ RepoLock RepoLock::acquire(storage::Storage& store, const std::string& repo_name
     try {
       holder = nlohmann::json::parse(raw->begin(), raw->end());
       dead = attempt == 0 && holder_is_dead(holder);
-      if (!dead)
-        message = "repository '" + repo_name + "' is locked by " + holder.value("command", "?") + " (pid " +
-                  std::to_string(holder.contains("pid") ? integer_at<long>(holder, "pid") : 0) + " on host " + holder.value("host", "?") + " since " +
-                  holder.value("since", "?") + ")";
+      message = "repository '" + repo_name + "' is locked by " + holder.value("command", "?") + " (pid " +
+                std::to_string(holder.contains("pid") ? integer_at<long>(holder, "pid") : 0) + " on host " + holder.value("host", "?") + " since " +
+                holder.value("since", "?") + ")";
     } catch (const nlohmann::json::exception&) {
       throw Error(ErrorKind::locked, "repository '" + repo_name + "' has an unreadable lock " + kLockObject + " in " +
                                          store.describe(),
                   "if no pgdr runs against it, remove that object");
     }
     if (dead) {
+      log_debug(message + ", a process that no longer runs: breaking that lock");
       break_dead_lock(store, *raw, as_bytes(text));
       continue;
     }
@@ -118,6 +130,10 @@ RepoLock RepoLock::acquire(storage::Storage& store, const std::string& repo_name
     bool may_wait = wait.commands.empty() ||
                     std::find(wait.commands.begin(), wait.commands.end(), holder_command) != wait.commands.end();
     if (may_wait && std::chrono::steady_clock::now() < deadline) {
+      if (!waiting_since) {
+        waiting_since = std::chrono::steady_clock::now();
+        log_debug("waiting up to " + format_duration(wait.timeout) + ": " + message);
+      }
       throw_if_interrupted();
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       attempt = -1;  // a holder may die while we wait: judge it afresh

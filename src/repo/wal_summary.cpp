@@ -3,7 +3,6 @@
 #include <exception>
 
 #include "core/error.h"
-#include "pg/lsn.h"
 #include "repo/sealed_stream.h"
 #include "repo/wal_archive.h"
 

@@ -128,6 +128,8 @@ ChosenSnapshot choose_snapshot(const std::vector<const repo::Repository*>& repos
                                         " (at " + info.stop_time + ", LSN " + info.stop_lsn + ")",
                   "choose an older snapshot, or leave --snapshot out to pick one");
   }
+  log_debug("chose snapshot " + info.id + " (stopped " + info.stop_time + ", LSN " + info.stop_lsn + ", cluster '" +
+            info.cluster_name + "') held by " + repo_names(holders));
   return {info, holders};
 }
 

@@ -170,7 +170,7 @@ struct WalReceiver::Session {
     std::vector<const repo::Repository*> targets;
     for (const auto& repo : r.repos_) targets.push_back(&repo);
     if (auto warning = repo::summarize_into(targets, name, done, previous, false))
-      log_warning(*warning + " (the segment is stored; a snapshot rebuilds the summary from it)");
+      log_warning(*warning + " (the segment is stored; the summary is rebuilt from it when needed)");
     previous_seg = std::move(done);
     previous_segno = finished;
   }

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/duration.h"
+
 namespace pgdr::verify {
 
 namespace {
@@ -70,7 +72,8 @@ std::string Report::text() const {
   std::string out = "verify of repository '" + repository + "' (cluster '" + cluster + "'): " + to_string(result()) + "\n";
   char buf[64];
   for (const auto& c : checks) {
-    std::snprintf(buf, sizeof buf, "  %-4s %-15s %7.2fs  ", to_string(c.status).c_str(), c.name.c_str(), c.seconds);
+    std::snprintf(buf, sizeof buf, "  %-4s %-15s %8s  ", to_string(c.status).c_str(), c.name.c_str(),
+                  format_seconds(c.seconds).c_str());
     out += buf + c.summary + "\n";
   }
   auto f = findings();

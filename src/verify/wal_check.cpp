@@ -1,8 +1,14 @@
 // The WAL continuity check. The newest timeline's history file names its ancestors and where each
-// one ended; from the oldest snapshot's first segment every segment must be archived: on each
+// one ended; from the segment after the oldest snapshot's last one every segment must be archived
+// (a snapshot carries the WAL from its start to its stop itself, and restore reads the archive from
+// the segment after it, restore/snapshot_choice.cpp): on each
 // ancestor up to the segment before its switch point (the switch segment itself is copied to the
 // child timeline, and the old timeline's copy may exist only as a .partial file), on the newest
 // timeline up to the newest archived segment. Holes inside any other timeline are reported too.
+// Segments before the first archived one are not holes: archiving began there, after the snapshots
+// taken before it (README's order: a snapshot, then archiving). Such a snapshot restores to its own
+// end, not beyond: that is information in the summary and details, and a warning only when no
+// snapshot at all reaches the archive.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -26,7 +32,7 @@ std::string timeline_hex(std::uint32_t tli) {
   return buf;
 }
 
-// Opens every block summary: a damaged one is a warning, since a snapshot rebuilds it from its
+// Opens every block summary: a damaged one is a warning, since the change map rebuilds it from its
 // segment (which the checksums check covers), so nothing is lost with it.
 struct SummaryCount {
   std::size_t read = 0;
@@ -40,7 +46,7 @@ SummaryCount check_summaries(const repo::Repository& repo, std::vector<Finding>&
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::corrupt) throw;
       ++n.damaged;
-      findings.push_back({"warning", std::string(e.what()) + ": a snapshot rebuilds it from the segment"});
+      findings.push_back({"warning", std::string(e.what()) + ": it is rebuilt from its segment when needed"});
     }
   }
   return n;
@@ -105,12 +111,22 @@ CheckResult check_wal(const repo::Repository& repo, const std::vector<repo::Snap
     }
   }
 
-  // Where the required range starts: the oldest snapshot's first segment.
+  // Where the required range starts: the segment after the oldest snapshot's last.
   std::optional<pg::SegmentName> start;
   const repo::SnapshotInfo* oldest = nullptr;
   for (const auto& s : snaps)
     if (!oldest || s.id < oldest->id) oldest = &s;
-  if (oldest) start = pg::parse_segment_file_name(oldest->first_wal_segment, seg_bytes);
+  if (oldest) {
+    start = pg::parse_segment_file_name(oldest->last_wal_segment, seg_bytes);
+    if (!start) start = pg::parse_segment_file_name(oldest->first_wal_segment, seg_bytes);
+    else ++start->segno;
+  }
+  // Archiving began after the start: the first archived segment of the start's timeline, when it
+  // lies beyond the start.
+  std::optional<std::uint64_t> archive_began;
+  if (start)
+    if (auto it = wal.segments.find(start->timeline); it != wal.segments.end() && it->second.front() > start->segno)
+      archive_began = it->second.front();
 
   // Required ranges per timeline on the chain: [from, to] inclusive.
   std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> required;
@@ -121,7 +137,7 @@ CheckResult check_wal(const repo::Repository& repo, const std::vector<repo::Snap
     std::optional<std::uint64_t> begin;  // segment where this timeline starts being required
     for (std::size_t i = 0; i < chain.size(); ++i) {
       auto [tli, end_lsn] = chain[i];
-      if (start && start->timeline == tli) begin = start->segno;
+      if (start && start->timeline == tli) begin = archive_began ? *archive_began : start->segno;
       if (!begin && start && start->timeline < tli && i > 0 && chain[i - 1].second)
         begin = pg::segment_number(*chain[i - 1].second, seg_bytes);
       if (!start && !begin) {
@@ -170,6 +186,17 @@ CheckResult check_wal(const repo::Repository& repo, const std::vector<repo::Snap
     r.findings.push_back({"critical", "WAL gap on timeline " + std::to_string(g.timeline) + ": " + g.first_missing +
                                           " .. " + g.last_missing + " missing"});
   }
+  // Snapshots that end before archiving began, with segments never archived in between: each
+  // restores to its own end only. The newer ones reach the archive.
+  nlohmann::json before_archiving = nlohmann::json::array();
+  std::size_t reaching = 0;
+  for (const auto& s : snaps) {
+    auto last = pg::parse_segment_file_name(s.last_wal_segment, seg_bytes);
+    if (archive_began && last && last->timeline == start->timeline && last->segno + 1 < *archive_began)
+      before_archiving.push_back(s.id);
+    else
+      ++reaching;
+  }
   r.details = {{"segment_bytes", seg_bytes},
                {"newest_timeline", newest},
                {"oldest_snapshot", oldest ? oldest->id : ""},
@@ -177,20 +204,36 @@ CheckResult check_wal(const repo::Repository& repo, const std::vector<repo::Snap
                {"gaps", gaps},
                {"damaged_segments", damaged_wal},
                {"summaries", summaries.read},
-               {"damaged_summaries", summaries.damaged}};
+               {"damaged_summaries", summaries.damaged},
+               {"archive_began", archive_began ? pg::segment_file_name(start->timeline, *archive_began, seg_bytes) : ""},
+               {"snapshots_before_archiving", before_archiving}};
+  std::string before_text;
+  if (!before_archiving.empty()) {
+    before_text = std::to_string(before_archiving.size()) + " snapshot" + (before_archiving.size() == 1 ? "" : "s") +
+                  " taken before archiving began with " +
+                  pg::segment_file_name(start->timeline, *archive_began, seg_bytes) + " restore" +
+                  (before_archiving.size() == 1 ? "s" : "") + " to " + (before_archiving.size() == 1 ? "its" : "their") +
+                  " own end only";
+    if (reaching == 0)
+      r.findings.push_back({"warning", "no snapshot in repository '" + repo.name() + "' reaches the archived WAL (" +
+                                           before_text + "): point-in-time recovery begins with the next snapshot"});
+  }
   bool critical = std::any_of(r.findings.begin(), r.findings.end(), [](const Finding& f) { return f.severity == "critical"; });
   r.status = critical ? Status::fail : r.findings.empty() ? Status::pass : Status::warn;
   std::size_t segs = 0;
   for (const auto& [t, s] : wal.segments) segs += s.size();
   if (r.status != Status::fail) {
     auto last = wal.segments.rbegin();
-    r.summary = "continuous from " + (start ? pg::segment_file_name(start->timeline, start->segno, seg_bytes) : "the first segment") +
-                " to " + pg::segment_file_name(last->first, last->second.back(), seg_bytes) + " (" +
-                std::to_string(segs) + " segments, " + std::to_string(wal.segments.size()) + " timeline" +
-                (wal.segments.size() == 1 ? "" : "s") + ")" +
-                (summaries.damaged ? ", " + std::to_string(summaries.damaged) + " damaged block summar" +
-                                         (summaries.damaged == 1 ? "y" : "ies")
-                                   : "");
+    std::string from = !start ? "the first segment"
+                       : archive_began ? pg::segment_file_name(start->timeline, *archive_began, seg_bytes)
+                                       : pg::segment_file_name(start->timeline, start->segno, seg_bytes);
+    r.summary = "continuous from " + from + " to " + pg::segment_file_name(last->first, last->second.back(), seg_bytes) +
+                " (" + std::to_string(segs) + " segments, " + std::to_string(wal.segments.size()) + " timeline" +
+                (wal.segments.size() == 1 ? "" : "s") + ")";
+    if (!before_text.empty()) r.summary += "; " + before_text;
+    if (summaries.damaged)
+      r.summary += ", " + std::to_string(summaries.damaged) + " damaged block summar" +
+                   (summaries.damaged == 1 ? "y" : "ies");
   } else {
     r.summary = std::to_string(gaps.size()) + " gap" + (gaps.size() == 1 ? "" : "s") + " (" +
                 std::to_string(missing_total) + " segments missing), " + std::to_string(damaged_wal.size()) +

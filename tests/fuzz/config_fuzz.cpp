@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/config.h"
+#include "core/syslog_socket.h"
 #include "fuzz_support.h"
 
 using namespace pgdr;
@@ -27,6 +28,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::require(c.key.command_timeout.count() > 0, "[key] command_timeout above zero");
     fuzz::require(c.retention.min_age.count() >= 0 && c.retention.lock_wait.count() >= 0, "retention waits not negative");
     for (const auto& r : c.repos) fuzz::require(r.is_s3() != !r.path.empty(), "a repository is local or S3");
+    fuzz::require(c.log.file.empty() || c.log.file.front() == '/', "[log] file an absolute path");
+    fuzz::require(c.log.syslog_facility.empty() || syslog_facility_code(c.log.syslog_facility).has_value(),
+                  "[log] syslog a known facility");
   });
   return 0;
 }

@@ -11,6 +11,8 @@
 #include "fuzz_support.h"
 #include "io/compress.h"
 #include "io/kdf.h"
+#include "pg/change_map.h"
+#include "pg/segment_summary.h"
 #include "repo/block_codec.h"
 #include "repo/format.h"
 #include "repo/keys.h"
@@ -210,6 +212,40 @@ void keys_settings_wal() {
   seed("wal_archive_fuzz", "segment-plain", 1, plaintext_of(*wal_store, object));
 }
 
+// change_map_fuzz: a map with an array chunk, a bitmap chunk, limits and databases, alone and in a
+// segment summary; mode 3 and 1 seeds are the bytes without their CRC, which the target appends.
+void change_maps() {
+  pg::ChangeMap m;
+  const pg::RelationFork heap{{pg::kDefaultTablespaceOid, 5, 16384}, pg::ForkNumber::main};
+  const pg::RelationFork vm{{pg::kDefaultTablespaceOid, 5, 16384}, pg::ForkNumber::visibility_map};
+  for (std::uint32_t b : {0u, 7u, 65535u, 65536u}) m.add_block(heap, b);
+  for (std::uint32_t b = 0; b < 5000; ++b) m.add_block(heap, 3 * 65536 + 2 * b);
+  m.add_limit(heap, 200000);
+  m.add_limit(vm, 0);
+  m.add_block(vm, 0);
+  m.add_database({pg::kDefaultTablespaceOid, 16400});
+  const Bytes map = m.encode();
+  seed("change_map_fuzz", "map", 0, map);
+  seed("change_map_fuzz", "map-crc", 1, ByteView(map).first(map.size() - 4));
+
+  pg::SegmentSummary s;
+  s.segment = "000000010000000000000016";
+  s.timeline = 1;
+  s.segment_bytes = 16u << 20;
+  s.system_identifier = 7716008434587571636ull;
+  s.major = 17;
+  s.head_complete = true;
+  s.first_record = pg::Lsn{0x16000028};
+  s.first_prev = pg::Lsn{0x15FFFF80};
+  s.last_record = pg::Lsn{0x16FFFF10};
+  s.end = pg::Lsn{0x16FFFF60};
+  s.records = 41213;
+  s.map = std::move(m);
+  const Bytes summary = pg::encode_segment_summary(s);
+  seed("change_map_fuzz", "summary", 2, summary);
+  seed("change_map_fuzz", "summary-crc", 3, ByteView(summary).first(summary.size() - 4));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -222,5 +258,6 @@ int main(int argc, char** argv) {
   sealed_objects();
   manifests_and_info();
   keys_settings_wal();
+  change_maps();
   return 0;
 }

@@ -68,7 +68,7 @@ for i, (tli, text) in enumerate([(2, '1\t0/3000000\tno recovery target specified
 
 # Requests to the daemon, as a browser, curl and Prometheus send them.
 reqs = {
-    'metrics': 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9187\r\nUser-Agent: Prometheus/2.45.0\r\nAccept: text/plain;version=0.0.4\r\nAccept-Encoding: gzip\r\n\r\n',
+    'metrics': 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:7433\r\nUser-Agent: Prometheus/2.45.0\r\nAccept: text/plain;version=0.0.4\r\nAccept-Encoding: gzip\r\n\r\n',
     'health': 'GET /health HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n',
     'metrics-token': 'GET /metrics HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer fuzz-token\r\n\r\n',
     'report-token': 'GET /reports/1 HTTP/1.1\r\nHost: localhost\r\nAuthorization: bearer fuzz-token\r\n\r\n',

@@ -36,6 +36,9 @@ class PgdrTest : public ::testing::Test {
     work_ = std::make_unique<TempDir>("pgdr-it");
     cluster_ = std::make_unique<PgCluster>(cluster_options());
     repo_dir_ = work_->file("repo");
+    // Each test its own catalog: the default one is shared by every run on the machine, and what
+    // one test's verify remembers as verified would make another's skip its objects.
+    pgdr_env_.push_back("PGDR_CATALOG=" + work_->file("catalog.db"));
     write_config();
   }
   void TearDown() override {

@@ -3,8 +3,8 @@
 // an SMTP password in a URL, a passphrase command's secret, a conninfo password); a verify fails
 // and alerts to an unreachable webhook and SMTP server; `pgdr report` writes the dashboard (the
 // daemon's pages, rendered by the same code). Every output is scanned for every secret: stdout and
-// stderr of each command, the verify report, the catalog (its rows as SQL text and its raw
-// bytes), the dashboard and the reports it links to.
+// stderr of each command (at debug level), the log file of `[log] file`, the verify report, the
+// catalog (its rows as SQL text and its raw bytes), the dashboard and the reports it links to.
 #include <sys/stat.h>
 
 #include <chrono>
@@ -46,7 +46,8 @@ class SecretsTest : public PgdrTest {
             "from = \"pgdr@shop.example\"\nto = \"dba@shop.example\"\ntimeout = \"5s\"\n" +
             "webhook_urls = [\"http://127.0.0.1:1/services/T000/B000/" + kSecrets.at("webhook path token") +
             "?token=" + kSecrets.at("webhook query token") + "\", \"http://127.0.0.1:1/notify/" +
-            kSecrets.at("webhook long segment") + "\"]\n" + "[daemon]\nlisten = \"127.0.0.1:0\"\n",
+            kSecrets.at("webhook long segment") + "\"]\n" + "[daemon]\nlisten = \"127.0.0.1:0\"\n" +
+            "[log]\nlevel = \"debug\"\nfile = \"" + work_->file("pgdr.log") + "\"\n",
         0644);
   }
 
@@ -132,6 +133,20 @@ TEST_F(SecretsTest, NoSecretReachesAnyOutput) {
     daemon.stop();
     outputs.emplace_back("daemon log", daemon.log());
   }
+
+  // The log file at debug level, of every command above and of the daemon's jobs. It holds what
+  // the scan is for: debug lines, the configuration's mode warning (logged before the file was
+  // known) and the error lines of the failing verify's alerts.
+  const std::string log = read_whole(work_->file("pgdr.log"));
+  EXPECT_NE(log.find(" DEBUG backup cluster=test: opening repository 'local' at local directory " + repo_dir_ +
+                     " with the key from passphrase_command\n"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find(" WARN init cluster=test: configuration file " + config_ + " (mode 0644) is readable"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find(" WARN verify cluster=test: alert by smtp smtp://127.0.0.1:1 failed: "), std::string::npos) << log;
+  outputs.emplace_back("log file", log);
 
   for (const auto& e : fs::directory_iterator(work_->path()))
     if (e.is_regular_file() && e.path().filename().string().starts_with("catalog.db"))

@@ -147,7 +147,7 @@ TEST_P(ArchiveChangesTest, AFailedSummaryIsAWarningAndThePushSucceeds) {
   EXPECT_TRUE(err.starts_with("pgdr: warning: unable to store the WAL summary of " + name(0) + " in " +
                               repo().describe() + ": "))
       << err;
-  EXPECT_TRUE(err.ends_with("(the segment is archived; a snapshot rebuilds the summary from it)\n")) << err;
+  EXPECT_TRUE(err.ends_with("(the segment is archived; the summary is rebuilt from it when needed)\n")) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 
   // WAL whose first page passes the archive's checks but whose records do not decode: archived

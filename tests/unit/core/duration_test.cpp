@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "core/error.h"
 
 namespace pgdr {
@@ -33,6 +35,29 @@ TEST(Duration, AtMostAHundredYears) {
   for (int i = 0; i < 16; ++i) many += "999999999w";
   EXPECT_EQ(message(many), "invalid duration '" + many + "' (too large: at most 100 years)");
   EXPECT_EQ(message("36499d86400001ms"), "invalid duration '36499d86400001ms' (too large: at most 100 years)");
+}
+
+}  // namespace
+}  // namespace pgdr
+
+namespace pgdr {
+namespace {
+
+// One style for every measured duration a person reads (reports, health reasons, the dashboard).
+TEST(FormatSeconds, OneUnitStyle) {
+  EXPECT_EQ(format_seconds(0), "0 s");
+  EXPECT_EQ(format_seconds(0.04), "0 s");
+  EXPECT_EQ(format_seconds(2.26), "2.3 s");
+  EXPECT_EQ(format_seconds(61.8), "61.8 s");
+  EXPECT_EQ(format_seconds(120), "2 min");
+  EXPECT_EQ(format_seconds(750), "12.5 min");
+  EXPECT_EQ(format_seconds(3599), "1 h");
+  EXPECT_EQ(format_seconds(3600), "1 h");
+  EXPECT_EQ(format_seconds(5400), "1.5 h");
+  EXPECT_EQ(format_seconds(86'400), "24 h");
+  EXPECT_EQ(format_seconds(3 * 86'400), "3 d");
+  EXPECT_EQ(format_seconds(-90), "-90 s");
+  EXPECT_EQ(format_seconds(std::nan("")), "unknown");
 }
 
 }  // namespace

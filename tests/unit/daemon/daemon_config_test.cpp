@@ -22,7 +22,7 @@ std::string config_error(const std::string& text) {
 
 TEST(DaemonConfig, DefaultsWhenTheSectionsAreAbsent) {
   Config c = parse_config(kBase, "pgdr.toml");
-  EXPECT_EQ(c.daemon.listen, "127.0.0.1:9187");
+  EXPECT_EQ(c.daemon.listen, "127.0.0.1:7433");
   EXPECT_EQ(c.daemon.state_file, "");
   EXPECT_EQ(c.daemon.heatmap_days, 14);
   EXPECT_EQ(c.daemon.max_connections, 128);

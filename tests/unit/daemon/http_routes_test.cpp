@@ -32,7 +32,7 @@ class StringStream final : public httplib::Stream {
   }
   void get_local_ip_and_port(std::string& ip, int& port) const override {
     ip = "127.0.0.1";
-    port = 9187;
+    port = 7433;
   }
   socket_t socket() const override { return -1; }
   const std::string& out() const { return out_; }

@@ -45,8 +45,8 @@ Status status() {
 TEST(DaemonStatus, CoverageCountsHourSlotsBackFromNow) {
   auto st = status();
   // 10:05 is in the slot 0-1 h ago, 08:05 in the slot 2-3 h ago.
-  EXPECT_DOUBLE_EQ(coverage_ratio(st.repos[0].snapshots, st.now), 2.0 / 24.0);
-  EXPECT_DOUBLE_EQ(coverage_ratio({}, st.now), 0.0);
+  EXPECT_DOUBLE_EQ(coverage_ratio(st.repos[0], st.now), 2.0 / 24.0);
+  EXPECT_DOUBLE_EQ(coverage_ratio(RepoStatus{}, st.now), 0.0);
 }
 
 TEST(DaemonStatus, MetricsCarryTheValuesWithHelpTypeAndEscapedLabels) {
@@ -120,8 +120,8 @@ TEST(DaemonStatus, HealthNamesEachProblem) {
   auto p = health_problems(cfg, st);
   ASSERT_EQ(p.size(), 1u);
   EXPECT_EQ(p[0],
-            "newest snapshot in repository 'loc\"al' is 7260 s old, more than twice the backup schedule's "
-            "interval of 3600 s");
+            "newest snapshot in repository 'loc\"al' is 2 h old, more than twice the backup schedule's "
+            "interval of 1 h");
 
   st = status();
   catalog::RunRecord verify;
@@ -131,16 +131,16 @@ TEST(DaemonStatus, HealthNamesEachProblem) {
   verify.started = at("2026-11-26T10:00:00Z");
   catalog::RunRecord measure;
   measure.kind = "measure";
-  measure.rpo_seconds = 601;
+  measure.rpo_seconds = 750;
   measure.started = at("2026-11-26T10:10:00Z");
   st.runs = {measure, verify};
   st.jobs.last["backup"] = {"error", 1, st.now, 1.0, "pgdr: unable to connect"};
-  st.repos.push_back({"empty", {}, 0, ""});
+  st.repos.push_back({"empty", {}, 0, "", std::nullopt});
   p = health_problems(cfg, st);
   ASSERT_EQ(p.size(), 4u);
   EXPECT_EQ(p[0], "no snapshot in repository 'empty'");
   EXPECT_EQ(p[1], "last verify failed (started 2026-11-26T10:00:00Z, report /reports/3)");
-  EXPECT_EQ(p[2], "RPO 601 s measured at 2026-11-26T10:10:00Z is over the objective of 600 s");
+  EXPECT_EQ(p[2], "RPO 12.5 min measured at 2026-11-26T10:10:00Z is over the objective of 10 min");
   EXPECT_EQ(p[3], "last backup job failed with exit code 1: pgdr: unable to connect");
 }
 
@@ -181,7 +181,7 @@ TEST(DaemonDashboard, TrendsDrawPointsAgainstTheObjectiveAndResultsLinkToReports
   ASSERT_NE(rto, std::string::npos) << h;
   const std::string chart = h.substr(rto, h.find("</svg>", rto) - rto);
   EXPECT_NE(chart.find("<line class=\"objective\""), std::string::npos);
-  EXPECT_NE(chart.find("<title>objective 2.0 h</title>"), std::string::npos);
+  EXPECT_NE(chart.find("<title>objective 2 h</title>"), std::string::npos);
   EXPECT_EQ(std::count(chart.begin(), chart.end(), '\n'), 0);
   std::size_t under = 0, over = 0;
   for (std::size_t p = 0; (p = chart.find("<circle class=\"under\"", p)) != std::string::npos; ++p) ++under;
@@ -193,6 +193,86 @@ TEST(DaemonDashboard, TrendsDrawPointsAgainstTheObjectiveAndResultsLinkToReports
   EXPECT_NE(h.find("last drill failed (started 2026-11-25T05:00:00Z, report /reports/12)"), std::string::npos);
   EXPECT_EQ(h.find("no RPO measured yet"), std::string::npos) << "drills carry an RPO too";
   EXPECT_NE(h.find("<svg class=\"trend rpo\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pgdr::daemon
+
+namespace pgdr::daemon {
+namespace {
+
+// A repository created this morning: the heat map starts at its creation hour, with no cell of
+// the days before (they showed as missing, a week of red for a new installation), and coverage
+// counts the slots since then only.
+TEST(DaemonDashboard, HeatMapAndCoverageStartAtTheRepositorysCreation) {
+  auto st = status();
+  st.repos[0].created = at("2026-11-26T07:40:00Z");
+  std::string h = dashboard_html(config(), st, [](std::int64_t id) { return "/reports/" + std::to_string(id); });
+  const auto first = h.find("data-hour=\"");
+  ASSERT_NE(first, std::string::npos) << h;
+  EXPECT_EQ(h.substr(first, 24), "data-hour=\"2026-11-26T07");
+  EXPECT_EQ(h.find("data-hour=\"2026-11-26T06"), std::string::npos);
+  EXPECT_EQ(h.find("data-hour=\"2026-11-25"), std::string::npos) << "no row before the creation day";
+  EXPECT_NE(h.find("2 hours with a snapshot, 2 missing over 1 day (UTC), since the repository was created at "
+                   "2026-11-26 07:00"),
+            std::string::npos)
+      << h;
+  // 10:30 now, created 07:40: three slots expected (07:30-08:30 .. 09:30-10:30), two hold a snapshot.
+  EXPECT_DOUBLE_EQ(coverage_ratio(st.repos[0], st.now), 2.0 / 3.0);
+}
+
+// One measured point is a chart too: its value is written beside it and its time once.
+TEST(DaemonDashboard, ATrendOfOnePointIsReadable) {
+  auto st = status();
+  catalog::RunRecord m;
+  m.id = 4;
+  m.kind = "measure";
+  m.result = "PASS";
+  m.started = at("2026-11-26T10:20:00Z");
+  m.rpo_seconds = 61.8;
+  st.runs = {m};
+  std::string h = dashboard_html(config(), st, [](std::int64_t id) { return "/reports/" + std::to_string(id); });
+  const auto rpo = h.find("<svg class=\"trend rpo\"");
+  ASSERT_NE(rpo, std::string::npos) << h;
+  const std::string chart = h.substr(rpo, h.find("</svg>", rpo) - rpo);
+  EXPECT_NE(chart.find(">measure 61.8 s</text>"), std::string::npos) << chart;
+  EXPECT_NE(chart.find("r=\"4.5\""), std::string::npos) << chart;
+  std::size_t times = 0;
+  for (std::size_t p = 0; (p = chart.find(">11-26 10:20</text>", p)) != std::string::npos; ++p) ++times;
+  EXPECT_EQ(times, 1u) << chart;
+  EXPECT_EQ(h.find("max-width:60em"), std::string::npos) << "the page uses the whole width";
+}
+
+TEST(DaemonStatus, MetricsNameTheBuildAndHealthListsWarnings) {
+  auto st = status();
+  const std::string m = metrics_text(config(), st);
+  EXPECT_NE(m.find("# TYPE pgdr_build_info gauge\npgdr_build_info{version=\"" PGDR_VERSION "\"} 1\n"), std::string::npos)
+      << m;
+  // Counters the daemon set to 0 at start are written with their 0.
+  st.jobs.runs[{"backup", "ok"}] = 0;
+  st.jobs.skipped["backup"] = 0;
+  const std::string z = metrics_text(config(), st);
+  EXPECT_NE(z.find("\npgdr_job_runs_total{job=\"backup\",result=\"ok\"} 0\n"), std::string::npos) << z;
+  EXPECT_NE(z.find("\npgdr_job_skipped_total{job=\"backup\"} 0\n"), std::string::npos) << z;
+
+  catalog::RunRecord v;
+  v.id = 9;
+  v.kind = "verify";
+  v.result = "WARN";
+  v.started = at("2026-11-26T10:00:00Z");
+  v.report_json = R"({"checks":[{"name":"key","status":"PASS"},{"name":"coverage","status":"WARN"},)"
+                  R"({"name":"size_anomalies","status":"WARN"}]})";
+  st.runs = {v};
+  EXPECT_TRUE(health_problems(config(), st).empty());
+  auto w = health_warnings(st);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0], "last verify warned (started 2026-11-26T10:00:00Z, report /reports/9): coverage, size_anomalies");
+  v.result = "FAIL";
+  v.report_json = R"({"checks":[{"name":"wal_continuity","status":"FAIL"}]})";
+  st.runs = {v};
+  auto p = health_problems(config(), st);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "last verify failed (started 2026-11-26T10:00:00Z, report /reports/9): wal_continuity");
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "core/little_endian.h"
 #include "pg/crc32c.h"
 #include "pg/wal_reader.h"
+#include "wal_builder.h"
 #include "wal_fixtures.h"
 
 namespace pgdr::pg {
@@ -167,6 +168,44 @@ TEST(SegmentSummary, WalEndingInsideTheSegmentIsSaid) {
   EXPECT_LT(s.records, whole[1].records);
   EXPECT_LE(s.end.value, segment_number(Lsn{s.end.value}, kSegmentBytes) * kSegmentBytes + 40 * kWalPageBytes);
   EXPECT_TRUE(decode_segment_summary(encode_segment_summary(s), "partial").wal_ended);
+}
+
+TEST(SegmentSummary, ASegmentCoveredByOneRecordPassesTheChainThrough) {
+  // A, then B of 2.5 MiB from segment 0 over all of segment 1 into segment 2, then C.
+  testing::WalBuilder w(16, 0x20);
+  const std::uint64_t a = w.append(0 /* XLOG */, 0x00, 0, testing::main_data_part(100));
+  const std::uint64_t b = w.append(0, 0x00, 0, testing::main_data_part(2560 * 1024));
+  const std::uint64_t c = w.append(0, 0x00, 0, testing::main_data_part(100));
+  const auto segs = w.segments();
+  ASSERT_EQ(segs.size(), 3u);
+  auto summary = [&](std::size_t i) {
+    return summarize_segment(segs[i].name, segs[i].bytes, ByteView(segs[i - 1].bytes), kSegmentBytes);
+  };
+  const SegmentSummary first = summarize_segment(segs[0].name, segs[0].bytes, std::nullopt, kSegmentBytes);
+  EXPECT_EQ(first.last_record.value, a);
+  const SegmentSummary covered = summary(1);
+  EXPECT_FALSE(covered.first_record);
+  EXPECT_EQ(covered.records, 0u);
+  EXPECT_TRUE(covered.head_complete);
+  EXPECT_EQ(covered.first_prev, first.last_record);
+  EXPECT_EQ(covered.last_record, first.last_record);
+  EXPECT_EQ(covered.end, first.end);
+  const SegmentSummary round = decode_segment_summary(encode_segment_summary(covered), "covered");
+  EXPECT_FALSE(round.first_record);
+  EXPECT_EQ(round.last_record, covered.last_record);
+  // B began two segments back: with only segment 1 at hand it cannot be read, and the summary says so.
+  const SegmentSummary after = summary(2);
+  ASSERT_TRUE(after.first_record);
+  EXPECT_EQ(after.first_record->value, c);
+  EXPECT_FALSE(after.head_complete);
+  EXPECT_EQ(after.first_prev.value, b);
+  EXPECT_NE(after.first_prev, covered.last_record);
+  EXPECT_TRUE(after.wal_ended);
+  // Without its previous segment the covered one knows nothing of the chain.
+  const SegmentSummary alone = summarize_segment(segs[1].name, segs[1].bytes, std::nullopt, kSegmentBytes);
+  EXPECT_TRUE(alone.head_complete);
+  EXPECT_EQ(alone.last_record.value, 0u);
+  EXPECT_NE(alone.last_record, first.last_record);
 }
 
 TEST(SegmentSummary, ASegmentThatDoesNotDecodeIsNamed) {

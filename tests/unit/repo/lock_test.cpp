@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "core/log.h"
 #include "repo_test_support.h"
 
 namespace pgdr::repo {
@@ -149,6 +151,27 @@ TEST_F(RepoLockTest, AWaitingAcquireTakesTheLockOnceTheHolderReleasesIt) {
   EXPECT_GE(waited, std::chrono::milliseconds(600));
   EXPECT_LT(waited, std::chrono::seconds(10));
   EXPECT_EQ(lock_json().at("command"), "backup");
+}
+
+// At debug level a wait is said when it starts and when it ends, once each, naming the holder.
+TEST_F(RepoLockTest, AWaitIsLoggedAtDebugLevel) {
+  auto lock = std::make_unique<RepoLock>(RepoLock::acquire(store_, "main", "expire"));
+  const std::string since = lock_json().at("since");
+  std::thread holder([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    lock.reset();
+  });
+  set_command_line_log_level(LogLevel::debug);
+  testing::internal::CaptureStderr();
+  RepoLock mine = RepoLock::acquire(store_, "main", "backup", {std::chrono::minutes(10), {"expire"}});
+  const std::string err = testing::internal::GetCapturedStderr();
+  set_command_line_log_level(std::nullopt);
+  holder.join();
+  EXPECT_TRUE(err.starts_with("pgdr: debug: waiting up to 10m: " + locked_message("expire", getpid(), this_host(), since) +
+                              "\npgdr: debug: took the lock of repository 'main' after waiting "))
+      << err;
+  EXPECT_TRUE(err.ends_with(" ms\n")) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 2) << err;
 }
 
 TEST_F(RepoLockTest, AWaitingAcquireGivesUpAfterItsTimeoutOrForAHolderItDoesNotWaitFor) {
