@@ -22,9 +22,11 @@ namespace {
 // Block references are fetched in slices so that a 1 GiB relation segment (131072 blocks of
 // 8 KiB) costs 400 KiB at a time, not 6 MiB per snapshot.
 constexpr std::uint64_t kSliceBlocks = 8192;
-// Findings and report entries named one by one; the rest are counted.
-constexpr std::size_t kListedMisses = 100;
-constexpr std::size_t kMissFindings = 20;
+// Files named in the report and in findings (one each), and blocks named per file; the rest are
+// counted.
+constexpr std::size_t kListedFiles = 100;
+constexpr std::size_t kFileFindings = 10;
+constexpr std::size_t kListedBlocks = 8;
 
 bool same_block(const repo::BlockRef& a, const repo::BlockRef& b) {
   if (a.is_zero() || b.is_zero()) return a.is_zero() == b.is_zero();
@@ -92,6 +94,7 @@ UnreadComparison compare_unread_blocks(const pg::ChangeMap& map, const repo::Man
     // manifest whose block list is shorter than its size says is compared as far as it goes.
     const std::uint64_t end = std::min({plan.file_blocks, e.file.block_count, p->file.block_count});
     std::size_t next = 0;  // into plan.blocks
+    MapMiss miss{e.file.path, 0, {}};
     for (std::uint64_t first = 0; first < end; first += kSliceBlocks) {
       const std::uint64_t count = std::min(kSliceBlocks, end - first);
       std::vector<repo::BlockRef> now = snapshot.blocks(e, first, count);
@@ -102,10 +105,14 @@ UnreadComparison compare_unread_blocks(const pg::ChangeMap& map, const repo::Man
         if (next < plan.blocks.size() && plan.blocks[next] == b) continue;
         ++out.blocks_compared;
         if (same_block(now[i], before[i])) continue;
-        ++out.misses;
-        if (out.listed.size() < max_listed) out.listed.push_back({e.file.path, b});
+        ++miss.blocks;
+        if (miss.first.size() < kListedBlocks) miss.first.push_back(b);
       }
     }
+    if (miss.blocks == 0) continue;
+    out.missed_blocks += miss.blocks;
+    ++out.missed_files;
+    if (out.listed.size() < max_listed) out.listed.push_back(std::move(miss));
   }
   return out;
 }
@@ -177,39 +184,49 @@ CheckResult check_change_maps(const repo::Repository& repo, const std::vector<re
     if (e.kind() != ErrorKind::corrupt && e.kind() != ErrorKind::not_found) throw;
     return not_checked(r, pair + ": " + e.what() + " (see the checksums check)");
   }
-  UnreadComparison c = compare_unread_blocks(*changes.map, *now, *before, kListedMisses);
+  UnreadComparison c = compare_unread_blocks(*changes.map, *now, *before, kListedFiles);
   r.details["block_bytes"] = s->block_bytes;
   r.details["files_by_map"] = c.files_by_map;
   r.details["files_read_whole"] = c.files_whole;
   r.details["blocks_compared"] = c.blocks_compared;
   r.details["blocks_read_by_map"] = c.blocks_planned;
-  r.details["missed_blocks"] = c.misses;
+  r.details["missed_blocks"] = c.missed_blocks;
+  r.details["missed_files"] = c.missed_files;
   nlohmann::json listed = nlohmann::json::array();
-  for (const auto& m : c.listed) listed.push_back({{"file", m.path}, {"block", m.block}});
+  for (const auto& m : c.listed) listed.push_back({{"file", m.path}, {"blocks", m.blocks}, {"first_blocks", m.first}});
   r.details["missed"] = listed;
 
   const std::string counts = std::to_string(c.blocks_compared) + " unread blocks of " +
                              std::to_string(c.files_by_map) + " files compared (" +
                              std::to_string(c.blocks_planned) + " read by the map, " +
                              std::to_string(c.files_whole) + " files read whole)";
-  if (c.misses == 0) {
+  if (c.missed_blocks == 0) {
     r.summary = pair + ": the map of the WAL archive from " + p->start_lsn + " to " + s->stop_lsn +
                 " missed no change, " + counts;
     return r;
   }
   r.status = Status::fail;
-  r.summary = pair + ": " + std::to_string(c.misses) + " changed block" + (c.misses == 1 ? "" : "s") +
+  r.summary = pair + ": " + std::to_string(c.missed_blocks) + " changed block" + (c.missed_blocks == 1 ? "" : "s") +
+              " of " + std::to_string(c.missed_files) + " file" + (c.missed_files == 1 ? "" : "s") +
               " missed by the map of the WAL archive, " + counts;
-  for (std::size_t i = 0; i < c.listed.size() && i < kMissFindings; ++i)
-    r.findings.push_back({"critical", "change map missed a change: block " + std::to_string(c.listed[i].block) +
-                                          " of " + c.listed[i].path + " differs between snapshot " + s->id +
-                                          " (full read) and its previous snapshot " + p->id +
-                                          ", and no WAL block summary from " + p->start_lsn + " to " + s->stop_lsn +
-                                          " names it: a snapshot by map would have kept the old block (data loss)"});
-  if (c.misses > kMissFindings)
-    r.findings.push_back({"critical", "change map missed " + std::to_string(c.misses - kMissFindings) +
-                                          " more changed blocks between snapshots " + p->id + " and " + s->id +
-                                          " (details: missed)"});
+  for (std::size_t i = 0; i < c.listed.size() && i < kFileFindings; ++i) {
+    const MapMiss& m = c.listed[i];
+    std::string blocks;
+    for (std::size_t k = 0; k < m.first.size(); ++k) blocks += (k ? ", " : "") + std::to_string(m.first[k]);
+    if (m.blocks > m.first.size()) blocks += " and " + std::to_string(m.blocks - m.first.size()) + " more";
+    r.findings.push_back({"critical", "change map missed a change: block" + std::string(m.blocks == 1 ? " " : "s ") +
+                                          blocks + " of " + m.path + (m.blocks == 1 ? " differs" : " differ") +
+                                          " between snapshot " + s->id + " (full read) and its previous snapshot " +
+                                          p->id + ", and no WAL block summary from " + p->start_lsn + " to " +
+                                          s->stop_lsn + " names " + (m.blocks == 1 ? "it" : "them") +
+                                          ": a snapshot by map would have kept the old " +
+                                          (m.blocks == 1 ? "block" : "blocks") + " (data loss)"});
+  }
+  if (c.missed_files > kFileFindings)
+    r.findings.push_back({"critical", "change map missed changes in " + std::to_string(c.missed_files - kFileFindings) +
+                                          " more files between snapshots " + p->id + " and " + s->id +
+                                          " (the report's details list the first " + std::to_string(kListedFiles) +
+                                          ")"});
   return r;
 }
 

@@ -31,10 +31,11 @@
 
 namespace pgdr::verify {
 
-// A block of S that differs from P although the plan would have taken P's.
+// A file of S with blocks that differ from P although the plan would have taken P's.
 struct MapMiss {
-  std::string path;         // the manifest path, "base/5/16384"
-  std::uint64_t block = 0;  // repository block (of block_bytes) within the file
+  std::string path;                   // the manifest path, "base/5/16384"
+  std::uint64_t blocks = 0;           // how many differ
+  std::vector<std::uint64_t> first;   // the first of them (repository blocks within the file), up to 8
 };
 
 struct UnreadComparison {
@@ -42,8 +43,9 @@ struct UnreadComparison {
   std::uint64_t files_whole = 0;      // regular files the plan would read whole
   std::uint64_t blocks_compared = 0;  // blocks the plan would take from P, compared
   std::uint64_t blocks_planned = 0;   // blocks of files read by the map that the plan would read
-  std::uint64_t misses = 0;           // every differing block
-  std::vector<MapMiss> listed;        // the first max_listed of them, in manifest order
+  std::uint64_t missed_blocks = 0;    // every differing block
+  std::uint64_t missed_files = 0;     // every file with one
+  std::vector<MapMiss> listed;        // the first max_listed of those files, in manifest order
 };
 
 // Walks snapshot's files one at a time: for each, plan_read with map and the sizes snapshot and

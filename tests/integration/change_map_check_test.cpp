@@ -119,6 +119,7 @@ TEST_F(ChangeMapCheckTest, FullReadAgreesWithTheMapUntilASummaryOmitsAChangedBlo
   EXPECT_EQ(c["details"]["snapshot"], full);
   EXPECT_EQ(c["details"]["previous_snapshot"], first);
   EXPECT_EQ(c["details"]["missed_blocks"], 0);
+  EXPECT_EQ(c["details"]["missed_files"], 0);
   EXPECT_GT(c["details"]["blocks_compared"].get<std::uint64_t>(), 100u) << c.dump(2);
   EXPECT_GT(c["details"]["blocks_read_by_map"].get<std::uint64_t>(), 0u) << c.dump(2);
   EXPECT_TRUE(has(v.run.out, "PASS change_maps")) << v.run.out;
@@ -165,14 +166,19 @@ TEST_F(ChangeMapCheckTest, FullReadAgreesWithTheMapUntilASummaryOmitsAChangedBlo
   auto b = bad.check("change_maps");
   EXPECT_EQ(b["status"], "FAIL") << b.dump(2);
   EXPECT_GT(b["details"]["missed_blocks"].get<std::uint64_t>(), 0u);
-  ASSERT_FALSE(b["details"]["missed"].empty());
-  for (const auto& m : b["details"]["missed"]) EXPECT_EQ(m["file"], file) << b.dump(2);
-  ASSERT_FALSE(b["findings"].empty());
+  EXPECT_EQ(b["details"]["missed_files"], 1) << b.dump(2);
+  ASSERT_EQ(b["details"]["missed"].size(), 1u);
+  const auto& miss = b["details"]["missed"][0];
+  EXPECT_EQ(miss["file"], file);
+  EXPECT_EQ(miss["blocks"], b["details"]["missed_blocks"]);
+  ASSERT_FALSE(miss["first_blocks"].empty());
+  ASSERT_EQ(b["findings"].size(), 1u) << b.dump(2);
   const std::string finding = b["findings"][0]["message"];
   EXPECT_EQ(b["findings"][0]["severity"], "critical");
-  EXPECT_TRUE(has(finding, "block " + std::to_string(b["details"]["missed"][0]["block"].get<std::uint64_t>()) + " of " +
-                               file + " differs between snapshot " + full + " (full read) and its previous snapshot " +
-                               first))
+  EXPECT_TRUE(has(finding, std::to_string(miss["first_blocks"][0].get<std::uint64_t>())))
+      << finding;
+  EXPECT_TRUE(has(finding, " of " + file + (miss["blocks"] == 1 ? " differs" : " differ") + " between snapshot " +
+                               full + " (full read) and its previous snapshot " + first))
       << finding;
   EXPECT_TRUE(has(bad.run.out, "FAIL change_maps")) << bad.run.out;
   // The other checks are not troubled: the summaries are authentic, only wrong.

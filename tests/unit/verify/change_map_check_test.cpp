@@ -86,7 +86,9 @@ TEST_F(ChangeMapCheckTest, BlocksTheMapNamesMayDifferAndAppendedOnesAreRead) {
   map.add_block(main_fork(16384), 2);
   map.add_block(main_fork(16384), 4);
   auto c = compare(map);
-  EXPECT_EQ(c.misses, 0u);
+  EXPECT_EQ(c.missed_blocks, 0u);
+  EXPECT_EQ(c.missed_files, 0u);
+  EXPECT_TRUE(c.listed.empty());
   EXPECT_EQ(c.files_by_map, 1u);
   EXPECT_EQ(c.files_whole, 0u);
   EXPECT_EQ(c.blocks_planned, 4u);   // 2, 4 and the appended 5, 6
@@ -99,13 +101,15 @@ TEST_F(ChangeMapCheckTest, ADifferenceTheMapDoesNotNameIsAMiss) {
   pg::ChangeMap map;
   map.add_block(main_fork(16384), 2);
   auto c = compare(map);
-  EXPECT_EQ(c.misses, 2u);
+  EXPECT_EQ(c.missed_blocks, 2u);
+  EXPECT_EQ(c.missed_files, 2u);
   ASSERT_EQ(c.listed.size(), 2u);
   EXPECT_EQ(c.listed[0].path, "base/5/16384");
-  EXPECT_EQ(c.listed[0].block, 4u);
+  EXPECT_EQ(c.listed[0].blocks, 1u);
+  EXPECT_EQ(c.listed[0].first, (std::vector<std::uint64_t>{4}));
   // A block that was all zeros in P and holds data in S differs too.
   EXPECT_EQ(c.listed[1].path, "base/5/16390");
-  EXPECT_EQ(c.listed[1].block, 0u);
+  EXPECT_EQ(c.listed[1].first, (std::vector<std::uint64_t>{0}));
   EXPECT_EQ(c.blocks_compared, 4u + 3u);
 }
 
@@ -128,7 +132,7 @@ TEST_F(ChangeMapCheckTest, FilesThePlanReadsWholeAreNotCompared) {
   map.add_limit(main_fork(16384), 0);
   map.add_database({pg::kDefaultTablespaceOid, 6});
   auto c = compare(map);
-  EXPECT_EQ(c.misses, 0u);
+  EXPECT_EQ(c.missed_blocks, 0u);
   EXPECT_EQ(c.files_whole, 6u);
   EXPECT_EQ(c.files_by_map, 0u);
   EXPECT_EQ(c.blocks_compared, 0u);
@@ -147,10 +151,30 @@ TEST_F(ChangeMapCheckTest, LargeFilesAreComparedSliceBySliceWithoutMissingTheirE
   map.add_block(main_fork(16384), 8191);
   auto c = compare(map);
   EXPECT_EQ(c.blocks_compared, 19999u);
-  EXPECT_EQ(c.misses, 2u);
-  ASSERT_EQ(c.listed.size(), 2u);
-  EXPECT_EQ(c.listed[0].block, 8192u);
-  EXPECT_EQ(c.listed[1].block, 19999u);
+  EXPECT_EQ(c.missed_blocks, 2u);
+  ASSERT_EQ(c.listed.size(), 1u);
+  EXPECT_EQ(c.listed[0].first, (std::vector<std::uint64_t>{8192, 19999}));
+}
+
+TEST_F(ChangeMapCheckTest, ListsAFewBlocksPerFileAndCountsTheRest) {
+  Blocks before(50), after(50);
+  for (int i = 0; i < 50; ++i) {
+    before[i] = i + 1;
+    after[i] = i + 1001;
+  }
+  std::map<std::string, Blocks> p, s;
+  for (int f = 0; f < 12; ++f) {
+    p["base/5/" + std::to_string(20000 + f)] = before;
+    s["base/5/" + std::to_string(20000 + f)] = after;
+  }
+  write_manifest(kPrevious, p);
+  write_manifest(kSnapshot, s);
+  auto c = compare(pg::ChangeMap{});
+  EXPECT_EQ(c.missed_blocks, 12u * 50u);
+  EXPECT_EQ(c.missed_files, 12u);
+  ASSERT_EQ(c.listed.size(), 10u);  // compare() lists at most 10 files
+  EXPECT_EQ(c.listed[0].blocks, 50u);
+  EXPECT_EQ(c.listed[0].first, (std::vector<std::uint64_t>{0, 1, 2, 3, 4, 5, 6, 7}));
 }
 
 TEST_F(ChangeMapCheckTest, SaysWhyItDoesNotCheck) {
