@@ -1,6 +1,7 @@
 #include "verify/change_map_check.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cstdio>
 #include <optional>
 
@@ -158,6 +159,11 @@ CheckResult check_change_maps(const repo::Repository& repo, const std::vector<re
   auto from = pg::parse_lsn(p->start_lsn);
   auto to = pg::parse_lsn(s->stop_lsn);
   if (!from || !to) return not_checked(r, pair + ": a start or stop LSN does not read");
+  std::uint64_t system_identifier = 0;
+  auto [end, ec] = std::from_chars(s->system_identifier.data(), s->system_identifier.data() + s->system_identifier.size(),
+                                   system_identifier);
+  if (ec != std::errc() || end != s->system_identifier.data() + s->system_identifier.size())
+    return not_checked(r, pair + ": the system identifier '" + s->system_identifier + "' does not read");
   r.details["from_lsn"] = p->start_lsn;
   r.details["to_lsn"] = s->stop_lsn;
 
@@ -166,7 +172,7 @@ CheckResult check_change_maps(const repo::Repository& repo, const std::vector<re
   if (!path.ranges) return not_checked(r, "no map: no WAL path from snapshot " + p->id + ": " + path.reason);
   backup::ArchiveChangesRequest req;
   req.repo = &repo;
-  req.system_identifier = std::stoull(s->system_identifier);
+  req.system_identifier = system_identifier;
   req.segment_bytes = s->wal_segment_bytes;
   req.path = *path.ranges;
   // No data directory: the map comes from the repository alone.
