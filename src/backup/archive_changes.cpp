@@ -29,7 +29,7 @@ constexpr std::uint16_t kFirstIsContrecord = 0x0001;  // XLP_FIRST_IS_CONTRECORD
 class ChangeBuilder {
  public:
   explicit ChangeBuilder(const ArchiveChangesRequest& req)
-      : req_(req), repo_(*req.repo), pg_wal_(req.data_directory + "/pg_wal") {
+      : req_(req), repo_(*req.repo), pg_wal_(req.data_directory.empty() ? "" : req.data_directory + "/pg_wal") {
     known_.system_identifiers.insert(req.system_identifier);
     known_.segment_bytes = req.segment_bytes;
     known_.source = "the cluster's system identifier";
@@ -144,6 +144,7 @@ class ChangeBuilder {
       return held;
     }
     if (auto content = archived(*prev_)) return content;
+    if (pg_wal_.empty()) return std::nullopt;
     auto local = read_file(pg_wal_ + "/" + prev_->name);
     if (local && local->size() == req_.segment_bytes && !repo::wal_file_problem(prev_->name, *local, known_)) {
       out_.bytes_read += local->size();
@@ -178,6 +179,7 @@ class ChangeBuilder {
   // segment holding the end is still being written; it is cut at the end (zeros from there), so
   // a record being written after it is never decoded and cannot fail a CRC.
   void read_local(const Segment& s, bool last) {
+    if (pg_wal_.empty()) no_map("WAL segment " + s.name + " is missing: not archived in " + repo_.describe());
     std::string path = pg_wal_ + "/" + s.name;
     auto content = read_file(path);
     if (!content)
@@ -231,7 +233,7 @@ class ChangeBuilder {
 
   const ArchiveChangesRequest& req_;
   const repo::Repository& repo_;
-  std::string pg_wal_;
+  std::string pg_wal_;  // "" without a data directory
   repo::KnownCluster known_;
   ArchiveChanges out_;
   pg::ChangeMap map_;

@@ -34,7 +34,9 @@ struct ArchiveChangesRequest {
   // From the previous snapshot's start LSN to the new snapshot's start LSN, oldest timeline first;
   // each entry's end is the next one's begin.
   std::vector<pg::TimelineRange> path;  // from pg::find_timeline_path
-  std::string data_directory;  // its pg_wal holds the segments not archived yet
+  // Its pg_wal holds the segments not archived yet. Empty: the repository alone (verify's check of
+  // maps has no data directory); a segment not archived is then missing.
+  std::string data_directory;
 };
 
 struct ArchiveChanges {

@@ -26,7 +26,8 @@ struct Finding {
 };
 
 struct CheckResult {
-  std::string name;  // "coverage", "size_anomalies", "checksums", "wal_continuity", "audit", "key", "restore_test"
+  std::string name;  // "coverage", "size_anomalies", "checksums", "wal_continuity", "audit", "change_maps", "key",
+                     // "restore_test"
   Status status = Status::pass;
   double seconds = 0;
   std::string summary;  // one line for the terminal

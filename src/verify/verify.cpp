@@ -17,6 +17,7 @@
 #include "repo/repository.h"
 #include "repo/snapshot_info.h"
 #include "storage/open_storage.h"
+#include "verify/change_map_check.h"
 #include "verify/checks.h"
 #include "verify/restore_test.h"
 
@@ -82,7 +83,7 @@ Report run_verify(const Config& config, const RepoConfig& rc, const VerifyOption
     return r;
   }));
   if (!repo) {
-    for (const char* n : {"coverage", "size_anomalies", "checksums", "wal_continuity", "audit"})
+    for (const char* n : {"coverage", "size_anomalies", "checksums", "wal_continuity", "audit", "change_maps"})
       report.checks.push_back(skipped(n, "the master key could not be unwrapped"));
     if (options.restore_test) report.checks.push_back(skipped("restore_test", "the master key could not be unwrapped"));
     report.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -118,6 +119,7 @@ Report run_verify(const Config& config, const RepoConfig& rc, const VerifyOption
   report.checks.push_back(timed([&] { return check_wal(*repo, all, damaged_wal); }));
   report.checks.push_back(timed([&] { return check_audit(*repo, audit, all); }));
   report.checks.back().seconds += audit_read_seconds;
+  report.checks.push_back(timed([&] { return check_change_maps(*repo, mine, all); }));
   if (options.restore_test) {
     report.checks.push_back(timed([&] {
       RestoreTestOptions o;

@@ -258,6 +258,27 @@ TEST_P(ArchiveChangesTest, SegmentNotArchivedYetIsReadFromPgWal) {
   EXPECT_TRUE(*r.map == reference());
 }
 
+// verify's check of maps has no data directory: the repository alone answers, and a segment it
+// lacks is missing even when a pg_wal beside the working directory would hold it.
+TEST_P(ArchiveChangesTest, WithoutADataDirectoryOnlyTheRepositoryIsRead) {
+  push_all_with_heads();
+  std::size_t last = segments().size() - 1;
+  auto req = request();
+  req.data_directory = "";
+  auto r = archive_changes(req);
+  ASSERT_TRUE(r.map) << r.reason;
+  EXPECT_EQ(r.from_pg_wal, 0u);
+  EXPECT_TRUE(*r.map == reference());
+
+  // The segment stays in pg_wal (push left it there), yet it is not read.
+  remove_object(repo::summary_object(name(last)));
+  remove_object(repo::wal_object(name(last)));
+  ASSERT_TRUE(std::filesystem::exists(pg_wal_ + "/" + name(last)));
+  r = archive_changes(req);
+  EXPECT_FALSE(r.map);
+  EXPECT_EQ(r.reason, "WAL segment " + name(last) + " is missing: not archived in " + repo().describe());
+}
+
 TEST_P(ArchiveChangesTest, AnotherSystemsWalGivesNoMap) {
   push_all_with_heads();
   auto req = request();
