@@ -42,3 +42,26 @@ wait_archived() {
     done
     return 1
 }
+
+# Sum of the resident set of every process under $1 (excluding /usr/bin/time and runuser),
+# sampled every 0.2 s; the peak is written to $2.  /usr/bin/time's %M is the largest single
+# process, which understates multi-process tools such as pgBackRest.
+sample_tree_rss() {
+    local root=$1 out=$2 peak=0 cur
+    while kill -0 "$root" 2>/dev/null; do
+        cur=$(ps -e -o pid=,ppid=,rss=,comm= | awk -v root="$root" '
+            { pp[$1] = $2; rss[$1] = $3; comm[$1] = $4 }
+            END {
+                s = 0
+                for (p in pp) {
+                    q = p; n = 0
+                    while ((q in pp) && q != root && q > 1 && n++ < 64) q = pp[q]
+                    if (q == root && p != root && comm[p] != "runuser") s += rss[p]
+                }
+                print s
+            }')
+        ((cur > peak)) && peak=$cur
+        sleep 0.2
+    done
+    echo "$peak" >"$out"
+}
