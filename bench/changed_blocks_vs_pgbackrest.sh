@@ -115,7 +115,7 @@ drop_caches() {
 # ---------------------------------------------------------------- results
 # One line per step in $RESULTS:
 #   fraction tool step status seconds cpu_seconds rss_kib tree_rss_kib disk_read_bytes
-#   stored_bytes pgdata_bytes load1 note
+#   stored_bytes pgdata_bytes load1 note snapshot
 record() { local IFS=$'\t'; echo "$*" >>"$RESULTS"; }
 # One line per change in $CHANGES: fraction every_nth rows_updated pages_before pages_after
 FAILED_STEPS=()
@@ -173,7 +173,10 @@ setup_workdir() {
     log "work directory $WORKDIR"
 }
 
-# pgdr: one local repository, zstd level 1, 2 readers.  pgBackRest: zst (level 3), aes-256-cbc,
+# pgdr: two local repositories, zstd level 1, 2 readers: snapshots by map go to "map",
+# --full-read ones to "full", both hold the base, so each step stores the same new blocks and
+# only what it reads differs (a full-read into the same repository right after a snapshot by map
+# would find every block stored already and skip their compression, encryption and writes).  pgBackRest: zst (level 3), aes-256-cbc,
 # process-max 2, file-level incremental (its default).  archive_command is pgdr archive-push,
 # which stores the block summaries the change map is built from, then pgBackRest's archive-push,
 # which its backups need; the wrapper holds the passphrase, so it is mode 0700.  pgBackRest
@@ -187,8 +190,12 @@ pgdata = "$PGDATA"
 conninfo = "host=127.0.0.1 port=$PORT user=postgres dbname=postgres"
 
 [[repo]]
-name = "local"
-path = "$WORKDIR/repo-pgdr"
+name = "map"
+path = "$WORKDIR/repo-pgdr-map"
+
+[[repo]]
+name = "full"
+path = "$WORKDIR/repo-pgdr-full"
 
 [key]
 passphrase_env = "PGDR_PASSPHRASE"
@@ -335,14 +342,17 @@ run_step() {
         echo "changed_blocks_vs_pgbackrest: FAILED: $tool $step ($pct): exit status $rc" >&2
         tail -n 15 "$lf" | sed 's/^/    /' >&2
     fi
+    # pgdr prints the snapshot id as its last line
+    local snapshot=
+    [[ $tool == pgdr ]] && snapshot=$(tail -n 1 "$lf" | grep -E '^[0-9]{8}T[0-9.]+Z-[0-9a-f]+$' || true)
     record "$pct" "$tool" "$step" "$status" "$secs" "$cpu" "$rss" "$tree" $((inputs * 512)) \
-        $((after - before)) "$(pgdata_bytes "$PGDATA")" "$load" "$note"
+        $((after - before)) "$(pgdata_bytes "$PGDATA")" "$load" "$note" "$snapshot"
     log "$tool: $step ($pct) took $secs s, $cpu s CPU, $((rss / 1024)) MiB"
 }
 
-pgdr_step() {  # fraction step [backup options]
-    local pct=$1 step=$2; shift 2
-    run_step "$pct" pgdr "$step" "$WORKDIR/repo-pgdr" -- \
+pgdr_step() {  # fraction step repository [backup options]
+    local pct=$1 step=$2 repo=$3; shift 3
+    run_step "$pct" pgdr "$step" "$WORKDIR/repo-pgdr-$repo" -- \
         env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$PGDR_CONF" backup "$@"
 }
 pgbr_step() {  # fraction step type
@@ -351,14 +361,13 @@ pgbr_step() {  # fraction step type
         "$PGBACKREST" --config="$PGBR_CONF" --stanza=bench --type="$3" backup
 }
 
-# What pgdr says each snapshot read: changes{source, reason, read_bytes, unread_blocks}, in the
-# order the snapshots were taken (the same as the pgdr rows of $RESULTS).
+# What pgdr says each snapshot read: changes{source, reason, read_bytes, unread_blocks}, by
+# snapshot id (the base is in both repositories under one id; its figures are the same).
 pgdr_changes() {
     pgdr info --json >"$WORKDIR/pgdr-info.json" 2>"$LOGS/pgdr-info.log" ||
         die "pgdr info --json failed: $(tail -3 "$LOGS/pgdr-info.log")"
-    # ids begin with the start time to the millisecond
-    jq -c '[.repos[0].snapshots | sort_by(.id)[] | {id, changes, new_blocks, reused_blocks, stored_bytes}]' \
-        "$WORKDIR/pgdr-info.json"
+    jq -c '[.repositories[].snapshots[] | {key: .id, value: {changes, new_blocks, reused_blocks, stored_bytes}}]
+           | from_entries' "$WORKDIR/pgdr-info.json"
 }
 
 # ---------------------------------------------------------------- report
@@ -385,15 +394,11 @@ report() {
             fraction_pct: .[0], tool: .[1], step: .[2], status: .[3],
             seconds: (.[4] | num), cpu_seconds: (.[5] | num), rss_kib: (.[6] | num),
             tree_rss_kib: (.[7] | num), disk_read_bytes: (.[8] | num), stored_bytes: (.[9] | num),
-            pgdata_bytes: (.[10] | num), load1: (.[11] | num), note: .[12]
-        })) as $rows
-        # pgdr rows and pgdr snapshots are in the same order
-        | ([$rows | to_entries[] | select(.value.tool == "pgdr") | .key]) as $pidx
-        | (reduce range(0; $pidx | length) as $i ($rows;
-              if $i < ($snapshots | length) then
-                  .[$pidx[$i]] += {snapshot: $snapshots[$i].id, changes: $snapshots[$i].changes,
-                                   new_blocks: $snapshots[$i].new_blocks}
-              else . end)) as $rows
+            pgdata_bytes: (.[10] | num), load1: (.[11] | num), note: .[12],
+            snapshot: (if (.[13] // "") == "" then null else .[13] end)
+        }) | map(if .snapshot != null and $snapshots[.snapshot] != null
+                 then . + {changes: $snapshots[.snapshot].changes, new_blocks: $snapshots[.snapshot].new_blocks}
+                 else . end)) as $rows
         | ($rows | map(. + {
               pgdr_read_bytes: (.changes.read_bytes // null),
               read_share: (if .changes.read_bytes != null and .pgdata_bytes > 0
@@ -468,23 +473,22 @@ main() {
 
     # The base: a full snapshot with each tool.  pgdr's first snapshot reads everything (no
     # previous one); pgBackRest's is --type=full.
-    pgdr_step base full
+    pgdr_step base full map
     pgbr_step base full full
 
-    # Per fraction: pgdr by map first (its range is what changed since the previous snapshot),
-    # then --full-read (reads everything, stores what the map snapshot already stored) and
-    # pgBackRest's incremental; pgBackRest goes first every other fraction, so neither tool
-    # always runs right after the changes are made.
+    # Per fraction: pgdr by map, pgdr --full-read, pgBackRest's incremental, each relative to
+    # its own previous snapshot; the order is reversed every other fraction, so no step always
+    # runs first after the changes or right after another's writes.
     local pct n=0
     for pct in ${FRACTIONS//,/ }; do
         change_pages "$pct"
         if ((n++ % 2)); then
             pgbr_step "$pct" incr incr
-            pgdr_step "$pct" map
-            pgdr_step "$pct" full-read --full-read
+            pgdr_step "$pct" full-read full --full-read --repo full
+            pgdr_step "$pct" map map --repo map
         else
-            pgdr_step "$pct" map
-            pgdr_step "$pct" full-read --full-read
+            pgdr_step "$pct" map map --repo map
+            pgdr_step "$pct" full-read full --full-read --repo full
             pgbr_step "$pct" incr incr
         fi
     done
