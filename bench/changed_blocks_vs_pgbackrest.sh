@@ -68,8 +68,9 @@ parse_args() {
     [[ $DATA == pgbench || $DATA == realistic ]] || die "--data must be pgbench or realistic"
     local f
     for f in ${FRACTIONS//,/ }; do
-        [[ $f =~ ^[0-9]*\.?[0-9]+$ ]] && awk -v f="$f" 'BEGIN { exit !(f > 0 && f <= 100) }' ||
+        if ! [[ $f =~ ^[0-9]*\.?[0-9]+$ ]] || ! awk -v f="$f" 'BEGIN { exit !(f > 0 && f <= 100) }'; then
             die "--fractions: '$f' is not a percentage in (0, 100]"
+        fi
     done
     # The script works in its own directory from here on: relative paths would no longer resolve.
     [[ -x $PGDR_BIN ]] || die "pgdr binary not found or not executable: $PGDR_BIN"
