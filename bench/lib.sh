@@ -6,6 +6,24 @@ now() { date +%s.%N; }
 fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 du_bytes() { if [[ -e $1 ]]; then du -sb "$1" | cut -f1; else echo 0; fi; }
 
+# make_workdir PREFIX: $WORKDIR, which must be empty when given, or else a new directory
+# /var/tmp/PREFIX.XXXXXX (then WORKDIR_CREATED=1: the whole of it may go at the end); owned by
+# postgres, mode 0755, and made the current directory, because postgres must be able to stay in
+# the current directory.  die() is the calling script's.
+make_workdir() {
+    if [[ -z $WORKDIR ]]; then
+        WORKDIR=$(mktemp -d "/var/tmp/$1.XXXXXX")
+        WORKDIR_CREATED=1
+    else
+        mkdir -p "$WORKDIR"
+        [[ -z $(ls -A "$WORKDIR") ]] || die "--workdir $WORKDIR is not empty"
+        WORKDIR=$(cd "$WORKDIR" && pwd)
+    fi
+    chown postgres: "$WORKDIR"
+    chmod 0755 "$WORKDIR"
+    cd "$WORKDIR"
+}
+
 # A TCP port nobody listens on, for a throwaway server; die() is the calling script's.
 free_port() {
     local p i
