@@ -152,17 +152,7 @@ cleanup() {
 }
 
 setup_workdir() {
-    if [[ -z $WORKDIR ]]; then
-        WORKDIR=$(mktemp -d /var/tmp/pgdr-archive-bench.XXXXXX)
-        WORKDIR_CREATED=1
-    else
-        mkdir -p "$WORKDIR"
-        [[ -z $(ls -A "$WORKDIR") ]] || die "--workdir $WORKDIR is not empty"
-        WORKDIR=$(cd "$WORKDIR" && pwd)
-    fi
-    chown postgres: "$WORKDIR"
-    chmod 0755 "$WORKDIR"
-    cd "$WORKDIR"    # postgres must be able to stay in the current directory
+    make_workdir pgdr-archive-bench
     SOCK="$WORKDIR/sock"
     LOGS="$WORKDIR/logs"
     install -d -o postgres -g postgres -m 0755 "$SOCK" "$LOGS"

@@ -152,17 +152,7 @@ cleanup() {
 
 # ---------------------------------------------------------------- setup
 setup_workdir() {
-    if [[ -z $WORKDIR ]]; then
-        WORKDIR=$(mktemp -d /var/tmp/pgdr-bench.XXXXXX)
-        WORKDIR_CREATED=1
-    else
-        mkdir -p "$WORKDIR"
-        [[ -z $(ls -A "$WORKDIR") ]] || die "--workdir $WORKDIR is not empty"
-        WORKDIR=$(cd "$WORKDIR" && pwd)
-    fi
-    chown postgres: "$WORKDIR"
-    chmod 0755 "$WORKDIR"
-    cd "$WORKDIR"    # postgres must be able to stay in the current directory
+    make_workdir pgdr-bench
     PGDATA="$WORKDIR/pgdata"
     SOCK="$WORKDIR/sock"
     LOGS="$WORKDIR/logs"
@@ -385,29 +375,6 @@ measure_disk() {
 }
 
 # ---------------------------------------------------------------- timed steps
-# Sum of the resident set of every process under $1 (excluding /usr/bin/time and runuser),
-# sampled every 0.2 s; the peak is written to $2.  /usr/bin/time's %M is the largest single
-# process, which understates multi-process tools such as pgBackRest.
-sample_tree_rss() {
-    local root=$1 out=$2 peak=0 cur
-    while kill -0 "$root" 2>/dev/null; do
-        cur=$(ps -e -o pid=,ppid=,rss=,comm= | awk -v root="$root" '
-            { pp[$1] = $2; rss[$1] = $3; comm[$1] = $4 }
-            END {
-                s = 0
-                for (p in pp) {
-                    q = p; n = 0
-                    while ((q in pp) && q != root && q > 1 && n++ < 64) q = pp[q]
-                    if (q == root && p != root && comm[p] != "runuser") s += rss[p]
-                }
-                print s
-            }')
-        ((cur > peak)) && peak=$cur
-        sleep 0.2
-    done
-    echo "$peak" >"$out"
-}
-
 # run_step TOOL STEP REPO_DIR REF_BYTES -- COMMAND...   (COMMAND runs as postgres)
 # Times COMMAND, records wall seconds, peak RSS and what it added to REPO_DIR.
 # With SYNC_AFTER=1, a sync(1) right after COMMAND is timed and added to the seconds, so a
