@@ -5,7 +5,8 @@
 // whole file is read: files that are not main relation forks (free space and visibility maps
 // change in ways no block reference names; init forks are small), a fork created, truncated or dropped at or below the file's blocks, a database
 // created or dropped as a whole, a file new since the previous snapshot or shorter than it was,
-// and sizes that are not whole blocks. Pure functions; thread-safe.
+// and sizes that are not whole blocks. For speed, a few unchanged blocks between two changed ones
+// are read too, and a file with most blocks to read is read whole. Pure functions; thread-safe.
 #pragma once
 
 #include <cstdint>

@@ -15,7 +15,7 @@ namespace {
 
 // One line on how the snapshot found what changed and what it read.
 std::string describe_changes(const repo::SnapshotInfo& i) {
-  std::string read = "read " + human_bytes(i.read_bytes) + " of " + human_bytes(i.logical_bytes) + " from the data directory";
+  std::string read = "read " + human_bytes(i.read_bytes) + " of " + human_bytes(i.logical_bytes) + " from the data directory and WAL";
   if (i.change_source == "full-read") return "full read (" + i.change_reason + "): " + read;
   return "changes from " + i.change_source + ": " + read + ", " + std::to_string(i.unread_blocks) +
          " unchanged blocks taken from snapshot " + i.previous_snapshot;

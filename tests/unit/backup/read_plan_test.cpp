@@ -50,10 +50,20 @@ TEST(ReadPlan, ReadsOnlyChangedBlocksAndWhatWasAppended) {
   map.add_block(main_fork(1663, 5, 16384), 3);
   map.add_block(main_fork(1663, 5, 16384), 7);
   map.add_block(main_fork(1663, 5, 99), 1);  // another relation: not this file's business
-  ReadPlan p = plan_read(map, "base/5/16384", 12 * kBlock, 10 * kBlock, kBlock);
+  map.add_block(main_fork(1663, 5, 16384), 40);
+  ReadPlan p = plan_read(map, "base/5/16384", 100 * kBlock, 98 * kBlock, kBlock);
   ASSERT_FALSE(p.whole);
-  EXPECT_EQ(p.file_blocks, 12u);
-  EXPECT_EQ(p.blocks, (std::vector<std::uint64_t>{3, 7, 10, 11}));
+  EXPECT_EQ(p.file_blocks, 100u);
+  // 3 and 7 are close enough to read 4-6 with them; 40 stands alone; 98 and 99 were appended.
+  EXPECT_EQ(p.blocks, (std::vector<std::uint64_t>{3, 4, 5, 6, 7, 40, 98, 99}));
+}
+
+TEST(ReadPlan, AFileMostlyToReadIsReadWhole) {
+  pg::ChangeMap map;
+  for (std::uint32_t b = 0; b < 10; b += 2) map.add_block(main_fork(1663, 5, 16384), b);
+  EXPECT_FALSE(plan_read(map, "base/5/16384", 100 * kBlock, 100 * kBlock, kBlock).whole);
+  for (std::uint32_t b = 10; b < 60; ++b) map.add_block(main_fork(1663, 5, 16384), b);
+  EXPECT_TRUE(plan_read(map, "base/5/16384", 100 * kBlock, 100 * kBlock, kBlock).whole);
 }
 
 TEST(ReadPlan, NothingChangedReadsNothing) {
@@ -68,7 +78,7 @@ TEST(ReadPlan, BlocksOfALaterSegmentAreCountedFromItsStart) {
   pg::ChangeMap map;
   map.add_block(main_fork(1663, 5, 16384), 5);                           // segment 0
   map.add_block(main_fork(1663, 5, 16384), pg::kBlocksPerRelationSegment + 2);  // segment 1, block 2
-  ReadPlan p = plan_read(map, "base/5/16384.1", 4 * kBlock, 4 * kBlock, kBlock);
+  ReadPlan p = plan_read(map, "base/5/16384.1", 40 * kBlock, 40 * kBlock, kBlock);
   ASSERT_FALSE(p.whole);
   EXPECT_EQ(p.blocks, (std::vector<std::uint64_t>{2}));
 }
@@ -77,7 +87,7 @@ TEST(ReadPlan, LargerRepositoryBlocksCoverEveryPageInThem) {
   pg::ChangeMap map;
   map.add_block(main_fork(1663, 5, 16384), 5);  // pages 4-7 are repository block 1 at 32 KiB
   map.add_block(main_fork(1663, 5, 16384), 6);
-  ReadPlan p = plan_read(map, "base/5/16384", 16 * kBlock, 16 * kBlock, 4 * kBlock);
+  ReadPlan p = plan_read(map, "base/5/16384", 64 * kBlock, 64 * kBlock, 4 * kBlock);
   ASSERT_FALSE(p.whole);
   EXPECT_EQ(p.blocks, (std::vector<std::uint64_t>{1}));
 }

@@ -80,19 +80,19 @@ class ChangeMapCheckTest : public repo::test::OpenRepoTestBase {
 };
 
 TEST_F(ChangeMapCheckTest, BlocksTheMapNamesMayDifferAndAppendedOnesAreRead) {
-  write_manifest(kPrevious, {{"base/5/16384", {1, 2, 3, 4, 5}}});
-  write_manifest(kSnapshot, {{"base/5/16384", {1, 2, 30, 4, 0, 6, 7}}});
+  write_manifest(kPrevious, {{"base/5/16384", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}}});
+  write_manifest(kSnapshot, {{"base/5/16384", {1, 2, 30, 4, 5, 6, 7, 8, 9, 0, 11, 12, 13, 14}}});
   pg::ChangeMap map;
   map.add_block(main_fork(16384), 2);
-  map.add_block(main_fork(16384), 4);
+  map.add_block(main_fork(16384), 9);
   auto c = compare(map);
   EXPECT_EQ(c.missed_blocks, 0u);
   EXPECT_EQ(c.missed_files, 0u);
   EXPECT_TRUE(c.listed.empty());
   EXPECT_EQ(c.files_by_map, 1u);
   EXPECT_EQ(c.files_whole, 0u);
-  EXPECT_EQ(c.blocks_planned, 4u);   // 2, 4 and the appended 5, 6
-  EXPECT_EQ(c.blocks_compared, 3u);  // 0, 1, 3
+  EXPECT_EQ(c.blocks_planned, 6u);   // 2, 9, the gap 10-11 read through, the appended 12, 13
+  EXPECT_EQ(c.blocks_compared, 8u);  // 0, 1, 3-8
 }
 
 TEST_F(ChangeMapCheckTest, ADifferenceTheMapDoesNotNameIsAMiss) {
