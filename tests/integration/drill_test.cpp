@@ -315,6 +315,7 @@ TEST_F(MeasureTest, ContinuousPrintsOneJsonLinePerInterval) {
     json j = json::parse(line);
     EXPECT_EQ(j["kind"], "measure");
     EXPECT_TRUE(j.contains("rpo_seconds"));
+    EXPECT_EQ(report_text_schema_errors("measure", line), "") << line;
     ++lines;
   }
   EXPECT_GE(lines, 2);
