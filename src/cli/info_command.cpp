@@ -1,4 +1,6 @@
 #include <cstdio>
+#include <string>
+#include <vector>
 #include <optional>
 #include <nlohmann/json.hpp>
 
@@ -44,6 +46,42 @@ nlohmann::json snapshot_json(const repo::SnapshotInfo& s) {
           {"duration_seconds", s.duration_seconds}};
 }
 
+enum class Status { ok, warning, error };
+
+const char* status_name(Status s) {
+  switch (s) {
+    case Status::ok: return "ok";
+    case Status::warning: return "warning";
+    case Status::error: return "error";
+  }
+  return "error";
+}
+
+struct InfoStatus {
+  Status status = Status::ok;
+  std::string reason;  // one line
+};
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) out += (i ? ", '" : "'") + names[i] + "'";
+  return out;
+}
+
+// An unreadable repository is an error: nothing of it can be restored or checked. A damaged
+// snapshot is a warning: the repository's other snapshots still restore.
+InfoStatus overall_status(const std::vector<std::string>& unavailable_repos, const std::vector<Error>& unavailable,
+                          const std::vector<std::string>& damaged_repos, const std::vector<std::string>& damaged) {
+  if (!unavailable.empty())
+    return {Status::error, (unavailable_repos.size() == 1 ? "repository " : "repositories ") +
+                               quoted_list(unavailable_repos) + " unavailable: " + unavailable.front().what()};
+  if (!damaged.empty())
+    return {Status::warning, std::to_string(damaged.size()) + " damaged object" + (damaged.size() == 1 ? "" : "s") +
+                                 " in " + (damaged_repos.size() == 1 ? "repository " : "repositories ") +
+                                 quoted_list(damaged_repos) + ": " + damaged.front()};
+  return {Status::ok, "every repository is readable and no snapshot is damaged"};
+}
+
 }  // namespace
 
 void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
@@ -57,7 +95,9 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
       cfg.repo(ctx.repo_name);  // none configured, or an unknown name: a configuration error
       nlohmann::json out = {{"repositories", nlohmann::json::array()}};
       std::vector<std::string> all_damaged;
+      std::vector<std::string> damaged_repos;  // names, in file order
       std::vector<Error> unavailable;
+      std::vector<std::string> unavailable_repos;
       for (const auto& rc : cfg.repos) {
         if (!ctx.repo_name.empty() && rc.name != ctx.repo_name) continue;
         // A repository that cannot be opened or listed is reported, and the others still listed.
@@ -70,6 +110,7 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
         } catch (const Error& e) {
           if (e.kind() == ErrorKind::interrupted || e.kind() == ErrorKind::config) throw;
           unavailable.push_back(e);
+          unavailable_repos.push_back(rc.name);
           out["repositories"].push_back({{"name", rc.name}, {"error", e.what()}});
           if (!json) std::printf("repository '%s': unavailable (%s)\n", rc.name.c_str(), e.what());
           continue;
@@ -83,11 +124,12 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
                             {"block_size", repo.settings().block_bytes},
                             {"snapshots", nlohmann::json::array()},
                             {"damaged_snapshots", damaged}};
+        if (!damaged.empty()) damaged_repos.push_back(rc.name);
+        for (const auto& s : snaps) r["snapshots"].push_back(snapshot_json(s));
+        // The repository's size on disk: every object the storage lists (packs, manifests, the WAL
+        // archive, key slots, leftovers of unfinished backups), not only what snapshots added.
         std::uint64_t stored = 0;
-        for (const auto& s : snaps) {
-          r["snapshots"].push_back(snapshot_json(s));
-          stored += s.stored_bytes;
-        }
+        for (const auto& o : repo.store().list("")) stored += o.size_bytes;
         r["stored_bytes"] = stored;
         std::uint64_t segment_bytes = (!snaps.empty() && snaps.back().wal_segment_bytes) ? snaps.back().wal_segment_bytes
                                                                                           : (16u << 20);
@@ -113,6 +155,7 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
           // Listed like a damaged snapshot: the rest is still shown, the command then fails.
           if (e.kind() != ErrorKind::corrupt) throw;
           all_damaged.push_back(e.what());
+          if (damaged_repos.empty() || damaged_repos.back() != rc.name) damaged_repos.push_back(rc.name);
         }
         if (streamed) {
           r["wal_stream"] = {{"timeline", streamed->timeline},
@@ -174,7 +217,12 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
           }
         }
       }
-      if (json) std::printf("%s\n", out.dump(2).c_str());
+      if (json) {
+        InfoStatus st = overall_status(unavailable_repos, unavailable, damaged_repos, all_damaged);
+        out["status"] = status_name(st.status);
+        out["status_reason"] = st.reason;
+        std::printf("%s\n", out.dump(2).c_str());
+      }
       // Everything readable is listed; an unavailable repository or a damaged snapshot still makes
       // the command fail.
       if (!unavailable.empty()) {

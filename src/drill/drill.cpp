@@ -23,6 +23,7 @@
 #include "pg/connection.h"
 #include "pg/lsn.h"
 #include "pg/scratch_server.h"
+#include "repo/audit_log.h"
 #include "repo/snapshot_info.h"
 #include "repo/wal_archive.h"
 #include "restore/restore.h"
@@ -475,6 +476,9 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
   json report;
   report["kind"] = "drill";
   report["pgdr_version"] = PGDR_VERSION;
+  // Who ran it, as the audit log names them: a drill report is evidence for an auditor.
+  report["host"] = repo::current_host_name();
+  report["os_user"] = repo::current_user_name();
   report["cluster"] = cfg.cluster.name;
   report["repository"] = repo.name();
   report["started_at"] = utc_ms(started_wall);

@@ -116,6 +116,10 @@ TEST_F(BadInputTest, FlippedByteInSnapshotInfoIsDetectedAndNamed) {
   ASSERT_EQ(j["repositories"][0]["snapshots"].size(), 1u);
   EXPECT_EQ(j["repositories"][0]["snapshots"][0]["id"], older);
   EXPECT_EQ(j["repositories"][0]["damaged_snapshots"].size(), 1u);
+  EXPECT_EQ(j["status"], "warning");
+  const std::string reason = j["status_reason"];
+  EXPECT_TRUE(reason.starts_with("1 damaged object in repository 'local': ")) << reason;
+  EXPECT_NE(reason.find("corrupt object snapshots/" + id + ".info"), std::string::npos) << reason;
   // A restore of "latest" takes the newest intact snapshot and says what it left out.
   auto restore = pgdr({"restore", "--target-dir", work_->file("restored")});
   EXPECT_EQ(restore.exit_code, 0) << restore.err;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pgdr_fixture.h"
+#include "report_schema.h"
 
 namespace pgdr::test {
 
@@ -48,10 +49,14 @@ class DrillTest : public PgdrTest {
         "INSERT INTO sales (product) SELECT 1 + g % 20000 FROM generate_series(1, 50000) g;");
   }
 
+  // A drill or measure report; each one read is also checked against its schema in docs/reports/.
   json read_json(const std::string& path) {
     std::ifstream in(path);
     json j;
     in >> j;
+    if (j.is_object() && (j["kind"] == "drill" || j["kind"] == "measure")) {
+      EXPECT_EQ(report_schema_errors(j["kind"].get<std::string>(), path), "") << path;
+    }
     return j;
   }
 

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <iostream>
+#include <regex>
 #include <thread>
 
 #include "core/time_format.h"
@@ -20,6 +22,74 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+
+// The HTML report as a browser shows it: no raw JSON in the visible text; who ran the drill; the
+// RTO components with their total; the timeline's names left of the bars and durations right of
+// them, over a time axis. Its screenshot is kept under the build directory.
+void expect_report_page_reads_well(const std::string& html, const json& j) {
+  const std::string page = read_whole(html);
+  double left = 1e9, right = 0;
+  static const std::regex rect_re("<rect x=\"([0-9.]+)\" y=\"[0-9]+\" width=\"([0-9.]+)\"");
+  for (auto it = std::sregex_iterator(page.begin(), page.end(), rect_re); it != std::sregex_iterator(); ++it) {
+    left = std::min(left, std::stod((*it)[1].str()));
+    right = std::max(right, std::stod((*it)[1].str()) + std::stod((*it)[2].str()));
+  }
+  ASSERT_LT(left, right) << "no bar in the timeline";
+  static const std::regex name_re("<text x=\"([0-9.]+)\" y=\"[0-9]+\" font-size=\"13\" text-anchor=\"end\">");
+  static const std::regex figure_re("<text x=\"([0-9.]+)\" y=\"[0-9]+\" font-size=\"12\">");
+  int names = 0, figures = 0;
+  for (auto it = std::sregex_iterator(page.begin(), page.end(), name_re); it != std::sregex_iterator(); ++it, ++names)
+    EXPECT_LT(std::stod((*it)[1].str()), left) << "a phase name reaches into the bars";
+  for (auto it = std::sregex_iterator(page.begin(), page.end(), figure_re); it != std::sregex_iterator(); ++it, ++figures)
+    EXPECT_GT(std::stod((*it)[1].str()), right) << "a duration overlaps the bars";
+  EXPECT_EQ(names, 5);
+  EXPECT_EQ(figures, 5);
+
+  const std::string home = std::filesystem::path(html).parent_path() / "chromium";
+  std::filesystem::create_directories(home);
+  auto chromium = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {"timeout", "60", "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                     "--disable-dev-shm-usage", "--user-data-dir=" + home, "--window-size=1200,2400"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_process(argv, {}, {"HOME=" + home});
+  };
+  ProcessResult dom = chromium({"--dump-dom", "file://" + html});
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  // The visible text: the DOM without its style sheet and its tags.
+  std::string visible = std::regex_replace(dom.out, std::regex("<style>[^<]*</style>"), " ");
+  visible = std::regex_replace(visible, std::regex("<[^>]*>"), " ");
+  EXPECT_EQ(visible.find("{\""), std::string::npos) << visible;
+  EXPECT_NE(visible.find("run on host " + j["host"].get<std::string>() + " as OS user " + j["os_user"].get<std::string>() +
+                         " with pgdr " + j["pgdr_version"].get<std::string>()),
+            std::string::npos)
+      << visible;
+  EXPECT_NE(visible.find("total (RTO)"), std::string::npos) << visible;
+  EXPECT_NE(visible.find("seconds since the drill started"), std::string::npos) << visible;
+  EXPECT_NE(visible.find("pg_amcheck"), std::string::npos) << visible;
+  // RTO components in phase order, after their heading.
+  std::size_t at = visible.find("RTO components");
+  ASSERT_NE(at, std::string::npos) << visible;
+  const std::pair<const char*, const char*> components[] = {
+      {"prepare", "prepare"},        {"restore", "restore"}, {"startup", "server startup"},
+      {"wal_replay", "WAL replay"}, {"checks", "checks"},   {"application", "application check"}};
+  for (const auto& [key, shown] : components) {
+    if (!j["rto"]["components"].contains(key)) continue;
+    at = visible.find(shown, at);
+    ASSERT_NE(at, std::string::npos) << shown << " missing or out of order in: " << visible;
+  }
+
+  const auto artifacts = std::filesystem::path(PGDR_BINARY).parent_path().parent_path() / "test-artifacts";
+  std::filesystem::create_directories(artifacts);
+  const std::string png = (artifacts / "drill-report.png").string();
+  std::filesystem::remove(png);
+  ProcessResult shot = chromium({"--screenshot=" + png, "file://" + html});
+  ASSERT_EQ(shot.exit_code, 0) << shot.err;
+  const std::string bytes = read_whole(png);
+  ASSERT_GT(bytes.size(), 2000u) << png;
+  EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
+  std::cout << "drill report screenshot: " << png << std::endl;
+  testing::Test::RecordProperty("drill_report_screenshot", png);
+}
 
 TEST_F(DrillTest, HealthyDrillPassesWithFivePhasesAndMeasuredRto) {
   json j;
@@ -33,6 +103,7 @@ TEST_F(DrillTest, HealthyDrillPassesWithFivePhasesAndMeasuredRto) {
   EXPECT_EQ(page.find("http://"), std::string::npos);
   EXPECT_EQ(page.find("https://"), std::string::npos);
   EXPECT_EQ(page.find("<script"), std::string::npos);
+  expect_report_page_reads_well(html, j);
   expect_nothing_left();
   // The primary carries on.
   EXPECT_EQ(cluster_->psql("SELECT count(*) FROM sales"), "55000");
@@ -315,6 +386,7 @@ TEST_F(MeasureTest, ContinuousPrintsOneJsonLinePerInterval) {
     json j = json::parse(line);
     EXPECT_EQ(j["kind"], "measure");
     EXPECT_TRUE(j.contains("rpo_seconds"));
+    EXPECT_EQ(report_text_schema_errors("measure", line), "") << line;
     ++lines;
   }
   EXPECT_GE(lines, 2);

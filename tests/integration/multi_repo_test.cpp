@@ -355,6 +355,8 @@ TEST_F(MultiRepoTest, InfoAndRestoreGoOnPastARepositoryThatIsGone) {
   std::string id = backup();
   archive_now();
   auto info = nlohmann::json::parse(pgdr_ok({"info", "--json"}));
+  EXPECT_EQ(info["status"], "ok");
+  EXPECT_EQ(info["status_reason"], "every repository is readable and no snapshot is damaged");
   ASSERT_EQ(info["repositories"].size(), 3u);
   for (const auto& repo : info["repositories"]) {
     EXPECT_EQ(repo["snapshots"][0]["id"], id);
@@ -371,7 +373,11 @@ TEST_F(MultiRepoTest, InfoAndRestoreGoOnPastARepositoryThatIsGone) {
   EXPECT_TRUE(r.err.starts_with("pgdr: no repository 'a' at")) << r.err;
   auto j = pgdr({"info", "--json"});
   EXPECT_EQ(j.exit_code, 1);
-  auto jr = nlohmann::json::parse(j.out)["repositories"];
+  const auto doc = nlohmann::json::parse(j.out);
+  EXPECT_EQ(doc["status"], "error");
+  EXPECT_TRUE(doc["status_reason"].get<std::string>().starts_with("repository 'a' unavailable: no repository 'a' at"))
+      << doc["status_reason"];
+  auto jr = doc["repositories"];
   ASSERT_EQ(jr.size(), 3u);
   EXPECT_NE(jr[0]["error"].get<std::string>().find("no repository 'a'"), std::string::npos);
   EXPECT_EQ(jr[1]["snapshots"][0]["id"], id);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <chrono>
@@ -19,6 +20,7 @@
 #include "harness/pgdr_runner.h"
 #include "harness/server_user.h"
 #include "harness/temp_dir.h"
+#include "report_schema.h"
 
 namespace pgdr::test {
 
@@ -84,7 +86,13 @@ class PgdrTest : public ::testing::Test {
     for (const auto& e : env) has_pass |= e.starts_with("PGDR_PASSPHRASE=");
     if (!has_pass) env.push_back(std::string("PGDR_PASSPHRASE=") + kPassphrase);
     env.insert(env.begin(), pgdr_env_.begin(), pgdr_env_.end());
-    return run_pgdr(args, env);
+    PgdrResult r = run_pgdr(args, env);
+    // Every `info --json` a test runs also checks the output against its documented schema.
+    if (std::find(args.begin(), args.end(), "info") != args.end() &&
+        std::find(args.begin(), args.end(), "--json") != args.end() && !r.out.empty()) {
+      EXPECT_EQ(report_text_schema_errors("info", r.out), "") << r.out;
+    }
+    return r;
   }
 
   // Runs pgdr and expects exit 0; returns stdout.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pgdr_fixture.h"
+#include "report_schema.h"
 
 namespace pgdr::test {
 
@@ -59,12 +60,7 @@ class VerifyFixture : public PgdrTest {
   }
 
   // Validates the last report against docs/reports/verify.schema.json; "" when valid.
-  std::string schema_errors() const {
-    auto r = run_process({"python3", std::string(PGDR_SOURCE_DIR) + "/tests/integration/tools/check_schema.py",
-                          std::string(PGDR_SOURCE_DIR) + "/docs/reports/verify.schema.json", last_report_path_});
-    if (r.exit_code == 0) return "";
-    return "exit " + std::to_string(r.exit_code) + ": " + r.out + r.err;
-  }
+  std::string schema_errors() const { return report_schema_errors("verify", last_report_path_); }
 
   // Every pack file of the repository, largest first.
   std::vector<std::string> packs() const {

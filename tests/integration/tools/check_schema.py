@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Validates a JSON document against the subset of JSON Schema that docs/reports/*.schema.json use:
-type, enum, const, required, properties, additionalProperties (bool), items, minimum, pattern.
-Standard library only. Prints every violation; exits 0 when valid, 1 when not, 2 on bad input."""
+type, enum, const, required, properties, additionalProperties (bool), items, minimum, pattern,
+oneOf. Standard library only. The document is read from standard input when its path is "-". Prints every violation; exits 0 when valid, 1 when not, 2 on bad input."""
 import json
 import re
 import sys
@@ -13,6 +13,18 @@ TYPES = {
 
 
 def check(schema, doc, path, errors):
+    if "oneOf" in schema:
+        found = []
+        for option in schema["oneOf"]:
+            e = []
+            check(option, doc, path, e)
+            found.append(e)
+        matching = sum(1 for e in found if not e)
+        if matching != 1:
+            errors.append("%s: matches %d of the oneOf schemas, not exactly one" % (path, matching))
+            if matching == 0:
+                # The option with the fewest violations is most likely the one meant.
+                errors.extend(min(found, key=len))
     t = schema.get("type")
     if t is not None:
         names = t if isinstance(t, list) else [t]
@@ -51,7 +63,7 @@ def check(schema, doc, path, errors):
 def main():
     try:
         schema = json.load(open(sys.argv[1]))
-        doc = json.load(open(sys.argv[2]))
+        doc = json.load(sys.stdin if sys.argv[2] == "-" else open(sys.argv[2]))
     except Exception as e:  # noqa: BLE001
         print("unable to read input: %s" % e)
         return 2

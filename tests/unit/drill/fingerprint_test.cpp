@@ -125,6 +125,30 @@ TEST(DrillReport, HtmlIsSelfContainedAndEscapes) {
   EXPECT_NE(drill_summary(r).find("RTO 12.5 s"), std::string::npos);
 }
 
+TEST(DrillReport, PhaseDetailsAreLabelledTablesNotJson) {
+  nlohmann::json details = {{"dr_port", 5433},
+                            {"notes", nlohmann::json::array()},
+                            {"tables", {{{"table", "public.t<1>"}, {"verdict", "mismatch"}}}},
+                            {"nested", {{"ok", true}, {"lines", {"a", "b"}}}}};
+  nlohmann::json r = {{"phases", {{{"name", "restore"}, {"status", "PASS"}, {"seconds", 2.0}, {"details", details}}}},
+                      {"rto", {{"components", {{"wal_replay", 1.0}, {"prepare", 0.5}}}}},
+                      {"rto_seconds", 1.5}};
+  std::string html = drill_html(r);
+  EXPECT_EQ(html.find("{&quot;"), std::string::npos) << html;
+  EXPECT_EQ(html.find("[&quot;"), std::string::npos) << html;
+  EXPECT_NE(html.find("<th>dr port</th><td>5433</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<th>table</th><th>verdict</th>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td>public.t&lt;1&gt;</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<th>ok</th><td>yes</td>"), std::string::npos) << html;
+  // Components in phase order whatever the JSON's order, then their total.
+  const auto prepare = html.find("<td>prepare</td>"), replay = html.find("<td>WAL replay</td>"),
+             total = html.find("<th>total (RTO)</th><th>1.5 s</th>");
+  EXPECT_LT(prepare, replay);
+  EXPECT_LT(replay, total);
+  EXPECT_NE(total, std::string::npos) << html;
+  EXPECT_NE(html.find("seconds since the drill started"), std::string::npos);
+}
+
 TEST(DrillReport, PartialReportsRenderWithoutTheMissingFields) {
   // An interrupted drill, or a report from another version, lacks fields: rendering says "unknown".
   nlohmann::json r = {{"result", "FAIL"}, {"phases", {{{"name", "prepare"}, {"status", "FAIL"}, {"seconds", 0.5}}}}};
