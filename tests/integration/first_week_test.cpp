@@ -20,6 +20,7 @@
 #include "core/time_format.h"
 #include "harness/background_process.h"
 #include "pgdr_fixture.h"
+#include "report_schema.h"
 
 namespace pgdr::test {
 namespace {
@@ -123,6 +124,7 @@ TEST_F(FirstWeekTest, ReadmeOrderRaisesNoAlarm) {
   const std::string verify_report = work_->file("verify.json");
   PgdrResult v = pgdr({"verify", "--report", verify_report});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_EQ(report_schema_errors("verify", verify_report), "");
   json vr = json::parse(read_whole(verify_report));
   EXPECT_EQ(vr["result"], "PASS") << vr.dump(2);
   const json& wal = check_named(vr, "wal_continuity");
@@ -135,6 +137,7 @@ TEST_F(FirstWeekTest, ReadmeOrderRaisesNoAlarm) {
   const std::string measure_report = work_->file("measure.json");
   PgdrResult m = pgdr({"measure", "--report", measure_report});
   EXPECT_EQ(m.exit_code, 0) << m.out << m.err;
+  EXPECT_EQ(report_schema_errors("measure", measure_report), "");
   json mr = json::parse(read_whole(measure_report));
   EXPECT_EQ(mr["result"], "PASS") << mr.dump(2);
   EXPECT_EQ(check_named(mr, "rto")["status"], "SKIP") << mr.dump(2);
