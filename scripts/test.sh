@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian packages), builds pgdr, and runs the whole test suite:
 # unit and integration tests on a normal build, then the unit tests again under ASan+UBSan, then
-# every fuzz target for a minute.
+# every fuzz target for 40 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -20,4 +20,4 @@ ninja -C build-asan -j"$jobs" pgdr_unit_tests
 # itself, 60 s each under ASan and UBSan, two at a time; fails on any crash, leak, hang or report.
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGDR_TESTS=OFF -DPGDR_FUZZ=ON >/dev/null
 ninja -C build-fuzz -j"$jobs" pgdr_fuzz
-bash scripts/fuzz.sh 60
+bash scripts/fuzz.sh 40
