@@ -327,9 +327,10 @@ class BackupRun {
             end();
             return;
           }
-          // The file shrank under us: the plan no longer fits, read what is there now.
-          begin(f.entry);
+          // The file shrank under us: the plan no longer fits, read what is there now. The frames
+          // in hand are flushed first, while the references they fill are still there.
           each([](Sink& s) { s.restart(); });
+          begin(f.entry);
         }
       }
       posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);

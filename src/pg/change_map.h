@@ -41,8 +41,6 @@ namespace pgdr::pg {
 // PostgreSQL's tablespace oids for the default and the shared tablespace (base/ and global/).
 inline constexpr std::uint32_t kDefaultTablespaceOid = 1663;
 inline constexpr std::uint32_t kGlobalTablespaceOid = 1664;
-// Blocks per relation segment file (RELSEG_SIZE at the default 1 GB / 8 KiB).
-inline constexpr std::uint32_t kBlocksPerRelationSegment = 131072;
 
 struct RelationFork {
   RelFileLocator rel;

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pg/page.h"
+
 namespace pgdr::backup {
 namespace {
 
@@ -77,7 +79,7 @@ TEST(ReadPlan, NothingChangedReadsNothing) {
 TEST(ReadPlan, BlocksOfALaterSegmentAreCountedFromItsStart) {
   pg::ChangeMap map;
   map.add_block(main_fork(1663, 5, 16384), 5);                           // segment 0
-  map.add_block(main_fork(1663, 5, 16384), pg::kBlocksPerRelationSegment + 2);  // segment 1, block 2
+  map.add_block(main_fork(1663, 5, 16384), pg::kBlocksPerSegment + 2);  // segment 1, block 2
   ReadPlan p = plan_read(map, "base/5/16384.1", 40 * kBlock, 40 * kBlock, kBlock);
   ASSERT_FALSE(p.whole);
   EXPECT_EQ(p.blocks, (std::vector<std::uint64_t>{2}));
@@ -113,8 +115,8 @@ TEST(ReadPlan, EveryCaseTheMapCannotVouchForIsReadWhole) {
 
 TEST(ReadPlan, ALimitPastTheSegmentLeavesItToTheMap) {
   pg::ChangeMap map;
-  map.add_limit(main_fork(1663, 5, 300), pg::kBlocksPerRelationSegment + 10);  // truncated in segment 1
-  const std::uint64_t full_segment = std::uint64_t{pg::kBlocksPerRelationSegment} * kBlock;
+  map.add_limit(main_fork(1663, 5, 300), pg::kBlocksPerSegment + 10);  // truncated in segment 1
+  const std::uint64_t full_segment = std::uint64_t{pg::kBlocksPerSegment} * kBlock;
   EXPECT_FALSE(plan_read(map, "base/5/300", full_segment, full_segment, kBlock).whole);
   EXPECT_TRUE(plan_read(map, "base/5/300.1", 20 * kBlock, 20 * kBlock, kBlock).whole);
 }
