@@ -205,6 +205,18 @@ TEST_F(ExpireTest, RepackingReclaimsGarbageInsidePacksAndEverySnapshotStillResto
       "CREATE TABLE big (id int PRIMARY KEY, pad text) WITH (autovacuum_enabled = off); "
       "INSERT INTO big SELECT g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 150000) g; "
       "VACUUM FREEZE big; CHECKPOINT");
+  // The untouched tenth must keep its bytes between the snapshots, so every page must be frozen
+  // before the first: a transaction of autovacuum's on a loaded machine can hold the horizon back,
+  // leave tuples unfrozen and let the next scan set hint bits, which changes every page.
+  cluster_->psql("ALTER SYSTEM SET autovacuum = off; SELECT pg_reload_conf(); CREATE EXTENSION pg_visibility");
+  for (int attempt = 0;; ++attempt) {
+    cluster_->psql("VACUUM FREEZE big; CHECKPOINT");
+    if (cluster_->psql("SELECT all_frozen = (SELECT relpages FROM pg_class WHERE relname = 'big') "
+                       "FROM pg_visibility_map_summary('big')") == "t")
+      break;
+    ASSERT_LT(attempt, 50) << "big never became all-frozen";
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   auto state_of = [](PgCluster& c) {
     return c.psql("SELECT (SELECT v FROM counter) || ':' || (SELECT md5(string_agg(pad, ',' ORDER BY id)) FROM big)");
   };
