@@ -10,54 +10,19 @@
 #
 #   tests/unit/pg/data/wal/make_change_fixtures.sh [MAJOR...]     (as root; default: 14 15 16 17 18)
 #
-# Servers as in make_fixtures.sh: Debian's 15 in /usr/lib/postgresql/15/bin, the others from
-# .ci/deps.sh in /var/cache/pgdr-test/postgresql/MAJOR/bin; they run as the user postgres.
+# The servers: ../fixture_server.sh.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/../fixture_server.sh"
 majors=("$@")
 [ ${#majors[@]} -gt 0 ] || majors=(14 15 16 17 18)
-client=/usr/lib/postgresql/15/bin
-cache="${PGDR_PG_CACHE:-/var/cache/pgdr-test/postgresql}"
-
-work="$(mktemp -d /tmp/pgdr-change-fixtures-XXXXXX)"
-chown postgres: "$work"
-bindir=""
-cleanup() {
-  if [ -n "$bindir" ] && [ -f "$work/data/postmaster.pid" ]; then
-    runuser -u postgres -- "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+fixture_begin change-fixtures
 
 for major in "${majors[@]}"; do
-  if [ "$major" = 15 ]; then bindir=/usr/lib/postgresql/15/bin; else bindir="$cache/$major/bin"; fi
-  [ -x "$bindir/postgres" ] || { echo "make_change_fixtures.sh: no PostgreSQL $major in $bindir" >&2; exit 1; }
-  rm -rf "$work/data"
-  runuser -u postgres -- env -C "$work" "$bindir/initdb" -D "$work/data" -k --wal-segsize=1 -U postgres \
-    --auth=trust -E UTF8 --locale=C >/dev/null
-  port="$(free_port)"
-  # As make_fixtures.sh: wal_keep_size keeps the segments until they are copied; autovacuum off
-  # so that only this load's VACUUM truncates.
-  cat >>"$work/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$work'
-autovacuum = off
-wal_level = replica
-max_prepared_transactions = 4
-checkpoint_timeout = 1h
-max_wal_size = 1GB
-wal_keep_size = 256MB
-fsync = off
-CONF
-  runuser -u postgres -- env -C "$work" "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
-  psql=("$client/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres)
+  # As make_fixtures.sh: wal_keep_size keeps the segments until they are copied.
+  fixture_start "$major" "max_prepared_transactions = 4
+wal_keep_size = 256MB"
   sql() { "${psql[@]}" -c "$1"; }
 
   # The tables exist before the first segment: their changes, not their creation, are the load.
@@ -135,13 +100,7 @@ SQL
   out="$here/$major/changes"
   rm -rf "$out"
   mkdir -p "$out"
-  for f in "$work/data/pg_wal/"*; do
-    name="$(basename "$f")"
-    [[ "$name" =~ ^[0-9A-F]{24}$ ]] || continue
-    if [[ ! "$name" < "$first" ]] && [[ ! "$name" > "$last" ]]; then
-      zstd -q -19 -c "$f" >"$out/$name.zst"
-    fi
-  done
+  fixture_copy_segments "$out" "$first" "$last"
   if [ -x "$bindir/pg_waldump" ]; then
     # One line per distinct block: "spc/db/rel fork block", fork as pgdr numbers them.
     "$bindir/pg_waldump" -p "$work/data/pg_wal" "$first" "$last" 2>/dev/null |
@@ -152,7 +111,6 @@ SQL
              print $1, n, b }' | sort -u >"$out/pg_waldump_blocks.txt"
   fi
   mv "$work/expected.txt" "$out/expected.txt"
-  runuser -u postgres -- "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null
-  rm -rf "$work/data" "$work/server.log"
+  fixture_stop
   echo "PostgreSQL $major: $(ls "$out" | grep -c zst) segments, $(du -sk "$out" | cut -f1) kB"
 done

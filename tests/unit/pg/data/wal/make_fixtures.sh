@@ -5,58 +5,20 @@
 #
 #   tests/unit/pg/data/wal/make_fixtures.sh [MAJOR...]     (as root; default: 14 15 16 17 18)
 #
-# Servers: Debian's 15 in /usr/lib/postgresql/15/bin; 14, 16, 17 and 18 from .ci/deps.sh in
-# /var/cache/pgdr-test/postgresql/MAJOR/bin. Debian's 15 psql and pgbench talk to every major.
-# PostgreSQL refuses root, so the servers run as the user postgres in a directory it owns.
+# The servers: ../fixture_server.sh.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/../fixture_server.sh"
 majors=("$@")
 [ ${#majors[@]} -gt 0 ] || majors=(14 15 16 17 18)
-client=/usr/lib/postgresql/15/bin
-cache="${PGDR_PG_CACHE:-/var/cache/pgdr-test/postgresql}"
-
-work="$(mktemp -d /tmp/pgdr-wal-fixtures-XXXXXX)"
-chown postgres: "$work"
-bindir=""
-cleanup() {
-  if [ -n "$bindir" ] && [ -f "$work/data/postmaster.pid" ]; then
-    runuser -u postgres -- "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+fixture_begin wal-fixtures
 
 for major in "${majors[@]}"; do
-  if [ "$major" = 15 ]; then bindir=/usr/lib/postgresql/15/bin; else bindir="$cache/$major/bin"; fi
-  [ -x "$bindir/postgres" ] || { echo "make_fixtures.sh: no PostgreSQL $major in $bindir" >&2; exit 1; }
-  rm -rf "$work/data"
-  runuser -u postgres -- env -C "$work" "$bindir/initdb" -D "$work/data" -k --wal-segsize=1 -U postgres \
-    --auth=trust -E UTF8 --locale=C >/dev/null
-  port="$(free_port)"
   # wal_keep_size: the checkpoints must not recycle the segments this script copies.
-  # autovacuum off: no commit of its own may follow the one recorded as the newest. fsync off only
-  # speeds the run up; it does not change what is written to WAL.
-  cat >>"$work/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$work'
-track_commit_timestamp = on
-autovacuum = off
-wal_level = replica
+  fixture_start "$major" "track_commit_timestamp = on
 max_prepared_transactions = 4
-checkpoint_timeout = 1h
-max_wal_size = 1GB
-wal_keep_size = 256MB
-fsync = off
-CONF
-  runuser -u postgres -- env -C "$work" "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
-  psql=("$client/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres)
-  pgbench=("$client/pgbench" -h 127.0.0.1 -p "$port" -U postgres)
+wal_keep_size = 256MB"
 
   "${pgbench[@]}" -i -s 1 -q postgres >/dev/null 2>&1
   # A fresh segment and a checkpoint first: the fixtures start at a segment boundary, and the
@@ -104,18 +66,10 @@ SQL
     echo "last_segment=$last"
   } >"$work/expected.txt"
 
-  # Copied while the server runs: the switch flushed them whole, and a shutdown checkpoint could
-  # recycle them.
   out="$here/$major"
   rm -rf "$out"
   mkdir -p "$out"
-  for f in "$work/data/pg_wal/"*; do
-    name="$(basename "$f")"
-    [[ "$name" =~ ^[0-9A-F]{24}$ ]] || continue
-    if [[ ! "$name" < "$first" ]] && [[ ! "$name" > "$last" ]]; then
-      zstd -q -19 -c "$f" >"$out/$name.zst"
-    fi
-  done
+  fixture_copy_segments "$out" "$first" "$last"
   if [ -x "$bindir/pg_waldump" ]; then
     # Where the major's own pg_waldump is installed (Debian's 15), its count of the same records
     # is a second opinion the tests compare with.
@@ -127,7 +81,6 @@ SQL
     } >>"$work/expected.txt"
   fi
   mv "$work/expected.txt" "$out/expected.txt"
-  runuser -u postgres -- "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null
-  rm -rf "$work/data" "$work/server.log"
+  fixture_stop
   echo "PostgreSQL $major: $(ls "$out" | grep -c zst) segments, $(du -sk "$out" | cut -f1) kB"
 done

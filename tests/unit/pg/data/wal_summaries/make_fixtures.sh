@@ -6,53 +6,19 @@
 #
 #   tests/unit/pg/data/wal_summaries/make_fixtures.sh [MAJOR...]     (as root; default: 17 18)
 #
-# Servers from .ci/deps.sh in /var/cache/pgdr-test/postgresql/MAJOR/bin; Debian's 15 psql talks to
-# both. PostgreSQL refuses root, so the servers run as the user postgres in a directory it owns.
+# The servers: ../fixture_server.sh.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/../fixture_server.sh"
 majors=("$@")
 [ ${#majors[@]} -gt 0 ] || majors=(17 18)
-client=/usr/lib/postgresql/15/bin
-cache="${PGDR_PG_CACHE:-/var/cache/pgdr-test/postgresql}"
-
-work="$(mktemp -d /tmp/pgdr-summary-fixtures-XXXXXX)"
-chown postgres: "$work"
-bindir=""
-cleanup() {
-  if [ -n "$bindir" ] && [ -f "$work/data/postmaster.pid" ]; then
-    runuser -u postgres -- "$bindir/pg_ctl" -D "$work/data" -m immediate stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+fixture_begin summary-fixtures
 
 for major in "${majors[@]}"; do
-  bindir="$cache/$major/bin"
-  [ -x "$bindir/postgres" ] || { echo "make_fixtures.sh: no PostgreSQL $major in $bindir" >&2; exit 1; }
-  rm -rf "$work/data"
-  runuser -u postgres -- env -C "$work" "$bindir/initdb" -D "$work/data" -k --wal-segsize=1 -U postgres \
-    --auth=trust -E UTF8 --locale=C >/dev/null
-  port="$(free_port)"
-  # autovacuum off: the only vacuum is the one below, whose truncation the fixtures must hold.
-  # checkpoint_timeout long: the summaries end where this script checkpoints, nowhere else.
-  cat >>"$work/data/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $port
-unix_socket_directories = '$work'
-summarize_wal = on
-autovacuum = off
-wal_level = replica
-checkpoint_timeout = 1h
-max_wal_size = 1GB
-fsync = off
-CONF
-  runuser -u postgres -- env -C "$work" "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
-  psql=("$client/psql" -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres)
+  # The summaries end where this script checkpoints, nowhere else (fixture_server.sh's long
+  # checkpoint_timeout), and the only vacuum is the one below, whose truncation they must hold.
+  fixture_start "$major" "summarize_wal = on"
 
   "${psql[@]}" -c "CHECKPOINT"
   first="$("${psql[@]}" -c "SELECT redo_lsn FROM pg_control_checkpoint()")"
@@ -123,7 +89,6 @@ SQL
     echo "shrink_blocks=$("${psql[@]}" -c "SELECT pg_relation_size('shrink') / 8192")"
     echo "database_oid=$("${psql[@]}" -c "SELECT oid FROM pg_database WHERE datname = current_database()")"
   } >"$out/expected.txt"
-  runuser -u postgres -- "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null
-  rm -rf "$work/data" "$work/server.log"
+  fixture_stop
   echo "PostgreSQL $major: $(ls "$out" | grep -c '\.summary$') summaries, $(du -sk "$out" | cut -f1) kB"
 done
