@@ -10,6 +10,7 @@
 #include "pg/lsn.h"
 #include "repo/sealed_stream.h"
 #include "repo/wal_archive.h"
+#include "repo/wal_stream_journal.h"
 
 namespace pgdr::repo {
 
@@ -45,8 +46,33 @@ void write_stream_chunk(const Repository& repo, const std::string& segment_name,
   write_sealed_object(repo.store(), object, repo.key(), data);
 }
 
+namespace {
+
+void order_and_measure(StreamedSegment& s) {
+  std::sort(s.chunks.begin(), s.chunks.end(), [](const StreamChunk& a, const StreamChunk& b) {
+    return a.start != b.start ? a.start < b.start : a.end < b.end;
+  });
+  s.contiguous_bytes = 0;
+  for (const auto& c : s.chunks) {
+    if (c.start > s.contiguous_bytes) break;
+    s.contiguous_bytes = std::max(s.contiguous_bytes, c.end);
+  }
+}
+
+}  // namespace
+
 std::vector<StreamedSegment> list_streamed(const Repository& repo, std::uint64_t segment_bytes) {
-  return list_streamed(repo.store(), segment_bytes);
+  auto out = list_streamed(repo.store(), segment_bytes);
+  for (auto& s : out) {
+    bool any = false;
+    for (auto& c : s.chunks)
+      if (c.journal) {
+        c.end = c.start + read_journal(repo, c.object, s.name, c.start).size();
+        any = true;
+      }
+    if (any) order_and_measure(s);
+  }
+  return out;
 }
 
 std::vector<StreamedSegment> list_streamed(const storage::Storage& store, std::uint64_t segment_bytes) {
@@ -55,28 +81,25 @@ std::vector<StreamedSegment> list_streamed(const storage::Storage& store, std::u
     // stream/<tli>/<segment>.<start>-<end>
     std::string_view p = obj.path;
     std::string_view leaf = p.substr(p.rfind('/') + 1);
-    if (leaf.size() != 42 || leaf[24] != '.' || leaf[33] != '-') continue;
+    // <segment>.<start>-<end> (a chunk) or <segment>.<start>.journal
+    const bool journal = leaf.size() == 33 + kJournalSuffix.size() && leaf.substr(33) == kJournalSuffix;
+    if (!journal && (leaf.size() != 42 || leaf[33] != '-')) continue;
+    if (leaf[24] != '.') continue;
     std::string seg_name(leaf.substr(0, 24));
     auto seg = pg::parse_segment_file_name(seg_name, segment_bytes);
     if (!seg || p != chunk_prefix(seg_name) + std::string(leaf.substr(25))) continue;
     auto start = parse_hex8(leaf.substr(25, 8));
-    auto end = parse_hex8(leaf.substr(34));
-    if (!start || !end || *end <= *start || *end > segment_bytes) continue;
+    auto end = journal ? start : parse_hex8(leaf.substr(34));
+    if (!start || !end || *start >= segment_bytes || (!journal && (*end <= *start || *end > segment_bytes))) continue;
     auto& s = by_name[seg_name];
     s.name = seg_name;
     s.timeline = seg->timeline;
     s.segno = seg->segno;
-    s.chunks.push_back({*start, *end, obj.path});
+    s.chunks.push_back({*start, *end, obj.path, journal});
   }
   std::vector<StreamedSegment> out;
   for (auto& [name, s] : by_name) {
-    std::sort(s.chunks.begin(), s.chunks.end(), [](const StreamChunk& a, const StreamChunk& b) {
-      return a.start != b.start ? a.start < b.start : a.end < b.end;
-    });
-    for (const auto& c : s.chunks) {
-      if (c.start > s.contiguous_bytes) break;
-      s.contiguous_bytes = std::max(s.contiguous_bytes, c.end);
-    }
+    order_and_measure(s);
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(), [](const StreamedSegment& a, const StreamedSegment& b) {
@@ -90,6 +113,13 @@ std::optional<Bytes> read_streamed_segment(const Repository& repo, const Streame
   Bytes out;
   for (const auto& c : segment.chunks) {
     if (c.start > out.size()) break;  // a hole: what follows cannot be used
+    if (c.journal) {
+      // Its end as listed may be older than what it holds now: read it whole either way.
+      Bytes data = read_journal(repo, c.object, segment.name, c.start);
+      if (c.start + data.size() > out.size())
+        out.insert(out.end(), data.begin() + static_cast<std::ptrdiff_t>(out.size() - c.start), data.end());
+      continue;
+    }
     if (c.end <= out.size()) continue;
     auto data = read_sealed_object(repo.store(), c.object, repo.key());
     if (!data) continue;  // removed meanwhile (the segment was completed)

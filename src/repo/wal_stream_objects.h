@@ -2,7 +2,11 @@
 // through push_wal_file, like archive-push's):
 //
 //   stream/<timeline, 8 hex>/<segment name>.<start, 8 hex>-<end, 8 hex>
-//       one sealed object per flush: bytes [start, end) of the segment being received
+//       one sealed object per flush: bytes [start, end) of the segment being received (object
+//       stores)
+//   stream/<timeline, 8 hex>/<segment name>.<start, 8 hex>.journal
+//       on local storage, one file per segment (and receiver session) that each flush appends a
+//       sealed record to, from start on (repo/wal_stream_journal.h)
 //   stream/status
 //       sealed JSON: where the receiver stands (timeline, flushed LSN and when), rewritten at most
 //       about once a second and at every segment end, timeline switch and stop
@@ -28,8 +32,9 @@ inline constexpr std::string_view kStreamStatusObject = "stream/status";
 
 struct StreamChunk {
   std::uint64_t start = 0;
-  std::uint64_t end = 0;
+  std::uint64_t end = 0;  // of a journal: known once read (list_streamed with a repository)
   std::string object;
+  bool journal = false;
 };
 
 struct StreamedSegment {
@@ -43,9 +48,12 @@ struct StreamedSegment {
 // Stores bytes [start, start + data.size()) of segment_name durably.
 void write_stream_chunk(const Repository& repo, const std::string& segment_name, std::uint64_t start, ByteView data);
 
-// Every segment with streamed chunks, sorted by (timeline, segno). Lists names only.
+// Every segment with streamed chunks, sorted by (timeline, segno). Chunk objects are known by their
+// names; journals are read for where they end (Error(corrupt) for a damaged one).
 std::vector<StreamedSegment> list_streamed(const Repository& repo, std::uint64_t segment_bytes);
-// The same from the storage alone (names only: no key needed).
+// The same from the names alone, without a key: a journal's end is left at its start, so
+// contiguous_bytes counts chunk objects only. Enough to tell which segments have streamed parts
+// and to remove them.
 std::vector<StreamedSegment> list_streamed(const storage::Storage& store, std::uint64_t segment_bytes);
 
 // The streamed bytes of segment_name from offset 0 up to the first hole, verified; nullopt when

@@ -206,6 +206,8 @@ std::unique_ptr<Writer> FaultyStorage::create(std::string_view path) {
   return std::make_unique<FaultyWriter>(*this, inner_.create(path), std::string(path));
 }
 
+std::unique_ptr<Updater> FaultyStorage::open_update(std::string_view path) { return inner_.open_update(path); }
+
 bool FaultyStorage::create_exclusive(std::string_view path, ByteView data) {
   ++exclusive_creates_;
   if (grant_bytes(data.size(), true) < data.size()) throw_no_space(path);

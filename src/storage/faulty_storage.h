@@ -74,6 +74,9 @@ class FaultyStorage final : public Storage {
   std::vector<ObjectInfo> list(std::string_view prefix) const override;
   void remove(std::string_view path) override;
   void remove_many(const std::vector<std::string>& paths) override;
+  // Forwarded without faults: in-place writes take no new space, and what they overwrite was
+  // committed (and counted) when the object was written.
+  std::unique_ptr<Updater> open_update(std::string_view path) override;
 
  private:
   friend class FaultyWriter;

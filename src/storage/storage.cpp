@@ -21,6 +21,10 @@ void Storage::remove_many(const std::vector<std::string>& paths) {
   }
 }
 
+std::unique_ptr<Updater> Storage::open_update(std::string_view path) {
+  throw Error(ErrorKind::internal, describe() + " cannot update " + std::string(path) + " in place");
+}
+
 void check_object_path(std::string_view path) {
   auto bad = [&](std::string_view why) {
     throw Error(ErrorKind::corrupt, "refusing object name '" + std::string(path) + "' (" + std::string(why) + ")");

@@ -35,9 +35,24 @@ class Writer {
   virtual std::uint64_t size_bytes() const = 0;
 };
 
+// A committed object rewritten in place, for the one log that must be durable after a single
+// flush per append (wal-stream's journal, repo/wal_stream_journal.h): writes land inside the
+// object's size as committed, so sync() flushes data and no metadata. Not atomic: a crash can
+// leave a write half done, which the log's own format must detect. Belongs to one thread.
+class Updater {
+ public:
+  virtual ~Updater() = default;
+  // Writes data at offset; Error(internal) when it would reach past the object's end.
+  virtual void write_at(std::uint64_t offset, ByteView data) = 0;
+  // Makes every write so far durable; Error(io) when the object is no longer at its name (removed,
+  // or its directory moved away), where readers would not find what was written.
+  virtual void sync() = 0;
+};
+
 struct Capabilities {
   bool atomic_exclusive_create = false;  // create_exclusive() is atomic against other hosts
   bool local = false;                    // objects are files on this host
+  bool update_in_place = false;          // open_update() is supported
 };
 
 class Storage {
@@ -80,6 +95,10 @@ class Storage {
   // path before removing any. The default removes one object at a time, in order, and stops with
   // Error(interrupted) between two removals once an interrupt was requested.
   virtual void remove_many(const std::vector<std::string>& paths);
+
+  // Opens a committed object for in-place writes (Capabilities::update_in_place); Error(not_found)
+  // when it does not exist. The default throws Error(internal): object stores cannot do it.
+  virtual std::unique_ptr<Updater> open_update(std::string_view path);
 
   // Convenience: create + write + commit.
   void write_all(std::string_view path, ByteView data);

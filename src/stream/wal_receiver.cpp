@@ -10,6 +10,7 @@
 #include "pg/replication_stream.h"
 #include "repo/format.h"
 #include "repo/wal_archive.h"
+#include "repo/wal_stream_journal.h"
 #include "repo/wal_stream_objects.h"
 #include "repo/wal_summary.h"
 
@@ -72,6 +73,8 @@ struct WalReceiver::Session {
   // The segment completed last, kept for the head of the next one's summary.
   Bytes previous_seg;
   std::uint64_t previous_segno = 0;
+  // Per repository that updates in place, the journal the current segment's flushes append to.
+  std::vector<std::unique_ptr<repo::JournalWriter>> journals;
 
   Session(WalReceiver& owner, const std::string& conninfo) : r(owner), conn(conninfo, owner.opt_.application_name) {}
 
@@ -101,9 +104,11 @@ struct WalReceiver::Session {
   void flush() {
     if (seg_data.size() > flushed_off) {
       ByteView fresh(seg_data.data() + flushed_off, seg_data.size() - flushed_off);
-      for (const auto& repo : r.repos_) {
+      journals.resize(r.repos_.size());
+      for (std::size_t i = 0; i < r.repos_.size(); ++i) {
+        const auto& repo = r.repos_[i];
         try {
-          repo::write_stream_chunk(repo, segment_name(), flushed_off, fresh);
+          store_fresh(repo, journals[i], fresh);
         } catch (const Error& e) {
           throw Error(e.kind(),
                       "unable to store streamed WAL of " + segment_name() + " in " + repo.describe() + ": " + e.what());
@@ -114,7 +119,27 @@ struct WalReceiver::Session {
       progress = true;
     }
     last_flush = Clock::now();
+  }
+
+  // Called once the server has heard of a flush: the status object costs a file of its own, which
+  // no commit waiting on this receiver should wait for.
+  void write_status_if_due() {
     if (Clock::now() - last_status_object >= kStatusObjectInterval) write_status(true);
+  }
+
+  // A local repository gets the bytes as one more record of the segment's journal (one device
+  // flush); an object store, as a chunk object of their own.
+  void store_fresh(const repo::Repository& repo, std::unique_ptr<repo::JournalWriter>& journal, ByteView fresh) {
+    if (!repo.store().capabilities().update_in_place) {
+      repo::write_stream_chunk(repo, segment_name(), flushed_off, fresh);
+      return;
+    }
+    if (!journal || journal->segment_name() != segment_name() || journal->end() != flushed_off ||
+        !journal->fits(fresh.size())) {
+      journal.reset();
+      journal = std::make_unique<repo::JournalWriter>(repo, segment_name(), flushed_off, seg_bytes);
+    }
+    journal->append(fresh);
   }
 
   void report() {
@@ -176,8 +201,9 @@ struct WalReceiver::Session {
   }
 
   void remove_chunks_of(std::uint32_t tli, std::uint64_t seg) {
+    journals.clear();
     for (const auto& repo : r.repos_)
-      for (const auto& s : repo::list_streamed(repo, seg_bytes))
+      for (const auto& s : repo::list_streamed(repo.store(), seg_bytes))
         if (s.timeline == tli && s.segno == seg) repo::remove_streamed_segment(repo, s);
   }
 
@@ -276,7 +302,7 @@ struct WalReceiver::Session {
   // timeline, as .partial): the WAL objects hold the same bytes.
   void remove_leftover_chunks() {
     for (const auto& repo : r.repos_) {
-      for (const auto& s : repo::list_streamed(repo, seg_bytes)) {
+      for (const auto& s : repo::list_streamed(repo.store(), seg_bytes)) {
         if (s.timeline == timeline && s.segno == segno) continue;
         if (repo.store().stat(repo::wal_object(s.name)) || repo.store().stat(repo::wal_object(s.name + ".partial")))
           repo::remove_streamed_segment(repo, s);
@@ -368,6 +394,7 @@ WalReceiver::SessionEnd WalReceiver::session(bool& made_progress) {
       pg::StreamMessage m = s.conn.receive(wait_ms);
       if (m.kind == pg::StreamMessage::Kind::end_of_copy) {
         s.flush();
+        s.write_status_if_due();
         next = s.conn.finish_copy();
         break;
       }
@@ -389,6 +416,7 @@ WalReceiver::SessionEnd WalReceiver::session(bool& made_progress) {
       if (flush_now) {
         s.flush();
         s.report();
+        s.write_status_if_due();
       } else if (now - s.last_status_sent >= opt_.status_interval) {
         s.report();
       }

@@ -19,6 +19,7 @@
 #include "repo/wal_archive.h"
 #include "repo/wal_stream_objects.h"
 #include "storage/open_storage.h"
+#include "storage/posix/posix_storage.h"
 
 namespace pgdr::test {
 namespace {
@@ -78,6 +79,16 @@ TEST_F(WalStreamTest, RestartMidSegmentLosesNothing) {
   EXPECT_NE(text.find(", partial segment " + s["partial_segment"].get<std::string>() + " ("), std::string::npos)
       << text;
   EXPECT_NE(text.find(", stopped\n"), std::string::npos) << text;
+  // A local repository takes each flush as a record of the segment's journal, not as an object.
+  {
+    std::size_t journals = 0, others = 0;
+    for (const auto& o : storage::PosixStorage(repo_dir_).list("stream")) {
+      if (o.path.ends_with(".journal")) ++journals;
+      else if (o.path != "stream/status") ++others;
+    }
+    EXPECT_EQ(journals, 1u);
+    EXPECT_EQ(others, 0u);
+  }
 
   // What a crash between storing a segment whole and removing its chunks leaves behind.
   std::string complete_segment;

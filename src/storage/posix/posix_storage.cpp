@@ -82,6 +82,34 @@ class PosixWriter final : public Writer {
   bool renamed_ = false;
 };
 
+// In-place writes into a committed file whose size was fixed when it was written: fdatasync then
+// has no size or block allocation to record, only the data (one device flush per sync).
+class PosixUpdater final : public Updater {
+ public:
+  PosixUpdater(File file, std::uint64_t size_bytes) : file_(std::move(file)), size_bytes_(size_bytes) {}
+
+  void write_at(std::uint64_t offset, ByteView data) override {
+    if (offset > size_bytes_ || data.size() > size_bytes_ - offset)
+      throw Error(ErrorKind::internal, "in-place write past the end of " + file_.path());
+    file_.pwrite_all(data, offset);
+  }
+  // Durable, and still where readers look: writes to a file that was since removed, or whose
+  // directory was moved away (an unmounted or replaced repository), succeed on the open descriptor
+  // but reach nobody, so they must not count as stored.
+  void sync() override {
+    file_.sync();
+    struct stat open_st, path_st;
+    if (::fstat(file_.fd(), &open_st) != 0) throw_errno("unable to stat file", file_.path(), errno);
+    if (::lstat(file_.path().c_str(), &path_st) != 0 || open_st.st_ino != path_st.st_ino ||
+        open_st.st_dev != path_st.st_dev)
+      throw Error(ErrorKind::io, "unable to write " + file_.path() + " (it was moved or removed while being written)");
+  }
+
+ private:
+  File file_;
+  std::uint64_t size_bytes_;
+};
+
 // Whether the open file is a regular file; a directory at an object's name is not an object.
 bool is_regular(const File& f) {
   struct stat st;
@@ -146,6 +174,7 @@ Capabilities PosixStorage::capabilities() const {
   Capabilities caps;
   caps.atomic_exclusive_create = true;  // link(2) fails with EEXIST, even over NFS
   caps.local = true;
+  caps.update_in_place = true;
   return caps;
 }
 
@@ -210,6 +239,14 @@ std::unique_ptr<Writer> PosixStorage::create(std::string_view path) {
   std::string temp_path = temporary_path(final_path);
   File f = File::open(temp_path, O_WRONLY | O_CREAT | O_EXCL, kFileMode);
   return std::make_unique<PosixWriter>(std::move(f), std::move(temp_path), std::move(final_path), std::move(dir));
+}
+
+std::unique_ptr<Updater> PosixStorage::open_update(std::string_view path) {
+  check_path(path);
+  std::optional<File> f = File::open_if_exists(full_path(path), O_WRONLY | O_NOFOLLOW);
+  if (!f || !is_regular(*f)) throw Error(ErrorKind::not_found, "object " + std::string(path) + " not found in " + describe());
+  std::uint64_t size = f->size();
+  return std::make_unique<PosixUpdater>(std::move(*f), size);
 }
 
 bool PosixStorage::create_exclusive(std::string_view path, ByteView data) {

@@ -36,6 +36,7 @@ class PosixStorage final : public Storage {
   std::optional<ObjectInfo> stat(std::string_view path) const override;
   std::vector<ObjectInfo> list(std::string_view prefix) const override;
   void remove(std::string_view path) override;
+  std::unique_ptr<Updater> open_update(std::string_view path) override;
 
  private:
   // check_object_path() plus refusal of the temporary-file marker.
