@@ -521,10 +521,6 @@ std::string timeline_of(const std::string& walfile) { return walfile.substr(0, 8
 
 }  // namespace
 
-BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, const BackupOptions& options) {
-  return run_backup(cluster, std::vector<repo::Repository*>{&repo}, options);
-}
-
 BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Repository*>& repos,
                         const BackupOptions& options) {
   if (cluster.pgdata.empty()) throw Error(ErrorKind::config, "[cluster] pgdata is not set");
