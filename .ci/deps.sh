@@ -9,7 +9,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(
   build-essential cmake ninja-build pkg-config
-  libpq-dev libssl-dev libzstd-dev liblz4-dev libcurl4-openssl-dev libsqlite3-dev
+  libpq-dev libssl-dev libzstd-dev liblz4-dev libcurl4-openssl-dev libsqlite3-dev libexpat1-dev
   nlohmann-json3-dev libcli11-dev libtomlplusplus-dev libfmt-dev
   libgtest-dev libgmock-dev googletest
   postgresql-15 postgresql-contrib postgresql-client-15

@@ -10,25 +10,17 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$BENCH_DIR/lib.sh"
-REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
-PGBACKREST=/usr/bin/pgbackrest
-TIME=/usr/bin/time
 
 ALL_VARIANTS=(pgdr-p4 pgbackrest-async pgdr-p1 pgbackrest-sync)
 
 # ---------------------------------------------------------------- options
 DURATION=60
 SCALE=50
-PGDR_BIN="$REPO_ROOT/build/src/pgdr"
-WORKDIR=
-KEEP=0
 TOOLS="pgdr,pgbackrest"
 CLIENTS=4
 BULK_ROWS=50000
 DRAIN_TIMEOUT=1800
 BURST_SEGMENTS=64
-RESULTS_DIR="$BENCH_DIR/results"
 
 usage() {
     cat <<EOF
@@ -50,16 +42,11 @@ usage: $0 [options]   (run as root)
 EOF
 }
 
-die() { echo "archive_vs_pgbackrest: $*" >&2; exit 1; }
-
 parse_args() {
     while (($#)); do
         case "$1" in
             --duration) DURATION=${2:?}; shift ;;
             --scale) SCALE=${2:?}; shift ;;
-            --pgdr) PGDR_BIN=${2:?}; shift ;;
-            --workdir) WORKDIR=${2:?}; shift ;;
-            --keep) KEEP=1 ;;
             --tools) TOOLS=${2:?}; shift ;;
             --clients) CLIENTS=${2:?}; shift ;;
             --bulk-rows) BULK_ROWS=${2:?}; shift ;;
@@ -67,18 +54,14 @@ parse_args() {
             --burst-segments) BURST_SEGMENTS=${2:?}; shift ;;
             --results-dir) RESULTS_DIR=${2:?}; shift ;;
             -h|--help) usage; exit 0 ;;
-            *) usage >&2; die "unknown option: $1" ;;
+            *) common_option "$@" || { usage >&2; die "unknown option: $1"; }; shift "$OPTION_VALUES" ;;
         esac
         shift
     done
-    local v
-    for v in DURATION SCALE CLIENTS BULK_ROWS DRAIN_TIMEOUT; do
-        [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--$(echo "$v" | tr 'A-Z_' 'a-z-') must be a positive integer"
-    done
+    require_positive DURATION SCALE CLIENTS BULK_ROWS DRAIN_TIMEOUT
     [[ $BURST_SEGMENTS =~ ^[0-9]+$ ]] || die "--burst-segments must be a number"
-    [[ $PGDR_BIN == /* ]] || PGDR_BIN="$PWD/$PGDR_BIN"
     [[ $RESULTS_DIR == /* ]] || RESULTS_DIR="$PWD/$RESULTS_DIR"
-    local want=() t
+    local want=() t v
     for t in ${TOOLS//,/ }; do
         case "$t" in
             pgdr) want+=(pgdr-p4 pgdr-p1) ;;
@@ -100,56 +83,17 @@ has_pgdr() { local v; for v in "${SELECTED[@]}"; do [[ $v == pgdr-* ]] && return
 has_pgbr() { local v; for v in "${SELECTED[@]}"; do [[ $v == pgbackrest-* ]] && return 0; done; return 1; }
 
 # ---------------------------------------------------------------- helpers
-psql_at() { as_pg "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -d postgres "$@"; }
-sql() { psql_at -At -c "$1"; }
 # .ready files in pg_wal/archive_status: segments PostgreSQL has finished and not yet seen archived
 ready_count() { find "$PGDATA/pg_wal/archive_status" -name '*.ready' 2>/dev/null | wc -l; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.3f", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-ensure_prereqs() {
-    [[ $(id -u) == 0 ]] || die "run as root (PostgreSQL and the tools run as user postgres)"
-    id postgres >/dev/null 2>&1 || die "user postgres missing (install postgresql-15)"
-    [[ -x $PGBIN/initdb && -x $PGBIN/pgbench ]] || die "$PGBIN/initdb or pgbench missing (install postgresql-15)"
-    if has_pgbr; then [[ -x $PGBACKREST ]] || die "$PGBACKREST missing (apt-get install pgbackrest)"; fi
-    if has_pgdr; then [[ -x $PGDR_BIN ]] || die "pgdr binary not found or not executable: $PGDR_BIN"; fi
-    local need=()
-    [[ -x $TIME ]] || need+=(time)
-    command -v jq >/dev/null || need+=(jq)
-    if ((${#need[@]})); then
-        log "installing ${need[*]}"
-        apt-get install -y -q "${need[@]}" >/dev/null || die "apt-get install ${need[*]} failed"
-    fi
-}
 
 
 # Segment number of a WAL file name (timeline ignored) for this cluster's segment size.
 segno() { echo $(( 16#${1:8:8} * SEGS_PER_XLOGID + 16#${1:16:8} )); }
 segname() { printf '%08X%08X%08X' 1 $(($1 / SEGS_PER_XLOGID)) $(($1 % SEGS_PER_XLOGID)); }  # timeline 1
 
-# ---------------------------------------------------------------- teardown
-RUNNING_PGDATA=()
-BG_PIDS=()
-cleanup() {
-    local rc=$?
-    set +e
-    local p d
-    for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for d in "${RUNNING_PGDATA[@]}"; do
-        [[ -f $d/postmaster.pid ]] || continue
-        as_pg "$PGBIN/pg_ctl" -D "$d" -m fast -t 60 stop >/dev/null 2>&1 ||
-            as_pg "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
-    done
-    if [[ -n ${WORKDIR:-} && -d $WORKDIR ]]; then
-        if ((KEEP)); then
-            log "kept work directory $WORKDIR"
-        elif [[ ${WORKDIR_CREATED:-0} == 1 ]]; then
-            rm -rf "$WORKDIR"
-        else
-            rm -rf "${WORKDIR:?}"/{pgdr-*,pgbackrest-*,bin,logs,sock,per-call,results} 2>/dev/null
-        fi
-    fi
-    exit "$rc"
-}
+# What goes from a --workdir at the end (lib.sh's cleanup).
+WORKDIR_PARTS=('pgdr-*' 'pgbackrest-*' bin logs sock per-call results)
 
 setup_workdir() {
     make_workdir pgdr-archive-bench
@@ -158,8 +102,8 @@ setup_workdir() {
     install -d -o postgres -g postgres -m 0755 "$SOCK" "$LOGS"
     install -d -m 0755 "$WORKDIR/bin" "$WORKDIR/results"
     if has_pgdr; then install -m 0755 "$PGDR_BIN" "$WORKDIR/bin/pgdr"; fi
-    PASSPHRASE=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
-    PGBR_CIPHER_PASS=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+    PASSPHRASE=$(random_secret)
+    PGBR_CIPHER_PASS=$(random_secret)
     log "work directory $WORKDIR"
 }
 
@@ -168,12 +112,7 @@ setup_workdir() {
 FAILED=()
 fail() {  # message [logfile]
     FAILED+=("$V: $1")
-    echo "archive_vs_pgbackrest: FAILED: $V: $1" >&2
-    if [[ -n ${2:-} && -f $2 ]]; then
-        echo "---- last lines of $2:" >&2
-        tail -n 15 "$2" | sed 's/^/    /' >&2
-        echo "----" >&2
-    fi
+    report_failure "$V: $1" "${2:-}"
 }
 
 archive_command_of() {
@@ -184,55 +123,26 @@ archive_command_of() {
     esac
 }
 
-write_pgdr_config() {
+write_tool_config() {
     REPO="$VDIR/repo"
-    CONF="$VDIR/pgdr.toml"
-    cat >"$CONF" <<EOF
-[cluster]
-name = "bench"
-pgdata = "$PGDATA"
-conninfo = "host=127.0.0.1 port=$PORT user=postgres dbname=postgres"
-
-[[repo]]
-name = "local"
-path = "$REPO"
-
-[key]
-passphrase_env = "PGDR_PASSPHRASE"
-EOF
-    chown postgres: "$CONF"
-    chmod 0600 "$CONF"
-}
-
-write_pgbackrest_config() {
-    REPO="$VDIR/repo"
+    if [[ $V == pgdr-* ]]; then
+        CONF="$VDIR/pgdr.toml"
+        write_pgdr_config "$CONF" "$PGDATA" "$PORT" "local=$REPO" </dev/null
+        return
+    fi
     CONF="$VDIR/pgbackrest.conf"
-    install -d -o postgres -g postgres -m 0700 "$VDIR/log" "$VDIR/lock" "$VDIR/spool"
+    install -d -o postgres -g postgres -m 0700 "$VDIR/spool"
     local async=n
     [[ $V == pgbackrest-async ]] && async=y
-    cat >"$CONF" <<EOF
-[global]
+    write_pgbackrest_conf "$CONF" "$VDIR" "$PGDATA" "$PORT" "$SOCK" 4 <<EOF
 repo1-path=$REPO
 repo1-retention-full=99
 repo1-cipher-type=aes-256-cbc
 repo1-cipher-pass=$PGBR_CIPHER_PASS
-compress-type=zst
-process-max=4
 archive-async=$async
 spool-path=$VDIR/spool
-log-path=$VDIR/log
-lock-path=$VDIR/lock
-log-level-console=warn
 log-level-file=info
-
-[bench]
-pg1-path=$PGDATA
-pg1-port=$PORT
-pg1-socket-path=$SOCK
-pg1-user=postgres
 EOF
-    chown postgres: "$CONF"
-    chmod 0600 "$CONF"
 }
 
 # initdb, configuration, tool setup, start, data load; returns 1 (after fail) on any error.
@@ -244,15 +154,8 @@ setup_variant() {
     install -d -o postgres -g postgres -m 0700 "$VDIR"
     chmod 0755 "$VDIR"
     log "$V: initdb + start PostgreSQL 15 on 127.0.0.1:$PORT"
-    as_pg "$PGBIN/initdb" -k -A trust -U postgres -D "$PGDATA" >"$VLOG-initdb.log" 2>&1 ||
-        { fail "initdb failed" "$VLOG-initdb.log"; return 1; }
-    if [[ $V == pgdr-* ]]; then write_pgdr_config; else write_pgbackrest_config; fi
-    cat >>"$PGDATA/postgresql.conf" <<EOF
-
-# --- archive_vs_pgbackrest.sh ($V)
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$SOCK'
+    write_tool_config
+    init_server "$PGDATA" "$PORT" "$SOCK" "$VLOG-initdb.log" <<EOF || { fail "initdb failed" "$VLOG-initdb.log"; return 1; }
 wal_level = replica
 synchronous_commit = on
 shared_buffers = 256MB
@@ -265,10 +168,8 @@ EOF
         as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$CONF" init \
             >"$VLOG-pgdr-init.log" 2>&1 || { fail "pgdr init failed" "$VLOG-pgdr-init.log"; return 1; }
     fi
-    RUNNING_PGDATA+=("$PGDATA")
-    # The server runs archive_command: it needs the passphrase in its own environment.
-    as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$PGBIN/pg_ctl" -D "$PGDATA" -l "$VLOG-postgresql.log" \
-        -w -t 600 start >/dev/null || { fail "PostgreSQL did not start" "$VLOG-postgresql.log"; return 1; }
+    # The server runs archive_command: start_server gives it the passphrase.
+    start_server "$PGDATA" "$VLOG-postgresql.log" || { fail "PostgreSQL did not start" "$VLOG-postgresql.log"; return 1; }
     if [[ $V == pgbackrest-* ]]; then
         as_pg "$PGBACKREST" --config="$CONF" --stanza=bench stanza-create >"$VLOG-stanza-create.log" 2>&1 ||
             { fail "pgBackRest stanza-create failed" "$VLOG-stanza-create.log"; return 1; }
@@ -279,9 +180,8 @@ EOF
     SEGS_PER_XLOGID=$((4294967296 / WAL_SEGMENT_BYTES))
 
     log "$V: pgbench -i -s $SCALE (archived like the rest)"
-    as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -i -q -s "$SCALE" postgres \
-        >"$VLOG-data.log" 2>&1 || { fail "pgbench -i failed" "$VLOG-data.log"; return 1; }
-    psql_at >>"$VLOG-data.log" 2>&1 <<'EOF' || { fail "creating the bulk-load procedure failed" "$VLOG-data.log"; return 1; }
+    load_data "$VLOG-data.log" || { fail "pgbench -i failed" "$VLOG-data.log"; return 1; }
+    psql_src >>"$VLOG-data.log" 2>&1 <<'EOF' || { fail "creating the bulk-load procedure failed" "$VLOG-data.log"; return 1; }
 CREATE TABLE wal_bulk (id int, payload text);
 -- One session of bulk inserts until the deadline, each committed; the table is emptied every
 -- 40 inserts so that the load does not fill the disk.  Rows of 128 characters: one md5 (the
@@ -544,7 +444,7 @@ measure_pgdr_call() {
 }
 
 stop_variant() {
-    [[ -f $PGDATA/postmaster.pid ]] && as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -t 120 stop >/dev/null 2>&1
+    [[ -f $PGDATA/postmaster.pid ]] && stop_server "$PGDATA" 2>/dev/null
     if [[ $V == pgbackrest-async ]]; then
         # pgBackRest's asynchronous archive-push process exits by itself once its queue is
         # empty; let it finish before its spool directory goes.
@@ -569,7 +469,7 @@ finish_variant() {  # status
         + ($load[0] // {}) + { burst: $burst[0], archive_check: $check[0] }
         + (if $call[0] then { per_call: $call[0] } else {} end)' >"$WORKDIR/results/$V.json"
     stop_variant
-    if ((!KEEP)); then rm -rf "$PGDATA" "${REPO:-}" "$VDIR/spool"; fi
+    if ((!KEEP_WORKDIR)); then rm -rf "$PGDATA" "${REPO:-}" "$VDIR/spool"; fi
 }
 
 run_variant() {
@@ -670,9 +570,9 @@ collect_and_report() {
 # ---------------------------------------------------------------- main
 main() {
     parse_args "$@"
-    ensure_prereqs
-    trap cleanup EXIT
-    trap 'echo "archive_vs_pgbackrest: interrupted" >&2; exit 130' INT TERM
+    if has_pgbr; then ensure_prereqs pgbackrest; else ensure_prereqs; fi
+    if has_pgdr; then resolve_pgdr_bin; fi
+    set_exit_traps
     setup_workdir
     local v
     for v in "${SELECTED[@]}"; do run_variant "$v"; done

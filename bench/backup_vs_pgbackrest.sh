@@ -10,17 +10,10 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$BENCH_DIR/lib.sh"
-REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
-PGBACKREST=/usr/bin/pgbackrest
-TIME=/usr/bin/time
 
 # ---------------------------------------------------------------- options
 SCALE=10
 DATA=pgbench
-PGDR_BIN="$REPO_ROOT/build/src/pgdr"
-WORKDIR=
-KEEP=0
 TOOLS="pgdr,pgbackrest-lz4,pgbackrest-zst"
 DURATION=60
 PGDR_COMPRESS=zstd
@@ -28,7 +21,6 @@ PGDR_LEVEL=1
 PGBR_CIPHER=1
 PGBR_BLOCK=0
 DISK_TEST_MIB=2048
-RESULTS_DIR="$BENCH_DIR/results"
 
 usage() {
     cat <<EOF
@@ -52,16 +44,11 @@ usage: $0 [options]   (run as root)
 EOF
 }
 
-die() { echo "backup_vs_pgbackrest: $*" >&2; exit 1; }
-
 parse_args() {
     while (($#)); do
         case "$1" in
             --scale) SCALE=${2:?}; shift ;;
             --data) DATA=${2:?}; shift ;;
-            --pgdr) PGDR_BIN=${2:?}; shift ;;
-            --workdir) WORKDIR=${2:?}; shift ;;
-            --keep) KEEP=1 ;;
             --skip-pgbackrest) SKIP_PGBR=1 ;;
             --tools) TOOLS=${2:?}; shift ;;
             --duration) DURATION=${2:?}; shift ;;
@@ -72,12 +59,14 @@ parse_args() {
             --disk-test-mib) DISK_TEST_MIB=${2:?}; shift ;;
             --results-dir) RESULTS_DIR=${2:?}; shift ;;
             -h|--help) usage; exit 0 ;;
-            *) usage >&2; die "unknown option: $1" ;;
+            *) common_option "$@" || { usage >&2; die "unknown option: $1"; }; shift "$OPTION_VALUES" ;;
         esac
         shift
     done
-    [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "--scale must be a positive integer"
-    [[ $DURATION =~ ^[1-9][0-9]*$ ]] || die "--duration must be a positive integer"
+    require_positive SCALE DURATION
+    # The script works in its own directory from here on: relative paths would no longer resolve.
+    [[ $PGDR_BIN == /* ]] || PGDR_BIN="$PWD/$PGDR_BIN"
+    [[ $RESULTS_DIR == /* ]] || RESULTS_DIR="$PWD/$RESULTS_DIR"
     [[ $DATA == pgbench || $DATA == realistic ]] || die "--data must be pgbench or realistic"
     SELECTED=()
     local t
@@ -95,27 +84,6 @@ parse_args() {
 
 has_tool() { local t; for t in "${SELECTED[@]}"; do [[ $t == "$1" ]] && return 0; done; return 1; }
 
-# ---------------------------------------------------------------- helpers
-psql_src() { as_pg "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -d postgres "$@"; }
-sql() { psql_src -At -c "$1"; }
-# seconds since the epoch, with fraction
-mb_per_s() { awk -v b="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", b / 1e6 / s; else print "" }'; }
-pgdata_bytes() { du -sb --exclude=./pg_wal "$1/." | cut -f1; }
-
-ensure_prereqs() {
-    [[ $(id -u) == 0 ]] || die "run as root (PostgreSQL and the tools run as user postgres)"
-    id postgres >/dev/null 2>&1 || die "user postgres missing (install postgresql-15)"
-    [[ -x $PGBIN/initdb ]] || die "$PGBIN/initdb missing (install postgresql-15)"
-    if ((${#PGBR_TOOLS[@]})); then [[ -x $PGBACKREST ]] || die "$PGBACKREST missing (apt-get install pgbackrest)"; fi
-    local need=()
-    [[ -x $TIME ]] || need+=(time)
-    command -v jq >/dev/null || need+=(jq)
-    if ((${#need[@]})); then
-        log "installing ${need[*]}"
-        apt-get install -y -q "${need[@]}" >/dev/null || die "apt-get install ${need[*]} failed"
-    fi
-}
-
 
 # ---------------------------------------------------------------- results
 # One line per step in $RESULTS:
@@ -126,29 +94,8 @@ declare -A TOOL_OK=()
 FAILED_STEPS=()
 
 # ---------------------------------------------------------------- teardown
-RUNNING_PGDATA=()
-SAMPLER_PID=
-cleanup() {
-    local rc=$?
-    set +e
-    [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null
-    local d
-    for d in "${RUNNING_PGDATA[@]}"; do
-        [[ -f $d/postmaster.pid ]] || continue
-        as_pg "$PGBIN/pg_ctl" -D "$d" -m fast -t 60 stop >/dev/null 2>&1 ||
-            as_pg "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1
-    done
-    if [[ -n ${WORKDIR:-} && -d $WORKDIR ]]; then
-        if ((KEEP)); then
-            log "kept work directory $WORKDIR"
-        elif [[ ${WORKDIR_CREATED:-0} == 1 ]]; then
-            rm -rf "$WORKDIR"
-        else
-            rm -rf "${WORKDIR:?}"/{pgdata,restore-*,repo-*,pgbackrest-*,bin,logs,sock,sql,*.toml,*.tsv,disk-test} 2>/dev/null
-        fi
-    fi
-    exit "$rc"
-}
+# What goes from a --workdir at the end (lib.sh's cleanup).
+WORKDIR_PARTS=(pgdata 'restore-*' 'repo-*' 'pgbackrest-*' bin logs sock sql '*.toml' '*.tsv' disk-test)
 
 # ---------------------------------------------------------------- setup
 setup_workdir() {
@@ -162,8 +109,8 @@ setup_workdir() {
     : >"$RESULTS"
     cp "$BENCH_DIR"/sql/* "$WORKDIR/sql/"
     chmod 0644 "$WORKDIR"/sql/*
-    PASSPHRASE=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
-    PGBR_CIPHER_PASS=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+    PASSPHRASE=$(random_secret)
+    PGBR_CIPHER_PASS=$(random_secret)
     log "work directory $WORKDIR"
 }
 
@@ -178,28 +125,13 @@ setup_pgdr() {
     install -m 0755 "$PGDR_BIN" "$WORKDIR/bin/pgdr"
     PGDR_REPO="$WORKDIR/repo-pgdr"
     PGDR_CONF="$WORKDIR/pgdr.toml"
-    cat >"$PGDR_CONF" <<EOF
-[cluster]
-name = "bench"
-pgdata = "$PGDATA"
-conninfo = "host=127.0.0.1 port=$PORT user=postgres dbname=postgres"
-
-[[repo]]
-name = "local"
-path = "$PGDR_REPO"
-
-[key]
-passphrase_env = "PGDR_PASSPHRASE"
-
+    write_pgdr_config "$PGDR_CONF" "$PGDATA" "$PORT" "local=$PGDR_REPO" <<EOF
 [backup]
 process_max = 2
 compress = "$PGDR_COMPRESS"
 compress_level = $PGDR_LEVEL
 EOF
-    chown postgres: "$PGDR_CONF"
-    chmod 0600 "$PGDR_CONF"
-    if ! as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$PGDR_CONF" init \
-            >"$LOGS/pgdr-init.log" 2>&1; then
+    if ! pgdr init >"$LOGS/pgdr-init.log" 2>&1; then
         record pgdr init FAILED "" "" "" "" "" "pgdr init failed"
         fail_tool pgdr init "pgdr init failed" "$LOGS/pgdr-init.log"
     fi
@@ -208,16 +140,15 @@ EOF
 # One pgBackRest configuration (own repo, log and lock paths) per variant, one stanza "bench"
 # in each; the cluster's archive_command pushes every segment to all of them.
 pgbr_conf() { echo "$WORKDIR/$1/pgbackrest.conf"; }
-pgbr() { local t=$1; shift; as_pg "$PGBACKREST" --config="$(pgbr_conf "$t")" --stanza=bench "$@"; }
+pgbr_of() { local t=$1; shift; PGBR_CONF=$(pgbr_conf "$t") pgbr "$@"; }
 
 write_pgbackrest_configs() {
-    local t dir
+    local t dir confs=()
     for t in "${PGBR_TOOLS[@]}"; do
         TOOL_OK[$t]=1
         dir="$WORKDIR/$t"
-        install -d -o postgres -g postgres -m 0700 "$dir" "$dir/log" "$dir/lock" "$dir/spool"
+        install -d -o postgres -g postgres -m 0700 "$dir" "$dir/spool"
         {
-            echo "[global]"
             echo "repo1-path=$WORKDIR/repo-$t"
             echo "repo1-retention-full=99"
             if ((PGBR_CIPHER)); then
@@ -230,49 +161,20 @@ write_pgbackrest_configs() {
                 echo "repo1-block=y"
             fi
             echo "compress-type=${t#pgbackrest-}"
-            echo "process-max=2"
-            echo "start-fast=y"
-            echo "log-path=$dir/log"
-            echo "lock-path=$dir/lock"
             echo "spool-path=$dir/spool"
-            echo "log-level-console=warn"
             echo "log-level-file=info"
-            echo
-            echo "[bench]"
-            echo "pg1-path=$PGDATA"
-            echo "pg1-port=$PORT"
-            echo "pg1-socket-path=$SOCK"
-            echo "pg1-user=postgres"
-        } >"$(pgbr_conf "$t")"
-        chown postgres: "$(pgbr_conf "$t")"
-        chmod 0600 "$(pgbr_conf "$t")"
+        } | write_pgbackrest_conf "$(pgbr_conf "$t")" "$dir" "$PGDATA" "$PORT" "$SOCK" 2
+        confs+=("$(pgbr_conf "$t")")
     done
-    # archive_command wrapper: push to every pgBackRest repo; fail (and let PostgreSQL retry)
-    # unless all pushes succeed.
-    {
-        echo '#!/bin/sh'
-        echo 'set -e'
-        for t in "${PGBR_TOOLS[@]}"; do
-            echo "$PGBACKREST --config=$(pgbr_conf "$t") --stanza=bench archive-push \"\$1\""
-        done
-        echo 'exit 0'
-    } >"$WORKDIR/bin/pgbackrest-archive-push"
-    chmod 0755 "$WORKDIR/bin/pgbackrest-archive-push"
+    write_archive_push "$WORKDIR/bin/pgbackrest-archive-push" "" "${confs[@]}"
 }
 
 start_source_cluster() {
     PORT=$(free_port)
     log "initdb + start PostgreSQL 15 on 127.0.0.1:$PORT"
-    as_pg "$PGBIN/initdb" -k -A trust -U postgres -D "$PGDATA" >"$LOGS/initdb.log" 2>&1 ||
-        die "initdb failed, see $LOGS/initdb.log"
     local archive_cmd="/bin/true"
     ((${#PGBR_TOOLS[@]})) && archive_cmd="$WORKDIR/bin/pgbackrest-archive-push %p"
-    cat >>"$PGDATA/postgresql.conf" <<EOF
-
-# --- backup_vs_pgbackrest.sh
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$SOCK'
+    init_server "$PGDATA" "$PORT" "$SOCK" "$LOGS/initdb.log" <<EOF || die "initdb failed, see $LOGS/initdb.log"
 shared_buffers = 256MB
 max_wal_size = 4GB
 checkpoint_timeout = 30min
@@ -284,21 +186,18 @@ EOF
 
 pg_start() {  # pgdata port logfile [extra -c options]
     local d=$1 p=$2 l=$3; shift 3
-    RUNNING_PGDATA+=("$d")
-    # The restored cluster runs pgdr archive-get: it needs the passphrase, as a real server would.
-    as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$PGBIN/pg_ctl" -D "$d" -l "$l" -w -t 600 \
-        -o "-p $p -c listen_addresses=127.0.0.1 -c unix_socket_directories=$SOCK $*" start >/dev/null
+    # The restored cluster runs pgdr archive-get: start_server gives it the passphrase.
+    start_server "$d" "$l" -o "-p $p -c listen_addresses=127.0.0.1 -c unix_socket_directories=$SOCK $*"
 }
-pg_stop() { as_pg "$PGBIN/pg_ctl" -D "$1" -m fast -t 120 stop >/dev/null; }
 
 create_stanzas() {
     local t
     for t in "${PGBR_TOOLS[@]}"; do
-        pgbr "$t" stanza-create >"$LOGS/$t-stanza-create.log" 2>&1 ||
+        pgbr_of "$t" stanza-create >"$LOGS/$t-stanza-create.log" 2>&1 ||
             die "pgBackRest stanza-create ($t) failed: $(tail -3 "$LOGS/$t-stanza-create.log")"
     done
     for t in "${PGBR_TOOLS[@]}"; do
-        pgbr "$t" check >"$LOGS/$t-check.log" 2>&1 ||
+        pgbr_of "$t" check >"$LOGS/$t-check.log" 2>&1 ||
             die "pgBackRest check ($t) failed: $(tail -3 "$LOGS/$t-check.log")"
     done
 }
@@ -309,13 +208,7 @@ verify_table() { if [[ $DATA == pgbench ]]; then echo pgbench_accounts; else ech
 build_data() {
     log "building data: $DATA, scale $SCALE"
     local t0; t0=$(now)
-    if [[ $DATA == pgbench ]]; then
-        as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -i -q -s "$SCALE" postgres \
-            >"$LOGS/data.log" 2>&1 || die "pgbench -i failed, see $LOGS/data.log"
-    else
-        psql_src -v scale="$SCALE" -f "$WORKDIR/sql/realistic_load.sql" >"$LOGS/data.log" 2>&1 ||
-            die "realistic data load failed: $(tail -3 "$LOGS/data.log")"
-    fi
+    load_data "$LOGS/data.log" || die "loading the $DATA data failed: $(tail -3 "$LOGS/data.log")"
     sql "CHECKPOINT" >/dev/null
     SOURCE_COUNT=$(sql "SELECT count(*) FROM $(verify_table)")
     log "data built in $(fsub "$(now)" "$t0") s; $(verify_table) has $SOURCE_COUNT rows"
@@ -340,15 +233,7 @@ run_workload() {
 # timed step.
 wait_for_archive() {
     ((${#PGBR_TOOLS[@]})) || return 0
-    local i ready
-    sql "SELECT pg_switch_wal()" >/dev/null
-    for i in $(seq 600); do
-        # -print -quit, not a pipe into head: with pipefail a closed pipe (SIGPIPE) would end the run.
-        ready=$(find "$PGDATA/pg_wal/archive_status" -name '*.ready' -print -quit)
-        [[ -z $ready ]] && return 0
-        sleep 0.5
-    done
-    die "WAL archiving is stuck (still waiting for: $(basename "$ready")); see $LOGS/postgresql.log"
+    switch_and_archive
 }
 
 # ---------------------------------------------------------------- disk figures
@@ -415,12 +300,7 @@ run_step() {
 fail_tool() {  # tool step message [logfile]
     TOOL_OK[$1]=0
     FAILED_STEPS+=("$1 $2: $3")
-    echo "backup_vs_pgbackrest: FAILED: $1 $2: $3" >&2
-    if [[ -n ${4:-} && -f $4 ]]; then
-        echo "---- last lines of $4:" >&2
-        tail -n 15 "$4" | sed 's/^/    /' >&2
-        echo "----" >&2
-    fi
+    report_failure "$1 $2: $3" "${4:-}"
 }
 
 skip_step() { record "$1" "$2" SKIPPED "" "" "" "" "" "earlier step failed"; }
@@ -487,7 +367,7 @@ verify_restore() {
         sleep 0.25
     done
     secs=$(fsub "$(now)" "$t0")
-    pg_stop "$dir" || true
+    stop_server "$dir" || true
     if [[ $count == "$SOURCE_COUNT" ]]; then
         record "$tool" verify ok "$secs" "" "" "" "" "$(verify_table) count $count"
         log "$tool: verify ok ($count rows, $secs s)"
@@ -495,7 +375,7 @@ verify_restore() {
         record "$tool" verify FAILED "$secs" "" "" "" "" "count '${count:-still in recovery}' != source $SOURCE_COUNT"
         fail_tool "$tool" verify "row count '${count:-still in recovery}' != source $SOURCE_COUNT" "$lf"
     fi
-    ((KEEP)) || rm -rf "$dir"
+    ((KEEP_WORKDIR)) || rm -rf "$dir"
 }
 
 step_hourly() {
@@ -610,9 +490,8 @@ report() {
 # ---------------------------------------------------------------- main
 main() {
     parse_args "$@"
-    ensure_prereqs
-    trap cleanup EXIT
-    trap 'echo "backup_vs_pgbackrest: interrupted" >&2; exit 130' INT TERM
+    if ((${#PGBR_TOOLS[@]})); then ensure_prereqs pgbackrest; else ensure_prereqs; fi
+    set_exit_traps
     setup_workdir
     start_source_cluster
     write_pgbackrest_configs

@@ -14,21 +14,12 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$BENCH_DIR/lib.sh"
-REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
-PGBACKREST=/usr/bin/pgbackrest
-TIME=/usr/bin/time
 
 # ---------------------------------------------------------------- options
 SCALE=50
 DATA=pgbench
 FRACTIONS="0.1,1,10"
-PGDR_BIN="$REPO_ROOT/build/src/pgdr"
-WORKDIR=
-KEEP=0
 SKIP_PGBR=0
-DROP_CACHES=1
-RESULTS_DIR="$BENCH_DIR/results"
 
 usage() {
     cat <<EOF
@@ -45,26 +36,21 @@ usage: $0 [options]   (run as root)
 EOF
 }
 
-die() { echo "changed_blocks_vs_pgbackrest: $*" >&2; exit 1; }
-
 parse_args() {
     while (($#)); do
         case "$1" in
             --scale) SCALE=${2:?}; shift ;;
             --data) DATA=${2:?}; shift ;;
             --fractions) FRACTIONS=${2:?}; shift ;;
-            --pgdr) PGDR_BIN=${2:?}; shift ;;
-            --workdir) WORKDIR=${2:?}; shift ;;
-            --keep) KEEP=1 ;;
             --skip-pgbackrest) SKIP_PGBR=1 ;;
             --warm) DROP_CACHES=0 ;;
             --results-dir) RESULTS_DIR=${2:?}; shift ;;
             -h|--help) usage; exit 0 ;;
-            *) usage >&2; die "unknown option: $1" ;;
+            *) common_option "$@" || { usage >&2; die "unknown option: $1"; }; shift "$OPTION_VALUES" ;;
         esac
         shift
     done
-    [[ $SCALE =~ ^[1-9][0-9]*$ ]] || die "--scale must be a positive integer"
+    require_positive SCALE
     [[ $DATA == pgbench || $DATA == realistic ]] || die "--data must be pgbench or realistic"
     local f
     for f in ${FRACTIONS//,/ }; do
@@ -72,46 +58,19 @@ parse_args() {
             die "--fractions: '$f' is not a percentage in (0, 100]"
         fi
     done
+    resolve_pgdr_bin
     # The script works in its own directory from here on: relative paths would no longer resolve.
-    [[ -x $PGDR_BIN ]] || die "pgdr binary not found or not executable: $PGDR_BIN"
-    PGDR_BIN=$(realpath "$PGDR_BIN")
     mkdir -p "$RESULTS_DIR"
     RESULTS_DIR=$(realpath "$RESULTS_DIR")
 }
 
 # ---------------------------------------------------------------- helpers
-psql_src() { as_pg "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PORT" -U postgres -d postgres "$@"; }
-sql() { psql_src -At -c "$1"; }
-pgdata_bytes() { du -sb --exclude=./pg_wal "$1/." | cut -f1; }
-pgdr() { as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$PGDR_CONF" "$@"; }
-pgbr() { as_pg "$PGBACKREST" --config="$PGBR_CONF" --stanza=bench "$@"; }
 load1() { cut -d' ' -f1 /proc/loadavg; }
 
 # The table whose pages are changed and its integer key.
 main_table() { if [[ $DATA == pgbench ]]; then echo pgbench_accounts; else echo orders; fi; }
 main_key() { if [[ $DATA == pgbench ]]; then echo aid; else echo order_id; fi; }
 change_set() { if [[ $DATA == pgbench ]]; then echo "abalance = abalance + 1"; else echo "status = 'returned'"; fi; }
-
-ensure_prereqs() {
-    [[ $(id -u) == 0 ]] || die "run as root (PostgreSQL and the tools run as user postgres, and the page cache is dropped)"
-    id postgres >/dev/null 2>&1 || die "user postgres missing (install postgresql-15)"
-    [[ -x $PGBIN/initdb ]] || die "$PGBIN/initdb missing (install postgresql-15)"
-    ((SKIP_PGBR)) || [[ -x $PGBACKREST ]] || die "$PGBACKREST missing (apt-get install pgbackrest)"
-    local need=()
-    [[ -x $TIME ]] || need+=(time)
-    command -v jq >/dev/null || need+=(jq)
-    if ((${#need[@]})); then
-        log "installing ${need[*]}"
-        apt-get install -y -q "${need[@]}" >/dev/null || die "apt-get install ${need[*]} failed"
-    fi
-}
-
-# Cold reads for every timed step, so no tool profits from what an earlier one left in the cache.
-drop_caches() {
-    sync
-    ((DROP_CACHES)) || return 0
-    echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || { log "cannot drop the page cache: timings are warm"; DROP_CACHES=0; }
-}
 
 # ---------------------------------------------------------------- results
 # One line per step in $RESULTS:
@@ -122,27 +81,8 @@ record() { local IFS=$'\t'; echo "$*" >>"$RESULTS"; }
 FAILED_STEPS=()
 
 # ---------------------------------------------------------------- teardown
-SAMPLER_PID=
-cleanup() {
-    local rc=$?
-    set +e
-    [[ -n $SAMPLER_PID ]] && kill "$SAMPLER_PID" 2>/dev/null
-    # A fast shutdown waits for the archiver's last pass; after a minute, stop it short.
-    if [[ -n ${PGDATA:-} && -f $PGDATA/postmaster.pid ]]; then
-        as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -t 60 stop >/dev/null 2>&1 ||
-            as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1
-    fi
-    if [[ -n ${WORKDIR:-} && -d $WORKDIR ]]; then
-        if ((KEEP)); then
-            log "kept work directory $WORKDIR"
-        elif [[ ${WORKDIR_CREATED:-0} == 1 ]]; then
-            rm -rf "$WORKDIR"
-        else
-            rm -rf "${WORKDIR:?}"/{pgdata,repo-*,pgbackrest,bin,logs,sock,sql,*.toml,*.tsv,*.json} 2>/dev/null
-        fi
-    fi
-    exit "$rc"
-}
+# What goes from a --workdir at the end (lib.sh's cleanup).
+WORKDIR_PARTS=(pgdata 'repo-*' pgbackrest bin logs sock sql '*.toml' '*.tsv' '*.json')
 
 # ---------------------------------------------------------------- setup
 setup_workdir() {
@@ -152,17 +92,15 @@ setup_workdir() {
     LOGS="$WORKDIR/logs"
     RESULTS="$WORKDIR/results.tsv"
     CHANGES="$WORKDIR/changes.tsv"
-    install -d -o postgres -g postgres -m 0755 "$SOCK" "$LOGS" "$WORKDIR/sql"
-    install -d -o postgres -g postgres -m 0700 "$WORKDIR/pgbackrest" "$WORKDIR/pgbackrest/log" \
-        "$WORKDIR/pgbackrest/lock"
-    install -d -o postgres -g postgres -m 0755 "$WORKDIR/bin"
+    install -d -o postgres -g postgres -m 0755 "$SOCK" "$LOGS" "$WORKDIR/sql" "$WORKDIR/bin"
+    install -d -o postgres -g postgres -m 0700 "$WORKDIR/pgbackrest"
     : >"$RESULTS"
     : >"$CHANGES"
     cp "$BENCH_DIR"/sql/* "$WORKDIR/sql/"
     chmod 0644 "$WORKDIR"/sql/*
     install -m 0755 "$PGDR_BIN" "$WORKDIR/bin/pgdr"
-    PASSPHRASE=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
-    PGBR_CIPHER_PASS=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
+    PASSPHRASE=$(random_secret)
+    PGBR_CIPHER_PASS=$(random_secret)
     PORT=$(free_port)
     log "work directory $WORKDIR"
 }
@@ -177,23 +115,7 @@ setup_workdir() {
 # insists that archive_command mentions it: hence the wrapper's name.
 setup_tools() {
     PGDR_CONF="$WORKDIR/pgdr.toml"
-    cat >"$PGDR_CONF" <<EOF
-[cluster]
-name = "bench"
-pgdata = "$PGDATA"
-conninfo = "host=127.0.0.1 port=$PORT user=postgres dbname=postgres"
-
-[[repo]]
-name = "map"
-path = "$WORKDIR/repo-pgdr-map"
-
-[[repo]]
-name = "full"
-path = "$WORKDIR/repo-pgdr-full"
-
-[key]
-passphrase_env = "PGDR_PASSPHRASE"
-
+    write_pgdr_config "$PGDR_CONF" "$PGDATA" "$PORT" "map=$WORKDIR/repo-pgdr-map" "full=$WORKDIR/repo-pgdr-full" <<EOF
 [backup]
 process_max = 2
 compress = "zstd"
@@ -206,33 +128,21 @@ repo1-retention-full=99
 repo1-cipher-type=aes-256-cbc
 repo1-cipher-pass=$PGBR_CIPHER_PASS
 EOF
-    chown postgres: "$PGDR_CONF"
-    chmod 0600 "$PGDR_CONF"
     local push="$WORKDIR/bin/pgdr-and-pgbackrest-archive-push"
-    {
-        echo '#!/bin/sh'
-        echo 'set -e'
-        echo "PGDR_PASSPHRASE='$PASSPHRASE' $WORKDIR/bin/pgdr --config $PGDR_CONF archive-push \"\$1\""
-        ((SKIP_PGBR)) || echo "$PGBACKREST --config=$PGBR_CONF --stanza=bench archive-push \"\$1\""
-    } >"$push"
-    chown postgres: "$push"
-    chmod 0700 "$push"
+    if ((SKIP_PGBR)); then
+        write_archive_push "$push" "$PGDR_CONF"
+    else
+        write_archive_push "$push" "$PGDR_CONF" "$PGBR_CONF"
+    fi
     ARCHIVE_CMD="$push %p"
     pgdr init >"$LOGS/pgdr-init.log" 2>&1 || die "pgdr init failed: $(tail -3 "$LOGS/pgdr-init.log")"
 }
 
 start_cluster() {
     log "initdb + start PostgreSQL 15 on 127.0.0.1:$PORT"
-    as_pg "$PGBIN/initdb" -k -A trust -U postgres -D "$PGDATA" >"$LOGS/initdb.log" 2>&1 ||
-        die "initdb failed, see $LOGS/initdb.log"
     # Same server settings as backup_vs_pgbackrest.sh: no checkpoint or autovacuum in the middle of
     # a step other than the ones the tools ask for.
-    cat >>"$PGDATA/postgresql.conf" <<EOF
-
-# --- changed_blocks_vs_pgbackrest.sh
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$SOCK'
+    init_server "$PGDATA" "$PORT" "$SOCK" "$LOGS/initdb.log" <<EOF || die "initdb failed, see $LOGS/initdb.log"
 shared_buffers = 256MB
 max_wal_size = 4GB
 checkpoint_timeout = 30min
@@ -240,8 +150,7 @@ autovacuum = off
 archive_mode = on
 archive_command = '$ARCHIVE_CMD'
 EOF
-    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$LOGS/postgresql.log" -w -t 600 start >/dev/null ||
-        die "PostgreSQL did not start, see $LOGS/postgresql.log"
+    start_server "$PGDATA" "$LOGS/postgresql.log" || die "PostgreSQL did not start, see $LOGS/postgresql.log"
     if ((!SKIP_PGBR)); then
         pgbr stanza-create >"$LOGS/pgbackrest-stanza-create.log" 2>&1 ||
             die "pgBackRest stanza-create failed: $(tail -3 "$LOGS/pgbackrest-stanza-create.log")"
@@ -252,13 +161,7 @@ EOF
 
 build_data() {
     log "building data: $DATA, scale $SCALE"
-    if [[ $DATA == pgbench ]]; then
-        as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -U postgres -i -q -s "$SCALE" postgres \
-            >"$LOGS/data.log" 2>&1 || die "pgbench -i failed, see $LOGS/data.log"
-    else
-        psql_src -v scale="$SCALE" -f "$WORKDIR/sql/realistic_load.sql" >"$LOGS/data.log" 2>&1 ||
-            die "realistic data load failed: $(tail -3 "$LOGS/data.log")"
-    fi
+    load_data "$LOGS/data.log" || die "loading the $DATA data failed: $(tail -3 "$LOGS/data.log")"
     # Every hint bit set now (both loads end with a VACUUM; this one finds nothing left to do
     # unless the load changed), so that later reads do not dirty pages the updates did not
     # touch; not FREEZE, which would write every page's WAL once more; then everything on disk.
@@ -268,16 +171,6 @@ build_data() {
     MAX_KEY=$(sql "SELECT max($(main_key)) FROM $(main_table)")
     PGDATA_BYTES=$(pgdata_bytes "$PGDATA")
     log "PGDATA $((PGDATA_BYTES / 1000000)) MB without pg_wal, $ROWS_PER_PAGE rows per page of $(main_table)"
-}
-
-# Switch to a new segment and wait until the archiver has pushed everything, so that WAL from
-# earlier steps is not archived during (and counted against) the next one, and the change map
-# finds the summaries of every complete segment in the archive.
-switch_and_archive() {
-    sql "SELECT pg_switch_wal()" >/dev/null
-    local _
-    for _ in 1 2 3 4 5; do wait_archived "$PGDATA" && return 0; done
-    die "WAL archiving is stuck (.ready files left in pg_wal/archive_status), see $LOGS/postgresql.log"
 }
 
 main_table_pages() { sql "SELECT pg_relation_size('$(main_table)') / current_setting('block_size')::int"; }
@@ -312,6 +205,7 @@ run_step() {
     local name="$tool-$step-$pct"
     local tf="$LOGS/$name.time" rf="$LOGS/$name.rss" lf="$LOGS/$name.log"
     local before after rc pid secs user sys rss inputs tree load
+    # Also so that the change map finds the summaries of every complete segment in the archive.
     switch_and_archive
     before=$(du_bytes "$repo")
     drop_caches
@@ -334,8 +228,7 @@ run_step() {
     if ((rc != 0)); then
         status=FAILED note="exit $rc"
         FAILED_STEPS+=("$tool $step $pct: exit status $rc")
-        echo "changed_blocks_vs_pgbackrest: FAILED: $tool $step ($pct): exit status $rc" >&2
-        tail -n 15 "$lf" | sed 's/^/    /' >&2
+        report_failure "$tool $step ($pct): exit status $rc" "$lf"
     fi
     # pgdr prints the snapshot id as its last line
     local snapshot=
@@ -457,9 +350,8 @@ report() {
 # ---------------------------------------------------------------- main
 main() {
     parse_args "$@"
-    ensure_prereqs
-    trap cleanup EXIT
-    trap 'echo "changed_blocks_vs_pgbackrest: interrupted" >&2; exit 130' INT TERM
+    if ((SKIP_PGBR)); then ensure_prereqs; else ensure_prereqs pgbackrest; fi
+    set_exit_traps
     LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
     setup_workdir
     setup_tools

@@ -14,61 +14,43 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$BENCH_DIR/lib.sh"
-REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
-PGBACKREST=/usr/bin/pgbackrest
 
 SCALE=20
-PGDR_BIN="$REPO_ROOT/build/src/pgdr"
 S3RVER="${PGDR_S3RVER:-${HOME:-/root}/.cache/pgdr-npm/node_modules/.bin/s3rver}"
-KEEP=0
 PASSPHRASE="s3 bench passphrase 41d2"
 BUCKET=bench
 
 usage() {
     cat <<EOF
-usage: $0 [--scale N] [--pgdr PATH] [--s3rver PATH] [--keep]   (run as root)
+usage: $0 [--scale N] [--pgdr PATH] [--s3rver PATH] [--workdir DIR] [--keep]   (run as root)
   --scale N      pgbench scale, ~16 MB per unit (default $SCALE)
   --pgdr PATH    pgdr binary (default build/src/pgdr)
   --s3rver PATH  s3rver program (default \$PGDR_S3RVER or ~/.cache/pgdr-npm, see .ci/deps.sh)
   --keep         keep the work directory
 EOF
 }
-die() { echo "s3_vs_pgbackrest: $*" >&2; exit 1; }
 
 while (($#)); do
     case "$1" in
         --scale) SCALE=${2:?}; shift ;;
-        --pgdr) PGDR_BIN=${2:?}; shift ;;
         --s3rver) S3RVER=${2:?}; shift ;;
-        --keep) KEEP=1 ;;
         -h|--help) usage; exit 0 ;;
-        *) usage >&2; exit 2 ;;
+        *) common_option "$@" || { usage >&2; exit 2; }; shift "$OPTION_VALUES" ;;
     esac
     shift
 done
-[[ $(id -u) == 0 ]] || die "run as root (the clusters run as postgres)"
-[[ -x $PGDR_BIN ]] || die "$PGDR_BIN missing: build first"
+require_positive SCALE
+ensure_prereqs pgbackrest
+resolve_pgdr_bin
 [[ -x $S3RVER ]] || die "$S3RVER missing: run .ci/deps.sh"
-[[ -x $PGBACKREST ]] || die "$PGBACKREST missing: apt-get install pgbackrest"
+S3RVER=$(realpath "$S3RVER")
 
-WORKDIR=$(mktemp -d /var/tmp/pgdr-s3-bench.XXXXXX)
-chmod 0755 "$WORKDIR"
+WORKDIR_PARTS=(pgdata sock logs s3data bin pgbr '*.pem' pgdr.toml 'restore-*')
+set_exit_traps
+make_workdir pgdr-s3-bench
 PGDATA=$WORKDIR/pgdata SOCK=$WORKDIR/sock LOGS=$WORKDIR/logs
-S3_PID=
-cleanup() {
-    local rc=$?
-    set +e
-    [[ -f $PGDATA/postmaster.pid ]] && as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m immediate stop >/dev/null 2>&1
-    [[ -n $S3_PID ]] && kill "$S3_PID" 2>/dev/null && wait "$S3_PID" 2>/dev/null
-    if ((KEEP)); then log "kept $WORKDIR"; else rm -rf "$WORKDIR"; fi
-    exit "$rc"
-}
-trap cleanup EXIT INT TERM
-
-mkdir -p "$SOCK" "$LOGS" "$WORKDIR/s3data" "$WORKDIR/bin" "$WORKDIR/pgbr"
-cp "$PGDR_BIN" "$WORKDIR/bin/pgdr"
-chown -R postgres: "$WORKDIR"
+install -d -o postgres -g postgres -m 0755 "$SOCK" "$LOGS" "$WORKDIR/s3data" "$WORKDIR/bin"
+install -m 0755 "$PGDR_BIN" "$WORKDIR/bin/pgdr"
 
 # ---------------------------------------------------------------- S3 server over TLS
 log "certificate for 127.0.0.1, s3rver over TLS"
@@ -79,7 +61,7 @@ S3_PORT=$(free_port)
 # OpenSSL 3 keeps DES, which s3rver's listing tokens use, in its legacy provider.
 NODE_OPTIONS=--openssl-legacy-provider FORCE_COLOR=1 "$S3RVER" -d "$WORKDIR/s3data" -a 127.0.0.1 -p "$S3_PORT" \
     --key "$WORKDIR/key.pem" --cert "$WORKDIR/cert.pem" --configure-bucket "$BUCKET" >"$LOGS/s3rver.log" 2>&1 &
-S3_PID=$!
+BG_PIDS+=("$!")
 for _ in $(seq 100); do grep -q "listening on" "$LOGS/s3rver.log" && break; sleep 0.1; done
 grep -q "listening on" "$LOGS/s3rver.log" || die "s3rver did not start: $(tail -3 "$LOGS/s3rver.log")"
 
@@ -93,29 +75,23 @@ requests() {
 # ---------------------------------------------------------------- cluster and data
 PORT=$(free_port)
 log "PostgreSQL 15 on 127.0.0.1:$PORT, pgbench scale $SCALE"
-as_pg "$PGBIN/initdb" -k -A trust -U postgres -D "$PGDATA" >"$LOGS/initdb.log" 2>&1 || die "initdb failed"
-cat >>"$PGDATA/postgresql.conf" <<EOF
-listen_addresses = '127.0.0.1'
-port = $PORT
-unix_socket_directories = '$SOCK'
+PGBR_CONF="$WORKDIR/pgbr/pgbackrest.conf"
+init_server "$PGDATA" "$PORT" "$SOCK" "$LOGS/initdb.log" <<EOF || die "initdb failed"
 shared_buffers = 256MB
 max_wal_size = 4GB
 autovacuum = off
 archive_mode = on
-archive_command = '$PGBACKREST --config=$WORKDIR/pgbr/pgbackrest.conf --stanza=bench archive-push %p'
+archive_command = '$PGBACKREST --config=$PGBR_CONF --stanza=bench archive-push %p'
 EOF
-as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$LOGS/pg.log" -w -t 120 start >/dev/null
-as_pg "$PGBIN/pgbench" -i -q -s "$SCALE" -h 127.0.0.1 -p "$PORT" postgres >"$LOGS/pgbench-init.log" 2>&1
-as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -qAt -c "CHECKPOINT" postgres
-DB_BYTES=$(as_pg "$PGBIN/psql" -h 127.0.0.1 -p "$PORT" -qAt -c "SELECT sum(pg_database_size(datname)) FROM pg_database" postgres)
+start_server "$PGDATA" "$LOGS/pg.log"
+load_data "$LOGS/pgbench-init.log" || die "pgbench -i failed, see $LOGS/pgbench-init.log"
+sql "CHECKPOINT" >/dev/null
+DB_BYTES=$(sql "SELECT sum(pg_database_size(datname)) FROM pg_database")
 log "database size $DB_BYTES bytes"
 
 # ---------------------------------------------------------------- configurations
-cat >"$WORKDIR/pgdr.toml" <<EOF
-[cluster]
-name = "bench"
-pgdata = "$PGDATA"
-conninfo = "host=127.0.0.1 port=$PORT user=postgres dbname=postgres"
+PGDR_CONF="$WORKDIR/pgdr.toml"
+write_pgdr_config "$PGDR_CONF" "$PGDATA" "$PORT" <<EOF
 [[repo]]
 name = "s3"
 s3_endpoint = "https://127.0.0.1:$S3_PORT"
@@ -124,15 +100,13 @@ s3_region = "us-east-1"
 s3_prefix = "pgdr-repo"
 s3_uri_style = "path"
 s3_ca_file = "$WORKDIR/cert.pem"
-[key]
-passphrase_env = "PGDR_PASSPHRASE"
 [backup]
 process_max = 2
 compress = "zstd"
 compress_level = 1
 EOF
-cat >"$WORKDIR/pgbr/pgbackrest.conf" <<EOF
-[global]
+install -d -o postgres -g postgres -m 0700 "$WORKDIR/pgbr" "$WORKDIR/pgbr/spool"
+write_pgbackrest_conf "$PGBR_CONF" "$WORKDIR/pgbr" "$PGDATA" "$PORT" "$SOCK" 2 <<EOF
 repo1-type=s3
 repo1-s3-endpoint=127.0.0.1
 repo1-storage-port=$S3_PORT
@@ -148,23 +122,10 @@ repo1-cipher-type=aes-256-cbc
 repo1-cipher-pass=$PASSPHRASE
 compress-type=zst
 compress-level=1
-process-max=2
-start-fast=y
-log-path=$WORKDIR/pgbr
-lock-path=$WORKDIR/pgbr
-spool-path=$WORKDIR/pgbr
-log-level-console=warn
-[bench]
-pg1-path=$PGDATA
-pg1-port=$PORT
-pg1-socket-path=$SOCK
+spool-path=$WORKDIR/pgbr/spool
 EOF
-chown -R postgres: "$WORKDIR/pgdr.toml" "$WORKDIR/pgbr"
-pgdr() {
-    as_pg env PGDR_PASSPHRASE="$PASSPHRASE" AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \
-        "$WORKDIR/bin/pgdr" --config "$WORKDIR/pgdr.toml" "$@"
-}
-pgbr() { as_pg "$PGBACKREST" --config="$WORKDIR/pgbr/pgbackrest.conf" --stanza=bench "$@"; }
+# pgdr reads its S3 credentials from the environment (s3rver takes any).
+export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
 
 pgbr stanza-create >"$LOGS/stanza-create.log" 2>&1 || die "stanza-create failed: $(tail -3 "$LOGS/stanza-create.log")"
 pgdr init >"$LOGS/pgdr-init.log" 2>&1 || die "pgdr init failed: $(tail -3 "$LOGS/pgdr-init.log")"
@@ -206,7 +167,7 @@ for tool in pgdr pgbackrest; do
     for step in backup restore; do
         s=${SECONDS_OF[$tool-$step]} n=${REQUESTS_OF[$tool-$step]}
         printf '%-11s %-8s %9s %8s %9s %12s\n' "$tool" "$step" "$s" \
-            "$(awk -v b="$DB_BYTES" -v s="$s" 'BEGIN { printf "%.1f", b / 1e6 / s }')" "$n" \
+            "$(mb_per_s "$DB_BYTES" "$s")" "$n" \
             "$(awk -v n="$n" -v g="$GB" 'BEGIN { printf "%.0f", n / g }')"
     done
 done

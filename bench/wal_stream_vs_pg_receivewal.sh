@@ -18,18 +18,12 @@ set -euo pipefail
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$BENCH_DIR/lib.sh"
-REPO_ROOT=$(cd "$BENCH_DIR/.." && pwd)
-PGBIN=/usr/lib/postgresql/15/bin
 
 BACKLOG_MB=512
 DURATION=30
 CLIENTS=4
 SCALE=20
 SYNC=0
-PGDR_BIN="$REPO_ROOT/build/src/pgdr"
-WORKDIR=
-KEEP=0
-RESULTS_DIR="$BENCH_DIR/results"
 
 usage() {
     cat <<USAGE
@@ -46,8 +40,6 @@ usage: $0 [options]   (run as root)
 USAGE
 }
 
-die() { echo "wal_stream_vs_pg_receivewal: $*" >&2; exit 1; }
-
 while (($#)); do
     case "$1" in
         --backlog-mb) BACKLOG_MB=${2:?}; shift ;;
@@ -55,92 +47,58 @@ while (($#)); do
         --clients) CLIENTS=${2:?}; shift ;;
         --scale) SCALE=${2:?}; shift ;;
         --synchronous) SYNC=1 ;;
-        --pgdr) PGDR_BIN=${2:?}; shift ;;
-        --workdir) WORKDIR=${2:?}; shift ;;
-        --keep) KEEP=1 ;;
         --results-dir) RESULTS_DIR=${2:?}; shift ;;
         -h|--help) usage; exit 0 ;;
-        *) usage >&2; die "unknown option: $1" ;;
+        *) common_option "$@" || { usage >&2; die "unknown option: $1"; }; shift "$OPTION_VALUES" ;;
     esac
     shift
 done
-for v in BACKLOG_MB CLIENTS SCALE; do
-    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "--$(echo "$v" | tr 'A-Z_' 'a-z-') must be a positive integer"
-done
+require_positive BACKLOG_MB CLIENTS SCALE
 [[ $DURATION =~ ^[0-9]+$ ]] || die "--duration must be a number"
-[[ $(id -u) == 0 ]] || die "run as root (the server runs as postgres)"
-[[ $PGDR_BIN == /* ]] || PGDR_BIN="$PWD/$PGDR_BIN"
-[[ -x $PGDR_BIN ]] || die "no pgdr binary at $PGDR_BIN (build first, or pass --pgdr)"
+ensure_prereqs
+resolve_pgdr_bin
 
-[[ -n $WORKDIR ]] || WORKDIR=$(mktemp -d /var/tmp/pgdr-bench-stream.XXXXXX)
-mkdir -p "$WORKDIR"
-chown postgres: "$WORKDIR"
-chmod 755 "$WORKDIR"
+WORKDIR_PARTS=(data pg_receivewal repo pgdr.toml bin '*.log' '*.out' lag.tsv)
+set_exit_traps
+make_workdir pgdr-bench-stream
 PORT=$(free_port)
-DATA=$WORKDIR/data
+PGDATA=$WORKDIR/data
 RECV_DIR=$WORKDIR/pg_receivewal
 REPO=$WORKDIR/repo
-CONF=$WORKDIR/pgdr.toml
-BIN=$WORKDIR/pgdr
-export PGDR_PASSPHRASE="bench passphrase $(date +%s%N)"
-PIDS=()
+PGDR_CONF=$WORKDIR/pgdr.toml
+PASSPHRASE="bench passphrase $(date +%s%N)"
 
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    as_pg "$PGBIN/pg_ctl" -D "$DATA" -m immediate stop >/dev/null 2>&1 || true
-    if ((KEEP)); then log "kept $WORKDIR"; else rm -rf "$WORKDIR"; fi
-}
-trap cleanup EXIT
-
-psql_() { as_pg "$PGBIN/psql" -XAtq -h 127.0.0.1 -p "$PORT" -d postgres -c "$1"; }
-lsn_diff() { psql_ "SELECT pg_wal_lsn_diff('$1', '$2')::bigint"; }
+lsn_diff() { sql "SELECT pg_wal_lsn_diff('$1', '$2')::bigint"; }
 rate() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1048576 / s }'; }
 
 log "work directory $WORKDIR, port $PORT"
-cp "$PGDR_BIN" "$BIN"; chmod 755 "$BIN"
-as_pg "$PGBIN/initdb" -k -A trust -U postgres -D "$DATA" >/dev/null
-cat >>"$DATA/postgresql.conf" <<CONFEOF
-port = $PORT
-listen_addresses = '127.0.0.1'
-unix_socket_directories = '$WORKDIR'
+install -d -o postgres -g postgres -m 0755 "$WORKDIR/bin"
+install -m 0755 "$PGDR_BIN" "$WORKDIR/bin/pgdr"
+init_server "$PGDATA" "$PORT" "$WORKDIR" "$WORKDIR/initdb.log" <<CONFEOF || die "initdb failed, see $WORKDIR/initdb.log"
 max_wal_size = 4GB
 CONFEOF
-as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$WORKDIR/server.log" -w start >/dev/null
+start_server "$PGDATA" "$WORKDIR/server.log"
 as_pg mkdir -p "$RECV_DIR"
-cat >"$CONF" <<CONFEOF
-[cluster]
-name = "bench"
-pgdata = "$DATA"
-conninfo = "host=127.0.0.1 port=$PORT user=postgres dbname=postgres"
-[[repo]]
-name = "local"
-path = "$REPO"
-[key]
-passphrase_env = "PGDR_PASSPHRASE"
-CONFEOF
-chown postgres: "$CONF"
-as_pg env PGDR_PASSPHRASE="$PGDR_PASSPHRASE" "$BIN" --config "$CONF" init >/dev/null
+write_pgdr_config "$PGDR_CONF" "$PGDATA" "$PORT" "local=$REPO" </dev/null
+pgdr init >/dev/null
 SYNC_FLAG=()
 if ((SYNC)); then SYNC_FLAG=(--synchronous); fi
 
 start_receivewal() {
     as_pg "$PGBIN/pg_receivewal" -h 127.0.0.1 -p "$PORT" -U postgres -D "$RECV_DIR" --slot bench_receivewal \
         --status-interval 1 "${SYNC_FLAG[@]}" --no-loop 2>>"$WORKDIR/pg_receivewal.log" &
-    RW_PID=$!; PIDS+=("$RW_PID")
+    RW_PID=$!; BG_PIDS+=("$RW_PID")
 }
 start_pgdr() {
-    as_pg env PGDR_PASSPHRASE="$PGDR_PASSPHRASE" "$BIN" --config "$CONF" -q wal-stream --slot bench_pgdr \
-        "${SYNC_FLAG[@]}" 2>>"$WORKDIR/wal-stream.log" &
-    PG_PID=$!; PIDS+=("$PG_PID")
+    pgdr -q wal-stream --slot bench_pgdr "${SYNC_FLAG[@]}" 2>>"$WORKDIR/wal-stream.log" &
+    PG_PID=$!; BG_PIDS+=("$PG_PID")
 }
 # runuser forwards SIGTERM to the receiver it started.
 stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 wait_connected() {
     local i
     for i in $(seq 300); do
-        [[ $(psql_ "SELECT count(*) FROM pg_stat_replication WHERE application_name = '$1' AND state = 'streaming'") == 1 ]] && return
+        [[ $(sql "SELECT count(*) FROM pg_stat_replication WHERE application_name = '$1' AND state = 'streaming'") == 1 ]] && return
         sleep 0.1
     done
     die "$1 did not connect"
@@ -151,24 +109,24 @@ time_until_file() {
     fsub "$(now)" "$2"
 }
 
-psql_ "SELECT pg_create_physical_replication_slot('bench_receivewal', true)" >/dev/null
-psql_ "SELECT pg_create_physical_replication_slot('bench_pgdr', true)" >/dev/null
-as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -i -s "$SCALE" -q postgres >/dev/null 2>&1
+sql "SELECT pg_create_physical_replication_slot('bench_receivewal', true)" >/dev/null
+sql "SELECT pg_create_physical_replication_slot('bench_pgdr', true)" >/dev/null
+load_data "$WORKDIR/pgbench-init.log" || die "pgbench -i failed, see $WORKDIR/pgbench-init.log"
 
 # ---------------------------------------------------------------- 1. backlog, each receiver alone
 log "writing about $BACKLOG_MB MiB of WAL with both receivers stopped"
-START_LSN=$(psql_ "SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = 'bench_pgdr'")
+START_LSN=$(sql "SELECT restart_lsn FROM pg_replication_slots WHERE slot_name = 'bench_pgdr'")
 # (pgbench -i above already wrote WAL the slots hold: it counts towards the backlog)
-psql_ "CREATE TABLE bulk (id bigint, pad text)"
-while (( $(lsn_diff "$(psql_ 'SELECT pg_current_wal_lsn()')" "$START_LSN") < BACKLOG_MB * 1048576 )); do
-    psql_ "INSERT INTO bulk SELECT g, md5(g::text) || repeat('x', 200) FROM generate_series(1, 100000) g"
+sql "CREATE TABLE bulk (id bigint, pad text)"
+while (( $(lsn_diff "$(sql 'SELECT pg_current_wal_lsn()')" "$START_LSN") < BACKLOG_MB * 1048576 )); do
+    sql "INSERT INTO bulk SELECT g, md5(g::text) || repeat('x', 200) FROM generate_series(1, 100000) g"
 done
-psql_ "SELECT pg_switch_wal()" >/dev/null
-TARGET=$(psql_ "SELECT pg_current_wal_lsn()")
+sql "SELECT pg_switch_wal()" >/dev/null
+TARGET=$(sql "SELECT pg_current_wal_lsn()")
 BACKLOG_BYTES=$(lsn_diff "$TARGET" "$START_LSN")
 log "backlog: $BACKLOG_BYTES bytes of WAL up to $TARGET"
 
-LAST_SEG=$(psql_ "SELECT pg_walfile_name('$TARGET'::pg_lsn - 1)")
+LAST_SEG=$(sql "SELECT pg_walfile_name('$TARGET'::pg_lsn - 1)")
 T0=$(now); start_receivewal
 RW_SECONDS=$(time_until_file "$RECV_DIR/$LAST_SEG" "$T0")
 stop_pid "$RW_PID"
@@ -189,14 +147,14 @@ if ((DURATION > 0)); then
     as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -c "$CLIENTS" -j 2 -T "$DURATION" -N postgres \
         >"$WORKDIR/pgbench.out" 2>&1 &
     BENCH_PID=$!
-    L0=$(psql_ "SELECT pg_current_wal_lsn()")
+    L0=$(sql "SELECT pg_current_wal_lsn()")
     SAMPLES="$WORKDIR/lag.tsv"; : >"$SAMPLES"
     while kill -0 "$BENCH_PID" 2>/dev/null; do
-        psql_ "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), coalesce(max(flush_lsn) FILTER (WHERE application_name = 'pg_receivewal'), '0/0'))::bigint || E'\t' || pg_wal_lsn_diff(pg_current_wal_lsn(), coalesce(max(flush_lsn) FILTER (WHERE application_name = 'pgdr_wal_stream'), '0/0'))::bigint FROM pg_stat_replication" >>"$SAMPLES"
+        sql "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), coalesce(max(flush_lsn) FILTER (WHERE application_name = 'pg_receivewal'), '0/0'))::bigint || E'\t' || pg_wal_lsn_diff(pg_current_wal_lsn(), coalesce(max(flush_lsn) FILTER (WHERE application_name = 'pgdr_wal_stream'), '0/0'))::bigint FROM pg_stat_replication" >>"$SAMPLES"
         sleep 1
     done
     wait "$BENCH_PID" || true
-    L1=$(psql_ "SELECT pg_current_wal_lsn()")
+    L1=$(sql "SELECT pg_current_wal_lsn()")
     TPS=$(awk '/^tps/ { print $3; exit }' "$WORKDIR/pgbench.out")
     LIVE_BYTES=$(lsn_diff "$L1" "$L0")
     read -r RW_MEAN RW_MAX PGDR_MEAN PGDR_MAX < <(awk -F'\t' '{ a += $1; if ($1 > am) am = $1; b += $2; if ($2 > bm) bm = $2; n++ }
@@ -210,8 +168,8 @@ if ((SYNC && DURATION > 0)); then
     start_receivewal; wait_connected pg_receivewal
     wait_connected pgdr_wal_stream
     sync_run() {
-        psql_ "ALTER SYSTEM SET synchronous_standby_names = '$1'" >/dev/null
-        psql_ "SELECT pg_reload_conf()" >/dev/null
+        sql "ALTER SYSTEM SET synchronous_standby_names = '$1'" >/dev/null
+        sql "SELECT pg_reload_conf()" >/dev/null
         sleep 1
         as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -c "$CLIENTS" -j 2 -T "$DURATION" -N postgres \
             >"$WORKDIR/pgbench-sync-$2.out" 2>&1 || true
@@ -224,8 +182,8 @@ if ((SYNC && DURATION > 0)); then
     S0=$(sync_run "" none)
     S1=$(sync_run pg_receivewal pg_receivewal)
     S2=$(sync_run pgdr_wal_stream pgdr_wal_stream)
-    psql_ "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null
-    psql_ "SELECT pg_reload_conf()" >/dev/null
+    sql "ALTER SYSTEM RESET synchronous_standby_names" >/dev/null
+    sql "SELECT pg_reload_conf()" >/dev/null
     SYNC_JSON="{$S0, $S1, $S2}"
     stop_pid "$RW_PID"
 fi

@@ -5,8 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <thread>
-
+#include "archive/work_ahead.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "pg/lsn.h"
@@ -195,34 +194,18 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
   }
   Source source{repos, known};
 
-  // Prefetch the next segments of this timeline while (or after) this one is fetched. The threads
-  // are joined on every way out, errors included.
-  struct Joiner {
-    std::vector<std::thread> threads;
-    ~Joiner() {
-      for (auto& t : threads)
-        if (t.joinable()) t.join();
-    }
-  } joiner;
-  auto& prefetchers = joiner.threads;
+  // Prefetch the next segments of this timeline while (or after) this one is fetched.
+  std::vector<std::string> prefetch;
   if (segment && opt.prefetch > 0) {
     mkdir(spool.c_str(), 0700);
     for (int i = 1; i <= opt.prefetch; ++i) {
       std::string next = pg::segment_file_name(segment->timeline, segment->segno + static_cast<std::uint64_t>(i),
                                                opt.segment_bytes);
-      std::string target = spool + "/" + next;
-      if (access(target.c_str(), F_OK) == 0) continue;
-      prefetchers.emplace_back([&source, next, target] {
-        try {
-          if (auto content = source.fetch(next, nullptr, nullptr, nullptr)) write_atomically(target, *content);
-        } catch (const Error&) {
-          // A failed prefetch costs nothing: the segment is fetched again when it is asked for.
-        }
-      });
+      if (access((spool + "/" + next).c_str(), F_OK) != 0) prefetch.push_back(next);
     }
   }
-
-  if (result.outcome != GetOutcome::found) {
+  auto fetch_asked = [&] {
+    if (result.outcome == GetOutcome::found) return;
     bool damaged = false;
     bool other_cluster = false;
     auto content = source.fetch(wal_name, &result.from_repo, &result.problems, &damaged, &other_cluster);
@@ -261,7 +244,11 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
         }
       }
     }
-  }
+  };
+  with_work_ahead(prefetch.size(), fetch_asked, [&](std::size_t i) {
+    if (auto content = source.fetch(prefetch[i], nullptr, nullptr, nullptr))
+      write_atomically(spool + "/" + prefetch[i], *content);
+  });
   return result;
 }
 

@@ -4,10 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <exception>
-#include <mutex>
-#include <thread>
 
+#include "archive/work_ahead.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/log.h"
@@ -198,27 +196,14 @@ std::vector<PushResult> push(const std::string& path, std::vector<repo::Reposito
   std::vector<std::string> ahead;
   if (opt.parallel > 1 && !opt.replace_invalid && repo::classify_wal_file(name) == repo::WalFileKind::segment)
     ahead = ready_after(wal_dir, name, opt.parallel - 1);
-  std::vector<std::thread> threads;
   if (!ahead.empty()) make_directories(markers, 0700);
-  for (const auto& next : ahead) {
-    threads.emplace_back([&, next] {
-      try {
-        pusher.push_one(wal_dir + "/" + next, next);
-        write_file_durably(markers + "/" + next, {}, 0600);
-      } catch (const Error&) {
-        // PostgreSQL asks for this segment again later; its error is reported then.
-      }
-    });
-  }
-  std::exception_ptr error;
   std::vector<PushResult> out;
-  try {
-    out = pusher.push_one(path, name);
-  } catch (...) {
-    error = std::current_exception();
-  }
-  for (auto& t : threads) t.join();
-  if (error) std::rethrow_exception(error);
+  with_work_ahead(
+      ahead.size(), [&] { out = pusher.push_one(path, name); },
+      [&](std::size_t i) {
+        pusher.push_one(wal_dir + "/" + ahead[i], ahead[i]);
+        write_file_durably(markers + "/" + ahead[i], {}, 0600);
+      });
   return out;
 }
 

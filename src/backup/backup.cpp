@@ -7,11 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <exception>
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
 #include <unordered_map>
 
 #include "backup/change_source.h"
@@ -20,7 +18,7 @@
 #include "backup/source_files.h"
 #include "core/error.h"
 #include "core/file.h"
-#include "core/interrupt.h"
+#include "core/parallel.h"
 #include "core/progress.h"
 #include "core/clock.h"
 #include "core/time_format.h"
@@ -122,30 +120,17 @@ class BackupRun {
         block_bytes_(targets.front()->repo->settings().block_bytes) {}
 
   // Backs files up on process_max threads, largest first so that no thread is left with a big
-  // file at the end. Rethrows the first worker error after stopping every worker.
+  // file at the end. A worker closes its packs even after another one failed; the first error is
+  // rethrown once all are back.
   void run_files(const std::vector<const SourceFile*>& files) {
     std::vector<const SourceFile*> order = files;
     std::stable_sort(order.begin(), order.end(),
                      [](auto* a, auto* b) { return a->entry.size_bytes > b->entry.size_bytes; });
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> threads;
-    int n = std::max(1, std::min<int>(opt_.process_max, static_cast<int>(order.size())));
-    for (int t = 0; t < n; ++t) {
-      threads.emplace_back([&] {
-        try {
-          Worker w(*this);
-          for (std::size_t i; !failed_.load() && (i = next.fetch_add(1)) < order.size();) {
-            if (interrupt_requested()) throw_if_interrupted();
-            w.file(*order[i]);
-          }
-          w.finish();
-        } catch (...) {
-          fail(std::current_exception());
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    if (error_) std::rethrow_exception(error_);
+    run_parallel(order.size(), opt_.process_max, [&](WorkQueue& queue) {
+      Worker w(*this);
+      while (auto i = queue.next()) w.file(*order[*i]);
+      w.finish();
+    });
   }
 
   // Relation files are read by this map from now on (nullptr: everything is read whole).
@@ -496,12 +481,6 @@ class BackupRun {
     }
   }
 
-  void fail(std::exception_ptr e) {
-    std::lock_guard lock(mu_);
-    if (!error_) error_ = e;
-    failed_ = true;
-  }
-
   std::vector<std::unique_ptr<Target>>& targets_;
   const std::string& snapshot_id_;
   const BackupOptions& opt_;
@@ -513,8 +492,6 @@ class BackupRun {
 
   mutable std::mutex mu_;
   std::vector<std::string> warnings_;
-  std::exception_ptr error_;
-  std::atomic<bool> failed_{false};
   std::atomic<std::uint64_t> files_{0};
   std::atomic<std::uint64_t> zero_blocks_{0}, logical_bytes_{0}, checksum_failures_{0}, read_bytes_{0};
   const pg::ChangeMap* map_ = nullptr;
@@ -543,10 +520,6 @@ OrphanBlocks load_orphans(const repo::Repository& repo, const std::vector<repo::
 std::string timeline_of(const std::string& walfile) { return walfile.substr(0, 8); }
 
 }  // namespace
-
-BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, const BackupOptions& options) {
-  return run_backup(cluster, std::vector<repo::Repository*>{&repo}, options);
-}
 
 BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Repository*>& repos,
                         const BackupOptions& options) {

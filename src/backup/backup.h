@@ -49,6 +49,5 @@ struct BackupResult {
 // the error names. All repositories must use the same block size.
 BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Repository*>& repos,
                         const BackupOptions& options);
-BackupResult run_backup(const ClusterConfig& cluster, repo::Repository& repo, const BackupOptions& options);
 
 }  // namespace pgdr::backup

@@ -1,8 +1,10 @@
 // Readers for the few XML documents S3 answers with (ListObjectsV2, Error, the multipart upload
 // results, DeleteResult) and the writers of those it is sent (CompleteMultipartUpload, Delete).
-// These documents are flat and machine-made, so a scanner that finds elements by name is enough; it
-// decodes the five predefined entities and numeric character references, and rejects what it cannot
-// read with Error(network) rather than guessing. Pure functions, any thread.
+// What an endpoint sends is untrusted: it is read by expat, whole, as one well-formed document
+// (leading whitespace allowed) of at most 64 MiB and 32 levels of elements, without a document
+// type declaration (so no entity is declared, expanded or fetched: only the five predefined ones
+// and character references are decoded). Anything else is refused with Error(network) rather than
+// guessed at. Pure functions, any thread.
 #pragma once
 
 #include <cstdint>
@@ -14,11 +16,13 @@
 namespace pgdr::storage::s3 {
 
 // The text of each element named tag (at any depth, in document order, attributes allowed, an empty
-// element <tag/> giving ""), entities decoded. Elements of that name must not nest.
+// element <tag/> giving ""; the text of its children included), entities decoded. Elements of that
+// name nested in one another are refused.
 std::vector<std::string> xml_elements(std::string_view xml, std::string_view tag);
 // The first such element, or nullopt.
 std::optional<std::string> xml_element(std::string_view xml, std::string_view tag);
 // Replaces &amp; &lt; &gt; &quot; &apos; &#N; &#xN; by what they stand for; throws on anything else.
+// For one text value, the inverse of xml_escape; the readers above leave decoding to expat.
 std::string xml_unescape(std::string_view text);
 // Escapes & < > " ' for text and attribute values.
 std::string xml_escape(std::string_view text);
@@ -34,7 +38,8 @@ struct ListPage {
   std::string next_continuation_token;  // set when truncated
 };
 
-// A ListObjectsV2 answer (ListBucketResult). Throws Error(network) when it is not one, or when it is
+// A ListObjectsV2 answer (ListBucketResult); each <Contents> child of the root must hold a Key and a
+// Size. Throws Error(network) when it is not one, or when it is
 // truncated without a continuation token (which would loop forever).
 ListPage parse_list_page(std::string_view xml);
 
@@ -44,7 +49,7 @@ struct S3ErrorBody {
 };
 
 // The <Error> document of a failed request (or of a CompleteMultipartUpload that failed after its
-// 200 status). Never throws: an unreadable body gives empty fields.
+// 200 status). Never throws: an unreadable body, or another document, gives empty fields.
 S3ErrorBody parse_error(std::string_view xml);
 
 // The UploadId of an InitiateMultipartUploadResult; throws Error(network) when absent.

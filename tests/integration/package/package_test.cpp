@@ -278,7 +278,7 @@ TEST_F(PackageTest, SystemdUnitVerifies) {
 TEST_F(PackageTest, DependsListsTheSharedLibraries) {
   ProcessResult depends = run_process({"dpkg-deb", "-f", deb_, "Depends"});
   ASSERT_EQ(depends.exit_code, 0) << describe(depends);
-  for (const char* package : {"libpq5", "libssl3", "libcurl4", "libzstd1", "liblz4-1", "libsqlite3-0", "libc6", "libstdc++6"})
+  for (const char* package : {"libpq5", "libssl3", "libcurl4", "libexpat1", "libzstd1", "liblz4-1", "libsqlite3-0", "libc6", "libstdc++6"})
     EXPECT_TRUE(std::regex_search(depends.out, std::regex(std::string("(^|, )") + std::regex_replace(package, std::regex(R"([+])"), R"(\+)") + "( |,|$)")))
         << package << " missing from Depends: " << depends.out;
 }

@@ -177,5 +177,58 @@ TEST(S3Xml, DeleteResultErrors) {
   EXPECT_THROW(parse_delete_result("<DeleteResult><Error><Key>k</Key><Code>X</Code></DeleteResult>"), Error);
 }
 
+// What an endpoint sends is read by expat as one well-formed document: no DTD (so no entity of its
+// own, internal or external), bounded depth and size.
+TEST(S3Xml, RefusesDocumentTypesDeepNestingAndMalformedDocuments) {
+  auto refusal = [](std::string_view xml) -> std::string {
+    try {
+      xml_elements(xml, "Key");
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::network) << e.what();
+      return e.what();
+    }
+    return "accepted";
+  };
+  // Entity expansion ("billion laughs") and external entities never start: the DTD is refused.
+  EXPECT_EQ(refusal("<!DOCTYPE R [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>"
+                    "<R><Key>&b;</Key></R>"),
+            "unreadable s3 response: a document type declaration");
+  EXPECT_EQ(refusal("<!DOCTYPE R [<!ENTITY x SYSTEM \"file:///etc/passwd\">]><R><Key>&x;</Key></R>"),
+            "unreadable s3 response: a document type declaration");
+  EXPECT_EQ(refusal("<!DOCTYPE R SYSTEM \"http://127.0.0.1:1/r.dtd\"><R><Key>k</Key></R>"),
+            "unreadable s3 response: a document type declaration");
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += "<D>";
+  EXPECT_EQ(refusal(deep), "unreadable s3 response: elements nested deeper than 32");
+  EXPECT_EQ(refusal("<R>" + std::string(64u << 20, 'x') + "</R>"),
+            "unreadable s3 response: a document larger than 67108864 bytes");
+  EXPECT_NE(refusal("<R><Key>k</Key></R><R/>").find("junk after document element"), std::string::npos);
+  EXPECT_NE(refusal("<R><Key>k</R>").find("mismatched tag"), std::string::npos);
+  EXPECT_NE(refusal("").find("no element found"), std::string::npos);
+  EXPECT_EQ(refusal("<R><Key>a<Key>b</Key></Key></R>"), "unreadable s3 response: <Key> inside <Key>");
+}
+
+TEST(S3Xml, ReadsWhatAParserReads) {
+  // CDATA, comments and processing instructions are XML too; a child's text is its parent's.
+  EXPECT_EQ(xml_elements("<?xml version=\"1.0\"?><!-- c --><R><?pi x?><Key><![CDATA[a<b>&amp;]]></Key>"
+                         "<Key>x<!-- y -->z</Key><Key>p<i>q</i></Key></R>",
+                         "Key"),
+            (std::vector<std::string>{"a<b>&amp;", "xz", "pq"}));
+  // A Key at another level is not a listed object's key.
+  ListPage page = parse_list_page("<ListBucketResult><Contents><Owner><Key>not this</Key></Owner><Key>k</Key>"
+                                  "<Size>1</Size></Contents></ListBucketResult>");
+  ASSERT_EQ(page.objects.size(), 1u);
+  EXPECT_EQ(page.objects[0].key, "k");
+}
+
+// S3 may send white space to keep the connection of a CompleteMultipartUpload alive before its
+// answer, which can be an error after the 200 status: that error must not be taken for success.
+TEST(S3Xml, ErrorAfterKeepAliveWhiteSpace) {
+  EXPECT_EQ(parse_error("\n \n \r\n<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code>"
+                        "<Message>We encountered an internal error.</Message></Error>")
+                .code,
+            "InternalError");
+}
+
 }  // namespace
 }  // namespace pgdr::storage::s3
