@@ -299,6 +299,7 @@ class ObjectCheck {
     }
     std::sort(packs_due_.begin(), packs_due_.end());
     std::sort(manifests_due_.begin(), manifests_due_.end());
+    manifests_read_.insert(manifests_due_.begin(), manifests_due_.end());
 
     std::unordered_map<std::uint32_t, std::uint64_t> pack_bytes;
     for (auto p : packs_due_) {
@@ -460,94 +461,22 @@ class ObjectCheck {
     });
   }
 
-  // The problems found and whom they touch: damaged packs with the snapshots and files that use
-  // them, manifests, missing manifests, then WAL objects in name order (whose names are appended
-  // to damaged_wal).
+  // The problems found and whom they touch: manifests that do not read or reassemble, missing
+  // manifests, damaged packs with the snapshots and files that use them, then WAL objects in name
+  // order (whose names are appended to damaged_wal).
   std::vector<Problem> gather_problems(std::vector<std::string>& damaged_wal) {
-    std::vector<Problem> problems;
-    std::map<std::uint32_t, Problem> pack_problems;
-    auto pack_problem = [&](std::uint32_t pn) -> Problem& {
-      auto it = pack_problems.find(pn);
-      if (it != pack_problems.end()) return it->second;
-      Problem p;
-      p.object = repo::pack_object(st_.ids[pn]);
-      if (auto b = st_.bad_pack.find(pn); b != st_.bad_pack.end()) {
-        p.error = (st_.missing.count(pn) ? "missing pack " : "corrupt pack ") + p.object + " (" + b->second + ")";
-      } else {
-        std::string frames;
-        std::size_t n = 0;
-        for (auto f = st_.bad_frame.lower_bound(frame_key(pn, 0)); f != st_.bad_frame.end() && (f->first >> 32) == pn;
-             ++f, ++n)
-          if (n < 3) frames += (frames.empty() ? "" : "; ") + f->second;
-        p.error = "corrupt pack " + p.object + " (" + frames +
-                  (n > 3 ? "; and " + std::to_string(n - 3) + " more frames" : "") + ")";
-      }
-      return pack_problems.emplace(pn, std::move(p)).first->second;
-    };
-    std::set<std::uint32_t> damaged_packs;
-    for (const auto& [pn, why] : st_.bad_pack) damaged_packs.insert(pn);
-    for (const auto& [k, why] : st_.bad_frame) damaged_packs.insert(static_cast<std::uint32_t>(k >> 32));
-    for (auto pn : damaged_packs) pack_problem(pn);
-
-    std::set<std::size_t> manifests_read(manifests_due_.begin(), manifests_due_.end());
-    for (std::size_t i = 0; i < manifests_due_.size(); ++i) {
-      const auto& id = snaps_[manifests_due_[i]].id;
-      const auto& o = outcomes_[i];
-      files_ += o.files;
-      files_digest_ += o.files_digest_checked;
-      if (!o.error.empty()) {
-        problems.push_back({repo::snapshot_manifest_object(id), o.error, {id}, {}, 0});
-        bad_objects_.insert(repo::snapshot_manifest_object(id));
-        continue;
-      }
-      for (auto pn : o.packs_used)
-        if (damaged_packs.count(pn)) pack_problem(pn).snapshots.insert(id);
-      for (const auto& [pn, paths] : o.bad_pack_files) {
-        Problem& p = pack_problem(pn);
-        for (const auto& f : paths) {
-          if (p.files.size() < kFilesNamed) p.files.push_back(id + ":" + f);
-          else ++p.more_files;
-        }
-      }
-      if (!o.file_errors.empty()) {
-        Problem p;
-        p.object = repo::snapshot_manifest_object(id);
-        p.error = "snapshot " + id + ": " + std::to_string(o.file_errors.size()) + " file" +
-                  (o.file_errors.size() == 1 ? "" : "s") + " do not reassemble (" + o.file_errors.front().first + ": " +
-                  o.file_errors.front().second + ")";
-        p.snapshots.insert(id);
-        for (const auto& [path, why] : o.file_errors) {
-          if (p.files.size() < kFilesNamed) p.files.push_back(path + ": " + why);
-          else ++p.more_files;
-        }
-        problems.push_back(std::move(p));
-        bad_objects_.insert(repo::snapshot_manifest_object(id));
-      }
-    }
-    // A damaged pack found while some manifests were skipped: read those too, to name every
-    // snapshot the damage reaches.
-    if (!damaged_packs.empty()) {
-      for (std::size_t i = 0; i < snaps_.size(); ++i) {
-        if (manifests_read.count(i)) continue;
-        try {
-          repo::ManifestIndex idx(repo_.store(), snaps_[i].id, repo_.key());
-          for (std::uint32_t p = 0; p < idx.pack_count(); ++p) {
-            auto it = st_.number.find(idx.pack_id(p));
-            if (it != st_.number.end() && damaged_packs.count(it->second))
-              pack_problem(it->second).snapshots.insert(snaps_[i].id);
-          }
-        } catch (const Error&) {
-          // Unreadable here and not due: the next run that reads it reports it.
-        }
-      }
-    }
+    for (const auto& [pn, why] : st_.bad_pack) damaged_packs_.insert(pn);
+    for (const auto& [k, why] : st_.bad_frame) damaged_packs_.insert(static_cast<std::uint32_t>(k >> 32));
+    for (auto pn : damaged_packs_) pack_problem(pn);
+    std::vector<Problem> problems = manifest_problems();
+    name_snapshots_of_damaged_packs();
     for (std::size_t i = 0; i < snaps_.size(); ++i) {
       std::string object = repo::snapshot_manifest_object(snaps_[i].id);
-      if (!manifests_read.count(i) && !manifests_present_.count(object))
+      if (!manifests_read_.count(i) && !manifests_present_.count(object))
         problems.push_back({object, "missing manifest " + object + " (snapshot " + snaps_[i].id + " cannot be restored)",
                             {snaps_[i].id}, {}, 0});
     }
-    for (auto& [pn, p] : pack_problems) {
+    for (auto& [pn, p] : pack_problems_) {
       bad_objects_.insert(p.object);
       problems.push_back(std::move(p));
     }
@@ -563,6 +492,85 @@ class ObjectCheck {
       damaged_wal.push_back(wal_names_[wal_due_[i]]);
     }
     return problems;
+  }
+
+  // The problem of damaged pack pn, made on first use.
+  Problem& pack_problem(std::uint32_t pn) {
+    auto it = pack_problems_.find(pn);
+    if (it != pack_problems_.end()) return it->second;
+    Problem p;
+    p.object = repo::pack_object(st_.ids[pn]);
+    if (auto b = st_.bad_pack.find(pn); b != st_.bad_pack.end()) {
+      p.error = (st_.missing.count(pn) ? "missing pack " : "corrupt pack ") + p.object + " (" + b->second + ")";
+    } else {
+      std::string frames;
+      std::size_t n = 0;
+      for (auto f = st_.bad_frame.lower_bound(frame_key(pn, 0)); f != st_.bad_frame.end() && (f->first >> 32) == pn;
+           ++f, ++n)
+        if (n < 3) frames += (frames.empty() ? "" : "; ") + f->second;
+      p.error = "corrupt pack " + p.object + " (" + frames +
+                (n > 3 ? "; and " + std::to_string(n - 3) + " more frames" : "") + ")";
+    }
+    return pack_problems_.emplace(pn, std::move(p)).first->second;
+  }
+
+  // What pass 2 found: manifests that do not read, files that do not reassemble; and which
+  // snapshots and files the damaged packs reach.
+  std::vector<Problem> manifest_problems() {
+    std::vector<Problem> problems;
+    for (std::size_t i = 0; i < manifests_due_.size(); ++i) {
+      const auto& id = snaps_[manifests_due_[i]].id;
+      const auto& o = outcomes_[i];
+      files_ += o.files;
+      files_digest_ += o.files_digest_checked;
+      if (!o.error.empty()) {
+        problems.push_back({repo::snapshot_manifest_object(id), o.error, {id}, {}, 0});
+        bad_objects_.insert(repo::snapshot_manifest_object(id));
+        continue;
+      }
+      for (auto pn : o.packs_used)
+        if (damaged_packs_.count(pn)) pack_problem(pn).snapshots.insert(id);
+      for (const auto& [pn, paths] : o.bad_pack_files) {
+        Problem& p = pack_problem(pn);
+        for (const auto& f : paths) {
+          if (p.files.size() < kFilesNamed) p.files.push_back(id + ":" + f);
+          else ++p.more_files;
+        }
+      }
+      if (o.file_errors.empty()) continue;
+      Problem p;
+      p.object = repo::snapshot_manifest_object(id);
+      p.error = "snapshot " + id + ": " + std::to_string(o.file_errors.size()) + " file" +
+                (o.file_errors.size() == 1 ? "" : "s") + " do not reassemble (" + o.file_errors.front().first + ": " +
+                o.file_errors.front().second + ")";
+      p.snapshots.insert(id);
+      for (const auto& [path, why] : o.file_errors) {
+        if (p.files.size() < kFilesNamed) p.files.push_back(path + ": " + why);
+        else ++p.more_files;
+      }
+      problems.push_back(std::move(p));
+      bad_objects_.insert(repo::snapshot_manifest_object(id));
+    }
+    return problems;
+  }
+
+  // A damaged pack found while some manifests were skipped: read those too, to name every
+  // snapshot the damage reaches.
+  void name_snapshots_of_damaged_packs() {
+    if (damaged_packs_.empty()) return;
+    for (std::size_t i = 0; i < snaps_.size(); ++i) {
+      if (manifests_read_.count(i)) continue;
+      try {
+        repo::ManifestIndex idx(repo_.store(), snaps_[i].id, repo_.key());
+        for (std::uint32_t p = 0; p < idx.pack_count(); ++p) {
+          auto it = st_.number.find(idx.pack_id(p));
+          if (it != st_.number.end() && damaged_packs_.count(it->second))
+            pack_problem(it->second).snapshots.insert(snaps_[i].id);
+        }
+      } catch (const Error&) {
+        // Unreadable here and not due: the next run that reads it reports it.
+      }
+    }
   }
 
   // Remember what passed; forget what failed, so the next run reads it again.
@@ -645,6 +653,9 @@ class ObjectCheck {
   std::vector<ManifestOutcome> outcomes_;  // by position in manifests_due_
 
   // The findings.
+  std::set<std::size_t> manifests_read_;      // by snapshot index
+  std::set<std::uint32_t> damaged_packs_;
+  std::map<std::uint32_t, Problem> pack_problems_;
   std::set<std::string> bad_objects_;
   std::uint64_t files_ = 0, files_digest_ = 0;
 };
