@@ -19,6 +19,11 @@ Bytes trailer_aad(const std::string& pack_id) { return to_bytes(std::string(kAad
 
 }  // namespace
 
+CorruptPack::CorruptPack(const std::string& pack_id, const std::string& where, std::string detail)
+    : Error(ErrorKind::corrupt, "corrupt pack " + pack_object(pack_id) + " in " + where + " (" + detail + ")"),
+      object_(pack_object(pack_id)),
+      detail_(std::move(detail)) {}
+
 std::string new_pack_id() { return to_hex(io::random_bytes(16)); }
 
 std::uint64_t pack_overhead_bound(std::size_t frames) {
@@ -85,10 +90,7 @@ namespace {
 template <typename Fetch>
 std::vector<PackEntry> parse_trailer(std::uint64_t pack_bytes, Fetch fetch, const MasterKey& key,
                                      const std::string& pack_id, const std::string& where) {
-  std::string object = pack_object(pack_id);
-  auto bad = [&](const std::string& why) -> std::vector<PackEntry> {
-    throw Error(ErrorKind::corrupt, "corrupt pack " + object + " in " + where + " (" + why + ")");
-  };
+  auto bad = [&](const std::string& why) -> std::vector<PackEntry> { throw CorruptPack(pack_id, where, why); };
   if (pack_bytes < kTailBytes) return bad("shorter than its tail");
   Bytes tail = fetch(pack_bytes - kTailBytes, kTailBytes);
   if (std::memcmp(tail.data() + 8, kPackMagic.data(), kPackMagic.size()) != 0) return bad("no pack tail (truncated?)");

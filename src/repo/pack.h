@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/error.h"
 #include "io/aead.h"
 #include "repo/block_codec.h"
 #include "storage/storage.h"
@@ -28,6 +29,21 @@ struct PackEntry {
   std::uint32_t length = 0;  // of that frame
   std::uint16_t index = 0;   // of the block in the frame
   std::uint32_t raw_length = 0;
+};
+
+// Error(corrupt) "corrupt pack <object> in <where> (<detail>)", for a pack that fails a check. It
+// carries the object and the detail (the text in parentheses), so that a caller collecting
+// findings (verify) reports them without parsing the message. A damaged frame's detail is made by
+// repo/block_reader.h's frame_damage() alone.
+class CorruptPack : public Error {
+ public:
+  CorruptPack(const std::string& pack_id, const std::string& where, std::string detail);
+  const std::string& object() const noexcept { return object_; }
+  const std::string& detail() const noexcept { return detail_; }
+
+ private:
+  std::string object_;
+  std::string detail_;
 };
 
 // A new random pack id: 32 lower-case hex digits.
@@ -62,7 +78,7 @@ class PackWriter {
 // what a pack holding only needed frames may weigh beyond them.
 std::uint64_t pack_overhead_bound(std::size_t frames);
 
-// Reads and authenticates a pack's trailer. Throws Error(corrupt) naming the pack.
+// Reads and authenticates a pack's trailer. Throws CorruptPack.
 std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const MasterKey& key,
                                          const std::string& pack_id);
 // The same for a whole pack already in memory (verify reads each pack once); where names the

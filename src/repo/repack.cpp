@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 #include "core/interrupt.h"
-#include "repo/block_codec.h"
+#include "repo/block_reader.h"
 #include "repo/format.h"
 #include "repo/pack.h"
 
@@ -25,37 +25,15 @@ struct StagedFrame {
   std::vector<PackEntry> blocks;
 };
 
-// Checks every needed frame of one pack read whole; returns them with their trailer entries.
-std::vector<StagedFrame> stage_pack(const Repository& repo, const std::string& pack_id, ByteView pack,
-                                    const std::vector<std::uint64_t>& needed, BlockCodec& codec) {
-  std::string object = pack_object(pack_id);
-  std::vector<PackEntry> entries = parse_pack_trailer(pack, repo.key(), pack_id, repo.store().describe());
-  std::sort(entries.begin(), entries.end(), [](const PackEntry& a, const PackEntry& b) {
-    return a.offset != b.offset ? a.offset < b.offset : a.index < b.index;
-  });
+// Checks every needed frame of one pack read whole (repo/block_reader.h); returns them with their
+// trailer entries.
+std::vector<StagedFrame> stage_pack(BlockReader& reader, const std::string& pack_id, ByteView bytes,
+                                    const std::vector<std::uint64_t>& needed) {
+  WholePack pack = reader.whole_pack(pack_id, bytes);
   std::vector<StagedFrame> out;
-  std::vector<BlockId> ids;
-  Bytes plain;
   for (std::uint64_t k : needed) {
     StagedFrame f{key_offset(k), key_length(k), {}};
-    auto it = std::lower_bound(entries.begin(), entries.end(), f.offset,
-                               [](const PackEntry& e, std::uint32_t off) { return e.offset < off; });
-    for (; it != entries.end() && it->offset == f.offset; ++it)
-      if (it->length == f.length) f.blocks.push_back(*it);
-    auto bad = [&](const std::string& why) {
-      throw Error(ErrorKind::corrupt, "corrupt pack " + object + " in " + repo.store().describe() + " (frame at offset " +
-                                          std::to_string(f.offset) + ": " + why + ")");
-    };
-    if (f.blocks.empty()) bad("a kept snapshot refers to it, the trailer does not list it");
-    ids.clear();
-    plain.clear();
-    try {
-      codec.open_frame(pack.subspan(f.offset, f.length), ids, plain);
-    } catch (const Error& e) {
-      bad(e.what());
-    }
-    for (const auto& b : f.blocks)
-      if (b.index >= ids.size() || ids[b.index] != b.id) bad("the trailer and the frame disagree on a block");
+    f.blocks = reader.listed_frame(pack, f.offset, f.length);
     out.push_back(std::move(f));
   }
   return out;
@@ -102,7 +80,7 @@ std::uint64_t LiveFrames::bytes(const std::string& pack_id) {
 CopyResult copy_live_frames(const Repository& repo, const std::vector<std::string>& candidates, LiveFrames& live) {
   storage::Storage& store = repo.store();
   CopyResult out;
-  BlockCodec codec(repo.key(), io::Codec::none, 0);
+  BlockReader reader(store, repo.key(), store.describe());
   std::unique_ptr<PackWriter> writer;
   auto commit = [&] {
     if (writer && writer->block_count() > 0) {
@@ -121,7 +99,7 @@ CopyResult copy_live_frames(const Repository& repo, const std::vector<std::strin
     }
     std::vector<StagedFrame> frames;
     try {
-      frames = stage_pack(repo, id, *bytes, live.of(id), codec);
+      frames = stage_pack(reader, id, *bytes, live.of(id));
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::corrupt) throw;
       out.skipped.push_back(e.what());

@@ -1,9 +1,7 @@
 #include "restore/restore.h"
 #include "restore/snapshot_choice.h"
-#include "restore/target_guard.h"
-#include "restore/target_lock.h"
+#include "restore/target_dir.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,26 +10,20 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
-#include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <thread>
+#include <span>
 
 #include "core/error.h"
 #include "core/file.h"
-#include "core/interrupt.h"
-#include "core/path.h"
+#include "core/log.h"
+#include "core/parallel.h"
 #include "core/progress.h"
 #include "io/sha256.h"
-#include "io/sha256_lanes.h"
-#include "repo/block_codec.h"
-#include "repo/format.h"
+#include "repo/block_reader.h"
 #include "repo/manifest.h"
-#include "core/log.h"
-#include "pg/lsn.h"
-#include "repo/pack.h"
-#include "repo/wal_archive.h"
 
 namespace pgdr::restore {
 
@@ -41,11 +33,11 @@ using repo::BlockRef;
 using repo::EntryType;
 using repo::ManifestIndex;
 
-constexpr std::uint64_t kSliceBlocks = 1024;          // refs handled per step of a file (8 MiB)
-constexpr std::uint64_t kWorkSliceBlocks = 8192;      // blocks per work item (64 MiB) shared out
-constexpr std::uint64_t kMaxCoalescedRead = 8u << 20;  // one ranged read of neighbouring frames
-constexpr int kSyncThreads = 16;
-// A buffer reused slice after slice by one thread: fetch() fills every byte it hands out, so
+constexpr std::uint64_t kSliceBlocks = 1024;      // refs handled per step of a file (8 MiB)
+constexpr std::uint64_t kWorkSliceBlocks = 8192;  // blocks per work item (64 MiB) shared out
+constexpr int kSyncThreads = 16;                  // fdatasync calls in flight at the end
+
+// A buffer reused slice after slice by one thread: each slice fills every byte it hands out, so
 // nothing is cleared between slices.
 class SliceBuffer {
  public:
@@ -62,25 +54,6 @@ class SliceBuffer {
   std::uint64_t capacity_ = 0;
 };
 
-SliceBuffer& plain_buffer() {
-  thread_local SliceBuffer buffer;
-  return buffer;
-}                       // fdatasync calls in flight at the end
-// Written last: PostgreSQL will not start a data directory without it, so an interrupted restore
-// can never be mistaken for a complete one.
-constexpr std::string_view kControlFile = "global/pg_control";
-
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-void check_location(const std::string& snapshot, const std::string& location) {
-  if (location.empty() || location.front() != '/' || location.find("/../") != std::string::npos ||
-      location.ends_with("/..") || location.find("/./") != std::string::npos)
-    throw Error(ErrorKind::corrupt, "refusing tablespace location '" + location + "' in snapshot " + snapshot +
-                                        " (not a plain absolute path)");
-}
-
 // A repository holding the snapshot being restored. The first one's manifest is read before the
 // restore starts; the others' only when a block has to be read from them.
 struct SnapshotSource {
@@ -90,20 +63,42 @@ struct SnapshotSource {
   std::unique_ptr<ManifestIndex> index;
 };
 
+// What one restore thread keeps from slice to slice: a block reader per repository (each has its
+// own keys), made when first needed, and its buffers.
+struct Worker {
+  std::vector<std::unique_ptr<repo::BlockReader>> readers;  // by source
+  SliceBuffer plain;
+  Bytes local;
+};
+
+// One slice being read: blocks [first, first + count) of a file, bytes long.
+struct SliceRead {
+  const ManifestIndex::Entry* entry = nullptr;  // the main repository's
+  std::uint64_t first = 0;
+  std::uint64_t count = 0;
+  std::uint64_t bytes = 0;
+  const Bytes* local = nullptr;   // delta mode: the slice as on disk, local_got bytes of it
+  std::size_t local_got = 0;
+  std::uint8_t* plain = nullptr;  // where the slice's blocks go
+  std::span<io::Digest> digests;  // each block's digest, into the file's
+  std::vector<bool> same;         // per block: already right on disk
+  std::vector<bool> zero;         // per block: all zeros, stored nowhere
+};
+
 class Restorer {
  public:
   Restorer(std::vector<std::unique_ptr<SnapshotSource>>& sources, const RestoreOptions& opt,
            const repo::SnapshotInfo& info)
-      : sources_(sources), opt_(opt), info_(info), index_(*sources.front()->index) {}
+      : sources_(sources), opt_(opt), info_(info), index_(*sources.front()->index),
+        target_dir_(opt, info, index_.entries()) {}
 
   RestoreResult run() {
     auto started = std::chrono::steady_clock::now();
-    resolve_target();
-    plan();
-    prepare_target();
-    make_directories();
-    make_tablespace_links();
-    if (opt_.delta) remove_extras();
+    target_dir_.plan();
+    target_dir_.prepare();
+    target_dir_.make_directories();
+    target_dir_.make_tablespace_links();
+    if (opt_.delta) result_.files_removed = target_dir_.remove_extras();
 
     std::vector<const ManifestIndex::Entry*> files, last;
     std::uint64_t total = 0;
@@ -131,7 +126,7 @@ class Restorer {
     run_files(last);
     sync_written_files();
     sync_directories();
-    lock_->finish();
+    target_dir_.finish();
     progress.finish();
     result_.info = info_;
     result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -139,192 +134,6 @@ class Restorer {
   }
 
  private:
-  void resolve_target() {
-    target_ = opt_.target_dir;
-    if (target_.empty() || target_.front() != '/') {
-      char cwd[PATH_MAX];
-      if (!getcwd(cwd, sizeof cwd)) throw_errno("unable to read the working directory", ".", errno);
-      target_ = std::string(cwd) + "/" + target_;
-    }
-    while (target_.size() > 1 && target_.back() == '/') target_.pop_back();
-  }
-
-  // Runs after plan(), which has kept the target off running clusters. The lock comes before the
-  // emptiness check, so that a second restore started alongside is told "locked", not "non-empty".
-  void prepare_target() {
-    struct stat st;
-    if (lstat(target_.c_str(), &st) == 0) {
-      if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, "restore target is not a directory: " + target_);
-    } else {
-      pgdr::make_directories(target_, 0700);
-    }
-    lock_.emplace(TargetLock::acquire(target_));
-    if (!opt_.delta && !empty_but_lock(target_))
-      throw Error(ErrorKind::io, "refusing to restore into a non-empty directory: " + target_,
-                  "restore into an empty directory, or pass --delta to bring this one in line");
-    if (opt_.delta) {
-      if (auto why = delta_refusal(target_, info_.system_identifier, lock_->unfinished_system_identifier()))
-        throw Error(ErrorKind::io, "refusing --delta into a directory that is not this cluster's: " + target_ + " (" +
-                                       *why + ")",
-                    "--delta brings in line only an empty directory or a data directory of the snapshot's own "
-                    "cluster (system identifier " + info_.system_identifier + "); restore into an empty directory");
-    }
-    lock_->mark_writing(info_.id, info_.system_identifier);
-    if (opt_.delta) {
-      // Until the restore completes, the directory must not look startable.
-      std::string control = target_ + "/" + std::string(kControlFile);
-      if (unlink(control.c_str()) == 0) fsync_directory(control.substr(0, control.rfind('/')));
-      else if (errno != ENOENT) throw_errno("unable to remove", control, errno);
-    }
-  }
-
-  // Every directory this restore would write, checked against every cluster running on this host
-  // (restore/live_clusters.h) before anything is written, with or without --delta.
-  void refuse_live_clusters() {
-    LiveClusterSearch search;
-    search.directories = {opt_.source_data_dir, target_};
-    for (const auto& [oid, location] : tablespaces_) search.directories.push_back(location);
-    std::vector<LiveCluster> live = find_live_clusters(search);
-    for (const auto& [oid, location] : tablespaces_) refuse_live_location(live, oid, resolved_path(location));
-    refuse_live_target(live, resolved_path(target_));
-  }
-
-  // Decides where every entry goes before anything is written.
-  void plan() {
-    for (const auto& e : index_.entries()) {
-      if (e.file.type != EntryType::symlink) continue;
-      const std::string& p = e.file.path;
-      if (!p.starts_with("pg_tblspc/") || !all_digits(p.substr(10)))
-        throw Error(ErrorKind::corrupt, "refusing symbolic link '" + p + "' in snapshot " + info_.id +
-                                            " (links are only restored for tablespaces)");
-      std::string oid = p.substr(10);
-      std::string location = e.file.link_target;
-      if (auto it = opt_.tablespace_map.find(oid); it != opt_.tablespace_map.end()) location = it->second;
-      else if (auto it2 = opt_.tablespace_map.find(location); it2 != opt_.tablespace_map.end()) location = it2->second;
-      check_location(info_.id, location);
-      tablespaces_[oid] = location;
-    }
-    refuse_live_clusters();
-    for (const auto& [oid, location] : tablespaces_) {
-      struct stat st;
-      if (lstat(location.c_str(), &st) != 0) continue;
-      if (!S_ISDIR(st.st_mode)) throw Error(ErrorKind::io, "tablespace location is not a directory: " + location);
-      if (empty_but_lock(location)) continue;
-      const std::string hint = "map it elsewhere with --tablespace-map " + oid + "=DIR";
-      if (!opt_.delta)
-        throw Error(ErrorKind::io, "refusing to restore tablespace " + oid + " into a non-empty directory: " + location,
-                    hint);
-      // Delta rewrites and prunes a location: only the one the target's own link names is the
-      // target's; any other may hold another cluster's tablespace, running or not.
-      if (resolved_path(target_ + "/pg_tblspc/" + oid) != resolved_path(location))
-        throw Error(ErrorKind::io,
-                    "refusing to restore tablespace " + oid + " into a non-empty directory: " + location +
-                        " (the target's pg_tblspc/" + oid + " does not link there)",
-                    hint);
-    }
-  }
-
-  std::string destination(const std::string& path) const {
-    if (path.starts_with("pg_tblspc/")) {
-      std::size_t slash = path.find('/', 10);
-      if (slash != std::string::npos) {
-        auto it = tablespaces_.find(path.substr(10, slash - 10));
-        if (it != tablespaces_.end()) return it->second + path.substr(slash);
-        throw Error(ErrorKind::corrupt, "refusing '" + path + "' in snapshot " + info_.id + " (under no tablespace)");
-      }
-    }
-    return target_ + "/" + path;
-  }
-
-  void make_directories() {
-    std::vector<const ManifestIndex::Entry*> dirs;
-    for (const auto& e : index_.entries())
-      if (e.file.type == EntryType::directory) dirs.push_back(&e);
-    std::sort(dirs.begin(), dirs.end(), [](auto* a, auto* b) { return a->file.path < b->file.path; });
-    for (const auto* d : dirs) {
-      if (d->file.path.starts_with("pg_tblspc/") && d->file.path.find('/', 10) != std::string::npos) continue;
-      mkdir_in_target(destination(d->file.path), d->file.mode);
-    }
-  }
-
-  void mkdir_in_target(const std::string& dir, std::uint32_t mode) {
-    struct stat st;
-    if (lstat(dir.c_str(), &st) == 0) {
-      if (S_ISDIR(st.st_mode)) return;
-      if (!opt_.delta) throw Error(ErrorKind::io, "unexpected file in the restore target: " + dir);
-      if (unlink(dir.c_str()) != 0) throw_errno("unable to remove", dir, errno);
-    }
-    if (::mkdir(dir.c_str(), static_cast<mode_t>(mode & 0750)) != 0 && errno != EEXIST)
-      throw_errno("unable to create directory", dir, errno);
-    dirs_to_sync_.insert(dir);
-    dirs_to_sync_.insert(dir.substr(0, dir.rfind('/')));
-  }
-
-  void make_tablespace_links() {
-    for (const auto& [oid, location] : tablespaces_) {
-      struct stat st;
-      if (lstat(location.c_str(), &st) != 0) pgdr::make_directories(location, 0700);
-      std::string link = target_ + "/pg_tblspc/" + oid;
-      if (lstat(link.c_str(), &st) == 0) {
-        if (!opt_.delta) throw Error(ErrorKind::io, "unexpected file in the restore target: " + link);
-        if (unlink(link.c_str()) != 0) throw_errno("unable to remove", link, errno);
-      }
-      if (symlink(location.c_str(), link.c_str()) != 0) throw_errno("unable to create link", link, errno);
-      dirs_to_sync_.insert(target_ + "/pg_tblspc");
-      // Sorted by path, so each parent comes before its children: manifest entries are in the
-      // order backup workers finished them.
-      const std::string prefix = "pg_tblspc/" + oid + "/";
-      std::vector<const ManifestIndex::Entry*> dirs;
-      for (const auto& e : index_.entries())
-        if (e.file.type == EntryType::directory && e.file.path.starts_with(prefix)) dirs.push_back(&e);
-      std::sort(dirs.begin(), dirs.end(), [](auto* a, auto* b) { return a->file.path < b->file.path; });
-      for (const auto* d : dirs) mkdir_in_target(destination(d->file.path), d->file.mode);
-      dirs_to_sync_.insert(location);
-    }
-  }
-
-  // Delta mode: whatever the snapshot does not hold goes, so recovery sees only the snapshot.
-  void remove_extras() {
-    std::set<std::string> wanted;
-    for (const auto& e : index_.entries()) wanted.insert(destination(e.file.path));
-    wanted.insert(target_ + "/" + std::string(TargetLock::kFileName));
-    // In a tablespace location only this server version's directory is ours: another version's
-    // data may share the location.
-    std::vector<std::string> roots = {target_};
-    for (const auto& e : index_.entries()) {
-      const std::string& p = e.file.path;
-      if (e.file.type == EntryType::directory && p.starts_with("pg_tblspc/") &&
-          std::count(p.begin(), p.end(), '/') == 2)
-        roots.push_back(destination(p));
-    }
-    for (const auto& root : roots) prune(root, wanted);
-  }
-
-  void prune(const std::string& dir, const std::set<std::string>& wanted) {
-    DIR* d = opendir(dir.c_str());
-    if (!d) throw_errno("unable to read directory", dir, errno);
-    std::vector<std::string> names;
-    while (struct dirent* de = readdir(d)) {
-      std::string n = de->d_name;
-      if (n != "." && n != "..") names.push_back(n);
-    }
-    closedir(d);
-    for (const auto& n : names) {
-      std::string p = dir + "/" + n;
-      struct stat st;
-      if (lstat(p.c_str(), &st) != 0) continue;
-      bool keep = wanted.count(p) > 0;
-      if (keep && S_ISDIR(st.st_mode)) {
-        prune(p, wanted);
-        continue;
-      }
-      if (keep) continue;
-      remove_tree(p);
-      ++result_.files_removed;
-      dirs_to_sync_.insert(dir);
-    }
-  }
-
   // One file being restored, shared by the workers that restore its slices.
   struct FileJob {
     const ManifestIndex::Entry* entry = nullptr;
@@ -355,7 +164,7 @@ class Restorer {
     for (const auto* e : order) {
       auto job = std::make_unique<FileJob>();
       job->entry = e;
-      job->dest = destination(e->file.path);
+      job->dest = target_dir_.destination(e->file.path);
       std::uint64_t n = e->file.block_count;
       std::size_t count = 0;
       for (std::uint64_t first = 0; first < n || (n == 0 && first == 0); first += kWorkSliceBlocks) {
@@ -366,27 +175,11 @@ class Restorer {
       job->slices_left = count;
       jobs.push_back(std::move(job));
     }
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> threads;
-    int n = std::max(1, std::min<int>(opt_.process_max, static_cast<int>(slices.size())));
-    for (int t = 0; t < n; ++t) {
-      threads.emplace_back([&] {
-        try {
-          // One codec per repository (each has its own keys), made when first needed.
-          std::vector<std::unique_ptr<repo::BlockCodec>> codecs(sources_.size());
-          for (std::size_t i; !failed_.load() && (i = next.fetch_add(1)) < slices.size();) {
-            throw_if_interrupted();
-            restore_slice(codecs, slices[i]);
-          }
-        } catch (...) {
-          std::lock_guard lock(mu_);
-          if (!error_) error_ = std::current_exception();
-          failed_ = true;
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    if (error_) std::rethrow_exception(error_);
+    run_parallel(slices.size(), opt_.process_max, [&](WorkQueue& queue) {
+      Worker worker;
+      worker.readers.resize(sources_.size());
+      while (auto i = queue.next()) restore_slice(worker, slices[*i]);
+    });
   }
 
   void open_file(FileJob& job) {
@@ -407,79 +200,85 @@ class Restorer {
     if (!job.existed || job.local_size != job.entry->file.size_bytes) job.changed = true;
   }
 
-  void restore_slice(std::vector<std::unique_ptr<repo::BlockCodec>>& codecs, const SliceJob& slice) {
+  void restore_slice(Worker& worker, const SliceJob& slice) {
     FileJob& job = *slice.file;
     std::call_once(job.opened, [&] { open_file(job); });
     const auto& f = job.entry->file;
     const std::uint64_t block = index_.block_bytes();
     File& out = job.out;
-    SliceBuffer& plain = plain_buffer();
-    Bytes local;
-    std::size_t local_got = 0;
-    std::vector<bool> same, zero;
+    SliceRead s;
+    s.entry = job.entry;
     const std::uint64_t end_block = slice.first_block + slice.blocks;
     for (std::uint64_t first = slice.first_block; first < end_block; first += kSliceBlocks) {
-      std::uint64_t count = std::min(kSliceBlocks, end_block - first);
+      s.first = first;
+      s.count = std::min(kSliceBlocks, end_block - first);
       std::uint64_t slice_offset = first * block;
-      std::uint64_t slice_bytes = std::min<std::uint64_t>(count * block, f.size_bytes - slice_offset);
+      s.bytes = std::min<std::uint64_t>(s.count * block, f.size_bytes - slice_offset);
       if (job.existed) {
-        local.resize(slice_bytes);
-        local_got = out.read_at(local.data(), slice_bytes, slice_offset);
+        worker.local.resize(s.bytes);
+        s.local_got = out.read_at(worker.local.data(), s.bytes, slice_offset);
+        s.local = &worker.local;
       }
-      plain.reserve(slice_bytes);
-      load_slice(codecs, *job.entry, first, count, slice_bytes, job.existed ? &local : nullptr, local_got,
-                 plain.data(), same, zero, job.digests);
+      worker.plain.reserve(s.bytes);
+      s.plain = worker.plain.data();
+      s.digests = std::span<io::Digest>(job.digests.data() + first, s.count);
+      load_slice(worker, s);
       // Write runs of blocks that differ from what is on disk (everything for a new file, except
       // zero blocks: a fresh file reads as zeroes where nothing was written).
+      auto kept = [&](std::size_t i) { return s.same[i] || (!job.existed && s.zero[i]); };
       std::size_t i = 0;
-      while (i < count) {
-        if (same[i] || (!job.existed && zero[i])) {
+      while (i < s.count) {
+        if (kept(i)) {
           ++i;
           continue;
         }
         std::size_t j = i;
-        while (j < count && !(same[j] || (!job.existed && zero[j]))) ++j;
-        std::uint64_t off = i * block, end = std::min<std::uint64_t>(j * block, slice_bytes);
-        out.pwrite_all(ByteView(plain.data() + off, end - off), slice_offset + off);
+        while (j < s.count && !kept(j)) ++j;
+        std::uint64_t off = i * block, end = std::min<std::uint64_t>(j * block, s.bytes);
+        out.pwrite_all(ByteView(s.plain + off, end - off), slice_offset + off);
         result_bytes_ += end - off;
         job.changed = true;
         i = j;
       }
       // Start writing back now, so the final fdatasync waits for little: disk and CPU overlap.
-      sync_file_range(out.fd(), static_cast<off64_t>(slice_offset), static_cast<off64_t>(slice_bytes),
+      sync_file_range(out.fd(), static_cast<off64_t>(slice_offset), static_cast<off64_t>(s.bytes),
                       SYNC_FILE_RANGE_WRITE);
-      if (progress_) progress_->add(slice_bytes);
+      if (progress_) progress_->add(s.bytes);
     }
     if (--job.slices_left == 0) finish_file(job);
   }
 
-  // Fills plain with blocks [first, first + count) of the file, from the first repository that
-  // delivers them intact. A repository that fails (missing or damaged pack, a block that does not
-  // match its id) hands over to the next one holding the same file of the same snapshot, with one
-  // warning per repository and object.
-  void load_slice(std::vector<std::unique_ptr<repo::BlockCodec>>& codecs, const ManifestIndex::Entry& entry,
-                  std::uint64_t first, std::uint64_t count, std::uint64_t slice_bytes, const Bytes* local,
-                  std::size_t local_got, std::uint8_t* plain, std::vector<bool>& same, std::vector<bool>& zero,
-                  std::vector<io::Digest>& digests) {
+  repo::BlockReader& reader(Worker& worker, std::size_t source) {
+    auto& r = worker.readers[source];
+    if (!r) {
+      const repo::Repository& repo = *sources_[source]->repo;
+      r = std::make_unique<repo::BlockReader>(repo.store(), repo.key(), repo.describe());
+    }
+    return *r;
+  }
+
+  // Fills the slice from the first repository that delivers its blocks intact. A repository that
+  // fails (missing or damaged pack, a block that does not match its id) hands over to the next one
+  // holding the same file of the same snapshot, with one warning per repository and object.
+  void load_slice(Worker& worker, SliceRead& s) {
     std::optional<Error> first_error, last_error;
     std::string failed_object;
     std::size_t failed_source = 0;
     for (std::size_t k = 0; k < sources_.size(); ++k) {
       SnapshotSource& src = *sources_[k];
-      const ManifestIndex::Entry* e = k == 0 ? &entry : fallback_entry(src, entry);
+      const ManifestIndex::Entry* e = k == 0 ? s.entry : fallback_entry(src, *s.entry);
       if (!e) continue;
       if (last_error) warn_fallback(failed_source, failed_object, *last_error, k);
-      if (!codecs[k]) codecs[k] = std::make_unique<repo::BlockCodec>(src.repo->key(), io::Codec::none, 0);
-      std::string object;
+      repo::BlockReader& from = reader(worker, k);
       try {
-        read_slice(src, *codecs[k], *e, first, count, slice_bytes, local, local_got, plain, same, zero, digests, object);
-        if (index_.digest_over_ids()) digests_to_ids(codecs, first, count, zero, digests);
+        read_slice(src, from, *e, s);
+        if (index_.digest_over_ids()) digests_to_ids(reader(worker, 0), s);
         return;
       } catch (const Error& err) {
         if (err.kind() == ErrorKind::interrupted || sources_.size() == 1) throw;
         if (!first_error) first_error = err;
         last_error = err;
-        failed_object = object;
+        failed_object = from.object_in_hand();
         failed_source = k;
       }
     }
@@ -487,14 +286,71 @@ class Restorer {
                 first_error->hint());
   }
 
+  // The slice's blocks of entry from one repository (repo/block_reader.h: each checked against its
+  // id), with their digests; which blocks are zero, and which already right on disk.
+  void read_slice(SnapshotSource& src, repo::BlockReader& reader, const ManifestIndex::Entry& entry, SliceRead& s) {
+    const auto& f = entry.file;
+    const std::uint64_t block = index_.block_bytes();
+    std::vector<BlockRef> refs = src.index->blocks(entry, s.first, s.count);
+    if (refs.size() != s.count)
+      throw Error(ErrorKind::corrupt, "manifest of snapshot " + info_.id + " in " + src.repo->describe() + " lists " +
+                                          std::to_string(refs.size()) + " blocks of " + f.path + " from block " +
+                                          std::to_string(s.first) + ", expected " + std::to_string(s.count));
+    s.same.assign(s.count, false);
+    s.zero.assign(s.count, false);
+    for (std::size_t i = 0; i < s.count; ++i) s.zero[i] = refs[i].is_zero();
+    if (s.local) {
+      for (std::size_t i = 0; i < s.count; ++i) {
+        std::uint64_t off = i * block, len = std::min<std::uint64_t>(block, s.bytes - off);
+        if (off + len > s.local_got) break;
+        ByteView lb(s.local->data() + off, len);
+        s.same[i] = refs[i].is_zero() ? std::all_of(lb.begin(), lb.end(), [](std::uint8_t b) { return b == 0; })
+                                      : reader.codec().id_of(lb) == refs[i].id;
+        if (s.same[i]) std::memcpy(s.plain + off, lb.data(), len);
+      }
+    }
+    repo::BlockRead read;
+    read.manifest = src.index.get();
+    read.refs = refs;
+    read.bytes = s.bytes;
+    read.skip = &s.same;
+    read.first_block = s.first;
+    read.file = f.path;
+    read.snapshot = info_.id;
+    reader.read_blocks(read, s.plain, s.digests);
+  }
+
+  // The last slice of a file to finish closes it: size, mode, time, and the digest over all blocks.
+  void finish_file(FileJob& job) {
+    const auto& f = job.entry->file;
+    File& out = job.out;
+    if (!job.existed || job.local_size != f.size_bytes) out.truncate(f.size_bytes);
+    if (fchmod(out.fd(), static_cast<mode_t>(f.mode & 0640)) != 0) throw_errno("unable to set the mode of", job.dest, errno);
+    struct timespec times[2] = {{f.mtime, 0}, {f.mtime, 0}};
+    futimens(out.fd(), times);
+    out.close();
+    io::Sha256 file_sha;
+    for (const auto& d : job.digests) file_sha.update(d);
+    std::vector<io::Digest>().swap(job.digests);
+    if (to_hex(file_sha.finish()) != f.sha256)
+      throw Error(ErrorKind::corrupt, "restored file " + f.path + " of snapshot " + info_.id +
+                                          " does not match its SHA-256 (repository damaged?)");
+    std::lock_guard lock(mu_);
+    if (job.changed) {
+      ++result_.files_written;
+      to_sync_.push_back(job.dest);
+    } else {
+      ++result_.files_unchanged;
+    }
+    result_.bytes_written = result_bytes_.load();
+  }
+
   // Under manifest version 2 the file digest is over block ids in the first repository's key
   // (repo/file_digest.h), whichever repository delivered the blocks; each block was proven
   // against its own repository's id before this.
-  void digests_to_ids(std::vector<std::unique_ptr<repo::BlockCodec>>& codecs, std::uint64_t first,
-                      std::uint64_t count, const std::vector<bool>& zero, std::vector<io::Digest>& digests) {
-    if (!codecs[0]) codecs[0] = std::make_unique<repo::BlockCodec>(sources_[0]->repo->key(), io::Codec::none, 0);
-    for (std::uint64_t i = 0; i < count; ++i)
-      digests[first + i] = zero[i] ? repo::BlockId{} : codecs[0]->id_of_digest(digests[first + i]);
+  static void digests_to_ids(repo::BlockReader& first, SliceRead& s) {
+    for (std::uint64_t i = 0; i < s.count; ++i)
+      s.digests[i] = s.zero[i] ? repo::BlockId{} : first.codec().id_of_digest(s.digests[i]);
   }
 
   void warn_fallback(std::size_t from, const std::string& object, const Error& why, std::size_t to) {
@@ -533,151 +389,6 @@ class Restorer {
     return e;
   }
 
-  // Blocks [first, first + count) of entry from one repository into plain; checks every block
-  // against its id, records its digest and which blocks are zero or already right on disk.
-  void read_slice(SnapshotSource& src, repo::BlockCodec& codec, const ManifestIndex::Entry& entry, std::uint64_t first,
-                  std::uint64_t count, std::uint64_t slice_bytes, const Bytes* local, std::size_t local_got,
-                  std::uint8_t* plain, std::vector<bool>& same, std::vector<bool>& zero,
-                  std::vector<io::Digest>& digests, std::string& object) {
-    const auto& f = entry.file;
-    const std::uint64_t block = index_.block_bytes();
-    std::vector<BlockRef> refs = src.index->blocks(entry, first, count);
-    if (refs.size() != count)
-      throw Error(ErrorKind::corrupt, "manifest of snapshot " + info_.id + " in " + src.repo->describe() + " lists " +
-                                          std::to_string(refs.size()) + " blocks of " + f.path + " from block " +
-                                          std::to_string(first) + ", expected " + std::to_string(count));
-    same.assign(count, false);
-    zero.assign(count, false);
-    for (std::size_t i = 0; i < count; ++i) zero[i] = refs[i].is_zero();
-    if (local) {
-      for (std::size_t i = 0; i < count; ++i) {
-        std::uint64_t off = i * block, len = std::min<std::uint64_t>(block, slice_bytes - off);
-        if (off + len > local_got) break;
-        ByteView lb(local->data() + off, len);
-        same[i] = refs[i].is_zero() ? std::all_of(lb.begin(), lb.end(), [](std::uint8_t b) { return b == 0; })
-                                    : codec.id_of(lb) == refs[i].id;
-      }
-    }
-    fetch(src, codec, refs, same, f, plain, slice_bytes, local, object);
-    // The slice's blocks are hashed side by side (see io/sha256_lanes.h), then checked in order.
-    std::vector<ByteView> views(count);
-    for (std::size_t i = 0; i < count; ++i) {
-      std::uint64_t off = i * block, len = std::min<std::uint64_t>(block, slice_bytes - off);
-      views[i] = ByteView(plain + off, len);
-    }
-    io::sha256_many(views, std::span<io::Digest>(digests.data() + first, count));
-    for (std::size_t i = 0; i < count; ++i) {
-      const io::Digest& digest = digests[first + i];
-      if (!refs[i].is_zero() && !same[i] && codec.id_of_digest(digest) != refs[i].id) {
-        object = repo::pack_object(src.index->pack_id(refs[i].pack));
-        throw Error(ErrorKind::corrupt, "block " + std::to_string(first + i) + " of " + f.path + " in snapshot " +
-                                            info_.id + " in " + src.repo->describe() +
-                                            " does not match its id (repository damaged?)");
-      }
-    }
-  }
-
-  // The last slice of a file to finish closes it: size, mode, time, and the digest over all blocks.
-  void finish_file(FileJob& job) {
-    const auto& f = job.entry->file;
-    File& out = job.out;
-    if (!job.existed || job.local_size != f.size_bytes) out.truncate(f.size_bytes);
-    if (fchmod(out.fd(), static_cast<mode_t>(f.mode & 0640)) != 0) throw_errno("unable to set the mode of", job.dest, errno);
-    struct timespec times[2] = {{f.mtime, 0}, {f.mtime, 0}};
-    futimens(out.fd(), times);
-    out.close();
-    io::Sha256 file_sha;
-    for (const auto& d : job.digests) file_sha.update(d);
-    std::vector<io::Digest>().swap(job.digests);
-    if (to_hex(file_sha.finish()) != f.sha256)
-      throw Error(ErrorKind::corrupt, "restored file " + f.path + " of snapshot " + info_.id +
-                                          " does not match its SHA-256 (repository damaged?)");
-    std::lock_guard lock(mu_);
-    if (job.changed) {
-      ++result_.files_written;
-      to_sync_.push_back(job.dest);
-    } else {
-      ++result_.files_unchanged;
-    }
-    result_.bytes_written = result_bytes_.load();
-  }
-
-  // Fills plain with the slice's blocks: each frame is read and opened once, neighbouring frames
-  // of one pack in one ranged request; blocks already right on disk are copied from local.
-  // object names the pack being read when this throws.
-  void fetch(SnapshotSource& src, repo::BlockCodec& codec, const std::vector<BlockRef>& refs,
-             const std::vector<bool>& same, const repo::FileEntry& f, std::uint8_t* plain, std::uint64_t plain_size,
-             const Bytes* local, std::string& object_out) {
-    const ManifestIndex& index = *src.index;
-    const repo::Repository& repo = *src.repo;
-    const std::uint64_t block = index_.block_bytes();
-    struct Frame {
-      std::vector<repo::BlockId> ids;
-      Bytes data;
-    };
-    std::map<std::pair<std::uint32_t, std::uint32_t>, Frame> frames;
-    // Distinct frames in first-use order, then grouped into ranged reads.
-    std::vector<const BlockRef*> wanted;
-    for (std::size_t i = 0; i < refs.size(); ++i) {
-      if (same[i] || refs[i].is_zero()) continue;
-      auto key = std::make_pair(refs[i].pack, refs[i].offset);
-      if (frames.emplace(key, Frame{}).second) wanted.push_back(&refs[i]);
-    }
-    std::stable_sort(wanted.begin(), wanted.end(), [](auto* a, auto* b) {
-      return a->pack != b->pack ? a->pack < b->pack : a->offset < b->offset;
-    });
-    std::size_t k = 0;
-    while (k < wanted.size()) {
-      std::size_t j = k + 1;
-      std::uint64_t end = static_cast<std::uint64_t>(wanted[k]->offset) + wanted[k]->length;
-      while (j < wanted.size() && wanted[j]->pack == wanted[k]->pack && wanted[j]->offset == end &&
-             end - wanted[k]->offset + wanted[j]->length <= kMaxCoalescedRead) {
-        end += wanted[j]->length;
-        ++j;
-      }
-      const std::string& pack_id = index.pack_id(wanted[k]->pack);
-      std::string object = repo::pack_object(pack_id);
-      object_out = object;
-      auto data = repo.store().read_range(object, wanted[k]->offset, end - wanted[k]->offset);
-      if (!data)
-        throw Error(ErrorKind::not_found, "missing pack " + object + " needed by " + f.path + " of snapshot " + info_.id +
-                                              " in " + repo.describe());
-      for (std::size_t m = k; m < j; ++m) {
-        Frame& fr = frames[{wanted[m]->pack, wanted[m]->offset}];
-        try {
-          codec.open_frame(ByteView(data->data() + (wanted[m]->offset - wanted[k]->offset), wanted[m]->length), fr.ids,
-                           fr.data);
-        } catch (const Error& e) {
-          throw Error(ErrorKind::corrupt, "corrupt pack " + object + " in " + repo.describe() + " (" + e.what() +
-                                              " at offset " + std::to_string(wanted[m]->offset) + ", needed by " +
-                                              f.path + ")");
-        }
-      }
-      k = j;
-    }
-    for (std::size_t i = 0; i < refs.size(); ++i) {
-      std::uint64_t off = i * block;
-      std::uint64_t len = std::min<std::uint64_t>(block, plain_size - off);
-      if (same[i]) {
-        std::memcpy(plain + off, local->data() + off, len);
-        continue;
-      }
-      if (refs[i].is_zero()) {
-        std::memset(plain + off, 0, len);
-        continue;
-      }
-      const Frame& fr = frames[{refs[i].pack, refs[i].offset}];
-      std::uint64_t at = static_cast<std::uint64_t>(refs[i].index) * block;
-      if (refs[i].index >= fr.ids.size() || fr.ids[refs[i].index] != refs[i].id || at + len > fr.data.size()) {
-        object_out = repo::pack_object(index.pack_id(refs[i].pack));
-        throw Error(ErrorKind::corrupt, "corrupt pack " + object_out + " in " + repo.describe() + " (the frame at offset " +
-                                            std::to_string(refs[i].offset) + " does not hold the block " + f.path +
-                                            " needs)");
-      }
-      std::memcpy(plain + off, fr.data.data() + at, len);
-    }
-  }
-
   // Files are made durable together at the end rather than one by one as they are written: many
   // fdatasync calls in flight at once share the file system's journal commits, which one-by-one
   // syncing of a thousand small catalog files would pay for each.
@@ -687,60 +398,27 @@ class Restorer {
       std::lock_guard lock(mu_);
       paths.swap(to_sync_);
     }
-    std::atomic<std::size_t> next{0};
-    std::exception_ptr error;
-    std::mutex error_mu;
-    std::vector<std::thread> threads;
-    for (int t = 0; t < kSyncThreads; ++t) {
-      threads.emplace_back([&] {
-        try {
-          for (std::size_t i; (i = next.fetch_add(1)) < paths.size();) {
-            File f = File::open(paths[i], O_RDONLY | O_NOFOLLOW);
-            f.sync();
-            f.close();
-          }
-        } catch (...) {
-          std::lock_guard lock(error_mu);
-          if (!error) error = std::current_exception();
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    if (error) std::rethrow_exception(error);
+    parallel_for(paths.size(), kSyncThreads, [&](std::size_t i) {
+      File f = File::open(paths[i], O_RDONLY | O_NOFOLLOW);
+      f.sync();
+      f.close();
+    });
   }
 
-  void sync_directories() {
-    std::vector<std::string> dirs;
-    {
-      std::lock_guard lock(mu_);
-      dirs.assign(dirs_to_sync_.begin(), dirs_to_sync_.end());
-    }
-    for (const auto& e : index_.entries()) {
-      if (e.file.type != EntryType::file) continue;
-      std::string d = destination(e.file.path);
-      dirs.push_back(d.substr(0, d.rfind('/')));
-    }
-    std::sort(dirs.begin(), dirs.end());
-    dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
-    for (const auto& d : dirs) fsync_directory(d);
-  }
+  void sync_directories() { target_dir_.sync_directories(); }
 
   std::vector<std::unique_ptr<SnapshotSource>>& sources_;
   const RestoreOptions& opt_;
   const repo::SnapshotInfo& info_;
   const ManifestIndex& index_;  // the first source's
+  TargetDir target_dir_;
+  const std::string& target_ = target_dir_.path();
   std::set<std::pair<std::size_t, std::string>> warned_;  // (source, object) already reported
-  std::string target_;
-  std::optional<TargetLock> lock_;  // held from prepare_target() to the end of run()
-  std::map<std::string, std::string> tablespaces_;
-  std::set<std::string> dirs_to_sync_;
   std::vector<std::string> to_sync_;
   Progress* progress_ = nullptr;
   RestoreResult result_;
   std::atomic<std::uint64_t> result_bytes_{0};
   std::mutex mu_;
-  std::exception_ptr error_;
-  std::atomic<bool> failed_{false};
 };
 
 }  // namespace

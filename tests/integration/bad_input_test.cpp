@@ -4,13 +4,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "pgdr_fixture.h"
+#include "repo/format.h"
+#include "repo/manifest.h"
+#include "repo/pack.h"
+#include "repo/repository.h"
+#include "storage/posix/posix_storage.h"
 
 namespace pgdr::test {
 namespace {
@@ -71,73 +78,6 @@ TEST_F(BadInputTest, MissingPassphraseIsAConfigurationError) {
   auto r = pgdr({"info"}, {"PGDR_PASSPHRASE="});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("passphrase variable PGDR_PASSPHRASE is not set or empty"), std::string::npos) << r.err;
-}
-
-TEST_F(BadInputTest, FlippedByteInPackIsDetectedAndNamed) {
-  small_database();
-  pgdr_ok({"init"});
-  backup();
-  auto packs = objects("packs");
-  ASSERT_FALSE(packs.empty());
-  std::string pack = packs.front();
-  flip_byte(pack, size_of(pack) / 3);
-  auto r = pgdr({"restore", "--target-dir", work_->file("restored")});
-  EXPECT_EQ(r.exit_code, 1);
-  std::string name = fs::path(pack).filename();
-  EXPECT_NE(r.err.find("corrupt pack packs/" + name.substr(0, 2) + "/" + name), std::string::npos) << r.err;
-  expect_one_line(r);
-  // Nothing restored looks startable: pg_control is written last.
-  EXPECT_FALSE(fs::exists(work_->file("restored/global/pg_control")));
-}
-
-TEST_F(BadInputTest, FlippedByteInManifestIsDetectedAndNamed) {
-  small_database();
-  pgdr_ok({"init"});
-  std::string id = backup();
-  std::string manifest = repo_dir_ + "/snapshots/" + id + ".manifest";
-  flip_byte(manifest, size_of(manifest) / 2);
-  auto r = pgdr({"restore", "--target-dir", work_->file("restored")});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("corrupt object snapshots/" + id + ".manifest"), std::string::npos) << r.err;
-  expect_one_line(r);
-}
-
-TEST_F(BadInputTest, FlippedByteInSnapshotInfoIsDetectedAndNamed) {
-  pgdr_ok({"init"});
-  std::string older = backup();
-  std::string id = backup();
-  std::string info = repo_dir_ + "/snapshots/" + id + ".info";
-  flip_byte(info, size_of(info) - 5);
-  // Named, and the command fails; the intact snapshot is still listed.
-  auto r = pgdr({"info", "--json"});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("corrupt object snapshots/" + id + ".info"), std::string::npos) << r.err;
-  auto j = nlohmann::json::parse(r.out);
-  ASSERT_EQ(j["repositories"][0]["snapshots"].size(), 1u);
-  EXPECT_EQ(j["repositories"][0]["snapshots"][0]["id"], older);
-  EXPECT_EQ(j["repositories"][0]["damaged_snapshots"].size(), 1u);
-  EXPECT_EQ(j["status"], "warning");
-  const std::string reason = j["status_reason"];
-  EXPECT_TRUE(reason.starts_with("1 damaged object in repository 'local': ")) << reason;
-  EXPECT_NE(reason.find("corrupt object snapshots/" + id + ".info"), std::string::npos) << reason;
-  // A restore of "latest" takes the newest intact snapshot and says what it left out.
-  auto restore = pgdr({"restore", "--target-dir", work_->file("restored")});
-  EXPECT_EQ(restore.exit_code, 0) << restore.err;
-  EXPECT_NE(restore.err.find("restored snapshot " + older), std::string::npos) << restore.err;
-  EXPECT_NE(restore.err.find("left out when choosing the snapshot"), std::string::npos) << restore.err;
-}
-
-TEST_F(BadInputTest, TruncatedPackIsDetected) {
-  small_database();
-  pgdr_ok({"init"});
-  backup();
-  auto packs = objects("packs");
-  ASSERT_FALSE(packs.empty());
-  fs::resize_file(packs.front(), size_of(packs.front()) / 2);
-  auto r = pgdr({"restore", "--target-dir", work_->file("restored")});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_TRUE(r.err.find("truncated") != std::string::npos || r.err.find("corrupt pack") != std::string::npos) << r.err;
-  expect_one_line(r);
 }
 
 TEST_F(BadInputTest, UnknownRepositoryFormatVersionIsRefused) {
@@ -280,6 +220,247 @@ TEST_F(BadInputTest, FullDiskWhileBackingUp) {
   wait_recovered(restored);
   EXPECT_EQ(restored.psql("SELECT count(*) FROM pg_class WHERE relname = 'noise'"), "0");
 }
+
+// Damaged repositories, as one table in the manner of PostgreSQL's pg_verifybackup
+// t/003_corruption.pl: each row damages a repository holding a snapshot of a small database one
+// way, runs one command, and expects its exit code and one whole line of its output, exactly.
+// Lines are templates: "{key}" is what the damage hit (the pack, the frame's offset, the file that
+// needs the frame...), found by reading the repository with pgdr's own readers before the damage.
+using Facts = std::map<std::string, std::string>;
+class CorruptionTest;
+
+struct CorruptionScenario {
+  std::string name;
+  std::function<void(CorruptionTest&, Facts&)> damage;  // does the damage and records what it hit
+  std::vector<std::string> command;                      // pgdr's arguments, "{key}" filled in
+  int exit_code = 0;
+  std::string line;                                        // of stderr or stdout, "{key}" filled in
+  // What else must hold, given the command's result; may be empty.
+  std::function<void(CorruptionTest&, const Facts&, const PgdrResult&)> then;
+};
+
+// gtest prints a parameter by its name.
+void PrintTo(const CorruptionScenario& s, std::ostream* out) { *out << s.name; }
+
+std::string fill(std::string text, const Facts& facts) {
+  for (const auto& [key, value] : facts)
+    for (std::size_t at; (at = text.find("{" + key + "}")) != std::string::npos;)
+      text.replace(at, key.size() + 2, value);
+  return text;
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);)
+    if (l == line) return true;
+  return false;
+}
+
+class CorruptionTest : public BadInputTest, public ::testing::WithParamInterface<CorruptionScenario> {
+ public:
+  // Flips the middle byte of a frame of the first pack that one file alone needs: the frame holding
+  // the byte a third into the pack, or the next such. Records {pack}, {offset} and {file}.
+  void flip_frame(Facts& facts) {
+    auto [pack, frames] = first_pack();
+    auto users = frame_users(facts.at("snapshot"), pack);
+    auto it = frames.upper_bound(size_of(path_of(pack)) / 3);
+    ASSERT_NE(it, frames.begin());
+    for (--it; it != frames.end() && users[it->first].size() != 1; ++it) {}
+    ASSERT_NE(it, frames.end()) << "no frame of pack " << pack << " is needed by one file alone";
+    flip_byte(path_of(pack), it->first + it->second / 2);
+    facts["pack"] = repo::pack_object(pack);
+    facts["offset"] = std::to_string(it->first);
+    facts["file"] = users[it->first].front();
+  }
+
+  // Cuts the first pack inside its last frame, as an interrupted copy would: only that frame is
+  // lost, and the trailer with it. Records {pack}, {cut}, {body_end} (the end of the last frame)
+  // and {files}, how verify names the files that use the pack.
+  void cut_pack(Facts& facts) {
+    auto [pack, frames] = first_pack();
+    const auto& [offset, length] = *frames.rbegin();
+    const std::uint64_t cut = offset + length / 2;
+    facts["files"] = pack_files(facts.at("snapshot"), pack);
+    fs::resize_file(path_of(pack), cut);
+    facts["pack"] = repo::pack_object(pack);
+    facts["cut"] = std::to_string(cut);
+    facts["body_end"] = std::to_string(static_cast<std::uint64_t>(offset) + length);
+  }
+
+  // Flips the byte at offset (counted from the end when negative) of a sealed object, and records
+  // {object} and {frame}, the index of the sealed frame it lies in.
+  void flip_sealed(Facts& facts, const std::string& object, std::int64_t offset) {
+    const std::string path = repo_dir_ + "/" + object;
+    const std::uint64_t at = offset < 0 ? size_of(path) - static_cast<std::uint64_t>(-offset) : static_cast<std::uint64_t>(offset);
+    facts["object"] = object;
+    facts["frame"] = std::to_string(sealed_frame_at(path, at));
+    flip_byte(path, at);
+  }
+
+  // Pushes the segment the server has just finished into the repository, as archive_command
+  // would. Records {segment}.
+  void archive_one_segment(Facts& facts) {
+    std::string name = cluster_->psql(
+        "SELECT pg_walfile_name(CASE WHEN (l - '0/0'::pg_lsn) % pg_size_bytes(current_setting('wal_segment_size')) = 0 "
+        "THEN l - 1 ELSE l END) FROM (SELECT pg_switch_wal() AS l) s");
+    pgdr_ok({"archive-push", cluster_->data_dir() + "/pg_wal/" + name});
+    facts["segment"] = name;
+  }
+
+  std::string older_snapshot(Facts& facts) {
+    facts["older"] = facts.at("snapshot");
+    facts["snapshot"] = backup();
+    return facts.at("snapshot");
+  }
+
+  // A damaged snapshot info (the newest): info names it and still lists the intact older snapshot,
+  // and a restore of "latest" takes that one and says what it left out.
+  void expect_the_others_listed_and_restored(const Facts& f, const PgdrResult& info) {
+    auto j = nlohmann::json::parse(info.out);
+    ASSERT_EQ(j["repositories"][0]["snapshots"].size(), 1u);
+    EXPECT_EQ(j["repositories"][0]["snapshots"][0]["id"], f.at("older"));
+    EXPECT_EQ(j["repositories"][0]["damaged_snapshots"].size(), 1u);
+    EXPECT_EQ(j["status"], "warning");
+    const std::string reason = j["status_reason"];
+    EXPECT_TRUE(reason.starts_with("1 damaged object in repository 'local': ")) << reason;
+    EXPECT_NE(reason.find("corrupt object " + f.at("object")), std::string::npos) << reason;
+    auto restore = pgdr({"restore", "--target-dir", f.at("target")});
+    EXPECT_EQ(restore.exit_code, 0) << restore.err;
+    EXPECT_NE(restore.err.find("restored snapshot " + f.at("older")), std::string::npos) << restore.err;
+    EXPECT_NE(restore.err.find("left out when choosing the snapshot"), std::string::npos) << restore.err;
+  }
+
+ private:
+  repo::Repository open_repo() const {
+    return repo::Repository::open(std::make_unique<storage::PosixStorage>(repo_dir_), "local", kPassphrase, "the test");
+  }
+  std::string path_of(const std::string& pack_id) const { return repo_dir_ + "/" + repo::pack_object(pack_id); }
+
+  // The first pack by name, and its frames (offset -> length) as its trailer lists them.
+  std::pair<std::string, std::map<std::uint32_t, std::uint32_t>> first_pack() {
+    std::string pack = fs::path(objects("packs").front()).filename();
+    std::map<std::uint32_t, std::uint32_t> frames;
+    auto repo = open_repo();
+    for (const auto& e : repo::read_pack_trailer(repo.store(), repo.key(), pack)) frames[e.offset] = e.length;
+    return {pack, frames};
+  }
+
+  // The files of snapshot whose blocks lie in each frame of pack (by frame offset), in manifest order.
+  std::map<std::uint32_t, std::vector<std::string>> frame_users(const std::string& snapshot, const std::string& pack) {
+    std::map<std::uint32_t, std::vector<std::string>> users;
+    auto repo = open_repo();
+    repo::ManifestIndex index(repo.store(), snapshot, repo.key());
+    for (const auto& e : index.entries()) {
+      if (e.file.type != repo::EntryType::file || e.file.block_count == 0) continue;
+      for (const auto& r : index.blocks(e)) {
+        if (r.is_zero() || index.pack_id(r.pack) != pack) continue;
+        auto& u = users[r.offset];
+        if (u.empty() || u.back() != e.file.path) u.push_back(e.file.path);
+      }
+    }
+    return users;
+  }
+
+  // How verify names the files of snapshot that use pack: "<snapshot>:<first file>", then " and N
+  // more" when there are others.
+  std::string pack_files(const std::string& snapshot, const std::string& pack) {
+    std::vector<std::string> files;
+    auto repo = open_repo();
+    repo::ManifestIndex index(repo.store(), snapshot, repo.key());
+    for (const auto& e : index.entries()) {
+      if (e.file.type != repo::EntryType::file || e.file.block_count == 0) continue;
+      for (const auto& r : index.blocks(e))
+        if (!r.is_zero() && index.pack_id(r.pack) == pack) {
+          files.push_back(e.file.path);
+          break;
+        }
+    }
+    if (files.empty()) return "<none>";
+    return snapshot + ":" + files.front() + (files.size() > 1 ? " and " + std::to_string(files.size() - 1) + " more" : "");
+  }
+
+  // The index of the frame of a sealed object holding byte at (docs/REPOSITORY_FORMAT.md:
+  // "PGDRSEAL" | version u8 | (sealed_length u32le | sealed)*); -1 when at is in no frame's
+  // sealed bytes.
+  static int sealed_frame_at(const std::string& path, std::uint64_t at) {
+    std::string bytes = read_whole(path);
+    std::uint64_t pos = 9;
+    for (int index = 0; pos + 4 <= bytes.size(); ++index) {
+      std::uint32_t len = 0;
+      for (int i = 0; i < 4; ++i) len |= static_cast<std::uint32_t>(static_cast<std::uint8_t>(bytes[pos + i])) << (8 * i);
+      if (at >= pos + 4 && at < pos + 4 + len) return index;
+      pos += 4 + len;
+    }
+    return -1;
+  }
+};
+
+std::vector<CorruptionScenario> corruption_scenarios() {
+  const std::vector<std::string> restore = {"restore", "--target-dir", "{target}"};
+  auto nothing_startable = [](CorruptionTest&, const Facts& f, const PgdrResult&) {
+    // pg_control is written last: nothing restored looks startable.
+    EXPECT_FALSE(fs::exists(f.at("target") + "/global/pg_control"));
+  };
+  return {
+      {"PackFrameFlipped_Restore", [](CorruptionTest& t, Facts& f) { t.flip_frame(f); }, restore, 1,
+       "pgdr: corrupt pack {pack} in {repo} (frame at offset {offset}: frame: authentication failed, needed by {file})",
+       nothing_startable},
+      {"PackFrameFlipped_Verify", [](CorruptionTest& t, Facts& f) { t.flip_frame(f); }, {"verify"}, 2,
+       "  [critical] corrupt pack {pack} (frame at offset {offset}: frame: authentication failed); affects snapshot "
+       "{snapshot}; files {snapshot}:{file}",
+       nullptr},
+      {"PackCutInItsLastFrame_Restore", [](CorruptionTest& t, Facts& f) { t.cut_pack(f); }, restore, 1,
+       "pgdr: object truncated: {store}/{pack} ends at {cut} bytes, wanted {body_end}", nothing_startable},
+      {"PackCutInItsLastFrame_Verify", [](CorruptionTest& t, Facts& f) { t.cut_pack(f); }, {"verify"}, 2,
+       "  [critical] corrupt pack {pack} (no pack tail (truncated?)); affects snapshot {snapshot}; files {files}",
+       nullptr},
+      {"ManifestFlipped_Restore",
+       [](CorruptionTest& t, Facts& f) {
+         const std::string object = "snapshots/" + f.at("snapshot") + ".manifest";
+         t.flip_sealed(f, object, static_cast<std::int64_t>(fs::file_size(f.at("repo_dir") + "/" + object) / 2));
+       },
+       restore, 1, "pgdr: corrupt object {object} in {store} (frame {frame} fails authentication)", nullptr},
+      {"SnapshotInfoFlipped_Info",
+       [](CorruptionTest& t, Facts& f) { t.flip_sealed(f, "snapshots/" + t.older_snapshot(f) + ".info", -5); },
+       {"info", "--json"}, 1, "pgdr: corrupt object {object} in {store} (frame {frame} fails authentication)",
+       [](CorruptionTest& t, const Facts& f, const PgdrResult& r) { t.expect_the_others_listed_and_restored(f, r); }},
+      {"WalObjectFlipped_ArchiveGet",
+       [](CorruptionTest& t, Facts& f) {
+         t.archive_one_segment(f);
+         t.flip_sealed(f, "wal/00000001/" + f.at("segment"), 100);
+       },
+       {"archive-get", "--prefetch", "0", "{segment}", "{target}"}, 126,
+       "pgdr: unable to fetch WAL file {segment} intact from any repository; WAL file {segment} in repository 'local' "
+       "is damaged: corrupt object {object} in {store} (frame {frame} fails authentication)",
+       [](CorruptionTest&, const Facts& f, const PgdrResult&) { EXPECT_FALSE(fs::exists(f.at("target"))); }},
+  };
+}
+
+TEST_P(CorruptionTest, IsNamedByTheCommand) {
+  const CorruptionScenario& s = GetParam();
+  small_database();
+  pgdr_ok({"init"});
+  Facts facts;
+  facts["snapshot"] = backup();
+  facts["repo_dir"] = repo_dir_;
+  facts["store"] = "local directory " + repo_dir_;
+  facts["repo"] = "repository 'local' (local directory " + repo_dir_ + ")";
+  facts["target"] = work_->file("restored");
+  s.damage(*this, facts);
+  if (HasFatalFailure()) return;
+  std::vector<std::string> args;
+  for (const auto& a : s.command) args.push_back(fill(a, facts));
+  auto r = pgdr(args);
+  EXPECT_EQ(r.exit_code, s.exit_code) << "stderr:\n" << r.err << "stdout:\n" << r.out;
+  const std::string line = fill(s.line, facts);
+  EXPECT_TRUE(has_line(r.err, line) || has_line(r.out, line))
+      << "expected the line\n" << line << "\nstderr:\n" << r.err << "stdout:\n" << r.out;
+  if (line.starts_with("pgdr: ")) expect_one_line(r);
+  if (s.then) s.then(*this, facts, r);
+}
+
+INSTANTIATE_TEST_SUITE_P(BadInput, CorruptionTest, ::testing::ValuesIn(corruption_scenarios()),
+                         [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace pgdr::test
