@@ -267,10 +267,9 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
     ro.target = opt.target;
     ro.target.action = "promote";
     ro.target.standby = false;
-    ro.target.restore_command = opt.restore_command_template;
-
-    if (auto at = ro.target.restore_command.find("%u"); at != std::string::npos)
-      ro.target.restore_command.replace(at, 2, wal_limit + (stream_target.empty() ? "" : " --until-lsn " + stream_target));
+    ro.target.archive_get = opt.archive_get;
+    ro.target.archive_get->until_segment = wal_limit;
+    ro.target.archive_get->until_lsn = stream_target;
     restored = restore::run_restore(repo, ro);
     p.details["snapshot"] = restored.info.id;
     p.details["snapshot_stop_time"] = restored.info.stop_time;

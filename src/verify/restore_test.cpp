@@ -80,8 +80,8 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
     ro.target_dir = server.data_dir();
     ro.snapshot = snap.id;
     ro.process_max = options.process_max;
-    ro.recovery_settings = !options.restore_command.empty();
-    ro.target.restore_command = options.restore_command;
+    ro.recovery_settings = options.archive_get.has_value();
+    ro.target.archive_get = options.archive_get;
     restore::RestoreResult rr = restore::run_restore(repo, ro);
     r.details["restore_seconds"] = since(t);
     r.details["bytes_restored"] = rr.bytes_written;
