@@ -4,7 +4,6 @@
 #include "cli/audit_record.h"
 #include "cli/commands.h"
 #include "core/duration.h"
-#include "core/check_status.h"
 #include "cli/report_output.h"
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -92,7 +91,7 @@ void add_drill_command(CLI::App& app, Context& ctx, CommandBody& body) {
         std::fputs("pgdr: drill interrupted: the DR cluster was stopped and removed\n", stderr);
         return 3;
       }
-      return check_exit_code(report["result"]);
+      return report_exit_code(report);
     };
   });
 }

@@ -624,7 +624,7 @@ CheckResult check_objects(const repo::Repository& repo, const std::vector<repo::
                {"mib_per_second", mib_s},
                {"reverify_after_seconds", std::chrono::duration_cast<std::chrono::seconds>(options.reverify_after).count()},
                {"problems", pj}};
-  r.status = problems.empty() ? Status::pass : Status::fail;
+  r.status = problems.empty() ? CheckStatus::pass : CheckStatus::fail;
   char buf[160];
   std::snprintf(buf, sizeof buf, "%zu of %zu objects read (%s, %.1f MiB/s), %zu skipped as verified before", due.size(),
                 total, human_bytes(bytes_read.load()).c_str(), mib_s, skipped);

@@ -54,7 +54,7 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
   CheckResult r;
   r.name = "restore_test";
   if (snaps.empty()) {
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.summary = "no snapshot to restore";
     r.findings.push_back({"critical", "restore test failed: the repository holds no snapshot"});
     return r;
@@ -128,7 +128,7 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
     r.details["stop_seconds"] = since(t);
 
     if (!am.ok) {
-      r.status = Status::fail;
+      r.status = CheckStatus::fail;
       std::string what = am.relations.empty() ? (am.lines.empty() ? "exit code " + std::to_string(am.exit_code) : am.lines.front())
                                               : *am.relations.begin();
       r.summary = "snapshot " + snap.id + " restored and started, but pg_amcheck found damage (" + what + ")";
@@ -139,7 +139,7 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
     }
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::interrupted) throw;
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.details["failed_step"] = step;
     r.details["error"] = e.what();
     r.summary = "snapshot " + snap.id + " failed at " + step + ": " + e.what();

@@ -37,7 +37,7 @@ CheckResult timed(Fn fn) {
 CheckResult skipped(const std::string& name, const std::string& why) {
   CheckResult r;
   r.name = name;
-  r.status = Status::skip;
+  r.status = std::nullopt;
   r.summary = "not run: " + why;
   return r;
 }
@@ -72,7 +72,7 @@ Report run_verify(const Config& config, const RepoConfig& rc, const VerifyOption
       r.summary = "the passphrase from " + pass.source + " unwraps the master key (key slot " + repo->key_slot() + ")";
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::crypto && e.kind() != ErrorKind::config && e.kind() != ErrorKind::not_found) throw;
-      r.status = Status::fail;
+      r.status = CheckStatus::fail;
       r.summary = "the passphrase from " + source + " does not unwrap the master key: " + e.what();
       r.findings.push_back({"critical", "key check failed for repository '" + rc.name + "': " + std::string(e.what())});
     }
