@@ -26,15 +26,4 @@ CheckStatus worse(CheckStatus a, CheckStatus b);
 // 0 PASS, 1 WARN, 2 FAIL.
 int check_exit_code(CheckStatus s);
 
-// The same over the words, until the drill judges with CheckStatus too.
-inline std::string worse_status(const std::string& a, const std::string& b) {
-  auto rank = [](const std::string& s) { return s == "FAIL" ? 2 : s == "WARN" ? 1 : 0; };
-  return rank(a) >= rank(b) ? a : b;
-}
-inline int check_exit_code(const std::string& result) {
-  if (result == "PASS") return 0;
-  if (result == "WARN") return 1;
-  return 2;
-}
-
 }  // namespace pgdr

@@ -1,6 +1,5 @@
 #include "demo/demo.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -63,20 +62,17 @@ void kill9(const std::string& data_dir) {
   pid_t pm = read_pid(data_dir);
   if (pm <= 0) return;
   std::vector<pid_t> victims = {pm};
-  if (DIR* proc = ::opendir("/proc")) {
-    while (const dirent* e = ::readdir(proc)) {
-      std::ifstream st(std::string("/proc/") + e->d_name + "/stat");
-      std::string line;
-      if (!std::getline(st, line)) continue;
-      auto close = line.rfind(')');
-      if (close == std::string::npos) continue;
-      std::istringstream rest(line.substr(close + 2));
-      char state;
-      long ppid = 0;
-      rest >> state >> ppid;
-      if (ppid == pm) victims.push_back(static_cast<pid_t>(std::atol(e->d_name)));
-    }
-    ::closedir(proc);
+  for (const auto& name : list_directory("/proc").value_or(std::vector<std::string>{})) {
+    std::ifstream st("/proc/" + name + "/stat");
+    std::string line;
+    if (!std::getline(st, line)) continue;
+    auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == pm) victims.push_back(static_cast<pid_t>(std::atol(name.c_str())));
   }
   ::kill(pm, SIGKILL);
   for (pid_t v : victims) ::kill(v, SIGKILL);
