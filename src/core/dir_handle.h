@@ -8,13 +8,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace pgdr {
 
 class DirHandle {
  public:
-  // opendir(3); nullopt when dir cannot be opened (missing, not a directory, not readable), with
-  // errno as opendir left it.
+  // opendir(3); nullopt when dir cannot be opened (missing, not a directory, not readable).
   static std::optional<DirHandle> open(const std::string& dir);
   // fdopendir(3) on fd, an open directory descriptor the handle takes over: it is closed with the
   // handle, or at once when fdopendir fails. path names the directory in messages. Throws Error.

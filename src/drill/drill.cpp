@@ -123,7 +123,8 @@ json phase_json(const Phase& p) {
 
 // One drill: its members are what the phases learn and hand on; run() sequences the phases as
 // drill.h describes them. The source is fingerprinted on a thread of its own beside the restore,
-// joined before the integrity phase reads the result, and on every other path by the destructor.
+// joined by the integrity phase, which reads the result, by the rollback, which always runs, and
+// by the destructor should anything else end the drill.
 class Drill {
  public:
   Drill(const Config& cfg, const repo::Repository& repo, const DrillOptions& opt)
@@ -139,7 +140,6 @@ class Drill {
     run_phase(measure_, &Drill::measure);
     run_phase(integrity_, &Drill::check_integrity);
     run_phase(rollback_, &Drill::roll_back, /*always=*/true);
-    join_fingerprints();
     return report();
   }
 
@@ -200,7 +200,7 @@ class Drill {
     if (snapshots.empty())
       throw Error(ErrorKind::not_found, "no snapshot in " + repo_.describe(), "take one with 'pgdr backup'");
     const std::uint64_t seg_bytes =
-        snapshots.back().wal_segment_bytes ? snapshots.back().wal_segment_bytes : (16u << 20);
+        snapshots.back().wal_segment_bytes ? snapshots.back().wal_segment_bytes : pg::kDefaultWalSegmentBytes;
     wal_limit_ = newest_archived_segment(repo_, seg_bytes, snapshots.back().last_wal_segment);
     p.details["wal_archived_at_declaration"] = wal_limit_;
     // WAL that wal-stream made durable is recoverable too, up to where it was at the declaration:

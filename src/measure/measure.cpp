@@ -307,7 +307,7 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
   {
     auto started = Clock::now();
     json d = json::object();
-    std::optional<CheckStatus> status;
+    std::optional<CheckStatus> status;  // none (SKIP) until a drill has measured the RTO
     report["rto_seconds"] = nullptr;
     report["rto_forecast_seconds"] = nullptr;
     const catalog::RunRecord* last = nullptr;
@@ -318,7 +318,6 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
       }
     if (!last) {
       // Not a warning: a new installation has not drilled yet, and saying so once is enough.
-      status = std::nullopt;
       d["note"] = "no drill yet: pgdr drill measures the RTO";
     } else {
       json drill = json::parse(last->report_json, nullptr, false);

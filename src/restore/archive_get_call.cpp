@@ -1,15 +1,9 @@
 #include "restore/archive_get_call.h"
 
 #include "core/shell.h"
+#include "pg/lsn.h"
 
 namespace pgdr::restore {
-
-namespace {
-
-// archive-get's own --wal-segment-size default: a cluster with it needs no option.
-constexpr std::uint64_t kDefaultSegmentBytes = 16u << 20;
-
-}  // namespace
 
 ArchiveGetCall ArchiveGetCall::of_this_pgdr(const std::string& config_path) {
   ArchiveGetCall call;
@@ -20,7 +14,8 @@ ArchiveGetCall ArchiveGetCall::of_this_pgdr(const std::string& config_path) {
 
 std::string ArchiveGetCall::render() const {
   std::string cmd = pgdr_invocation(binary, config_path) + " archive-get";
-  if (wal_segment_bytes != 0 && wal_segment_bytes != kDefaultSegmentBytes)
+  // archive-get's own default needs no option.
+  if (wal_segment_bytes != 0 && wal_segment_bytes != pg::kDefaultWalSegmentBytes)
     cmd += " --wal-segment-size " + std::to_string(wal_segment_bytes);
   if (!repo.empty()) cmd += " --repo " + shell_quoted(repo);
   if (!until_segment.empty()) cmd += " --until " + shell_quoted(until_segment);
