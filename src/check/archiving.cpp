@@ -35,7 +35,7 @@ void SetupCheck::check_archiving() {
   std::string segment;
   try {
     if (conn_->query("SELECT pg_is_in_recovery()").scalar() == "t") {
-      r.status = Status::warn;
+      r.status = CheckStatus::warn;
       r.message = "the server is a standby: a WAL switch cannot be forced here";
       r.hint = "run pgdr check against the primary";
       add(std::move(r));
@@ -43,7 +43,7 @@ void SetupCheck::check_archiving() {
     }
     segment = conn_->query(kSwitchSql).scalar();
   } catch (const Error& e) {
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.message = std::string("unable to force a WAL switch: ") + e.what();
     r.hint = "pgdr check needs a superuser, or EXECUTE on pg_switch_wal and pg_logical_emit_message";
     r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -78,7 +78,7 @@ void SetupCheck::check_archiving() {
     add(std::move(r));
     return;
   }
-  r.status = Status::fail;
+  r.status = CheckStatus::fail;
   std::string names;
   for (std::size_t i : missing) names += (names.empty() ? "'" : ", '") + reachable_[i].first + "'";
   r.message = "forced WAL switch: segment " + segment + " not in repository " + names + " after " +

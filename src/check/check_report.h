@@ -9,14 +9,13 @@
 #include <string>
 #include <vector>
 
-namespace pgdr::check {
+#include "core/check_status.h"
 
-enum class Status { pass, warn, fail };
-std::string to_string(Status s);
+namespace pgdr::check {
 
 struct CheckResult {
   std::string name{};  // "wal_level", "repo 'local'", "archiving", ...
-  Status status = Status::pass;
+  CheckStatus status = CheckStatus::pass;
   double seconds = 0;
   std::string message{};  // one line: what was found
   std::string hint{};     // how to fix it; empty for a pass
@@ -27,7 +26,7 @@ struct Report {
   double seconds = 0;
   std::vector<CheckResult> checks;
 
-  Status result() const;
+  CheckStatus result() const;
   int exit_code() const;  // 0 PASS, 1 WARN, 2 FAIL
   // {"result", "cluster", "seconds", "checks": [{"name", "status", "seconds", "message", "hint"}]}
   nlohmann::json to_json() const;

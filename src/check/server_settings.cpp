@@ -16,7 +16,7 @@ namespace {
 // A setting that a role without pg_read_all_settings cannot see.
 CheckResult hidden(const std::string& check, const std::string& setting) {
   return {.name = check,
-          .status = Status::fail,
+          .status = CheckStatus::fail,
           .message = setting + " is not visible to this role",
           .hint = "connect as a superuser or a member of pg_read_all_settings (and of pg_monitor)"};
 }
@@ -34,7 +34,7 @@ void SetupCheck::check_archiving_settings() {
   if (!wal_level) {
     add(hidden("wal_level", "wal_level"));
   } else if (*wal_level == "minimal") {
-    add({.name = "wal_level", .status = Status::fail,
+    add({.name = "wal_level", .status = CheckStatus::fail,
          .message = "wal_level = minimal: the WAL cannot rebuild the cluster from a snapshot",
          .hint = "set wal_level = replica (the default) and restart the server"});
   } else {
@@ -45,7 +45,7 @@ void SetupCheck::check_archiving_settings() {
   if (!archive_mode) {
     add(hidden("archive_mode", "archive_mode"));
   } else if (*archive_mode == "off") {
-    add({.name = "archive_mode", .status = Status::fail, .message = "archive_mode = off: no WAL is archived",
+    add({.name = "archive_mode", .status = CheckStatus::fail, .message = "archive_mode = off: no WAL is archived",
          .hint = "set archive_mode = on and restart the server"});
   } else {
     add({.name = "archive_mode", .message = "archive_mode = " + *archive_mode});
@@ -57,11 +57,11 @@ void SetupCheck::check_archiving_settings() {
     const std::string rpo = format_duration(config_.objectives.rpo);
     CheckResult r{.name = "archive_timeout"};
     if (every.count() == 0) {
-      r.status = Status::warn;
+      r.status = CheckStatus::warn;
       r.message = "archive_timeout = 0: a quiet server may hold unarchived WAL for hours (objective RPO " + rpo + ")";
       r.hint = "set archive_timeout below the RPO objective, e.g. archive_timeout = '5min', or run pgdr wal-stream";
     } else if (every > config_.objectives.rpo) {
-      r.status = Status::warn;
+      r.status = CheckStatus::warn;
       r.message = "archive_timeout = " + format_duration(every) + " is above the RPO objective " + rpo;
       r.hint = "set archive_timeout below " + rpo + ", or run pgdr wal-stream";
     } else {
@@ -80,7 +80,7 @@ void SetupCheck::check_server_features() {
     CheckResult r{.name = "replication"};
     r.message = "max_wal_senders = " + *senders + ", max_replication_slots = " + *slots;
     if (*senders == "0" || *slots == "0") {
-      r.status = Status::warn;
+      r.status = CheckStatus::warn;
       r.message += ": pgdr wal-stream and standbys cannot connect";
       r.hint = "set max_wal_senders and max_replication_slots to at least 2 and restart, if you want wal-stream";
     }
@@ -91,7 +91,7 @@ void SetupCheck::check_server_features() {
     if (*checksums == "on")
       add({.name = "data_checksums", .message = "data checksums are on: every block read is validated"});
     else
-      add({.name = "data_checksums", .status = Status::warn,
+      add({.name = "data_checksums", .status = CheckStatus::warn,
            .message = "data checksums are off: snapshots cannot detect damaged pages",
            .hint = "enable them with pg_checksums --enable while the server is stopped"});
   }
@@ -101,7 +101,7 @@ void SetupCheck::check_server_features() {
     if (*summarize == "on")
       add({.name = "summarize_wal", .message = "summarize_wal = on: snapshots read only the changed blocks"});
     else
-      add({.name = "summarize_wal", .status = Status::warn,
+      add({.name = "summarize_wal", .status = CheckStatus::warn,
            .message = "summarize_wal = off: each snapshot finds changed blocks by reading the archived WAL",
            .hint = "set summarize_wal = on (a reload suffices) for faster incremental snapshots"});
   }
@@ -110,7 +110,7 @@ void SetupCheck::check_server_features() {
 void SetupCheck::check_archive_command() {
   CheckResult r{.name = "archive_command"};
   if (auto library = setting("archive_library"); library && !library->empty()) {
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.message = "archive_library = '" + *library + "' is set: the server ignores archive_command";
     r.hint = "set archive_library = '' and " + archive_command_hint();
     add(std::move(r));
@@ -121,7 +121,7 @@ void SetupCheck::check_archive_command() {
     add(hidden("archive_command", "archive_command"));
     return;
   }
-  r.status = Status::fail;
+  r.status = CheckStatus::fail;
   r.hint = archive_command_hint();
   const ArchiveCommand parsed = parse_archive_command(*command);
   if (command->empty()) {
@@ -133,7 +133,7 @@ void SetupCheck::check_archive_command() {
   } else if (parsed.pgdr->find('/') != std::string::npos && ::access(parsed.pgdr->c_str(), X_OK) != 0) {
     r.message = "archive_command = '" + *command + "' calls " + *parsed.pgdr + ", which is not an executable file";
   } else if (!parsed.config) {
-    r.status = Status::warn;
+    r.status = CheckStatus::warn;
     r.message = "archive_command = '" + *command + "' names no --config: the server's pgdr looks for $PGDR_CONFIG, " +
                 "pgdr.toml in the data directory, then /etc/pgdr/pgdr.toml";
     r.hint = "name the configuration: " + archive_command_hint();
@@ -171,7 +171,7 @@ void SetupCheck::check_archive_config(const std::string& command, const std::str
                 " is not this server's data directory " + data_dir;
     return;
   }
-  r.status = Status::pass;
+  r.status = CheckStatus::pass;
   r.hint.clear();
   r.message = "archive_command = '" + command + "'";
 }

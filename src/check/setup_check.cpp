@@ -56,7 +56,7 @@ std::optional<std::string> SetupCheck::setting(const std::string& name) const {
 
 bool SetupCheck::failed(const std::string& check) const {
   for (const auto& c : report_.checks)
-    if (c.name == check && c.status == Status::fail) return true;
+    if (c.name == check && c.status == CheckStatus::fail) return true;
   return false;
 }
 
@@ -81,7 +81,7 @@ void SetupCheck::check_connection() {
   const auto start = Clock::now();
   CheckResult r{.name = "connection"};
   if (config_.cluster.conninfo.empty()) {
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.message = "no [cluster] conninfo in " + config_.source + ": the server cannot be checked";
     r.hint = "add conninfo = \"host=... port=... user=... dbname=...\" to [cluster]";
     add(std::move(r));
@@ -95,7 +95,7 @@ void SetupCheck::check_connection() {
     r.message = "PostgreSQL " + pg::version_text(server_version_num_) + " at " + conn_->describe();
   } catch (const Error& e) {
     conn_.reset();
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.message = e.what();
     r.hint = "check [cluster] conninfo in " + config_.source + " and that the server is running";
   }
@@ -108,7 +108,7 @@ void SetupCheck::check_connection() {
   if (pg::is_supported_major(major)) {
     v.message = "PostgreSQL " + std::to_string(major) + " is supported";
   } else {
-    v.status = Status::fail;
+    v.status = CheckStatus::fail;
     v.message = "PostgreSQL " + pg::version_text(server_version_num_) + " is not supported (pgdr supports " +
                 pg::supported_range_text() + ")";
     v.hint = "run a supported major, or a pgdr that supports this one";
@@ -118,7 +118,7 @@ void SetupCheck::check_connection() {
 
 void SetupCheck::check_repositories() {
   if (config_.repos.empty()) {
-    add({.name = "repositories", .status = Status::fail, .message = "no [[repo]] configured in " + config_.source,
+    add({.name = "repositories", .status = CheckStatus::fail, .message = "no [[repo]] configured in " + config_.source,
          .hint = "add a [[repo]] section and run pgdr init"});
     return;
   }
@@ -153,7 +153,7 @@ void SetupCheck::check_repository(const RepoConfig& rc) {
                 opened.key_slot();
     reachable_.emplace_back(rc.name, std::move(store));
   } catch (const Error& e) {
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.message = "unable to " + step + ": " + e.what();
     if (step == "reach it")
       r.hint = e.hint().empty() ? "check the [[repo]] section '" + rc.name + "' and run pgdr init if it was never created"
@@ -176,7 +176,7 @@ void SetupCheck::check_server_programs() {
   try {
     major = conn_ ? pg::major_of(server_version_num_) : pg::data_directory_major(config_.cluster.pgdata);
   } catch (const Error& e) {
-    r.status = Status::warn;
+    r.status = CheckStatus::warn;
     r.message = std::string("the cluster's major is unknown (no connection, and ") + e.what() + ")";
     r.hint = "fix the connection first";
     add(std::move(r));
@@ -186,7 +186,7 @@ void SetupCheck::check_server_programs() {
     const pg::ServerPrograms programs = pg::find_server_programs(major, config_.cluster.pg_bindir);
     r.message = "initdb, pg_ctl and postgres of PostgreSQL " + std::to_string(major) + " in " + programs.bindir;
   } catch (const Error& e) {
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.message = std::string(e.what()) + ": drills and restore tests cannot start a cluster";
     r.hint = e.hint().empty() ? "install the server package of PostgreSQL " + std::to_string(major) +
                                     " or set [cluster] pg_bindir"

@@ -1,7 +1,6 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "core/check_status.h"
 #include "cli/report_output.h"
 #include "core/duration.h"
 #include "core/error.h"
@@ -44,7 +43,7 @@ void add_demo_command(CLI::App& app, Context&, CommandBody& body) {
       write_reports(r.drill_report, json_path, html_path, drill::drill_html);
       if (!keep) r.work_dir.clear();
       std::fputs(demo::demo_summary(r, json_path, html_path).c_str(), stdout);
-      return check_exit_code(r.drill_report.value("result", std::string("FAIL")));
+      return report_exit_code(r.drill_report);
     };
   });
 }

@@ -4,7 +4,6 @@
 #include "cli/audit_record.h"
 #include "cli/commands.h"
 #include "core/duration.h"
-#include "core/check_status.h"
 #include "cli/report_output.h"
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -63,7 +62,8 @@ void add_drill_command(CLI::App& app, Context& ctx, CommandBody& body) {
         opt.process_max = process_max.value_or(cfg.backup.process_max);
         opt.keep = keep;
         // The copy reads WAL from the repository it was restored from.
-        opt.restore_command_template = ctx.pgdr_invocation() + " archive-get --repo '" + repo.name() + "' --until %u %f %p";
+        opt.archive_get = restore::ArchiveGetCall::of_this_pgdr(cfg.source);
+        opt.archive_get.repo = repo.name();
         int n = 0;
         opt.on_phase = [&n](const std::string& phase) {
           log_info("drill: phase " + std::to_string(++n) + "/5: " + phase);
@@ -91,7 +91,7 @@ void add_drill_command(CLI::App& app, Context& ctx, CommandBody& body) {
         std::fputs("pgdr: drill interrupted: the DR cluster was stopped and removed\n", stderr);
         return 3;
       }
-      return check_exit_code(report["result"]);
+      return report_exit_code(report);
     };
   });
 }

@@ -3,7 +3,6 @@
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
-#include "core/check_status.h"
 #include "cli/report_output.h"
 #include "core/duration.h"
 #include "core/error.h"
@@ -65,7 +64,7 @@ void add_measure_command(CLI::App& app, Context& ctx, CommandBody& body) {
           write_reports(report, report_path, {}, {});
           if (!continuous) {
             std::fputs(summary(report).c_str(), stdout);
-            return check_exit_code(report["result"]);
+            return report_exit_code(report);
           }
           std::printf("%s\n", report.dump().c_str());
           std::fflush(stdout);

@@ -2,6 +2,7 @@
 
 #include "alert/alert.h"
 #include "catalog/catalog.h"
+#include "core/check_status.h"
 #include "core/duration.h"
 #include "core/bytes.h"
 #include "core/error.h"
@@ -36,6 +37,10 @@ void record_and_trend(const Config& cfg, const std::string& kind, nlohmann::json
   }
 }
 
+int report_exit_code(const nlohmann::json& report) {
+  return check_exit_code(parse_check_status(report.value("result", std::string())).value_or(CheckStatus::fail));
+}
+
 void send_report_alerts(const Config& cfg, const std::string& kind, nlohmann::json& report) {
   alert::Message m;
   const std::string result = report.value("result", std::string("FAIL"));
@@ -46,11 +51,11 @@ void send_report_alerts(const Config& cfg, const std::string& kind, nlohmann::js
   for (const char* list : {"phases", "checks"}) {
     if (!report.contains(list)) continue;
     for (const auto& p : report[list]) {
-      const std::string status = p.value("status", std::string());
+      const auto status = parse_check_status(p.value("status", std::string()));
       const std::string what = kind + " " + p.value("name", std::string("?"));
-      if (status == "FAIL")
+      if (status == CheckStatus::fail)
         add(alert::Severity::critical, what + " failed" + (p.contains("error") ? ": " + p["error"].get<std::string>() : ""));
-      else if (status == "WARN")
+      else if (status == CheckStatus::warn)
         add(alert::Severity::warning, what + " warns");
     }
   }

@@ -21,6 +21,10 @@ void write_reports(const nlohmann::json& report, const std::string& json_path, c
 // evidence is still in its report.
 void record_and_trend(const Config& cfg, const std::string& kind, nlohmann::json& report);
 
+// The exit code of a drill or measure report: its "result" by the monitoring-plugin convention
+// (core/check_status.h); a report without a valid result counts as FAIL.
+int report_exit_code(const nlohmann::json& report);
+
 // Alerts for a drill or measure report ([alerts]): a failed phase or check is critical, a breached
 // objective an alert, a WARN a warning; one message per run. The deliveries are added to
 // report["alerts"]; a failing channel is a warning on stderr.

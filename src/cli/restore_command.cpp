@@ -9,7 +9,6 @@
 #include "cli/audit_record.h"
 #include "cli/commands.h"
 #include "core/error.h"
-#include "core/shell.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "restore/restore.h"
@@ -19,11 +18,11 @@ namespace pgdr::cli {
 namespace {
 
 // restore_command for the restored cluster: the server runs it from its data directory.
-std::string restore_command_for(Context& ctx) {
-  std::string cmd = ctx.pgdr_invocation();
+restore::ArchiveGetCall archive_get_for(Context& ctx) {
+  auto call = restore::ArchiveGetCall::of_this_pgdr(ctx.config().source);
   // Restricted to one repository, recovery reads its WAL from that one only, too.
-  if (!ctx.repo_name.empty()) return cmd + " archive-get --repo " + shell_quoted(ctx.repo_name) + " %f %p";
-  return cmd + " archive-get %f %p";
+  call.repo = ctx.repo_name;
+  return call;
 }
 
 // The repositories to read: --repo's alone, or every configured one that opens. In a disaster a
@@ -110,7 +109,7 @@ void add_restore_command(CLI::App& app, Context& ctx, CommandBody& body) {
       else if (immediate) opt.target.kind = TargetKind::immediate;
       if (opt.target.standby && opt.target.kind != TargetKind::latest)
         throw Error(ErrorKind::usage, "--standby follows the archive to its end: it takes no recovery target");
-      opt.target.restore_command = restore_command_for(ctx);
+      opt.target.archive_get = archive_get_for(ctx);
       std::vector<repo::Repository> repos = open_readable(ctx);
       std::vector<const repo::Repository*> sources;
       for (const auto& r : repos) sources.push_back(&r);

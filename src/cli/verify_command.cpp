@@ -26,7 +26,7 @@ void print_error(const Error& e) {
 
 alert::Message alert_message(const verify::Report& report) {
   alert::Message m;
-  m.subject = "pgdr verify " + verify::to_string(report.result()) + ": cluster '" + report.cluster + "', repository '" +
+  m.subject = "pgdr verify " + to_string(report.result()) + ": cluster '" + report.cluster + "', repository '" +
               report.repository + "'";
   m.summary = report.text();
   for (const auto& f : report.findings())

@@ -11,6 +11,7 @@
 #include <memory>
 #include <utility>
 
+#include "core/dir_handle.h"
 #include "core/error.h"
 
 namespace pgdr {
@@ -24,15 +25,6 @@ std::string parent_directory(const std::string& path) {
   return end == std::string::npos ? "/" : path.substr(0, end + 1);
 }
 
-namespace {
-
-struct DirCloser {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-using DirHandle = std::unique_ptr<DIR, DirCloser>;
-
-}  // namespace
-
 std::string working_directory() {
   std::error_code ec;
   const auto p = std::filesystem::current_path(ec);
@@ -40,16 +32,10 @@ std::string working_directory() {
 }
 
 std::optional<std::vector<std::string>> list_directory(const std::string& dir) {
-  DirHandle d(::opendir(dir.c_str()));
+  std::optional<DirHandle> d = DirHandle::open(dir);
   if (!d) return std::nullopt;
   std::vector<std::string> names;
-  errno = 0;
-  while (const dirent* de = ::readdir(d.get())) {
-    const std::string_view n = de->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
-    errno = 0;
-  }
-  if (errno != 0) throw_errno("unable to read directory", dir, errno);
+  while (const dirent* de = d->next()) names.emplace_back(de->d_name);
   return names;
 }
 
@@ -58,33 +44,21 @@ namespace {
 // Empties the directory open as fd (taken over: closed on return), which path names for messages.
 // Works relative to descriptors so a symbolic link swapped in mid-walk is removed, not followed.
 void remove_directory_contents(int fd, const std::string& path) {
-  DirHandle dir(::fdopendir(fd));
-  if (!dir) {
-    int err = errno;
-    ::close(fd);
-    throw_errno("unable to read directory", path, err);
-  }
-  for (;;) {
-    errno = 0;
-    const dirent* entry = ::readdir(dir.get());
-    if (entry == nullptr) {
-      if (errno != 0) throw_errno("unable to read directory", path, errno);
-      break;
-    }
+  DirHandle dir = DirHandle::adopt(fd, path);
+  while (const dirent* entry = dir.next()) {
     const std::string name = entry->d_name;
-    if (name == "." || name == "..") continue;
     const std::string child = path + "/" + name;
     bool is_dir = entry->d_type == DT_DIR;
     if (entry->d_type == DT_UNKNOWN) {
       struct stat st;
-      if (::fstatat(::dirfd(dir.get()), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (::fstatat(dir.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         if (errno == ENOENT) continue;
         throw_errno("unable to stat", child, errno);
       }
       is_dir = S_ISDIR(st.st_mode);
     }
     if (is_dir) {
-      int child_fd = ::openat(::dirfd(dir.get()), name.c_str(),
+      int child_fd = ::openat(dir.fd(), name.c_str(),
                               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (child_fd < 0) {
         if (errno == ENOENT) continue;
@@ -92,7 +66,7 @@ void remove_directory_contents(int fd, const std::string& path) {
       }
       remove_directory_contents(child_fd, child);
     }
-    if (::unlinkat(::dirfd(dir.get()), name.c_str(), is_dir ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT) {
+    if (::unlinkat(dir.fd(), name.c_str(), is_dir ? AT_REMOVEDIR : 0) != 0 && errno != ENOENT) {
       throw_errno("unable to remove", child, errno);
     }
   }

@@ -27,10 +27,18 @@ std::string self_executable() {
   return exe;
 }
 
-std::string pgdr_invocation(const std::string& config_path) {
+std::string absolute_config_path(const std::string& config_path) {
   char resolved[PATH_MAX];
   if (!::realpath(config_path.c_str(), resolved)) throw_errno("unable to resolve", config_path, errno);
-  return shell_quoted(self_executable()) + " --config " + shell_quoted(resolved);
+  return resolved;
+}
+
+std::string pgdr_invocation(const std::string& binary, const std::string& config_path) {
+  return shell_quoted(binary) + " --config " + shell_quoted(config_path);
+}
+
+std::string pgdr_invocation(const std::string& config_path) {
+  return pgdr_invocation(self_executable(), absolute_config_path(config_path));
 }
 
 }  // namespace pgdr

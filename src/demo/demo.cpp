@@ -1,6 +1,5 @@
 #include "demo/demo.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include "pg/binaries.h"
 #include "pg/connection.h"
 #include "pg/server_user.h"
+#include "pg/setting_literal.h"
 #include "repo/passphrase.h"
 #include "repo/repository.h"
 #include "storage/open_storage.h"
@@ -43,15 +43,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 constexpr int kPgMajor = 15;
 constexpr const char* kPassphraseVar = "PGDR_DEMO_PASSPHRASE";
-
-std::string quote_setting(const std::string& v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  return out + "'";
-}
 
 std::string first_line(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -71,20 +62,17 @@ void kill9(const std::string& data_dir) {
   pid_t pm = read_pid(data_dir);
   if (pm <= 0) return;
   std::vector<pid_t> victims = {pm};
-  if (DIR* proc = ::opendir("/proc")) {
-    while (const dirent* e = ::readdir(proc)) {
-      std::ifstream st(std::string("/proc/") + e->d_name + "/stat");
-      std::string line;
-      if (!std::getline(st, line)) continue;
-      auto close = line.rfind(')');
-      if (close == std::string::npos) continue;
-      std::istringstream rest(line.substr(close + 2));
-      char state;
-      long ppid = 0;
-      rest >> state >> ppid;
-      if (ppid == pm) victims.push_back(static_cast<pid_t>(std::atol(e->d_name)));
-    }
-    ::closedir(proc);
+  for (const auto& name : list_directory("/proc").value_or(std::vector<std::string>{})) {
+    std::ifstream st("/proc/" + name + "/stat");
+    std::string line;
+    if (!std::getline(st, line)) continue;
+    auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == pm) victims.push_back(static_cast<pid_t>(std::atol(name.c_str())));
   }
   ::kill(pm, SIGKILL);
   for (pid_t v : victims) ::kill(v, SIGKILL);
@@ -226,8 +214,8 @@ DemoResult run_demo(const DemoOptions& opt) {
   {
     std::ofstream conf(primary + "/postgresql.conf", std::ios::app);
     conf << "\n# pgdr demo\nport = " << port << "\nlisten_addresses = ''\nunix_socket_directories = "
-         << quote_setting(socket_dir) << "\narchive_mode = on\narchive_command = "
-         << quote_setting(shell_quoted(pgdr) + " --config " + shell_quoted(config) + " archive-push %p")
+         << pg::setting_literal(socket_dir) << "\narchive_mode = on\narchive_command = "
+         << pg::setting_literal(pgdr_invocation(pgdr, config) + " archive-push %p")
          << "\n# an RPO of seconds: a partly filled segment is archived after 5 s\narchive_timeout = 5\n"
          << "max_wal_size = 1GB\nlogging_collector = off\n";
   }
@@ -336,8 +324,8 @@ DemoResult run_demo(const DemoOptions& opt) {
   dopt.keep = opt.keep;
   dopt.captured_source = capture;
   dopt.declared_at = disaster_at;
-  dopt.restore_command_template =
-      shell_quoted(pgdr) + " --config " + shell_quoted(config) + " archive-get --until %u %f %p";
+  dopt.archive_get.binary = pgdr;
+  dopt.archive_get.config_path = config;
   dopt.on_phase = [&](const std::string& phase) { note("drill phase: " + phase); };
   result.drill_report = drill::run_drill(cfg, repo, dopt);
   result.drill_report["demo"] = facts;

@@ -1,9 +1,9 @@
 #include "drill/drill.h"
 
-#include <dirent.h>
-#include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -63,14 +63,9 @@ std::string newest_archived_segment(const repo::Repository& repo, std::uint64_t 
 // SIGKILL leaves one. A directory whose postmaster still runs belongs to a drill in progress.
 int remove_leftovers(const std::string& dr_path, std::vector<std::string>& notes) {
   int removed = 0;
-  DIR* d = ::opendir(dr_path.c_str());
-  if (!d) return 0;
   std::vector<std::string> candidates;
-  while (const dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
+  for (const auto& name : list_directory(dr_path).value_or(std::vector<std::string>{}))
     if (name.starts_with(std::string(kDrillPrefix) + "-")) candidates.push_back(dr_path + "/" + name);
-  }
-  ::closedir(d);
   for (const auto& dir : candidates) {
     std::ifstream pidfile(dir + "/data/postmaster.pid");
     long pid = 0;
@@ -109,7 +104,7 @@ std::string utc_ms(SystemTime t) { return iso8601_ms(t); }
 struct Phase {
   explicit Phase(std::string n) : name(std::move(n)) {}
   std::string name;
-  std::string status = "SKIPPED";
+  std::optional<CheckStatus> status;  // none: not run ("SKIPPED"), after an earlier failure
   double seconds = 0;
   std::string started_at;
   std::string error;
@@ -117,69 +112,70 @@ struct Phase {
 };
 
 json phase_json(const Phase& p) {
-  json j = {{"name", p.name}, {"status", p.status}, {"seconds", round3(p.seconds)}, {"details", p.details}};
+  json j = {{"name", p.name},
+            {"status", p.status ? to_string(*p.status) : "SKIPPED"},
+            {"seconds", round3(p.seconds)},
+            {"details", p.details}};
   if (!p.started_at.empty()) j["started_at"] = p.started_at;
   if (!p.error.empty()) j["error"] = p.error;
   return j;
 }
 
-}  // namespace
+// One drill: its members are what the phases learn and hand on; run() sequences the phases as
+// drill.h describes them. The source is fingerprinted on a thread of its own beside the restore,
+// joined by the integrity phase, which reads the result, by the rollback, which always runs, and
+// by the destructor should anything else end the drill.
+class Drill {
+ public:
+  Drill(const Config& cfg, const repo::Repository& repo, const DrillOptions& opt)
+      : cfg_(cfg), repo_(repo), opt_(opt) {}
+  Drill(const Drill&) = delete;
+  Drill& operator=(const Drill&) = delete;
 
-json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptions& opt) {
-  const auto t0 = Clock::now();
-  const SystemTime started_wall = std::chrono::system_clock::now();
-  std::vector<Phase> phases = {Phase("prepare"), Phase("restore"), Phase("measure"), Phase("integrity"),
-                               Phase("rollback")};
-  bool failed = false;
-  bool interrupted = false;
+  json run() {
+    run_phase(prepare_, &Drill::prepare);
+    components_["prepare"] = round3(prepare_.seconds);
+    run_phase(restore_, &Drill::restore_snapshot);
+    components_["restore"] = round3(restore_.seconds);
+    run_phase(measure_, &Drill::measure);
+    run_phase(integrity_, &Drill::check_integrity);
+    run_phase(rollback_, &Drill::roll_back, /*always=*/true);
+    return report();
+  }
 
-  std::unique_ptr<pg::ScratchServer> dr;
-  SourceCapture capture;
-  bool have_source = false;  // the source's newest commit is known
-  bool source_live = false;  // the source answered when the drill started
-  std::vector<std::string> databases;
-  std::thread fingerprint_thread;
-  std::string fingerprint_error;
-  std::map<std::string, DatabaseFingerprint> source_fingerprints;
-  std::string wal_limit;
-  std::string stream_target;  // the LSN wal-stream had made durable at the declaration, if beyond the archive
-  restore::RestoreResult restored;
-  json components = json::object();
-  std::optional<double> rto_seconds, rpo_seconds;
-  json rpo = json::object();
-  std::uint64_t copy_next_xid = 0;
-  std::string dr_root;
-  bool kept = false;
-
-  auto run_phase = [&](Phase& p, const std::function<void(Phase&)>& body, bool always = false) {
-    if ((failed || interrupted) && !always) return;
-    if (opt.on_phase) opt.on_phase(p.name);
+ private:
+  // Runs body as phase p, timed, unless an earlier phase failed or was interrupted (always: the
+  // rollback). A phase passes unless body throws or judges otherwise.
+  void run_phase(Phase& p, void (Drill::*body)(Phase&), bool always = false) {
+    if ((failed_ || interrupted_) && !always) return;
+    if (opt_.on_phase) opt_.on_phase(p.name);
     p.started_at = utc_ms(std::chrono::system_clock::now());
     const auto start = Clock::now();
     try {
-      p.status = "PASS";
-      body(p);
+      p.status = CheckStatus::pass;
+      (this->*body)(p);
     } catch (const Error& e) {
-      p.status = "FAIL";
+      p.status = CheckStatus::fail;
       p.error = e.what();
-      if (e.kind() == ErrorKind::interrupted) interrupted = true;
-      failed = true;
+      if (e.kind() == ErrorKind::interrupted) interrupted_ = true;
+      failed_ = true;
     } catch (const std::exception& e) {
-      p.status = "FAIL";
+      p.status = CheckStatus::fail;
       p.error = std::string("internal error: ") + e.what();
-      failed = true;
+      failed_ = true;
     }
     p.seconds = seconds_since(start);
-    if (interrupt_requested()) interrupted = true;
-  };
-  auto join_fingerprints = [&] {
-    if (fingerprint_thread.joinable()) fingerprint_thread.join();
-  };
+    if (interrupt_requested()) interrupted_ = true;
+  }
+
+  void join_fingerprints() {
+    if (fingerprint_thread_.joinable()) fingerprint_thread_.join();
+  }
 
   // ---- 1 prepare: a fresh DR place; the disaster is declared ------------------------------------
-  run_phase(phases[0], [&](Phase& p) {
+  void prepare(Phase& p) {
     std::vector<std::string> notes;
-    std::string dr_path = cfg.drill.dr_path;
+    std::string dr_path = cfg_.drill.dr_path;
     if (dr_path.empty()) {
       const char* tmp = std::getenv("TMPDIR");
       dr_path = tmp && *tmp == '/' ? tmp : "/tmp";
@@ -187,118 +183,150 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
     make_directories(dr_path, 0755);
     p.details["leftovers_removed"] = remove_leftovers(dr_path, notes);
 
-    if (opt.captured_source) {
-      capture = *opt.captured_source;
-      have_source = true;
-      source_fingerprints = capture.databases;
-      fingerprint_error = capture.error;
-      for (const auto& [db, fp] : capture.databases) databases.push_back(db);
-      notes.push_back("the source was captured before it was lost (newest commit by " + capture.commit.method + ")");
-    } else if (!cfg.cluster.conninfo.empty()) {
-      try {
-        pg::Connection source(cfg.cluster.conninfo);
-        capture.superuser = source.query("SELECT rolname FROM pg_roles WHERE oid = 10").scalar();
-        databases = source_databases(source, cfg.drill.database);
-        capture.commit = capture_commit(source, cfg.drill.heartbeat, started_wall);
-        have_source = true;
-        source_live = true;
-      } catch (const Error& e) {
-        notes.push_back("the source does not answer (" + std::string(e.what()) +
-                        "): RPO and contents cannot be compared with it");
-      }
-      if (source_live) {
-        // Fingerprinting scans every table of the source: it runs beside the restore, under
-        // snapshots taken now, so it neither delays the recovery nor sees later writes.
-        fingerprint_thread = std::thread([&, conninfo = cfg.cluster.conninfo, dbs = databases] {
-          try {
-            source_fingerprints = capture_fingerprints(conninfo, dbs, kRecentWindow);
-          } catch (const std::exception& e) {
-            fingerprint_error = e.what();
-          }
-        });
-      }
-    } else {
-      notes.push_back("no [cluster] conninfo: RPO and contents cannot be compared with the source");
-    }
+    capture_source(notes);
 
     pg::ScratchServerOptions so;
     so.parent_dir = dr_path;
     so.name_prefix = kDrillPrefix;
-    so.server_user = cfg.drill.server_user;
-    so.pg_bindir = cfg.cluster.pg_bindir;
-    if (!capture.superuser.empty()) so.superuser = capture.superuser;
-    dr = std::make_unique<pg::ScratchServer>(so);
-    dr_root = dr->root();
-    p.details["dr_directory"] = dr->root();
-    p.details["dr_port"] = dr->port();
+    so.server_user = cfg_.drill.server_user;
+    so.pg_bindir = cfg_.cluster.pg_bindir;
+    if (!capture_.superuser.empty()) so.superuser = capture_.superuser;
+    dr_ = std::make_unique<pg::ScratchServer>(so);
+    dr_root_ = dr_->root();
+    p.details["dr_directory"] = dr_->root();
+    p.details["dr_port"] = dr_->port();
 
-    auto snapshots = repo::list_snapshots(repo.store(), repo.key());
+    auto snapshots = repo::list_snapshots(repo_.store(), repo_.key());
     if (snapshots.empty())
-      throw Error(ErrorKind::not_found, "no snapshot in " + repo.describe(), "take one with 'pgdr backup'");
+      throw Error(ErrorKind::not_found, "no snapshot in " + repo_.describe(), "take one with 'pgdr backup'");
     const std::uint64_t seg_bytes =
-        snapshots.back().wal_segment_bytes ? snapshots.back().wal_segment_bytes : (16u << 20);
-    wal_limit = newest_archived_segment(repo, seg_bytes, snapshots.back().last_wal_segment);
-    p.details["wal_archived_at_declaration"] = wal_limit;
+        snapshots.back().wal_segment_bytes ? snapshots.back().wal_segment_bytes : pg::kDefaultWalSegmentBytes;
+    wal_limit_ = newest_archived_segment(repo_, seg_bytes, snapshots.back().last_wal_segment);
+    p.details["wal_archived_at_declaration"] = wal_limit_;
     // WAL that wal-stream made durable is recoverable too, up to where it was at the declaration:
     // archive-get cuts the segment being streamed there (zeros after it end the WAL), since the
     // stream goes on growing while the drill runs.
-    if (auto sp = stream::last_received(repo, seg_bytes);
-        sp && !sp->partial_segment.empty() && sp->partial_segment > wal_limit &&
-        opt.target.kind == restore::TargetKind::latest) {
-      wal_limit = sp->partial_segment;
-      stream_target = pg::to_string(sp->flushed);
-      p.details["wal_streamed_at_declaration"] = stream_target;
+    if (auto sp = stream::last_received(repo_, seg_bytes);
+        sp && !sp->partial_segment.empty() && sp->partial_segment > wal_limit_ &&
+        opt_.target.kind == restore::TargetKind::latest) {
+      wal_limit_ = sp->partial_segment;
+      stream_target_ = pg::to_string(sp->flushed);
+      p.details["wal_streamed_at_declaration"] = stream_target_;
     }
-    if (have_source) {
-      p.details["source_newest_commit"] = utc_ms(capture.commit.newest_commit);
-      p.details["source_newest_commit_method"] = capture.commit.method;
-      if (!capture.commit.lsn.empty()) p.details["source_wal_lsn"] = capture.commit.lsn;
+    if (have_source_) {
+      p.details["source_newest_commit"] = utc_ms(capture_.commit.newest_commit);
+      p.details["source_newest_commit_method"] = capture_.commit.method;
+      if (!capture_.commit.lsn.empty()) p.details["source_wal_lsn"] = capture_.commit.lsn;
     }
     p.details["notes"] = notes;
-  });
-  components["prepare"] = round3(phases[0].seconds);
+  }
 
-  // ---- 2 restore --------------------------------------------------------------------------------
-  run_phase(phases[1], [&](Phase& p) {
+  // The source at the declaration: as the caller captured it before it was lost, or from [cluster]
+  // conninfo when it answers (its newest commit now, its contents on the fingerprint thread).
+  void capture_source(std::vector<std::string>& notes) {
+    if (opt_.captured_source) {
+      capture_ = *opt_.captured_source;
+      have_source_ = true;
+      source_fingerprints_ = capture_.databases;
+      fingerprint_error_ = capture_.error;
+      for (const auto& [db, fp] : capture_.databases) databases_.push_back(db);
+      notes.push_back("the source was captured before it was lost (newest commit by " + capture_.commit.method + ")");
+      return;
+    }
+    if (cfg_.cluster.conninfo.empty()) {
+      notes.push_back("no [cluster] conninfo: RPO and contents cannot be compared with the source");
+      return;
+    }
+    try {
+      pg::Connection source(cfg_.cluster.conninfo);
+      capture_.superuser = source.query("SELECT rolname FROM pg_roles WHERE oid = 10").scalar();
+      databases_ = source_databases(source, cfg_.drill.database);
+      capture_.commit = capture_commit(source, cfg_.drill.heartbeat, started_wall_);
+      have_source_ = true;
+      source_live_ = true;
+    } catch (const Error& e) {
+      notes.push_back("the source does not answer (" + std::string(e.what()) +
+                      "): RPO and contents cannot be compared with it");
+    }
+    if (!source_live_) return;
+    // Fingerprinting scans every table of the source: it runs beside the restore, under snapshots
+    // taken now, so it neither delays the recovery nor sees later writes.
+    fingerprint_thread_ = std::jthread([this, conninfo = cfg_.cluster.conninfo, dbs = databases_] {
+      try {
+        source_fingerprints_ = capture_fingerprints(conninfo, dbs, kRecentWindow);
+      } catch (const std::exception& e) {
+        fingerprint_error_ = e.what();
+      }
+    });
+  }
+
+  // ---- 2 restore: the snapshot into the DR directory, reading only the WAL of the declaration ----
+  void restore_snapshot(Phase& p) {
     restore::RestoreOptions ro;
-    ro.target_dir = dr->data_dir();
-    ro.snapshot = opt.snapshot;
-    ro.process_max = opt.process_max;
-    ro.target = opt.target;
+    ro.target_dir = dr_->data_dir();
+    ro.snapshot = opt_.snapshot;
+    ro.process_max = opt_.process_max;
+    ro.target = opt_.target;
     ro.target.action = "promote";
     ro.target.standby = false;
-    ro.target.restore_command = opt.restore_command_template;
-
-    if (auto at = ro.target.restore_command.find("%u"); at != std::string::npos)
-      ro.target.restore_command.replace(at, 2, wal_limit + (stream_target.empty() ? "" : " --until-lsn " + stream_target));
-    restored = restore::run_restore(repo, ro);
-    p.details["snapshot"] = restored.info.id;
-    p.details["snapshot_stop_time"] = restored.info.stop_time;
-    p.details["snapshot_start_lsn"] = restored.info.start_lsn;
-    p.details["files"] = restored.files_written;
-    p.details["bytes"] = restored.bytes_written;
-    p.details["restore_seconds"] = round3(restored.seconds);
-    if (restored.seconds > 0)
-      p.details["mb_per_second"] = round3(restored.bytes_written / 1e6 / restored.seconds);
-  });
-  components["restore"] = round3(phases[1].seconds);
+    ro.target.archive_get = opt_.archive_get;
+    ro.target.archive_get->until_segment = wal_limit_;
+    ro.target.archive_get->until_lsn = stream_target_;
+    restored_ = restore::run_restore(repo_, ro);
+    p.details["snapshot"] = restored_.info.id;
+    p.details["snapshot_stop_time"] = restored_.info.stop_time;
+    p.details["snapshot_start_lsn"] = restored_.info.start_lsn;
+    p.details["files"] = restored_.files_written;
+    p.details["bytes"] = restored_.bytes_written;
+    p.details["restore_seconds"] = round3(restored_.seconds);
+    if (restored_.seconds > 0)
+      p.details["mb_per_second"] = round3(restored_.bytes_written / 1e6 / restored_.seconds);
+  }
 
   // ---- 3 measure: start, replay, promote, check; RTO and RPO ------------------------------------
-  run_phase(phases[2], [&](Phase& p) {
+  void measure(Phase& p) {
     auto t = Clock::now();
-    dr->start(opt.start_timeout);
-    components["startup"] = round3(seconds_since(t));
+    dr_->start(opt_.start_timeout);
+    components_["startup"] = round3(seconds_since(t));
     t = Clock::now();
-    dr->wait_promoted(opt.start_timeout);
-    components["wal_replay"] = round3(seconds_since(t));
+    dr_->wait_promoted(opt_.start_timeout);
+    components_["wal_replay"] = round3(seconds_since(t));
 
     t = Clock::now();
+    std::string replay_method;
+    const SystemTime replayed = newest_replayed_commit(p, replay_method);
+    const std::vector<std::string> dbs = check_readiness();
+    components_["checks"] = round3(seconds_since(t));
+    p.details["databases_checked"] = dbs;
+
+    if (!cfg_.drill.app_check.empty()) {
+      t = Clock::now();
+      p.details["app_check_attempts"] = run_app_check(dbs, t);
+      components_["application"] = round3(seconds_since(t));
+    }
+
+    rto_seconds_ = round3(seconds_since(t0_));
+    if (have_source_) {
+      double lost = std::chrono::duration<double>(capture_.commit.newest_commit - replayed).count();
+      rpo_seconds_ = round3(std::max(0.0, lost));
+      rpo_["source_newest_commit"] = utc_ms(capture_.commit.newest_commit);
+      rpo_["source_method"] = capture_.commit.method;
+    }
+    rpo_["restored_newest_commit"] = utc_ms(replayed);
+    rpo_["restored_method"] = replay_method;
+    rpo_["wal_used_up_to"] = wal_limit_;
+    p.details["rto_seconds"] = *rto_seconds_;
+    if (rpo_seconds_) p.details["rpo_seconds"] = *rpo_seconds_;
+  }
+
+  // The newest commit the promoted copy holds, and how it was found (method). Reads the copy's next
+  // transaction id first, before anything in the copy takes one: the integrity phase splits the
+  // source's rows at it.
+  SystemTime newest_replayed_commit(Phase& p, std::string& method) {
     std::optional<SystemTime> replayed;
     {
-      pg::Connection c(dr->conninfo());
-      // Before anything in the copy takes a transaction id: the integrity phase splits the
-      // source's rows at this id.
-      copy_next_xid = std::stoull(c.query("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").scalar());
+      pg::Connection c(dr_->conninfo());
+      copy_next_xid_ = std::stoull(c.query("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").scalar());
       auto r = c.query(
           "SELECT to_char(pg_last_xact_replay_timestamp() AT TIME ZONE 'UTC', "
           "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), pg_current_wal_lsn()::text, "
@@ -306,99 +334,87 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
       if (!r.rows.empty() && r.rows[0][0]) replayed = parse_iso8601(*r.rows[0][0]);
       if (!r.rows.empty() && r.rows[0][1]) p.details["copy_wal_lsn"] = *r.rows[0][1];
     }
-    std::string replay_method = "pg_last_xact_replay_timestamp()";
+    method = "pg_last_xact_replay_timestamp()";
     if (!replayed) {
-      replayed = replayed_commit_from_log(dr->log_path());
-      replay_method = "the server log's \"last completed transaction\"";
+      replayed = replayed_commit_from_log(dr_->log_path());
+      method = "the server log's \"last completed transaction\"";
     }
     if (!replayed) {
       // Nothing was replayed past the snapshot: its end is the newest point the copy holds.
-      replayed = parse_iso8601(restored.info.stop_time);
-      replay_method = "the snapshot's end (no transaction replayed)";
+      replayed = parse_iso8601(restored_.info.stop_time);
+      method = "the snapshot's end (no transaction replayed)";
     }
-    // Readiness as an application would see it: every compared database answers, and takes a write.
-    std::vector<std::string> dbs = databases;
+    return *replayed;
+  }
+
+  // Readiness as an application would see it: every compared database answers, and takes a write.
+  // Returns the databases checked.
+  std::vector<std::string> check_readiness() {
+    std::vector<std::string> dbs = databases_;
     if (dbs.empty()) {
-      pg::Connection c(dr->conninfo());
-      dbs = source_databases(c, cfg.drill.database);
+      pg::Connection c(dr_->conninfo());
+      dbs = source_databases(c, cfg_.drill.database);
     }
     for (const auto& db : dbs) {
-      pg::Connection c(dr->conninfo(db));
+      pg::Connection c(dr_->conninfo(db));
       c.query("SELECT 1");
     }
-    {
-      pg::Connection c(dr->conninfo());
-      c.exec("CREATE TEMPORARY TABLE pgdr_drill_write_check (x int)");
-      c.exec("INSERT INTO pgdr_drill_write_check VALUES (1)");
-      c.exec("DROP TABLE pgdr_drill_write_check");
-    }
-    components["checks"] = round3(seconds_since(t));
-    p.details["databases_checked"] = dbs;
+    pg::Connection c(dr_->conninfo());
+    c.exec("CREATE TEMPORARY TABLE pgdr_drill_write_check (x int)");
+    c.exec("INSERT INTO pgdr_drill_write_check VALUES (1)");
+    c.exec("DROP TABLE pgdr_drill_write_check");
+    return dbs;
+  }
 
-    if (!cfg.drill.app_check.empty()) {
-      t = Clock::now();
-      const auto deadline = t + cfg.drill.app_check_timeout;
-      int attempts = 0;
-      ProcessResult last;
-      std::vector<std::string> env = dr->libpq_env(dbs.empty() ? "postgres" : dbs.front());
-      while (true) {
-        throw_if_interrupted();
-        ++attempts;
-        // Bounded by what is left of the timeout: a check that hangs must not hang the drill (its
-        // process group is killed, and the attempt counts as failed).
-        RunLimits limits;
-        limits.timeout = std::max(std::chrono::milliseconds(1000),
-                                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
-        last = run_limited({"/bin/sh", "-c", cfg.drill.app_check}, limits, env);
-        if (last.timed_out) last.err = "did not finish within the timeout (killed)";
-        if (last.exit_code == 0 && !last.timed_out) break;
-        if (Clock::now() > deadline) {
-          components["application"] = round3(seconds_since(t));
-          std::string why = last.err.empty() ? last.out : last.err;
-          if (auto nl = why.find('\n'); nl != std::string::npos) why.resize(nl);
-          throw Error(ErrorKind::postgres, "the application check failed for " +
-                                               std::to_string(cfg.drill.app_check_timeout.count() / 1000) +
-                                               " s (exit " + std::to_string(last.exit_code) + (why.empty() ? "" : ": " + why) + ")");
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  // [drill] app_check against the copy, retried until it succeeds or its timeout (from started)
+  // passes; returns the attempts made. Throws when it never succeeded.
+  int run_app_check(const std::vector<std::string>& dbs, Clock::time_point started) {
+    const auto deadline = started + cfg_.drill.app_check_timeout;
+    int attempts = 0;
+    ProcessResult last;
+    std::vector<std::string> env = dr_->libpq_env(dbs.empty() ? "postgres" : dbs.front());
+    while (true) {
+      throw_if_interrupted();
+      ++attempts;
+      // Bounded by what is left of the timeout: a check that hangs must not hang the drill (its
+      // process group is killed, and the attempt counts as failed).
+      RunLimits limits;
+      limits.timeout = std::max(std::chrono::milliseconds(1000),
+                                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+      last = run_limited({"/bin/sh", "-c", cfg_.drill.app_check}, limits, env);
+      if (last.timed_out) last.err = "did not finish within the timeout (killed)";
+      if (last.exit_code == 0 && !last.timed_out) return attempts;
+      if (Clock::now() > deadline) {
+        components_["application"] = round3(seconds_since(started));
+        std::string why = last.err.empty() ? last.out : last.err;
+        if (auto nl = why.find('\n'); nl != std::string::npos) why.resize(nl);
+        throw Error(ErrorKind::postgres, "the application check failed for " +
+                                             std::to_string(cfg_.drill.app_check_timeout.count() / 1000) +
+                                             " s (exit " + std::to_string(last.exit_code) + (why.empty() ? "" : ": " + why) + ")");
       }
-      components["application"] = round3(seconds_since(t));
-      p.details["app_check_attempts"] = attempts;
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }
+  }
 
-    rto_seconds = round3(seconds_since(t0));
-    if (have_source) {
-      double lost = std::chrono::duration<double>(capture.commit.newest_commit - *replayed).count();
-      rpo_seconds = round3(std::max(0.0, lost));
-      rpo["source_newest_commit"] = utc_ms(capture.commit.newest_commit);
-      rpo["source_method"] = capture.commit.method;
-    }
-    rpo["restored_newest_commit"] = utc_ms(*replayed);
-    rpo["restored_method"] = replay_method;
-    rpo["wal_used_up_to"] = wal_limit;
-    p.details["rto_seconds"] = *rto_seconds;
-    if (rpo_seconds) p.details["rpo_seconds"] = *rpo_seconds;
-  });
-
-  // ---- 4 integrity -------------------------------------------------------------------------------
-  run_phase(phases[3], [&](Phase& p) {
+  // ---- 4 integrity: the copy against the source at the same point, and pg_amcheck ---------------
+  void check_integrity(Phase& p) {
     join_fingerprints();
     throw_if_interrupted();
     json dbs_json = json::object();
     bool compared = false;
     bool any_failed = false;
     std::vector<std::string> not_compared;
-    if (!have_source || !fingerprint_error.empty() || source_fingerprints.empty()) {
-      not_compared.push_back(!fingerprint_error.empty() ? "the source's contents could not be read: " + fingerprint_error
-                                                        : "the source could not be compared");
+    if (!have_source_ || !fingerprint_error_.empty() || source_fingerprints_.empty()) {
+      not_compared.push_back(!fingerprint_error_.empty() ? "the source's contents could not be read: " + fingerprint_error_
+                                                         : "the source could not be compared");
     }
-    for (const auto& [db, src] : source_fingerprints) {
-      if (!fingerprint_error.empty()) break;
-      pg::Connection c(dr->conninfo(db));
+    for (const auto& [db, src] : source_fingerprints_) {
+      if (!fingerprint_error_.empty()) break;
+      pg::Connection c(dr_->conninfo(db));
       c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       DatabaseFingerprint copy = fingerprint_database(c, 0);
       c.exec("COMMIT");
-      DatabaseComparison cmp = compare_databases(src, copy, copy_next_xid);
+      DatabaseComparison cmp = compare_databases(src, copy, copy_next_xid_);
       compared = true;
       json tables = json::array();
       std::map<std::string, int> counts;
@@ -411,7 +427,7 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
                       {"schema_only_in_copy", cmp.schema_only_in_copy},
                       {"tables_by_verdict", counts},
                       {"tables_not_identical", tables},
-                      {"result", cmp.failed() ? "FAIL" : "PASS"}};
+                      {"result", to_string(cmp.failed() ? CheckStatus::fail : CheckStatus::pass)}};
       any_failed |= cmp.failed();
     }
     p.details["databases"] = dbs_json;
@@ -419,8 +435,8 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
     if (!not_compared.empty()) p.details["not_compared"] = not_compared;
 
     pg::AmcheckOptions ao;
-    ao.program = pg::find_client_program("pg_amcheck", dr->programs());
-    ao.libpq_env = dr->libpq_env();
+    ao.program = pg::find_client_program("pg_amcheck", dr_->programs());
+    ao.libpq_env = dr_->libpq_env();
     pg::AmcheckResult am = pg::run_amcheck(ao);
     p.details["amcheck"] = {{"ok", am.ok},
                             {"exit_code", am.exit_code},
@@ -436,100 +452,146 @@ json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptio
     if (!am.ok && am.relations.empty() && !am.lines.empty()) culprits.push_back("amcheck: " + am.lines.front());
     p.details["culprits"] = culprits;
     if (any_failed || !am.ok) {
-      p.status = "FAIL";
+      p.status = CheckStatus::fail;
       p.error = "integrity check failed: " + (culprits.empty() ? std::string("see details") : culprits.front()) +
                 (culprits.size() > 1 ? " (and " + std::to_string(culprits.size() - 1) + " more)" : "");
-      failed = true;
+      failed_ = true;
     } else if (!compared) {
-      p.status = "WARN";
+      p.status = CheckStatus::warn;
     }
-  });
-
-  // ---- 5 rollback: always ----------------------------------------------------------------------
-  run_phase(
-      phases[4],
-      [&](Phase& p) {
-        join_fingerprints();
-        if (dr) {
-          dr->stop();
-          if (opt.keep) {
-            dr->keep();
-            kept = true;
-            p.details["kept"] = dr->root();
-          }
-          dr.reset();
-          if (!kept && ::access(dr_root.c_str(), F_OK) == 0)
-            throw Error(ErrorKind::io, "unable to remove the DR directory " + dr_root);
-          p.details["removed"] = !kept;
-        }
-        if (source_live) {
-          pg::Connection c(cfg.cluster.conninfo);
-          bool recovering = c.query("SELECT pg_is_in_recovery()").scalar() == "t";
-          p.details["source_healthy"] = true;
-          p.details["source_in_recovery"] = recovering;
-        }
-      },
-      true);
-  join_fingerprints();
-
-  // ---- report ------------------------------------------------------------------------------------
-  json report;
-  report["kind"] = "drill";
-  report["pgdr_version"] = PGDR_VERSION;
-  // Who ran it, as the audit log names them: a drill report is evidence for an auditor.
-  report["host"] = repo::current_host_name();
-  report["os_user"] = repo::current_user_name();
-  report["cluster"] = cfg.cluster.name;
-  report["repository"] = repo.name();
-  report["started_at"] = utc_ms(started_wall);
-  // When the disaster happened, if the caller knows it (the demo); otherwise the drill's start.
-  report["declared_at"] = utc_ms(opt.declared_at.value_or(started_wall));
-  report["finished_at"] = utc_ms(std::chrono::system_clock::now());
-  report["seconds"] = round3(seconds_since(t0));
-  report["snapshot"] = restored.info.id.empty() ? json(nullptr) : json(restored.info.id);
-  report["interrupted"] = interrupted;
-  const double rto_obj = std::chrono::duration<double>(cfg.objectives.rto).count();
-  const double rpo_obj = std::chrono::duration<double>(cfg.objectives.rpo).count();
-  report["objectives"] = {{"rto_seconds", rto_obj}, {"rpo_seconds", rpo_obj}};
-  report["rto_seconds"] = rto_seconds ? json(*rto_seconds) : json(nullptr);
-  report["rpo_seconds"] = rpo_seconds ? json(*rpo_seconds) : json(nullptr);
-
-  std::string result = "PASS";
-  for (const auto& p : phases) {
-    if (p.status == "FAIL") result = "FAIL";
-    else if (p.status == "WARN") result = worse_status(result, "WARN");
   }
-  json rto = {{"components", components},
-              {"method",
-               "wall clock from the drill's start (disaster declared) until the restored cluster was promoted, "
-               "answered in every compared database, took a write, and passed the application check"}};
-  if (rto_seconds) {
-    rto["status"] = *rto_seconds <= rto_obj ? "PASS" : "FAIL";
-    rto["margin_seconds"] = round3(rto_obj - *rto_seconds);
-    result = worse_status(result, rto["status"]);
-  }
-  rpo["method"] = "the source's newest commit at the disaster against the newest commit replayed in the copy, "
-                  "which used only the WAL archived (or made durable by wal-stream) when the disaster was declared";
-  if (!stream_target.empty()) rpo["wal_streamed_up_to"] = stream_target;
-  if (rpo_seconds) {
-    rpo["status"] = *rpo_seconds <= rpo_obj ? "PASS" : "FAIL";
-    rpo["margin_seconds"] = round3(rpo_obj - *rpo_seconds);
-    result = worse_status(result, rpo["status"]);
-    if (capture.commit.method == "declared time") {
-      rpo["note"] = "an upper bound: the source records no commit times and no heartbeat was allowed";
+
+  // ---- 5 rollback: always ------------------------------------------------------------------------
+  void roll_back(Phase& p) {
+    join_fingerprints();
+    if (dr_) {
+      dr_->stop();
+      if (opt_.keep) {
+        dr_->keep();
+        kept_ = true;
+        p.details["kept"] = dr_->root();
+      }
+      dr_.reset();
+      if (!kept_ && ::access(dr_root_.c_str(), F_OK) == 0)
+        throw Error(ErrorKind::io, "unable to remove the DR directory " + dr_root_);
+      p.details["removed"] = !kept_;
     }
-  } else if (!failed) {
-    rpo["status"] = "WARN";
-    rpo["note"] = "the source's newest commit is unknown (source unreachable)";
-    result = worse_status(result, "WARN");
+    if (source_live_) {
+      pg::Connection c(cfg_.cluster.conninfo);
+      bool recovering = c.query("SELECT pg_is_in_recovery()").scalar() == "t";
+      p.details["source_healthy"] = true;
+      p.details["source_in_recovery"] = recovering;
+    }
   }
-  report["rto"] = rto;
-  report["rpo"] = rpo;
-  report["phases"] = json::array();
-  for (const auto& p : phases) report["phases"].push_back(phase_json(p));
-  report["result"] = result;
-  report["recommendations"] = recommendations(report);
-  return report;
+
+  // ---- report -------------------------------------------------------------------------------------
+  json report() const {
+    json report;
+    report["kind"] = "drill";
+    report["pgdr_version"] = PGDR_VERSION;
+    // Who ran it, as the audit log names them: a drill report is evidence for an auditor.
+    report["host"] = repo::current_host_name();
+    report["os_user"] = repo::current_user_name();
+    report["cluster"] = cfg_.cluster.name;
+    report["repository"] = repo_.name();
+    report["started_at"] = utc_ms(started_wall_);
+    // When the disaster happened, if the caller knows it (the demo); otherwise the drill's start.
+    report["declared_at"] = utc_ms(opt_.declared_at.value_or(started_wall_));
+    report["finished_at"] = utc_ms(std::chrono::system_clock::now());
+    report["seconds"] = round3(seconds_since(t0_));
+    report["snapshot"] = restored_.info.id.empty() ? json(nullptr) : json(restored_.info.id);
+    report["interrupted"] = interrupted_;
+    const double rto_obj = std::chrono::duration<double>(cfg_.objectives.rto).count();
+    const double rpo_obj = std::chrono::duration<double>(cfg_.objectives.rpo).count();
+    report["objectives"] = {{"rto_seconds", rto_obj}, {"rpo_seconds", rpo_obj}};
+    report["rto_seconds"] = rto_seconds_ ? json(*rto_seconds_) : json(nullptr);
+    report["rpo_seconds"] = rpo_seconds_ ? json(*rpo_seconds_) : json(nullptr);
+
+    CheckStatus result = CheckStatus::pass;
+    for (const Phase* p : phases())
+      if (p->status) result = worse(result, *p->status);
+    json rto = {{"components", components_},
+                {"method",
+                 "wall clock from the drill's start (disaster declared) until the restored cluster was promoted, "
+                 "answered in every compared database, took a write, and passed the application check"}};
+    if (rto_seconds_) {
+      const CheckStatus status = *rto_seconds_ <= rto_obj ? CheckStatus::pass : CheckStatus::fail;
+      rto["status"] = to_string(status);
+      rto["margin_seconds"] = round3(rto_obj - *rto_seconds_);
+      result = worse(result, status);
+    }
+    json rpo = rpo_;
+    rpo["method"] = "the source's newest commit at the disaster against the newest commit replayed in the copy, "
+                    "which used only the WAL archived (or made durable by wal-stream) when the disaster was declared";
+    if (!stream_target_.empty()) rpo["wal_streamed_up_to"] = stream_target_;
+    if (rpo_seconds_) {
+      const CheckStatus status = *rpo_seconds_ <= rpo_obj ? CheckStatus::pass : CheckStatus::fail;
+      rpo["status"] = to_string(status);
+      rpo["margin_seconds"] = round3(rpo_obj - *rpo_seconds_);
+      result = worse(result, status);
+      if (capture_.commit.method == "declared time") {
+        rpo["note"] = "an upper bound: the source records no commit times and no heartbeat was allowed";
+      }
+    } else if (!failed_) {
+      rpo["status"] = to_string(CheckStatus::warn);
+      rpo["note"] = "the source's newest commit is unknown (source unreachable)";
+      result = worse(result, CheckStatus::warn);
+    }
+    report["rto"] = rto;
+    report["rpo"] = rpo;
+    report["phases"] = json::array();
+    for (const Phase* p : phases()) report["phases"].push_back(phase_json(*p));
+    report["result"] = to_string(result);
+    report["recommendations"] = recommendations(report);
+    return report;
+  }
+
+  std::array<const Phase*, 5> phases() const { return {&prepare_, &restore_, &measure_, &integrity_, &rollback_}; }
+
+  const Config& cfg_;
+  const repo::Repository& repo_;
+  const DrillOptions& opt_;
+  const Clock::time_point t0_ = Clock::now();
+  const SystemTime started_wall_ = std::chrono::system_clock::now();
+
+  // The five phases, in the order they run and are reported.
+  Phase prepare_{"prepare"}, restore_{"restore"}, measure_{"measure"}, integrity_{"integrity"}, rollback_{"rollback"};
+  bool failed_ = false;
+  bool interrupted_ = false;
+
+  // The source at the declaration (prepare).
+  SourceCapture capture_;
+  bool have_source_ = false;  // the source's newest commit is known
+  bool source_live_ = false;  // the source answered when the drill started
+  std::vector<std::string> databases_;
+  // The WAL the copy may read: the newest segment archived at the declaration, and the LSN
+  // wal-stream had made durable then, if beyond the archive (prepare).
+  std::string wal_limit_;
+  std::string stream_target_;
+
+  // The DR server (prepare to rollback) and what it holds.
+  std::unique_ptr<pg::ScratchServer> dr_;
+  std::string dr_root_;
+  bool kept_ = false;
+  restore::RestoreResult restored_;
+  std::uint64_t copy_next_xid_ = 0;  // the copy's next transaction id once promoted (measure)
+
+  // RTO and RPO (measure).
+  json components_ = json::object();
+  std::optional<double> rto_seconds_, rpo_seconds_;
+  json rpo_ = json::object();
+
+  // Written by the fingerprint thread, read after it is joined (integrity).
+  std::map<std::string, DatabaseFingerprint> source_fingerprints_;
+  std::string fingerprint_error_;
+  // Last, so that it is joined (std::jthread's destructor) before anything it writes is destroyed.
+  std::jthread fingerprint_thread_;
+};
+
+}  // namespace
+
+json run_drill(const Config& cfg, const repo::Repository& repo, const DrillOptions& opt) {
+  return Drill(cfg, repo, opt).run();
 }
 
 std::vector<std::string> recommendations(const json& report) {

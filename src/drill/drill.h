@@ -22,16 +22,17 @@
 #include "core/config.h"
 #include "drill/source_capture.h"
 #include "repo/repository.h"
+#include "restore/archive_get_call.h"
 #include "restore/recovery_settings.h"
 
 namespace pgdr::drill {
 
 struct DrillOptions {
   std::string snapshot = "latest";
-  restore::RecoveryTarget target;  // kind/value; action and restore_command are set by the drill
-  // restore_command for the copy, with "%u" where the drill puts the newest WAL segment archived
-  // at disaster time (archive-get refuses anything newer).
-  std::string restore_command_template;
+  restore::RecoveryTarget target;  // kind/value; action and archive_get are set by the drill
+  // How the copy fetches WAL (binary, configuration, repository); the drill adds the limits of the
+  // WAL archived at disaster time (archive-get refuses anything newer).
+  restore::ArchiveGetCall archive_get;
   int process_max = 2;
   bool keep = false;
   // The source as captured by the caller before it was lost (the demo destroys its primary first).

@@ -204,13 +204,15 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
   const double rpo_obj = std::chrono::duration<double>(cfg.objectives.rpo).count();
   report["objectives"] = {{"rto_seconds", rto_obj}, {"rpo_seconds", rpo_obj}};
   json checks = json::array();
-  std::string result = "PASS";
-  auto add_check = [&](const std::string& name, const std::string& status, Clock::time_point started, json details) {
+  CheckStatus result = CheckStatus::pass;
+  // status none: the check could not judge yet (SKIP), which does not count against the result.
+  auto add_check = [&](const std::string& name, std::optional<CheckStatus> status, Clock::time_point started,
+                       json details) {
     checks.push_back({{"name", name},
-                      {"status", status},
+                      {"status", to_string(status)},
                       {"seconds", round3(std::chrono::duration<double>(Clock::now() - started).count())},
                       {"details", std::move(details)}});
-    result = worse_status(result, status);
+    if (status) result = worse(result, *status);
   };
 
   auto snapshots = repo::list_snapshots(repo.store(), repo.key());
@@ -288,15 +290,15 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
       lag = stream_lag;
       from = "wal-stream";
     }
-    std::string status;
+    CheckStatus status;
     if (lag) {
       report["rpo_seconds"] = round3(*lag);
       d["rpo_from"] = from;
       d["margin_seconds"] = round3(rpo_obj - *lag);
-      status = *lag <= rpo_obj ? "PASS" : "FAIL";
+      status = *lag <= rpo_obj ? CheckStatus::pass : CheckStatus::fail;
     } else {
       report["rpo_seconds"] = nullptr;
-      status = "WARN";
+      status = CheckStatus::warn;
     }
     add_check("rpo", status, started, d);
   }
@@ -305,7 +307,7 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
   {
     auto started = Clock::now();
     json d = json::object();
-    std::string status = "WARN";
+    std::optional<CheckStatus> status;  // none (SKIP) until a drill has measured the RTO
     report["rto_seconds"] = nullptr;
     report["rto_forecast_seconds"] = nullptr;
     const catalog::RunRecord* last = nullptr;
@@ -316,7 +318,6 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
       }
     if (!last) {
       // Not a warning: a new installation has not drilled yet, and saying so once is enough.
-      status = "SKIP";
       d["note"] = "no drill yet: pgdr drill measures the RTO";
     } else {
       json drill = json::parse(last->report_json, nullptr, false);
@@ -342,7 +343,7 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
       double judged = report["rto_forecast_seconds"].is_number() ? std::max(*last->rto_seconds, report["rto_forecast_seconds"].get<double>())
                                                                   : *last->rto_seconds;
       d["margin_seconds"] = round3(rto_obj - judged);
-      status = judged <= rto_obj ? "PASS" : "FAIL";
+      status = judged <= rto_obj ? CheckStatus::pass : CheckStatus::fail;
       json trend = json::array();
       for (auto it = drills.rbegin(); it != drills.rend(); ++it)
         if (it->rto_seconds)
@@ -378,7 +379,8 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
       auto t = parse_iso8601(newest->stop_time);
       if (t) d["newest_snapshot_age_seconds"] = round3(std::chrono::duration<double>(now - *t).count());
     }
-    add_check("coverage", coverage >= 95 ? "PASS" : coverage > 0 ? "WARN" : "FAIL", started, d);
+    add_check("coverage", coverage >= 95 ? CheckStatus::pass : coverage > 0 ? CheckStatus::warn : CheckStatus::fail,
+              started, d);
 
     started = Clock::now();
     std::uint64_t stored = 0;
@@ -389,7 +391,7 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
     std::uint64_t total_stored = 0;
     for (const auto& s : snapshots) total_stored += s.stored_bytes;
     g["stored_bytes_total"] = total_stored;
-    add_check("growth", "PASS", started, g);
+    add_check("growth", CheckStatus::pass, started, g);
 
     started = Clock::now();
     json w = json::object();
@@ -404,11 +406,11 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
     }
     // Too few snapshots to measure a rate is no risk: the figure is simply not known yet.
     if (w.empty()) w["note"] = "fewer than two snapshots in the last 24 h: no rate yet";
-    add_check("wal_rate", w.contains("note") ? "SKIP" : "PASS", started, w);
+    add_check("wal_rate", w.contains("note") ? std::nullopt : std::optional(CheckStatus::pass), started, w);
   }
   if (!source_problem.empty()) report["source_problem"] = source_problem;
   report["checks"] = checks;
-  report["result"] = result;
+  report["result"] = to_string(result);
   report["seconds"] = round3(std::chrono::duration<double>(Clock::now() - t0).count());
   return report;
 }

@@ -17,19 +17,11 @@
 #include "core/process.h"
 #include "core/subprocess.h"
 #include "pg/connection.h"
+#include "pg/setting_literal.h"
 
 namespace pgdr::pg {
 
 namespace {
-
-std::string quote_setting(const std::string& value) {
-  std::string out = "'";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') out.push_back(c);
-    out.push_back(c);
-  }
-  return out + "'";
-}
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -95,8 +87,8 @@ void ScratchServer::write_settings() {
   conf += "# pgdr scratch server: later lines win\n";
   conf += "port = " + std::to_string(port_) + "\n";
   conf += "listen_addresses = '127.0.0.1'\n";
-  conf += "unix_socket_directories = " + quote_setting(socket_dir_) + "\n";
-  conf += "hba_file = " + quote_setting(root_ + "/pg_hba.conf") + "\n";
+  conf += "unix_socket_directories = " + setting_literal(socket_dir_) + "\n";
+  conf += "hba_file = " + setting_literal(root_ + "/pg_hba.conf") + "\n";
   conf += "archive_mode = off\n";
   conf += "archive_command = ''\n";
   conf += "synchronous_standby_names = ''\n";

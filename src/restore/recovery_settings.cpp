@@ -7,20 +7,11 @@
 #include "core/file.h"
 #include "core/time_format.h"
 #include "pg/lsn.h"
+#include "pg/setting_literal.h"
 
 namespace pgdr::restore {
 
 namespace {
-
-// A postgresql.conf string literal: single quotes doubled.
-std::string quoted(const std::string& v) {
-  std::string out = "'";
-  for (char c : v) {
-    if (c == '\'') out += "''";
-    else out += c;
-  }
-  return out + "'";
-}
 
 // "2026-11-25 23:30:15+00", "2026-11-25 23:30:15.123+00:00", "2026-11-25T23:30:15Z": the forms
 // pgdr needs to compare a target with snapshot times. PostgreSQL itself parses the value.
@@ -96,19 +87,19 @@ void write_recovery_settings(const std::string& data_dir, const RecoveryTarget& 
       if (!setting_we_own(line)) kept += line + "\n";
   }
   kept += "# recovery settings written by pgdr restore of snapshot " + snapshot_id + " at " + now_iso8601() + "\n";
-  if (!target.restore_command.empty()) kept += "restore_command = " + quoted(target.restore_command) + "\n";
+  if (target.archive_get) kept += "restore_command = " + pg::setting_literal(target.archive_get->render()) + "\n";
   switch (target.kind) {
     case TargetKind::latest: break;
     case TargetKind::immediate: kept += "recovery_target = 'immediate'\n"; break;
-    case TargetKind::time: kept += "recovery_target_time = " + quoted(target.value) + "\n"; break;
-    case TargetKind::lsn: kept += "recovery_target_lsn = " + quoted(target.value) + "\n"; break;
-    case TargetKind::xid: kept += "recovery_target_xid = " + quoted(target.value) + "\n"; break;
-    case TargetKind::name: kept += "recovery_target_name = " + quoted(target.value) + "\n"; break;
+    case TargetKind::time: kept += "recovery_target_time = " + pg::setting_literal(target.value) + "\n"; break;
+    case TargetKind::lsn: kept += "recovery_target_lsn = " + pg::setting_literal(target.value) + "\n"; break;
+    case TargetKind::xid: kept += "recovery_target_xid = " + pg::setting_literal(target.value) + "\n"; break;
+    case TargetKind::name: kept += "recovery_target_name = " + pg::setting_literal(target.value) + "\n"; break;
   }
-  if (target.kind != TargetKind::latest) kept += "recovery_target_action = " + quoted(target.action) + "\n";
+  if (target.kind != TargetKind::latest) kept += "recovery_target_action = " + pg::setting_literal(target.action) + "\n";
   kept += "recovery_target_timeline = 'latest'\n";
   if (target.standby && !target.primary_conninfo.empty())
-    kept += "primary_conninfo = " + quoted(target.primary_conninfo) + "\n";
+    kept += "primary_conninfo = " + pg::setting_literal(target.primary_conninfo) + "\n";
   write_file_durably(path, as_bytes(kept), 0600);
   std::string signal = data_dir + (target.standby ? "/standby.signal" : "/recovery.signal");
   write_file_durably(signal, {}, 0600);

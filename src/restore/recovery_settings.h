@@ -1,13 +1,15 @@
 // The recovery settings a restored data directory starts with: restore_command pointing back at
-// pgdr, the recovery target, the action at the target, and the signal file that asks for archive
-// recovery (recovery.signal) or a standby (standby.signal). Settings that an earlier restore or
-// recovery left in postgresql.auto.conf are removed first, so an old target can never apply.
+// pgdr (an ArchiveGetCall, rendered here and nowhere else), the recovery target, the action at the
+// target, and the signal file that asks for archive recovery (recovery.signal) or a standby
+// (standby.signal). Settings that an earlier restore or recovery left in postgresql.auto.conf are
+// removed first, so an old target can never apply.
 #pragma once
 
 #include <optional>
 #include <string>
 
 #include "repo/snapshot_info.h"
+#include "restore/archive_get_call.h"
 
 namespace pgdr::restore {
 
@@ -19,7 +21,7 @@ struct RecoveryTarget {
   std::string action = "pause";       // promote, pause or shutdown (PostgreSQL's own default: pause)
   bool standby = false;
   std::string primary_conninfo;       // standby only, optional
-  std::string restore_command;        // empty: no restore_command (no archive to read)
+  std::optional<ArchiveGetCall> archive_get;  // restore_command; none: no archive to read
 };
 
 // Checks the target's syntax; throws Error(usage) naming the option.

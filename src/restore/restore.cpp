@@ -117,10 +117,7 @@ class Restorer {
     sync_directories();
     if (opt_.recovery_settings) {
       RecoveryTarget target = opt_.target;
-      const std::string get = " archive-get ";
-      if (auto at = target.restore_command.find(get);
-          at != std::string::npos && info_.wal_segment_bytes != 0 && info_.wal_segment_bytes != (16u << 20))
-        target.restore_command.insert(at + get.size(), "--wal-segment-size " + std::to_string(info_.wal_segment_bytes) + " ");
+      if (target.archive_get) target.archive_get->wal_segment_bytes = info_.wal_segment_bytes;
       write_recovery_settings(target_, target, info_.id);
     }
     run_files(last);

@@ -26,7 +26,7 @@ CheckResult check_audit(const repo::Repository& repo, const repo::AuditLog& log,
                {"vanished_snapshots", gone},
                {"chain_problems", log.problems}};
   if (!vanished.empty() || !log.problems.empty()) {
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.summary = vanished.empty() ? "audit chain broken: " + log.problems.front()
                                  : std::to_string(vanished.size()) + " snapshot" + (vanished.size() == 1 ? "" : "s") +
                                        " vanished without an expire, first " + vanished.front().id;

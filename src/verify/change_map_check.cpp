@@ -35,7 +35,7 @@ bool same_block(const repo::BlockRef& a, const repo::BlockRef& b) {
 }
 
 CheckResult not_checked(CheckResult r, const std::string& why) {
-  r.status = Status::skip;
+  r.status = std::nullopt;
   r.summary = "not checked: " + why;
   r.details["reason"] = why;
   return r;
@@ -211,7 +211,7 @@ CheckResult check_change_maps(const repo::Repository& repo, const std::vector<re
                 " missed no change, " + counts;
     return r;
   }
-  r.status = Status::fail;
+  r.status = CheckStatus::fail;
   r.summary = pair + ": " + std::to_string(c.missed_blocks) + " changed block" + (c.missed_blocks == 1 ? "" : "s") +
               " of " + std::to_string(c.missed_files) + " file" + (c.missed_files == 1 ? "" : "s") +
               " missed by the map of the WAL archive, " + counts;

@@ -617,7 +617,7 @@ class ObjectCheck {
                  {"reverify_after_seconds",
                   std::chrono::duration_cast<std::chrono::seconds>(options_.reverify_after).count()},
                  {"problems", pj}};
-    r.status = problems.empty() ? Status::pass : Status::fail;
+    r.status = problems.empty() ? CheckStatus::pass : CheckStatus::fail;
     char buf[160];
     std::snprintf(buf, sizeof buf, "%zu of %zu objects read (%s, %.1f MiB/s), %zu skipped as verified before",
                   due_.size(), total_, human_bytes(bytes_read_.load()).c_str(), mib_s, skipped_);

@@ -6,38 +6,14 @@
 
 namespace pgdr::verify {
 
-namespace {
-int rank(Status s) {
-  switch (s) {
-    case Status::fail: return 2;
-    case Status::warn: return 1;
-    default: return 0;
-  }
-}
-}  // namespace
-
-std::string to_string(Status s) {
-  switch (s) {
-    case Status::pass: return "PASS";
-    case Status::warn: return "WARN";
-    case Status::fail: return "FAIL";
-    case Status::skip: return "SKIP";
-  }
-  return "FAIL";
-}
-
-Status worst(Status a, Status b) {
-  Status r = rank(a) >= rank(b) ? a : b;
-  return r == Status::skip ? Status::pass : r;
-}
-
-Status Report::result() const {
-  Status r = Status::pass;
-  for (const auto& c : checks) r = worst(r, c.status);
+CheckStatus Report::result() const {
+  CheckStatus r = CheckStatus::pass;
+  for (const auto& c : checks)
+    if (c.status) r = worse(r, *c.status);
   return r;
 }
 
-int Report::exit_code() const { return rank(result()); }
+int Report::exit_code() const { return check_exit_code(result()); }
 
 std::vector<Finding> Report::findings() const {
   std::vector<Finding> out;

@@ -5,17 +5,14 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/check_status.h"
 #include "core/time_format.h"
 
 namespace pgdr::verify {
-
-enum class Status { pass, warn, fail, skip };
-std::string to_string(Status s);
-// The worse of two statuses (skip counts as pass).
-Status worst(Status a, Status b);
 
 // Something an alert should say. severity follows the alert rules: "investigate" (size anomaly),
 // "warning" (coverage below threshold), "alert" (missing snapshot), "critical" (damage, gaps, key,
@@ -28,7 +25,7 @@ struct Finding {
 struct CheckResult {
   std::string name;  // "coverage", "size_anomalies", "checksums", "wal_continuity", "audit", "change_maps", "key",
                      // "restore_test"
-  Status status = Status::pass;
+  std::optional<CheckStatus> status = CheckStatus::pass;  // none: not run (SKIP), the summary says why
   double seconds = 0;
   std::string summary;  // one line for the terminal
   nlohmann::json details = nlohmann::json::object();
@@ -43,7 +40,7 @@ struct Report {
   std::vector<CheckResult> checks;
   nlohmann::json alerts = nlohmann::json::array();  // one object per channel tried
 
-  Status result() const;
+  CheckStatus result() const;  // the worst status of the checks that ran
   int exit_code() const;  // 0 PASS, 1 WARN, 2 FAIL
   std::vector<Finding> findings() const;
   nlohmann::json to_json() const;

@@ -54,7 +54,7 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
   CheckResult r;
   r.name = "restore_test";
   if (snaps.empty()) {
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.summary = "no snapshot to restore";
     r.findings.push_back({"critical", "restore test failed: the repository holds no snapshot"});
     return r;
@@ -80,8 +80,8 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
     ro.target_dir = server.data_dir();
     ro.snapshot = snap.id;
     ro.process_max = options.process_max;
-    ro.recovery_settings = !options.restore_command.empty();
-    ro.target.restore_command = options.restore_command;
+    ro.recovery_settings = options.archive_get.has_value();
+    ro.target.archive_get = options.archive_get;
     restore::RestoreResult rr = restore::run_restore(repo, ro);
     r.details["restore_seconds"] = since(t);
     r.details["bytes_restored"] = rr.bytes_written;
@@ -128,7 +128,7 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
     r.details["stop_seconds"] = since(t);
 
     if (!am.ok) {
-      r.status = Status::fail;
+      r.status = CheckStatus::fail;
       std::string what = am.relations.empty() ? (am.lines.empty() ? "exit code " + std::to_string(am.exit_code) : am.lines.front())
                                               : *am.relations.begin();
       r.summary = "snapshot " + snap.id + " restored and started, but pg_amcheck found damage (" + what + ")";
@@ -139,7 +139,7 @@ CheckResult run_restore_test(const repo::Repository& repo, const std::vector<rep
     }
   } catch (const Error& e) {
     if (e.kind() == ErrorKind::interrupted) throw;
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.details["failed_step"] = step;
     r.details["error"] = e.what();
     r.summary = "snapshot " + snap.id + " failed at " + step + ": " + e.what();

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "repo/repository.h"
 #include "repo/snapshot_info.h"
+#include "restore/archive_get_call.h"
 #include "verify/report.h"
 
 namespace pgdr::verify {
@@ -18,7 +20,7 @@ struct RestoreTestOptions {
   std::string server_user;               // who runs the server when pgdr runs as root; empty: postgres
   std::string pg_bindir;                 // [cluster] pg_bindir (see pg/binaries.h)
   int process_max = 2;
-  std::string restore_command;           // for the archived WAL; empty: the snapshot's own WAL only
+  std::optional<restore::ArchiveGetCall> archive_get;  // for the archived WAL; none: the snapshot's own WAL only
   std::vector<std::string> server_env;   // "K=V" the server needs (the passphrase source for archive-get)
   std::chrono::milliseconds timeout{std::chrono::minutes(30)};  // start, and recovery to the end of the archive
 };

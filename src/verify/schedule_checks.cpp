@@ -51,7 +51,7 @@ CheckResult check_coverage(const std::vector<repo::SnapshotInfo>& snaps, const V
                     std::to_string(c.slots.size()) + " slots of " + format_duration(cfg.snapshot_interval) +
                     " in the last " + format_duration(cfg.window) + ")";
   if (snaps.empty()) {
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.summary = "no snapshot of this cluster ([cluster] name) in the repository";
     r.findings.push_back({"alert", "missing snapshot: the repository holds no snapshot of this cluster"});
     return r;
@@ -60,10 +60,10 @@ CheckResult check_coverage(const std::vector<repo::SnapshotInfo>& snaps, const V
     if (!s.covered)
       r.findings.push_back({"alert", "missing snapshot: none started between " + iso8601(s.start) + " and " + iso8601(s.end)});
   if (c.percent < cfg.coverage_fail) {
-    r.status = Status::fail;
+    r.status = CheckStatus::fail;
     r.findings.push_back({"warning", "coverage " + cov + " is below coverage_fail " + percent_text(cfg.coverage_fail)});
   } else if (c.percent < cfg.coverage_warn) {
-    r.status = Status::warn;
+    r.status = CheckStatus::warn;
     r.findings.push_back({"warning", "coverage " + cov + " is below coverage_warn " + percent_text(cfg.coverage_warn)});
   }
   r.summary = "coverage " + cov;
@@ -118,7 +118,7 @@ CheckResult check_sizes(const std::vector<repo::SnapshotInfo>& snaps, const Veri
                {"history", cfg.anomaly_history},
                {"snapshots_checked", checked},
                {"anomalies", judged}};
-  r.status = judged.empty() ? Status::pass : Status::warn;
+  r.status = judged.empty() ? CheckStatus::pass : CheckStatus::warn;
   r.summary = std::to_string(checked) + " snapshot" + (checked == 1 ? "" : "s") + " of the last " +
               format_duration(cfg.window) + " against their predecessors, " + std::to_string(judged.size()) +
               " anomal" + (judged.size() == 1 ? "y" : "ies");

@@ -9,7 +9,6 @@
 #include <cstdlib>
 
 #include "core/error.h"
-#include "core/shell.h"
 #include "core/log.h"
 #include "repo/audit_log.h"
 #include "repo/keys.h"
@@ -35,13 +34,10 @@ CheckResult timed(Fn fn) {
   return r;
 }
 
-// The restored copy fetches archived WAL with this binary and this configuration.
-std::string restore_command_for(const Config& config) { return pgdr_invocation(config.source) + " archive-get %f %p"; }
-
 CheckResult skipped(const std::string& name, const std::string& why) {
   CheckResult r;
   r.name = name;
-  r.status = Status::skip;
+  r.status = std::nullopt;
   r.summary = "not run: " + why;
   return r;
 }
@@ -76,7 +72,7 @@ Report run_verify(const Config& config, const RepoConfig& rc, const VerifyOption
       r.summary = "the passphrase from " + pass.source + " unwraps the master key (key slot " + repo->key_slot() + ")";
     } catch (const Error& e) {
       if (e.kind() != ErrorKind::crypto && e.kind() != ErrorKind::config && e.kind() != ErrorKind::not_found) throw;
-      r.status = Status::fail;
+      r.status = CheckStatus::fail;
       r.summary = "the passphrase from " + source + " does not unwrap the master key: " + e.what();
       r.findings.push_back({"critical", "key check failed for repository '" + rc.name + "': " + std::string(e.what())});
     }
@@ -128,7 +124,8 @@ Report run_verify(const Config& config, const RepoConfig& rc, const VerifyOption
       o.server_user = config.drill.server_user;
       o.pg_bindir = config.cluster.pg_bindir;
       o.process_max = config.backup.process_max;
-      o.restore_command = restore_command_for(config);
+      // The restored copy fetches archived WAL with this binary and this configuration.
+      o.archive_get = restore::ArchiveGetCall::of_this_pgdr(config.source);
       if (!config.key.passphrase_env.empty())
         if (const char* v = std::getenv(config.key.passphrase_env.c_str()))
           o.server_env.push_back(config.key.passphrase_env + "=" + v);

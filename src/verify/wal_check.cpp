@@ -78,12 +78,12 @@ CheckResult check_wal(const repo::Repository& repo, const std::vector<repo::Snap
   SummaryCount summaries = check_summaries(repo, r.findings);
 
   if (snaps.empty() && wal.segments.empty()) {
-    r.status = Status::skip;
+    r.status = std::nullopt;
     r.summary = "no snapshot and no archived WAL";
     return r;
   }
   if (wal.segments.empty()) {
-    r.status = Status::warn;
+    r.status = CheckStatus::warn;
     r.summary = "no WAL archived: each snapshot restores only to its own end";
     r.findings.push_back({"warning", "the WAL archive of repository '" + repo.name() +
                                          "' is empty: point-in-time recovery past a snapshot's end is impossible"});
@@ -219,10 +219,10 @@ CheckResult check_wal(const repo::Repository& repo, const std::vector<repo::Snap
                                            before_text + "): point-in-time recovery begins with the next snapshot"});
   }
   bool critical = std::any_of(r.findings.begin(), r.findings.end(), [](const Finding& f) { return f.severity == "critical"; });
-  r.status = critical ? Status::fail : r.findings.empty() ? Status::pass : Status::warn;
+  r.status = critical ? CheckStatus::fail : r.findings.empty() ? CheckStatus::pass : CheckStatus::warn;
   std::size_t segs = 0;
   for (const auto& [t, s] : wal.segments) segs += s.size();
-  if (r.status != Status::fail) {
+  if (r.status != CheckStatus::fail) {
     auto last = wal.segments.rbegin();
     std::string from = !start ? "the first segment"
                        : archive_began ? pg::segment_file_name(start->timeline, *archive_began, seg_bytes)

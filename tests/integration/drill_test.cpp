@@ -233,6 +233,31 @@ TEST_F(DrillTest, AHungApplicationCheckIsKilledAtItsTimeout) {
   EXPECT_NE(errors.find("did not finish within the timeout (killed)"), std::string::npos) << j.dump(2);
 }
 
+// A repository whose name a shell would misread unquoted: a single quote, double quotes, a space
+// and a `$`. The copy's restore_command names it (archive-get --repo), through the shell and through
+// postgresql.auto.conf, and still reaches it.
+class DrillQuotedRepoTest : public DrillTest {
+ protected:
+  static constexpr const char* kName = "o'brien \"$HOME\"";
+  std::string repo_toml() override {
+    return "[[repo]]\nname = \"o'brien \\\"$HOME\\\"\"\npath = \"" + repo_dir_ + "\"\n";
+  }
+};
+
+TEST_F(DrillQuotedRepoTest, ARepositoryNamedWithAQuoteStillRecovers) {
+  json j;
+  ASSERT_NO_FATAL_FAILURE(expect_healthy_drill(j));
+  EXPECT_EQ(j["repository"], kName);
+  // The copy replayed the archived WAL: the rows written after the snapshot are there.
+  for (const auto& t : phase(j, "integrity")["details"]["databases"]["postgres"]["tables_not_identical"])
+    EXPECT_TRUE(t["table"] != "public.sales" && t["table"] != "public.stock") << t.dump(2);
+  expect_nothing_left();
+  // So does a restore limited to it: recovery reads the newest archived row.
+  cluster_->psql("INSERT INTO sales (product) VALUES (7)");
+  archive_now(*cluster_);
+  EXPECT_EQ(restore_and_query({"--repo", kName}, "SELECT count(*) FROM sales"), "55001");
+}
+
 class DrillSignalTest : public DrillTest, public testing::WithParamInterface<int> {};
 
 TEST_P(DrillSignalTest, InterruptDuringRestoreRollsBack) {

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/dir_handle.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "storage/object_errors.h"
@@ -117,39 +118,24 @@ bool is_regular(const File& f) {
   return S_ISREG(st.st_mode);
 }
 
-struct DirCloser {
-  void operator()(DIR* d) const { ::closedir(d); }
-};
-
 // Appends the regular files below the directory open as fd (taken over) to out, named prefix/...
 void list_directory(int fd, const std::string& full, const std::string& prefix, std::vector<ObjectInfo>& out) {
-  std::unique_ptr<DIR, DirCloser> dir(::fdopendir(fd));
-  if (!dir) {
-    int err = errno;
-    ::close(fd);
-    throw_errno("unable to read directory", full, err);
-  }
-  for (;;) {
-    errno = 0;
-    const dirent* entry = ::readdir(dir.get());
-    if (entry == nullptr) {
-      if (errno != 0) throw_errno("unable to read directory", full, errno);
-      return;
-    }
+  DirHandle dir = DirHandle::adopt(fd, full);
+  while (const dirent* entry = dir.next()) {
     const std::string name = entry->d_name;
-    if (name == "." || name == ".." || is_temporary(name)) continue;
+    if (is_temporary(name)) continue;
     const std::string child_full = full + "/" + name;
     const std::string child = prefix.empty() ? name : prefix + "/" + name;
     // lstat semantics: we never create symbolic links, and following one could leave the root or loop.
     struct stat st;
-    if (::fstatat(::dirfd(dir.get()), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (::fstatat(dir.fd(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;  // removed since readdir
       throw_errno("unable to stat file", child_full, errno);
     }
     if (S_ISREG(st.st_mode)) {
       out.push_back(ObjectInfo{child, static_cast<std::uint64_t>(st.st_size)});
     } else if (S_ISDIR(st.st_mode)) {
-      int child_fd = ::openat(::dirfd(dir.get()), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      int child_fd = ::openat(dir.fd(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (child_fd < 0) {
         if (errno == ENOENT) continue;
         throw_errno("unable to open directory", child_full, errno);

@@ -212,7 +212,7 @@ TEST_P(ArchiveChangesTest, DamagedSummaryIsRebuiltAndVerifyWarnsOfIt) {
   EXPECT_TRUE(*r.map == reference());
 
   auto check = verify::check_wal(repo(), {}, {});
-  EXPECT_EQ(check.status, verify::Status::warn) << check.summary;
+  EXPECT_EQ(check.status, CheckStatus::warn) << check.summary;
   ASSERT_EQ(check.findings.size(), 1u);
   EXPECT_EQ(check.findings[0].severity, "warning");
   EXPECT_NE(check.findings[0].message.find("corrupt WAL summary " + object), std::string::npos)

@@ -39,11 +39,11 @@ TEST(ArchiveCommandTest, OtherCommandsDoNotCallPgdr) {
 TEST(CheckReportTest, WorstStatusDecidesResultAndExitCode) {
   Report r;
   r.cluster = "main";
-  r.checks.push_back({.name = "a", .status = Status::pass, .message = "fine"});
+  r.checks.push_back({.name = "a", .status = CheckStatus::pass, .message = "fine"});
   EXPECT_EQ(r.exit_code(), 0);
-  r.checks.push_back({.name = "b", .status = Status::warn, .message = "meh", .hint = "do x"});
+  r.checks.push_back({.name = "b", .status = CheckStatus::warn, .message = "meh", .hint = "do x"});
   EXPECT_EQ(r.exit_code(), 1);
-  r.checks.push_back({.name = "c", .status = Status::fail, .message = "bad", .hint = "do y"});
+  r.checks.push_back({.name = "c", .status = CheckStatus::fail, .message = "bad", .hint = "do y"});
   EXPECT_EQ(r.exit_code(), 2);
   EXPECT_EQ(r.to_json()["result"], "FAIL");
   EXPECT_EQ(r.to_json()["checks"][1]["hint"], "do x");

@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "../pg/wal_fixtures.h"
-#include "core/check_status.h"
 #include "core/error.h"
 #include "drill/drill_report.h"
 #include "measure/measure.h"
@@ -99,12 +98,6 @@ TEST(Fingerprint, LossBeyondTheCapturedWindowIsNotComparable) {
   auto cmp = compare_databases(src, copy, 100);
   EXPECT_EQ(cmp.tables[0].verdict, TableVerdict::not_comparable);
   EXPECT_FALSE(cmp.failed());
-}
-
-TEST(DrillReport, ExitCodesFollowTheMonitoringConvention) {
-  EXPECT_EQ(check_exit_code("PASS"), 0);
-  EXPECT_EQ(check_exit_code("WARN"), 1);
-  EXPECT_EQ(check_exit_code("FAIL"), 2);
 }
 
 TEST(DrillReport, HtmlIsSelfContainedAndEscapes) {

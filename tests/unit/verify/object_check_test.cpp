@@ -69,7 +69,7 @@ class ObjectCheckWalTest : public repo::test::RepoTestBase, public ::testing::Wi
 TEST_P(ObjectCheckWalTest, HealthyObjectsPass) {
   std::vector<std::string> damaged;
   CheckResult r = run(damaged);
-  EXPECT_EQ(r.status, Status::pass) << r.summary;
+  EXPECT_EQ(r.status, CheckStatus::pass) << r.summary;
   EXPECT_TRUE(damaged.empty());
   EXPECT_EQ(r.details["wal_objects_checked"], 9);
   std::uint64_t stored = 0;
@@ -98,7 +98,7 @@ TEST_P(ObjectCheckWalTest, EachDamagedObjectIsNamedWhateverItsGroup) {
 
   std::vector<std::string> damaged;
   CheckResult r = run(damaged);
-  EXPECT_EQ(r.status, Status::fail);
+  EXPECT_EQ(r.status, CheckStatus::fail);
   // In name order, though objects are checked largest first (segment 9 first).
   EXPECT_EQ(damaged, (std::vector<std::string>{segment(2), segment(4), segment(9)}));
   ASSERT_EQ(r.findings.size(), 3u);
@@ -125,7 +125,7 @@ TEST_P(ObjectCheckWalTest, AnObjectThatIsNoWalOfTheClusterIsNamed) {
   repo::overwrite_wal_file(*repo_, segment(7), contents_[5]);
   std::vector<std::string> damaged;
   CheckResult r = run(damaged);
-  EXPECT_EQ(r.status, Status::fail);
+  EXPECT_EQ(r.status, CheckStatus::fail);
   EXPECT_EQ(damaged, (std::vector<std::string>{segment(3), segment(7)}));
   ASSERT_EQ(r.findings.size(), 2u);
   EXPECT_EQ(r.findings[0].message, "invalid WAL object " + repo::wal_object(segment(3)) + " in " + repo_->describe() +

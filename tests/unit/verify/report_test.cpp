@@ -5,7 +5,7 @@
 namespace pgdr::verify {
 namespace {
 
-CheckResult check(const std::string& name, Status s) {
+CheckResult check(const std::string& name, std::optional<CheckStatus> s) {
   CheckResult c;
   c.name = name;
   c.status = s;
@@ -15,15 +15,15 @@ CheckResult check(const std::string& name, Status s) {
 
 TEST(ReportTest, ResultIsTheWorstCheckAndSkipDoesNotCount) {
   Report r;
-  r.checks = {check("key", Status::pass), check("coverage", Status::skip)};
-  EXPECT_EQ(r.result(), Status::pass);
+  r.checks = {check("key", CheckStatus::pass), check("coverage", std::nullopt)};
+  EXPECT_EQ(r.result(), CheckStatus::pass);
   EXPECT_EQ(r.exit_code(), 0);
-  r.checks.push_back(check("size_anomalies", Status::warn));
-  EXPECT_EQ(r.result(), Status::warn);
+  r.checks.push_back(check("size_anomalies", CheckStatus::warn));
+  EXPECT_EQ(r.result(), CheckStatus::warn);
   EXPECT_EQ(r.exit_code(), 1);
-  r.checks.push_back(check("checksums", Status::fail));
-  r.checks.push_back(check("wal_continuity", Status::warn));
-  EXPECT_EQ(r.result(), Status::fail);
+  r.checks.push_back(check("checksums", CheckStatus::fail));
+  r.checks.push_back(check("wal_continuity", CheckStatus::warn));
+  EXPECT_EQ(r.result(), CheckStatus::fail);
   EXPECT_EQ(r.exit_code(), 2);
 }
 
@@ -31,11 +31,11 @@ TEST(ReportTest, JsonCarriesResultAndEveryCheck) {
   Report r;
   r.cluster = "main";
   r.repository = "local";
-  auto c = check("checksums", Status::fail);
+  auto c = check("checksums", CheckStatus::fail);
   c.seconds = 1.5;
   c.findings.push_back({"critical", "corrupt pack packs/ab/ab12"});
   c.details = {{"bytes_read", 10}};
-  r.checks = {check("key", Status::pass), c};
+  r.checks = {check("key", CheckStatus::pass), c};
   auto j = r.to_json();
   EXPECT_EQ(j["format"], "pgdr-verify-report");
   EXPECT_EQ(j["result"], "FAIL");

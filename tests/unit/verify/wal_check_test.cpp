@@ -71,7 +71,7 @@ class WalCheckTest : public repo::test::RepoTestBase {
 TEST_F(WalCheckTest, ASnapshotBeforeArchivingIsNotAGap) {
   archive({4, 5, 6});
   CheckResult r = run({snapshot("A", 2, 3)});
-  EXPECT_EQ(r.status, Status::pass) << r.summary;
+  EXPECT_EQ(r.status, CheckStatus::pass) << r.summary;
   EXPECT_TRUE(r.findings.empty()) << r.findings.front().message;
   EXPECT_EQ(r.details["gaps"].size(), 0u);
   EXPECT_EQ(r.summary, "continuous from " + segment(4) + " to " + segment(6) + " (3 segments, 1 timeline)");
@@ -82,7 +82,7 @@ TEST_F(WalCheckTest, ASnapshotBeforeArchivingIsNotAGap) {
 TEST_F(WalCheckTest, SnapshotsTakenBeforeArchivingBeganAreInformation) {
   archive({7, 8, 9, 10});
   CheckResult r = run({snapshot("A", 2, 3), snapshot("B", 8, 8)});
-  EXPECT_EQ(r.status, Status::pass) << r.summary;
+  EXPECT_EQ(r.status, CheckStatus::pass) << r.summary;
   EXPECT_TRUE(r.findings.empty());
   EXPECT_EQ(r.details["snapshots_before_archiving"], nlohmann::json::array({"A"}));
   EXPECT_EQ(r.details["archive_began"], segment(7));
@@ -96,7 +96,7 @@ TEST_F(WalCheckTest, SnapshotsTakenBeforeArchivingBeganAreInformation) {
 TEST_F(WalCheckTest, NoSnapshotReachingTheArchiveWarns) {
   archive({7, 8});
   CheckResult r = run({snapshot("A", 2, 3)});
-  EXPECT_EQ(r.status, Status::warn) << r.summary;
+  EXPECT_EQ(r.status, CheckStatus::warn) << r.summary;
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_EQ(r.findings[0].severity, "warning");
   EXPECT_EQ(r.findings[0].message,
@@ -109,7 +109,7 @@ TEST_F(WalCheckTest, NoSnapshotReachingTheArchiveWarns) {
 TEST_F(WalCheckTest, AHoleBetweenArchivedSegmentsFails) {
   archive({4, 6});
   CheckResult r = run({snapshot("A", 2, 3)});
-  EXPECT_EQ(r.status, Status::fail);
+  EXPECT_EQ(r.status, CheckStatus::fail);
   ASSERT_EQ(r.details["gaps"].size(), 1u) << r.details.dump(2);
   EXPECT_EQ(r.details["gaps"][0]["first_missing"], segment(5));
   ASSERT_EQ(r.findings.size(), 1u);
