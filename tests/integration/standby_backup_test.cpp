@@ -53,6 +53,10 @@ TEST_F(StandbyBackupTest, SnapshotsUnderLoadRestoreToThePrimarysContentAndContin
   EXPECT_EQ(snaps[0]["changes"]["source"], "full-read");
   EXPECT_EQ(snaps[1]["changes"]["source"], "wal-archive") << snaps[1]["changes"].dump();
 
+  // A standby's stop LSN is its replay position, often the end of all the WAL there is while the
+  // primary is idle; --immediate stops before the record after it, so one must exist somewhere.
+  cluster_->psql("SELECT pg_logical_emit_message(false, 'pgdr-test', 'after the snapshots')");
+  archive_now(*cluster_);
   {
     // The snapshot read by a change map under load is consistent on its own.
     auto restored = restore_immediate(second, "restored-under-load");
