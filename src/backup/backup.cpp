@@ -16,6 +16,7 @@
 #include "backup/read_plan.h"
 #include "backup/server_facts.h"
 #include "backup/source_files.h"
+#include "backup/wal_place.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/parallel.h"
@@ -517,7 +518,17 @@ OrphanBlocks load_orphans(const repo::Repository& repo, const std::vector<repo::
   return o;
 }
 
-std::string timeline_of(const std::string& walfile) { return walfile.substr(0, 8); }
+// The files of the first pass. On a standby pg_control waits for a pass of its own after every
+// other file: its minimum recovery point becomes the restored cluster's end of backup, so it must
+// be read after the newest page of any file (what pg_basebackup does too).
+std::vector<const SourceFile*> files_of_pass(const SourceTree& tree, bool standby, bool control_pass) {
+  std::vector<const SourceFile*> files;
+  for (const auto& f : tree.files) {
+    bool control = standby && f.entry.path == "global/pg_control";
+    if (control == control_pass) files.push_back(&f);
+  }
+  return files;
+}
 
 }  // namespace
 
@@ -538,6 +549,7 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   const ServerFacts facts = read_server_facts(conn);
   require_backup_possible(facts, conn.describe());
   const int major = pg::major_of(facts.version_num);
+  const bool standby = facts.in_recovery;
   if (real_path(facts.data_directory) != real_path(cluster.pgdata))
     throw Error(ErrorKind::config, "[cluster] pgdata is " + cluster.pgdata + " but the server at " + conn.describe() +
                                        " runs on " + facts.data_directory);
@@ -582,6 +594,7 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   info.data_checksums = facts.data_checksums;
   info.wal_segment_bytes = facts.wal_segment_bytes;
   info.pgdr_version = PGDR_VERSION;
+  info.taken_on = standby ? repo::kTakenOnStandby : repo::kTakenOnPrimary;
 
   // A temporary slot keeps the server from recycling WAL the snapshot must copy at the end.
   std::string slot = "pgdr_backup_" + std::to_string(getpid());
@@ -603,8 +616,9 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   auto start_lsn = pg::parse_lsn(start_lsn_text);
   if (!start_lsn) throw Error(ErrorKind::postgres, "the backup start returned an unreadable LSN: " + start_lsn_text);
   info.start_lsn = start_lsn_text;
-  info.first_wal_segment = conn.query("SELECT pg_walfile_name($1)", {start_lsn_text}).scalar();
-  info.timeline = static_cast<std::uint32_t>(std::stoul(timeline_of(info.first_wal_segment), nullptr, 16));
+  const WalPlace start_place = wal_place_at_start(conn, start_lsn_text, standby, facts.wal_segment_bytes);
+  info.first_wal_segment = start_place.file;
+  info.timeline = start_place.timeline;
 
   ChangeQuery query;
   query.force_full_read = options.full_read;
@@ -640,10 +654,9 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   }
   Progress progress("backup", tree.total_bytes);
   BackupRun run(targets, info.id, options, *start_lsn, facts.data_checksums, progress);
-  std::vector<const SourceFile*> files;
-  for (const auto& f : tree.files) files.push_back(&f);
   run.read_by(changes.map ? &*changes.map : nullptr);
-  run.run_files(files);
+  run.run_files(files_of_pass(tree, standby, false));
+  if (standby) run.run_files(files_of_pass(tree, standby, true));
   // The WAL the snapshot carries is read whole, like every file no map covers.
   run.read_by(nullptr);
 
@@ -656,7 +669,9 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
   info.stop_time = iso8601_ms(wall_now());
   info.stop_lsn = *stop.rows.at(0).at(0);
   std::string label = *stop.rows.at(0).at(1);
-  info.last_wal_segment = conn.query("SELECT pg_walfile_name($1)", {info.stop_lsn}).scalar();
+  info.last_wal_segment =
+      wal_place_at_stop(conn, info.stop_lsn, label, standby, info.timeline, facts.wal_segment_bytes).file;
+  if (standby) info.replay_lsn = info.stop_lsn;
 
   // The WAL from start to stop makes the snapshot consistent on its own.
   auto first = pg::parse_segment_file_name(info.first_wal_segment, facts.wal_segment_bytes);

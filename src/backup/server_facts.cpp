@@ -31,8 +31,6 @@ ServerFacts read_server_facts(pg::Connection& conn) {
 
 void require_backup_possible(const ServerFacts& facts, const std::string& where) {
   pg::require_supported_version(facts.version_num, where);
-  if (facts.in_recovery)
-    throw Error(ErrorKind::postgres, "the server at " + where + " is a standby (backups are taken from the primary)");
   if (facts.wal_level == "minimal")
     throw Error(ErrorKind::postgres, "wal_level is minimal at " + where + " (online backups need replica or logical)");
 }

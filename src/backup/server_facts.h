@@ -24,7 +24,9 @@ struct ServerFacts {
 ServerFacts read_server_facts(pg::Connection& conn);
 
 // Throws Error(postgres) naming `where` when the server cannot be backed up: a major outside
-// 14-18 (see pg/version.h), a standby, or wal_level minimal.
+// 14-18 (see pg/version.h), or wal_level minimal. A standby can (in_recovery): the non-exclusive
+// backup functions work in recovery, and backup.cpp takes its WAL positions from the standby's
+// control data instead of the functions that recovery forbids.
 void require_backup_possible(const ServerFacts& facts, const std::string& where);
 
 }  // namespace pgdr::backup

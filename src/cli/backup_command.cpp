@@ -24,7 +24,8 @@ std::string describe_changes(const repo::SnapshotInfo& i) {
 }  // namespace
 
 void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body) {
-  auto* cmd = app.add_subcommand("backup", "take a snapshot of the running cluster and print its id");
+  auto* cmd = app.add_subcommand(
+      "backup", "take a snapshot of the running cluster (a primary or a streaming standby) and print its id");
   cmd->add_option("--repo", ctx.repo_name, "write to this repository only (default: every configured one)");
   static std::optional<int> process_max;
   cmd->add_option("--process-max", process_max, "parallel file readers (default: [backup] process_max)")

@@ -20,6 +20,12 @@ namespace pgdr::cli {
 
 namespace {
 
+// A standby replays its primary's WAL under the primary's system identifier: that identifier names
+// the primary the snapshot is of.
+nlohmann::json taken_on_json(const repo::SnapshotInfo& s) {
+  return {{"role", s.taken_on}, {"primary_system_identifier", s.system_identifier}, {"replay_lsn", s.replay_lsn}};
+}
+
 nlohmann::json snapshot_json(const repo::SnapshotInfo& s) {
   return {{"id", s.id},
           {"cluster", s.cluster_name},
@@ -43,7 +49,8 @@ nlohmann::json snapshot_json(const repo::SnapshotInfo& s) {
           {"changes", {{"source", s.change_source}, {"reason", s.change_reason}, {"read_bytes", s.read_bytes},
                        {"unread_blocks", s.unread_blocks}}},
           {"checksum_failures", s.checksum_failures},
-          {"duration_seconds", s.duration_seconds}};
+          {"duration_seconds", s.duration_seconds},
+          {"taken_on", taken_on_json(s)}};
 }
 
 enum class Status { ok, warning, error };
@@ -186,11 +193,15 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body) {
           if (!snaps.empty())
             std::printf("  %-26s %-4s %-24s %-24s %-13s %-13s %10s %10s\n", "snapshot", "pg", "start", "stop",
                         "start lsn", "stop lsn", "size", "stored");
-          for (const auto& s : snaps)
+          for (const auto& s : snaps) {
             std::printf("  %-26s %-4d %-24s %-24s %-13s %-13s %10s %10s\n", s.id.c_str(), pg::major_of(s.pg_version_num),
                         s.start_time.c_str(),
                         s.stop_time.c_str(), s.start_lsn.c_str(), s.stop_lsn.c_str(),
                         human_bytes(s.logical_bytes).c_str(), human_bytes(s.stored_bytes).c_str());
+            if (s.taken_on == repo::kTakenOnStandby)
+              std::printf("    taken on a standby of system %s, replayed up to %s\n", s.system_identifier.c_str(),
+                          s.replay_lsn.c_str());
+          }
           if (wal.segments.empty()) std::printf("  WAL archive: empty (each snapshot still holds its own WAL)\n");
           for (const auto& [tli, segs] : wal.segments) {
             std::printf("  WAL archive, timeline %u: %s .. %s (%zu segments)\n", tli,

@@ -36,6 +36,7 @@ nlohmann::json to_json(const SnapshotInfo& s) {
       {"change_source", s.change_source}, {"change_reason", s.change_reason}, {"read_bytes", s.read_bytes},
       {"unread_blocks", s.unread_blocks},
       {"duration_seconds", s.duration_seconds}, {"pgdr_version", s.pgdr_version},
+      {"taken_on", s.taken_on}, {"replay_lsn", s.replay_lsn},
   };
 }
 
@@ -77,6 +78,11 @@ SnapshotInfo from_json(const nlohmann::json& j) {
     s.unread_blocks = integer_at<std::uint64_t>(j, "unread_blocks");
   } else {
     s.read_bytes = s.logical_bytes;
+  }
+  // Absent from snapshots written before backups from a standby: they were taken on a primary.
+  if (j.contains("taken_on")) {
+    s.taken_on = j.at("taken_on");
+    s.replay_lsn = j.at("replay_lsn");
   }
   return s;
 }

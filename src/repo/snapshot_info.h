@@ -54,7 +54,17 @@ struct SnapshotInfo {
   bool data_checksums = false;
   double duration_seconds = 0;
   std::string pgdr_version;
+  // Where the backup functions ran: "primary", or "standby" for a streaming standby in recovery.
+  // A standby replays its primary's WAL, so system_identifier is the primary's too. Snapshots
+  // written before this field were taken on a primary.
+  std::string taken_on = "primary";
+  // On a standby, the replay position pg_backup_stop reported (the snapshot's stop LSN: restore
+  // reaches the primary's state as of that record); "" on a primary.
+  std::string replay_lsn;
 };
+
+inline constexpr const char* kTakenOnPrimary = "primary";
+inline constexpr const char* kTakenOnStandby = "standby";
 
 // A new snapshot id: "20261125T233015.042Z-3fa2", sortable by time.
 std::string new_snapshot_id();

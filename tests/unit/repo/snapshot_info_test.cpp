@@ -82,6 +82,8 @@ void expect_same(const SnapshotInfo& a, const SnapshotInfo& b) {
   EXPECT_EQ(a.data_checksums, b.data_checksums);
   EXPECT_EQ(a.duration_seconds, b.duration_seconds);
   EXPECT_EQ(a.pgdr_version, b.pgdr_version);
+  EXPECT_EQ(a.taken_on, b.taken_on);
+  EXPECT_EQ(a.replay_lsn, b.replay_lsn);
 }
 
 class SnapshotInfoTest : public test::RepoTestBase {
@@ -115,6 +117,29 @@ TEST_F(SnapshotInfoTest, WriteAndFindRoundTrip) {
   EXPECT_EQ(stored.find("7301234567890123456"), std::string::npos);
   EXPECT_EQ(stored_json(s.id).at("format"), "pgdr-snapshot");
   EXPECT_EQ(stored_json(s.id).at("version"), 1);
+}
+
+TEST_F(SnapshotInfoTest, StandbySnapshotKeepsWhereItWasTaken) {
+  SnapshotInfo s = sample("20260101T000000.000Z-5b5b");
+  s.taken_on = kTakenOnStandby;
+  s.replay_lsn = s.stop_lsn;
+  write_snapshot_info(store_, key_, s);
+  expect_same(find_snapshot(store_, key_, s.id), s);
+  EXPECT_EQ(stored_json(s.id).at("taken_on"), "standby");
+  EXPECT_EQ(stored_json(s.id).at("replay_lsn"), "0/5000100");
+}
+
+TEST_F(SnapshotInfoTest, InfoWrittenBeforeStandbyBackupsWasTakenOnAPrimary) {
+  SnapshotInfo s = sample("20260101T000000.000Z-0101");
+  write_snapshot_info(store_, key_, s);
+  nlohmann::json j = stored_json(s.id);
+  j.erase("taken_on");
+  j.erase("replay_lsn");
+  seal_info(s.id, j.dump());
+  SnapshotInfo read = find_snapshot(store_, key_, s.id);
+  EXPECT_EQ(read.taken_on, "primary");
+  EXPECT_EQ(read.replay_lsn, "");
+  expect_same(read, s);
 }
 
 TEST_F(SnapshotInfoTest, ListIsOldestFirstAndLatestPicksTheNewest) {
