@@ -95,6 +95,10 @@ AgentMessage ArchiveAgent::answer(const AgentMessage& request) {
     if (op == "get") return get(request);
     return AgentMessage().add("status", "refused").add("reason", "unknown request '" + op + "'");
   } catch (const Error& e) {
+    // A request this agent cannot read (a client of another pgdr version) is not the work failing:
+    // the client does the work itself.
+    if (std::string_view(e.what()).starts_with("malformed archive agent message"))
+      return AgentMessage().add("status", "refused").add("reason", e.what());
     return error_reply(e);
   } catch (const std::exception& e) {
     return error_reply(Error(ErrorKind::internal, e.what()));
