@@ -11,7 +11,8 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 source "$BENCH_DIR/lib.sh"
 
-ALL_VARIANTS=(pgdr-p4 pgbackrest-async pgdr-p1 pgbackrest-sync)
+# pgdr-agent: pgdr-p4 through a running `pgdr archive-agent` (no key derivation per call).
+ALL_VARIANTS=(pgdr-p4 pgdr-agent pgbackrest-async pgdr-p1 pgbackrest-sync)
 
 # ---------------------------------------------------------------- options
 DURATION=60
@@ -30,7 +31,7 @@ usage: $0 [options]   (run as root)
   --pgdr PATH         pgdr binary (default build/src/pgdr)
   --workdir DIR       work directory (default: new mktemp dir under /var/tmp)
   --keep              keep the work directory (clusters, repositories, logs) at the end
-  --tools LIST        comma-separated subset of: pgdr (= pgdr-p4,pgdr-p1), pgbackrest
+  --tools LIST        comma-separated subset of: pgdr (= pgdr-p4,pgdr-agent,pgdr-p1), pgbackrest
                       (= pgbackrest-async,pgbackrest-sync), or single variants
                       $(IFS=,; echo "${ALL_VARIANTS[*]}") (default: all four)
   --clients N         pgbench clients of the load (default $CLIENTS)
@@ -64,9 +65,9 @@ parse_args() {
     local want=() t v
     for t in ${TOOLS//,/ }; do
         case "$t" in
-            pgdr) want+=(pgdr-p4 pgdr-p1) ;;
+            pgdr) want+=(pgdr-p4 pgdr-agent pgdr-p1) ;;
             pgbackrest) want+=(pgbackrest-async pgbackrest-sync) ;;
-            pgdr-p4|pgdr-p1|pgbackrest-async|pgbackrest-sync) want+=("$t") ;;
+            pgdr-p4|pgdr-agent|pgdr-p1|pgbackrest-async|pgbackrest-sync) want+=("$t") ;;
             *) die "unknown tool in --tools: $t" ;;
         esac
     done
@@ -117,7 +118,7 @@ fail() {  # message [logfile]
 
 archive_command_of() {
     case "$V" in
-        pgdr-p4) echo "$WORKDIR/bin/pgdr --config $CONF archive-push --parallel 4 %p" ;;
+        pgdr-p4|pgdr-agent) echo "$WORKDIR/bin/pgdr --config $CONF archive-push --parallel 4 %p" ;;
         pgdr-p1) echo "$WORKDIR/bin/pgdr --config $CONF archive-push --parallel 1 %p" ;;
         pgbackrest-*) echo "$PGBACKREST --config=$CONF --stanza=bench archive-push %p" ;;
     esac
@@ -127,7 +128,12 @@ write_tool_config() {
     REPO="$VDIR/repo"
     if [[ $V == pgdr-* ]]; then
         CONF="$VDIR/pgdr.toml"
-        write_pgdr_config "$CONF" "$PGDATA" "$PORT" "local=$REPO" </dev/null
+        if [[ $V == pgdr-agent ]]; then
+            printf '[archive]\nagent_socket = "%s"\n' "$VDIR/agent.sock" |
+                write_pgdr_config "$CONF" "$PGDATA" "$PORT" "local=$REPO"
+        else
+            write_pgdr_config "$CONF" "$PGDATA" "$PORT" "local=$REPO" </dev/null
+        fi
         return
     fi
     CONF="$VDIR/pgbackrest.conf"
@@ -168,6 +174,7 @@ EOF
         as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$CONF" init \
             >"$VLOG-pgdr-init.log" 2>&1 || { fail "pgdr init failed" "$VLOG-pgdr-init.log"; return 1; }
     fi
+    if [[ $V == pgdr-agent ]]; then start_pgdr_agent || return 1; fi
     # The server runs archive_command: start_server gives it the passphrase.
     start_server "$PGDATA" "$VLOG-postgresql.log" || { fail "PostgreSQL did not start" "$VLOG-postgresql.log"; return 1; }
     if [[ $V == pgbackrest-* ]]; then
@@ -223,6 +230,17 @@ EOF
     wait_drained 1 >/dev/null || { fail "archiving the data load's WAL did not finish" "$VLOG-postgresql.log"; return 1; }
     sql "CHECKPOINT" >/dev/null
     sync
+}
+
+# The agent of the pgdr-agent variant, up before the server archives anything.
+start_pgdr_agent() {
+    as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$CONF" archive-agent \
+        >"$VLOG-agent.log" 2>&1 &
+    AGENT_PID=$!
+    BG_PIDS+=("$AGENT_PID")
+    local i
+    for i in $(seq 100); do [[ -S $VDIR/agent.sock ]] && return 0; sleep 0.1; done
+    fail "pgdr archive-agent did not start" "$VLOG-agent.log"; return 1
 }
 
 # wait_drained SWITCH: optionally pg_switch_wal(), then wait until no .ready file is left;
@@ -445,6 +463,12 @@ measure_pgdr_call() {
 
 stop_variant() {
     [[ -f $PGDATA/postmaster.pid ]] && stop_server "$PGDATA" 2>/dev/null
+    if [[ $V == pgdr-agent && -n ${AGENT_PID:-} ]]; then
+        # runuser passes SIGTERM on to the agent, which finishes its requests and exits.
+        kill "$AGENT_PID" 2>/dev/null
+        wait "$AGENT_PID" 2>/dev/null
+        AGENT_PID=
+    fi
     if [[ $V == pgbackrest-async ]]; then
         # pgBackRest's asynchronous archive-push process exits by itself once its queue is
         # empty; let it finish before its spool directory goes.

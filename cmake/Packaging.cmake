@@ -20,6 +20,8 @@ set(PGDR_UNIT_BINDIR ${PGDR_PACKAGE_PREFIX}/${CMAKE_INSTALL_BINDIR})
 set(PGDR_UNIT_DOCDIR ${PGDR_PACKAGE_PREFIX}/${CMAKE_INSTALL_DOCDIR})
 configure_file(${PROJECT_SOURCE_DIR}/contrib/systemd/pgdr-daemon@.service.in
                ${PROJECT_BINARY_DIR}/systemd/pgdr-daemon@.service @ONLY)
+configure_file(${PROJECT_SOURCE_DIR}/contrib/systemd/pgdr-archive-agent@.service.in
+               ${PROJECT_BINARY_DIR}/systemd/pgdr-archive-agent@.service @ONLY)
 
 install(TARGETS pgdr RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(FILES ${PGDR_MAN_PAGE}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
@@ -29,6 +31,7 @@ install(FILES ${PGDR_COMPLETION} DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-compl
 # PREFIX/lib/systemd/system: /usr/lib/systemd/system, a package's unit directory on a merged-/usr
 # system (Debian 12).
 install(FILES ${PROJECT_BINARY_DIR}/systemd/pgdr-daemon@.service DESTINATION lib/systemd/system)
+install(FILES ${PROJECT_BINARY_DIR}/systemd/pgdr-archive-agent@.service DESTINATION lib/systemd/system)
 install(FILES ${PROJECT_SOURCE_DIR}/contrib/pgdr.toml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 # The markdown manual (docs/README.md is its front page), which the unit's Documentation= and the
 # man pages point at.

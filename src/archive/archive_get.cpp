@@ -172,14 +172,15 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
   if (result.outcome != GetOutcome::found && opt.open_store)
     if (auto answer = answer_from_listings(wal_name, segment, local_copy, cfg, opt)) return *answer;
 
-  std::vector<repo::Repository> repos;
-  for (const auto& rc : cfg.repos) {
+  std::vector<repo::Repository> own;
+  for (const auto& rc : opt.opened ? std::vector<RepoConfig>{} : cfg.repos) {
     try {
-      repos.push_back(open_repo(rc));
+      own.push_back(open_repo(rc));
     } catch (const Error& e) {
       result.problems.push_back(e.what());
     }
   }
+  const std::vector<repo::Repository>& repos = opt.opened ? *opt.opened : own;
   if (repos.empty()) {
     if (result.outcome != GetOutcome::found) result.outcome = GetOutcome::unavailable;
     return result;
@@ -187,7 +188,8 @@ GetResult get(const std::string& wal_name, const std::string& dest, const Config
   std::vector<repo::KnownCluster> known;
   for (const auto& r : repos) {
     try {
-      known.push_back(repo::known_for_data_directory(r, opt.cluster_name, working_directory()));
+      known.push_back(repo::known_for_data_directory(
+          r, opt.cluster_name, opt.data_directory.empty() ? working_directory() : opt.data_directory));
     } catch (const Error&) {
       known.emplace_back();  // a repository that cannot be listed fails its fetch and says why
     }

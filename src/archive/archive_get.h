@@ -35,6 +35,10 @@ struct GetOptions {
   // When set, a file that no repository holds is answered from listings alone, before any
   // repository is opened (no key derivation); see get().
   std::function<std::unique_ptr<storage::Storage>(const RepoConfig&)> open_store;
+  // The cluster's data directory (see PushOptions::data_directory); empty: the working directory.
+  std::string data_directory;
+  // Every configured repository, already open (the archive agent's): used instead of open_repo.
+  const std::vector<repo::Repository>* opened = nullptr;
 };
 
 // open_repo opens the i-th configured repository (throws if it cannot).

@@ -191,7 +191,8 @@ std::vector<PushResult> push(const std::string& path, std::vector<repo::Reposito
     return out;
   }
   std::vector<repo::KnownCluster> known;
-  for (const auto& r : repos) known.push_back(repo::known_for_data_directory(r, opt.cluster_name, working_directory()));
+  for (const auto& r : repos) known.push_back(repo::known_for_data_directory(
+                                 r, opt.cluster_name, opt.data_directory.empty() ? working_directory() : opt.data_directory));
   const Pusher pusher{repos, known, opt};
   std::vector<std::string> ahead;
   if (opt.parallel > 1 && !opt.replace_invalid && repo::classify_wal_file(name) == repo::WalFileKind::segment)

@@ -27,6 +27,9 @@ struct PushOptions {
   // Replace a stored object under the name that fails the checks (and only such a one) with this
   // file, which must pass them; each replacement is recorded in the repository's audit log first.
   bool replace_invalid = false;
+  // The cluster's data directory, whose files tell which cluster it is (known_for_data_directory);
+  // empty: the working directory, as PostgreSQL runs archive_command there.
+  std::string data_directory;
 };
 
 // Reads path (relative paths are relative to the working directory, PGDATA for the archiver),

@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "archive/agent_client.h"
 #include "archive/archive_get.h"
 #include "storage/open_storage.h"
 #include "archive/archive_push.h"
@@ -36,13 +37,20 @@ void add_archive_push_command(CLI::App& app, Context& ctx, CommandBody& body) {
         log_debug(path + " was pushed ahead by an earlier call: nothing to do");
         return 0;
       }
-      std::vector<repo::Repository> repos = ctx.open_repos();
-      archive::PushOptions opt;
-      opt.parallel = parallel;
-      opt.cluster_name = ctx.config().cluster.name;
-      opt.replace_invalid = replace_invalid;
+      // The archive agent holds the key already; without one (or --replace-invalid, a manual
+      // repair) the work is done here.
+      std::optional<std::vector<archive::PushResult>> results;
+      if (!replace_invalid) results = archive::push_through_agent(ctx.config(), path, parallel);
+      if (!results) {
+        std::vector<repo::Repository> repos = ctx.open_repos();
+        archive::PushOptions opt;
+        opt.parallel = parallel;
+        opt.cluster_name = ctx.config().cluster.name;
+        opt.replace_invalid = replace_invalid;
+        results = archive::push(path, repos, opt);
+      }
       const std::string name = path.substr(path.rfind('/') + 1);
-      for (const auto& r : archive::push(path, repos, opt)) {
+      for (const auto& r : *results) {
         log_debug(name + " in repository '" + r.repo + "': " +
                   (r.outcome == repo::PushOutcome::already_archived ? "already archived with the same content as "
                                                                     : "stored as ") +
@@ -136,7 +144,11 @@ int fetch(Context& ctx, int cannot) {
       opt.segment_bytes = segment_bytes;
       opt.cluster_name = cfg.cluster.name;
       opt.open_store = [](const RepoConfig& rc) { return storage::open_storage(rc); };
-      auto r = archive::get(name, dest, cfg, [&ctx](const RepoConfig& rc) { return ctx.open_repo(rc); }, opt);
+      // Through the archive agent when one runs (never for --repo, a manual choice of copy).
+      std::optional<archive::GetResult> via;
+      if (ctx.repo_name.empty()) via = archive::get_through_agent(cfg, name, dest, opt);
+      auto r = via ? *via
+                   : archive::get(name, dest, cfg, [&ctx](const RepoConfig& rc) { return ctx.open_repo(rc); }, opt);
       switch (r.outcome) {
         case archive::GetOutcome::found:
           for (const auto& p : r.problems) log_warning(p + "; read it from " + r.from_repo);

@@ -120,6 +120,7 @@ int run(int argc, char** argv) {
   add_key_command(app, ctx, body);
   add_archive_push_command(app, ctx, body);
   add_archive_get_command(app, ctx, body);
+  add_archive_agent_command(app, ctx, body);
   add_check_command(app, ctx, body);
   add_wal_stream_command(app, ctx, body);
   add_failover_command(app, ctx, body);

@@ -21,6 +21,7 @@ void add_info_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_key_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_archive_push_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_archive_get_command(CLI::App& app, Context& ctx, CommandBody& body);
+void add_archive_agent_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_failover_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_verify_command(CLI::App& app, Context& ctx, CommandBody& body);
 void add_audit_command(CLI::App& app, Context& ctx, CommandBody& body);

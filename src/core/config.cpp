@@ -285,7 +285,7 @@ Config parse_config(const std::string& text, const std::string& source) {
   }
   Config cfg;
   cfg.source = source;
-  c.only_keys(root, "top level", {"cluster", "repo", "key", "backup", "objectives", "catalog", "drill", "stream",
+  c.only_keys(root, "top level", {"cluster", "repo", "key", "backup", "objectives", "catalog", "drill", "archive", "stream",
                                   "verify", "alerts", "retention", "schedule", "daemon", "log"});
 
   auto section = [&](const char* name) -> const toml::table* {
@@ -379,6 +379,12 @@ Config parse_config(const std::string& text, const std::string& source) {
     cfg.drill.server_user = c.str(*t, "drill", "server_user", false);
   }
 
+  if (const toml::table* t = section("archive")) {
+    c.only_keys(*t, "archive", {"agent_socket"});
+    cfg.archive.agent_socket = c.str(*t, "archive", "agent_socket", false);
+    if (!cfg.archive.agent_socket.empty())
+      require_absolute(c, t->get("agent_socket"), "[archive] agent_socket", cfg.archive.agent_socket);
+  }
   if (const toml::table* t = section("stream")) {
     c.only_keys(*t, "stream", {"conninfo", "slot", "application_name", "status_interval", "flush_interval", "retry_max"});
     cfg.stream.conninfo = c.str(*t, "stream", "conninfo", false);

@@ -84,6 +84,13 @@ struct DrillConfig {
   std::string server_user;  // who runs the DR server when pgdr runs as root; empty: postgres
 };
 
+// archive-push and archive-get through `pgdr archive-agent`, which holds the repositories' keys.
+struct ArchiveConfig {
+  // The agent's Unix socket (absolute); empty: pgdr-archive-agent.<data directory name>.sock beside
+  // [cluster] pgdata, or no agent when pgdata is not set either (see archive/agent_socket.h).
+  std::string agent_socket;
+};
+
 // How `pgdr wal-stream` receives WAL over the replication protocol.
 struct StreamConfig {
   std::string conninfo;          // where to stream from; empty: [cluster] conninfo
@@ -181,6 +188,7 @@ struct Config {
   ObjectivesConfig objectives;
   CatalogConfig catalog;
   DrillConfig drill;
+  ArchiveConfig archive;
   StreamConfig stream;
   VerifyConfig verify;
   AlertsConfig alerts;

@@ -1,0 +1,66 @@
+// pgdr archive-agent: a long-running process of the cluster's OS user that opens the repositories
+// once (one key derivation) and then serves archive-push and archive-get of its own host over a
+// Unix socket (archive/agent_socket.h), so the per-segment commands PostgreSQL runs derive no key.
+// Each request runs the same push and get code as the commands themselves (archive::push,
+// archive::get), on the already open repositories; a reply says "ok" only once the work is done
+// (for a push: durable in every repository).
+//
+// Connections are served concurrently, one thread each (the push-ahead of `--parallel` sends
+// several at once); the repositories are shared read-only by those threads, as push-ahead already
+// shares them. Only peers of the agent's own uid (SO_PEERCRED) are served.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "archive/agent_protocol.h"
+#include "archive/agent_socket.h"
+#include "core/config.h"
+#include "repo/repository.h"
+
+namespace pgdr::archive {
+
+using StoreOpener = std::function<std::unique_ptr<storage::Storage>(const RepoConfig&)>;
+
+class ArchiveAgent {
+ public:
+  // repos: every configured repository, open, in cfg's order. Their keys are locked in memory here.
+  ArchiveAgent(Config cfg, std::vector<repo::Repository> repos, StoreOpener open_store);
+  ArchiveAgent(const ArchiveAgent&) = delete;
+  ArchiveAgent& operator=(const ArchiveAgent&) = delete;
+
+  // Listens on socket_path and serves until SIGTERM or SIGINT; then waits for the requests being
+  // served, removes the socket and returns 0.
+  int run(const std::string& socket_path);
+
+  // One request, as a connection's thread answers it (public for the unit tests of the replies).
+  AgentMessage answer(const AgentMessage& request);
+
+ private:
+  void lock_keys();
+  void serve(SocketFd connection);
+  void start_thread(SocketFd connection);
+  AgentMessage push(const AgentMessage& request);
+  AgentMessage get(const AgentMessage& request);
+  std::optional<std::string> mismatch(const AgentMessage& request) const;
+
+  Config cfg_;
+  std::vector<repo::Repository> repos_;
+  StoreOpener open_store_;
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  int active_ = 0;  // connection threads running, under mutex_
+  std::atomic<std::uint64_t> pushed_{0};
+  std::atomic<std::uint64_t> fetched_{0};
+};
+
+// The fields by which a client says which configuration it runs with; the agent refuses a request
+// whose cluster or repositories differ from its own, and the client then works alone.
+void add_configuration_fields(AgentMessage& m, const Config& cfg);
+
+}  // namespace pgdr::archive
