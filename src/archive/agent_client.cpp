@@ -1,7 +1,9 @@
 #include "archive/agent_client.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -21,6 +23,11 @@ namespace {
 // second says so once a minute, not once a segment.
 constexpr std::string_view kFallbackMarker = "pgdr-agent-fallback";
 constexpr time_t kWarnEverySeconds = 60;
+// How long a request may wait for the agent's reply before the client works alone. Long enough for
+// a segment pushed to an object store through its own retries; short enough that a hung agent
+// (stopped, deadlocked) holds archive_command back minutes, not forever. Both pushing the same
+// segment is harmless: a push of what a repository already holds writes nothing.
+constexpr time_t kReplyTimeoutSeconds = 300;
 
 std::string absolute(const std::string& path) {
   return !path.empty() && path.front() == '/' ? path : working_directory() + "/" + path;
@@ -46,6 +53,9 @@ std::optional<AgentMessage> exchange(const Config& cfg, const AgentMessage& requ
   std::optional<AgentMessage> reply;
   try {
     SocketFd s = connect_agent(socket);
+    const timeval limit{kReplyTimeoutSeconds, 0};
+    if (setsockopt(s.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) != 0)
+      throw Error(ErrorKind::network, "unable to set a timeout on the archive agent socket: " + errno_text(errno));
     write_message(s.get(), request);
     reply = read_message(s.get());
     if (!reply) throw Error(ErrorKind::network, "the connection closed before the reply");

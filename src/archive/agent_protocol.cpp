@@ -28,6 +28,8 @@ bool read_exactly(int fd, std::uint8_t* out, std::size_t n, bool eof_allowed) {
   while (done < n) {
     ssize_t got = ::read(fd, out + done, n - done);
     if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      throw Error(ErrorKind::network, "no reply from the archive agent within the socket's receive timeout");
     if (got < 0) throw Error(ErrorKind::network, "unable to read from the archive agent socket: " + errno_text(errno));
     if (got == 0) {
       if (done == 0 && eof_allowed) return false;

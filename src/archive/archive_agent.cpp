@@ -84,6 +84,13 @@ std::optional<std::string> ArchiveAgent::mismatch(const AgentMessage& request) c
     return "it serves cluster '" + cfg_.cluster.name + "', not '" + request.require("cluster") + "'";
   if (request.require("repos") != joined_repo_names(cfg_.repos))
     return "it serves repositories '" + joined_repo_names(cfg_.repos) + "', not '" + request.require("repos") + "'";
+  // A repository deleted and initialised again under the same name has a new key: pushing with the
+  // one held here would store WAL nobody can read. One small read per repository and request.
+  for (const auto& r : repos_)
+    if (repo::Repository::read_settings(r.store(), r.name()).id != r.settings().id) {
+      log_warning("repository '" + r.name() + "' was created again since the archive agent opened it; restart the agent");
+      return "repository '" + r.name() + "' was created again since it opened it (restart the agent)";
+    }
   return std::nullopt;
 }
 

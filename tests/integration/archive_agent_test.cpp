@@ -159,6 +159,26 @@ TEST_F(ArchiveAgentTest, SocketOfAnotherUserOrOpenToOthersIsRefused) {
   EXPECT_EQ(count(agent_->log(), "archived /"), served) << agent_->log();
 }
 
+// A repository deleted and initialised again while the agent runs has a new key: the agent must not
+// push with the old one (WAL nobody could read); archive-push then works alone, with the new key.
+TEST_F(ArchiveAgentTest, ARepositoryCreatedAgainIsNotPushedToWithTheOldKey) {
+  pgdr_ok({"init"});
+  start_agent();
+  fs::remove_all(repo_dir_);
+  pgdr_ok({"init"});
+  const std::string seg = segment_copy();
+  auto r = pgdr({"-v", "archive-push", seg});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("archived via the archive agent"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("repository 'local' was created again since it opened it (restart the agent)"),
+            std::string::npos)
+      << r.err;
+  const std::string name = fs::path(seg).filename();
+  auto got = pgdr({"archive-get", name, work_->file("fetched")});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  EXPECT_EQ(read_whole(work_->file("fetched")), read_whole(seg));
+}
+
 TEST_F(ArchiveAgentTest, AgentCannotDumpCoreAndKeepsNoKeyOnDisk) {
   pgdr_ok({"init"});
   start_agent();
