@@ -345,15 +345,15 @@ class Daemon {
       j.task.output = j.proc->output();
       if (*code != 0) o.last_line = last_line(j.task.output);
       j.proc.reset();
-      log_task_end(j);
+      log_end(task_name(j), o);
       task_ended(j, stopping);
       start_next_task(j, stopping);
     }
   }
 
-  void log_task_end(const Job& j) {
-    const JobOutcome& o = j.task.outcome;
-    std::string line = task_name(j) + " ended: " + o.result + " (exit " + std::to_string(o.exit_code) + ") after " +
+  // "job verify ended: fail (exit 2) after 4.1 s: <its error line>", an error line when it failed.
+  void log_end(const std::string& who, const JobOutcome& o) {
+    std::string line = who + " ended: " + o.result + " (exit " + std::to_string(o.exit_code) + ") after " +
                        format_seconds(o.seconds);
     if (!o.last_line.empty()) line += ": " + o.last_line;
     (o.result == "error" || o.result == "fail") ? log_.error(line) : log_.info(line);
@@ -376,12 +376,7 @@ class Daemon {
     const JobOutcome o = j.round->outcome(std::chrono::system_clock::now(), seconds);
     const bool per_repository = j.round->per_repository();
     j.round.reset();
-    if (per_repository) {
-      std::string line = "job " + j.name() + " ended: " + o.result + " (exit " + std::to_string(o.exit_code) +
-                         ") after " + format_seconds(o.seconds);
-      if (!o.last_line.empty()) line += ": " + o.last_line;
-      (o.result == "error" || o.result == "fail") ? log_.error(line) : log_.info(line);
-    }
+    if (per_repository) log_end("job " + j.name(), o);  // a single task's line was the job's
     {
       std::lock_guard lock(stats_mu_);
       stats_.runs[{j.kind.name, o.result}]++;
