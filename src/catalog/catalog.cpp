@@ -13,8 +13,8 @@ namespace pgdr::catalog {
 
 namespace {
 
-// Schema version 1. A newer pgdr adds tables or columns with ALTER, never drops what an older
-// one wrote; user_version says what is there.
+// The tables as schema version 1 made them. A newer pgdr adds tables or columns with ALTER
+// (migrate()), never drops what an older one wrote; user_version says what is there.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS runs (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -34,7 +34,19 @@ CREATE TABLE IF NOT EXISTS verified_objects (
   verified_ms INTEGER NOT NULL,
   PRIMARY KEY (repo, object)
 ) WITHOUT ROWID;
-PRAGMA user_version = 1;
+)sql";
+
+// Version 2: runs.repository, the repository a run is about, so that the newest verify of each
+// repository is found without reading every report. Rows written before (or since, by an older
+// pgdr, which leaves the column at its default) take it from their report.
+constexpr const char* kAddRepository = R"sql(
+ALTER TABLE runs ADD COLUMN repository TEXT NOT NULL DEFAULT '';
+CREATE INDEX IF NOT EXISTS runs_by_repository ON runs(kind, cluster, repository, started_ms);
+)sql";
+constexpr const char* kFillRepository = R"sql(
+UPDATE runs SET repository = json_extract(report, '$.repository')
+  WHERE repository = '' AND json_valid(report) AND json_type(report, '$.repository') = 'text';
+PRAGMA user_version = 2;
 )sql";
 
 std::int64_t to_ms(SystemTime t) {
@@ -103,6 +115,7 @@ Catalog Catalog::open(const std::string& path) {
   c.exec("PRAGMA journal_mode = WAL");
   c.exec("PRAGMA synchronous = FULL");
   c.exec(kSchema);
+  c.migrate();
   ::chmod(path.c_str(), 0600);
   return c;
 }
@@ -130,10 +143,34 @@ void Catalog::exec(const char* sql) const {
   }
 }
 
+void Catalog::migrate() {
+  // Every open comes here: once the catalog is current it costs one read of user_version. (An
+  // older pgdr's open sets user_version back to 1; the next open here fills what it wrote since.)
+  {
+    Statement v(db_, "PRAGMA user_version", path_);
+    if (v.step(path_) && v.int64(0) >= 2) return;
+  }
+  // In one transaction, so that two processes opening an old catalog at once add the column once.
+  exec("BEGIN IMMEDIATE");
+  try {
+    bool has_column = false;
+    {
+      Statement has(db_, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = 'repository'", path_);
+      has_column = has.step(path_) && has.int64(0) > 0;
+    }
+    if (!has_column) exec(kAddRepository);
+    exec(kFillRepository);
+    exec("COMMIT");
+  } catch (...) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    throw;
+  }
+}
+
 std::int64_t Catalog::record_run(const RunRecord& run) {
   Statement s(db_,
-              "INSERT INTO runs (kind, cluster, started_ms, seconds, result, rto_seconds, rpo_seconds, report) "
-              "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+              "INSERT INTO runs (kind, cluster, started_ms, seconds, result, rto_seconds, rpo_seconds, report, "
+              "repository) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
               path_);
   s.bind(1, run.kind);
   s.bind(2, run.cluster);
@@ -143,33 +180,59 @@ std::int64_t Catalog::record_run(const RunRecord& run) {
   s.bind(6, run.rto_seconds);
   s.bind(7, run.rpo_seconds);
   s.bind(8, run.report_json);
+  s.bind(9, run.repository);
   s.step(path_);
   return sqlite3_last_insert_rowid(db_);
 }
 
+namespace {
+
+constexpr const char* kRunColumns =
+    "SELECT id, kind, cluster, started_ms, seconds, result, rto_seconds, rpo_seconds, report, repository FROM runs ";
+
+RunRecord run_at(const Statement& s) {
+  RunRecord r;
+  r.id = s.int64(0);
+  r.kind = s.text(1);
+  r.cluster = s.text(2);
+  r.started = from_ms(s.int64(3));
+  r.seconds = s.real(4).value_or(0);
+  r.result = s.text(5);
+  r.rto_seconds = s.real(6);
+  r.rpo_seconds = s.real(7);
+  r.report_json = s.text(8);
+  r.repository = s.text(9);
+  return r;
+}
+
+}  // namespace
+
 std::vector<RunRecord> Catalog::runs(const std::string& kind, const std::string& cluster, std::size_t limit) const {
   Statement s(db_,
-              "SELECT id, kind, cluster, started_ms, seconds, result, rto_seconds, rpo_seconds, report FROM runs "
-              "WHERE (?1 = '' OR kind = ?1) AND (?2 = '' OR cluster = ?2) ORDER BY started_ms DESC, id DESC LIMIT ?3",
+              (std::string(kRunColumns) +
+               "WHERE (?1 = '' OR kind = ?1) AND (?2 = '' OR cluster = ?2) ORDER BY started_ms DESC, id DESC LIMIT ?3")
+                  .c_str(),
               path_);
   s.bind(1, kind);
   s.bind(2, cluster);
   s.bind(3, static_cast<std::int64_t>(limit));
   std::vector<RunRecord> out;
-  while (s.step(path_)) {
-    RunRecord r;
-    r.id = s.int64(0);
-    r.kind = s.text(1);
-    r.cluster = s.text(2);
-    r.started = from_ms(s.int64(3));
-    r.seconds = s.real(4).value_or(0);
-    r.result = s.text(5);
-    r.rto_seconds = s.real(6);
-    r.rpo_seconds = s.real(7);
-    r.report_json = s.text(8);
-    out.push_back(std::move(r));
-  }
+  while (s.step(path_)) out.push_back(run_at(s));
   return out;
+}
+
+std::optional<RunRecord> Catalog::newest_run(const std::string& kind, const std::string& cluster,
+                                             const std::string& repository) const {
+  Statement s(db_,
+              (std::string(kRunColumns) +
+               "WHERE kind = ?1 AND cluster = ?2 AND repository = ?3 ORDER BY started_ms DESC, id DESC LIMIT 1")
+                  .c_str(),
+              path_);
+  s.bind(1, kind);
+  s.bind(2, cluster);
+  s.bind(3, repository);
+  if (!s.step(path_)) return std::nullopt;
+  return run_at(s);
 }
 
 std::optional<SystemTime> Catalog::verified_at(const std::string& repo, const std::string& object) const {

@@ -29,6 +29,9 @@ struct RunRecord {
   std::int64_t id = 0;  // assigned by record_run
   std::string kind;     // "drill", "verify", "measure", "backup", "restore"
   std::string cluster;  // [cluster] name
+  // The repository the run is about (a verify's or a measure's "repository"), "" when the run is
+  // about every repository (backup, expire) or none.
+  std::string repository;
   SystemTime started{};
   double seconds = 0;   // wall time of the run
   std::string result;   // "PASS", "WARN", "FAIL", or "OK"/"ERROR" for action commands
@@ -56,6 +59,9 @@ class Catalog {
   // Runs of one kind (every kind when kind is empty) for one cluster (every cluster when empty),
   // newest first, at most limit.
   std::vector<RunRecord> runs(const std::string& kind, const std::string& cluster, std::size_t limit) const;
+  // The newest run of one kind for one cluster about one repository; nullopt when there is none.
+  std::optional<RunRecord> newest_run(const std::string& kind, const std::string& cluster,
+                                      const std::string& repository) const;
 
   // When object of repo was last verified good; nullopt when never.
   std::optional<SystemTime> verified_at(const std::string& repo, const std::string& object) const;
@@ -67,6 +73,7 @@ class Catalog {
  private:
   Catalog(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   void exec(const char* sql) const;
+  void migrate();
 
   sqlite3* db_ = nullptr;
   std::string path_;

@@ -36,6 +36,7 @@ void add_history_command(CLI::App& app, Context& ctx, CommandBody& body) {
           nlohmann::json report = nlohmann::json::parse(r.report_json, nullptr, false);
           out["runs"].push_back({{"id", r.id},
                                  {"kind", r.kind},
+                                 {"repository", r.repository},
                                  {"started_at", iso8601_ms(r.started)},
                                  {"seconds", r.seconds},
                                  {"result", r.result},
@@ -52,7 +53,8 @@ void add_history_command(CLI::App& app, Context& ctx, CommandBody& body) {
         std::printf("no run recorded in %s\n", cat.path().c_str());
         return 0;
       }
-      std::printf("%-25s %-8s %-6s %9s %9s %9s\n", "started", "kind", "result", "seconds", "RTO s", "RPO s");
+      std::printf("%-25s %-8s %-6s %9s %9s %9s  %s\n", "started", "kind", "result", "seconds", "RTO s", "RPO s",
+                  "repository");
       for (const auto& r : runs) {
         auto fig = [](const std::optional<double>& v) {
           char b[32];
@@ -60,8 +62,9 @@ void add_history_command(CLI::App& app, Context& ctx, CommandBody& body) {
           else std::snprintf(b, sizeof b, "-");
           return std::string(b);
         };
-        std::printf("%-25s %-8s %-6s %9.2f %9s %9s\n", iso8601_ms(r.started).c_str(), r.kind.c_str(), r.result.c_str(),
-                    r.seconds, fig(r.rto_seconds).c_str(), fig(r.rpo_seconds).c_str());
+        std::printf("%-25s %-8s %-6s %9.2f %9s %9s  %s\n", iso8601_ms(r.started).c_str(), r.kind.c_str(),
+                    r.result.c_str(), r.seconds, fig(r.rto_seconds).c_str(), fig(r.rpo_seconds).c_str(),
+                    r.repository.empty() ? "-" : r.repository.c_str());
       }
       for (const auto& [k, v] : rto_avg)
         std::printf("%s: RTO moving average %s over the %d newest\n", k.c_str(), format_seconds(v.first / v.second).c_str(),

@@ -35,12 +35,14 @@ void add_report_command(CLI::App& app, Context& ctx, CommandBody& body) {
       for (const auto& r : repos) ptrs.push_back(&r);
       daemon::Status st = daemon::gather_status(cfg, ptrs, errors);
       const std::string dir = parent_directory(html_path);
-      if (!st.runs.empty()) make_directories(dir + "/reports", 0750);
-      std::size_t shown = 0;
-      for (const auto& r : st.runs) {
-        if (++shown > 25) break;
-        write_file_durably(dir + "/reports/" + std::to_string(r.id) + ".json", as_bytes(r.report_json + "\n"), 0640);
-      }
+      // The reports the page links to: the latest results, and each repository's newest verify.
+      std::vector<const catalog::RunRecord*> linked;
+      for (std::size_t i = 0; i < st.runs.size() && i < 25; ++i) linked.push_back(&st.runs[i]);
+      for (const auto& r : st.repos)
+        if (r.last_verify) linked.push_back(&*r.last_verify);
+      if (!linked.empty()) make_directories(dir + "/reports", 0750);
+      for (const auto* r : linked)
+        write_file_durably(dir + "/reports/" + std::to_string(r->id) + ".json", as_bytes(r->report_json + "\n"), 0640);
       std::string page =
           daemon::dashboard_html(cfg, st, [](std::int64_t id) { return "reports/" + std::to_string(id) + ".json"; });
       write_file_durably(html_path, as_bytes(page), 0640);

@@ -25,6 +25,7 @@ void record_and_trend(const Config& cfg, const std::string& kind, nlohmann::json
     catalog::RunRecord run;
     run.kind = kind;
     run.cluster = cfg.cluster.name;
+    run.repository = report.value("repository", std::string());
     run.started = parse_iso8601(report.value("started_at", std::string())).value_or(std::chrono::system_clock::now());
     run.seconds = report.value("seconds", 0.0);
     run.result = report.value("result", std::string("FAIL"));

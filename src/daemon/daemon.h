@@ -2,6 +2,9 @@
 // /metrics, /health, the dashboard and stored reports over HTTP, and stops cleanly on SIGTERM or
 // SIGINT (no new job starts; the jobs in hand get SIGTERM, roll back and end; then it exits 0).
 //
+// A job that checks repositories (verify, restore_test) runs once per configured repository
+// (job_round.h); the others run once.
+//
 // Threads: the calling thread schedules and reaps jobs; cpp-httplib's threads answer requests. They
 // share the job statistics and the opened repositories, each behind a mutex.
 #pragma once
@@ -29,6 +32,9 @@ struct JobKind {
   const char* name;               // [schedule] key and catalog kind
   std::vector<std::string> args;  // pgdr arguments after --config FILE
   bool check;                     // a check command (exit 0/1/2/3) rather than an action (0/1)
+  // Run once per configured repository with `--repo NAME`, one after another (job_round.h),
+  // rather than once: the command checks one repository at a time.
+  bool per_repository = false;
 };
 const std::vector<JobKind>& job_kinds();
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "core/duration.h"
@@ -204,6 +205,41 @@ std::string trend_chart(const std::string& css_class, const std::string& what, s
   return h;
 }
 
+// The names of a report's checks with a status other than PASS or SKIP, comma-separated.
+std::string checks_not_passed(const std::string& report_json) {
+  std::string out;
+  try {
+    auto j = nlohmann::json::parse(report_json);
+    for (const auto& c : j.value("checks", nlohmann::json::array())) {
+      const std::string status = c.is_object() ? c.value("status", "") : "";
+      if (!status.empty() && status != "PASS" && status != "SKIP")
+        out += (out.empty() ? "" : ", ") + c.value("name", "?") + " " + status;
+    }
+  } catch (const std::exception&) {
+  }
+  return out;
+}
+
+// One row per repository: the result of its newest verify, so that a repository that fails is
+// seen beside the one that passes rather than behind it.
+std::string verify_table(const Status& st, const std::function<std::string(std::int64_t)>& report_link) {
+  std::string h = "<div class=\"table-wrap\"><table class=\"verify\"><tr><th>repository</th><th>result</th>"
+                  "<th>started</th><th>took</th><th>checks not passed</th><th>report</th></tr>\n";
+  for (const auto& r : st.repos) {
+    h += "<tr data-repo=\"" + escape(r.name) + "\"><td>" + escape(r.name) + "</td>";
+    if (!r.last_verify) {
+      h += "<td class=\"result\">&ndash;</td><td colspan=\"4\"><small>never verified</small></td></tr>\n";
+      continue;
+    }
+    const auto& v = *r.last_verify;
+    h += "<td class=\"result\" style=\"color:" + std::string(colour(v.result)) + "\">" + escape(v.result) +
+         "</td><td>" + escape(utc_text(std::chrono::system_clock::to_time_t(v.started), "%m-%d %H:%M:%S")) +
+         "</td><td>" + escape(format_seconds(v.seconds)) + "</td><td>" + escape(checks_not_passed(v.report_json)) +
+         "</td><td><a href=\"" + escape(report_link(v.id)) + "\">#" + std::to_string(v.id) + "</a></td></tr>\n";
+  }
+  return h + "</table></div>\n";
+}
+
 }  // namespace
 
 std::string dashboard_html(const Config& config, const Status& st,
@@ -272,6 +308,8 @@ std::string dashboard_html(const Config& config, const Status& st,
   h += "<div class=\"card\"><small>RPO (last measured) / objective</small><div class=\"figure\">" +
        (rpo ? escape(format_seconds(*rpo)) : std::string("&ndash;")) + "</div><small>objective " +
        escape(format_seconds(rpo_obj)) + "</small></div></div>\n";
+
+  if (!st.repos.empty()) h += "<h2>Verify per repository</h2>\n" + verify_table(st, report_link);
 
   const int days = config.daemon.heatmap_days;
   h += "<h2>Snapshot coverage per hour</h2>\n" + heat_map(st, days);

@@ -1,6 +1,6 @@
 // The dashboard: one self-contained HTML page (inline style and SVG, no script, nothing fetched from
 // a network, readable on a phone) of a Status: health, the newest snapshot of each repository,
-// the snapshot coverage heat map (one row per UTC day, one cell per hour; an hour without a
+// the newest verify of each repository, the snapshot coverage heat map (one row per UTC day, one cell per hour; an hour without a
 // snapshot is drawn as missing), the RTO and RPO trends against their objectives, and the latest
 // results linking to their reports. `pgdr daemon` serves it at /, `pgdr report --html` writes it.
 #pragma once

@@ -89,6 +89,24 @@ class Family {
   std::string name_, type_, help_, samples_;
 };
 
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// pgdr_last_KIND_result, _duration_seconds and _timestamp_seconds, without samples yet.
+std::vector<Family> result_families(const std::string& kind, const std::string& of) {
+  return {Family("pgdr_last_" + kind + "_result", "gauge",
+                 "Result of the newest " + kind + of + ": 0 PASS, 1 WARN, 2 FAIL."),
+          Family("pgdr_last_" + kind + "_duration_seconds", "gauge", "How long the newest " + kind + of + " took."),
+          Family("pgdr_last_" + kind + "_timestamp_seconds", "gauge",
+                 "When the newest " + kind + of + " started (Unix time).")};
+}
+
+void add_result(std::vector<Family>& families, const catalog::RunRecord& r, const Labels& labels) {
+  int code = result_code(r.result);
+  if (code >= 0) families[0].add(code, labels);
+  families[1].add(r.seconds, labels);
+  families[2].add(std::chrono::duration<double>(r.started.time_since_epoch()).count(), labels);
+}
+
 // A check's detail from a measure report: checks[name=check].details[key].
 std::optional<double> check_detail(const std::string& report_json, const std::string& check, const std::string& key) {
   try {
@@ -121,13 +139,36 @@ std::string checks_with_status(const std::string& report_json, const std::string
   return out;
 }
 
-// "last verify failed (started ..., report /reports/3): checks wal_continuity"
-std::string run_reason(const catalog::RunRecord& r, const std::string& what, const std::string& status) {
-  std::string line = "last " + r.kind + " " + what + " (started " + iso8601(r.started) + ", report /reports/" +
+// "last verify of repository 'a' failed (started ..., report /reports/3): wal_continuity", where
+// subject is "last verify of repository 'a'" or "last drill".
+std::string run_reason(const std::string& subject, const catalog::RunRecord& r, const std::string& what,
+                       const std::string& status) {
+  std::string line = subject + " " + what + " (started " + iso8601(r.started) + ", report /reports/" +
                      std::to_string(r.id) + ")";
   std::string names = checks_with_status(r.report_json, status);
   if (!names.empty()) line += ": " + names;
   return line;
+}
+
+std::string last_verify_of(const RepoStatus& r) { return "last verify of repository '" + r.name + "'"; }
+
+// This cluster's recent runs, newest first. Per kind, so that frequent measures do not push the
+// last drill out of reach; enough for the trends (a measure every 5 minutes for about 2 days)
+// without reading every report ever made.
+std::vector<catalog::RunRecord> recent_runs(const catalog::Catalog& cat, const std::string& cluster) {
+  std::map<std::int64_t, catalog::RunRecord> by_id;
+  for (auto [kind, limit] : {std::pair<const char*, std::size_t>{"", 25},
+                             {"drill", 100},
+                             {"verify", 50},
+                             {"measure", 600},
+                             {"backup", 1},
+                             {"expire", 1}})
+    for (auto& r : cat.runs(kind, cluster, limit)) by_id.emplace(r.id, std::move(r));
+  std::vector<catalog::RunRecord> out;
+  for (auto it = by_id.rbegin(); it != by_id.rend(); ++it) out.push_back(it->second);
+  std::stable_sort(out.begin(), out.end(),
+                   [](const catalog::RunRecord& a, const catalog::RunRecord& b) { return a.started > b.started; });
+  return out;
 }
 
 }  // namespace
@@ -171,20 +212,9 @@ Status gather_status(const Config& config, const std::vector<const repo::Reposit
     st.repos.push_back(std::move(rs));
   }
   try {
-    // Per kind, so that frequent measures do not push the last drill out of reach; enough for the
-    // trends (a measure every 5 minutes for about 2 days) without reading every report ever made.
     auto cat = catalog::Catalog::open(catalog::catalog_path(config));
-    std::map<std::int64_t, catalog::RunRecord> by_id;
-    for (auto [kind, limit] : {std::pair<const char*, std::size_t>{"", 25},
-                               {"drill", 100},
-                               {"verify", 50},
-                               {"measure", 600},
-                               {"backup", 1},
-                               {"expire", 1}})
-      for (auto& r : cat.runs(kind, config.cluster.name, limit)) by_id.emplace(r.id, std::move(r));
-    for (auto it = by_id.rbegin(); it != by_id.rend(); ++it) st.runs.push_back(it->second);
-    std::stable_sort(st.runs.begin(), st.runs.end(),
-                     [](const catalog::RunRecord& a, const catalog::RunRecord& b) { return a.started > b.started; });
+    st.runs = recent_runs(cat, config.cluster.name);
+    for (auto& r : st.repos) r.last_verify = cat.newest_run("verify", config.cluster.name, r.name);
   } catch (const Error& e) {
     st.catalog_error = e.what();
   }
@@ -241,21 +271,17 @@ std::string metrics_text(const Config& config, const Status& st) {
   else if (drill && drill->rpo_seconds)
     rpo.add(*drill->rpo_seconds);
 
-  std::vector<Family> checks;
-  for (const char* kind : {"verify", "drill", "measure"}) {
+  // The newest verify of each repository, labelled like the snapshot gauges; the newest drill and
+  // measure, which are about the cluster.
+  std::vector<Family> checks = result_families("verify", " of each repository");
+  for (const auto& r : st.repos)
+    if (r.last_verify) add_result(checks, *r.last_verify, {{"repo", r.name}});
+  for (const char* kind : {"drill", "measure"}) {
     const auto* r = st.last_run(kind);
     if (!r) continue;
-    std::string k = kind;
-    Family res("pgdr_last_" + k + "_result", "gauge", "Result of the newest " + k + ": 0 PASS, 1 WARN, 2 FAIL.");
-    int code = result_code(r->result);
-    if (code >= 0) res.add(code);
-    checks.push_back(res);
-    Family d("pgdr_last_" + k + "_duration_seconds", "gauge", "How long the newest " + k + " took.");
-    d.add(r->seconds);
-    checks.push_back(d);
-    Family ts("pgdr_last_" + k + "_timestamp_seconds", "gauge", "When the newest " + k + " started (Unix time).");
-    ts.add(std::chrono::duration<double>(r->started.time_since_epoch()).count());
-    checks.push_back(ts);
+    auto families = result_families(kind, "");
+    add_result(families, *r, {});
+    checks.insert(checks.end(), families.begin(), families.end());
   }
 
   Family runs("pgdr_job_runs_total", "counter", "Jobs the daemon ran, by job and result.");
@@ -326,10 +352,11 @@ std::vector<std::string> health_problems(const Config& config, const Status& st)
                       format_seconds(static_cast<double>(period->count())));
     }
   }
-  for (const char* kind : {"verify", "drill"}) {
-    const auto* r = st.last_run(kind);
-    if (r && r->result == "FAIL") out.push_back(run_reason(*r, "failed", "FAIL"));
-  }
+  for (const auto& r : st.repos)
+    if (r.last_verify && r.last_verify->result == "FAIL")
+      out.push_back(run_reason(last_verify_of(r), *r.last_verify, "failed", "FAIL"));
+  if (const auto* r = st.last_run("drill"); r && r->result == "FAIL")
+    out.push_back(run_reason("last drill", *r, "failed", "FAIL"));
   if (const auto* m = st.last_run("measure"); m && m->rpo_seconds) {
     double obj = std::chrono::duration<double>(config.objectives.rpo).count();
     if (*m->rpo_seconds > obj)
@@ -347,8 +374,12 @@ std::vector<std::string> health_problems(const Config& config, const Status& st)
 
 std::vector<std::string> health_warnings(const Status& st) {
   std::vector<std::string> out;
-  for (const char* kind : {"verify", "drill", "measure"})
-    if (const auto* r = st.last_run(kind); r && r->result == "WARN") out.push_back(run_reason(*r, "warned", "WARN"));
+  for (const auto& r : st.repos)
+    if (r.last_verify && r.last_verify->result == "WARN")
+      out.push_back(run_reason(last_verify_of(r), *r.last_verify, "warned", "WARN"));
+  for (const char* kind : {"drill", "measure"})
+    if (const auto* r = st.last_run(kind); r && r->result == "WARN")
+      out.push_back(run_reason("last " + std::string(kind), *r, "warned", "WARN"));
   return out;
 }
 

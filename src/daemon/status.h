@@ -1,5 +1,6 @@
 // What `pgdr daemon` serves and `pgdr report` writes, gathered in one pass: the snapshots of every
-// repository, the repository sizes, and the recent runs from the local catalog; and the three views
+// repository, the repository sizes, the newest verify of each repository and the recent runs from
+// the local catalog; and the three views
 // of it: the Prometheus metrics, the health verdict and (dashboard.h) the HTML page.
 // A Status is a plain value; gathering reads the repositories and the catalog and may run on any
 // thread, one gathering per Repository at a time (the daemon serialises them).
@@ -27,6 +28,9 @@ struct RepoStatus {
   // When the repository was created (else its oldest snapshot started): coverage is counted from
   // here, and the heat map starts here. nullopt: unknown, everything counts.
   std::optional<SystemTime> created;
+  // The newest verify of this repository in the catalog (a restore test included; one that could
+  // not run, as pgdr daemon records it, too); nullopt when it was never verified.
+  std::optional<catalog::RunRecord> last_verify;
 };
 
 // What the daemon knows of its own jobs (empty for `pgdr report`).
@@ -55,7 +59,7 @@ struct HttpStats {
 struct Status {
   SystemTime now{};
   std::vector<RepoStatus> repos;
-  std::vector<catalog::RunRecord> runs;  // this cluster's runs, newest first
+  std::vector<catalog::RunRecord> runs;  // this cluster's recent runs, newest first
   std::string catalog_error;             // why the catalog could not be read, "" when it was
   JobStats jobs;
   std::optional<HttpStats> http;  // the daemon's; absent for `pgdr report`
@@ -79,8 +83,8 @@ std::string metrics_text(const Config& config, const Status& status);
 
 // Empty when healthy; otherwise one reason per line.
 std::vector<std::string> health_problems(const Config& config, const Status& status);
-// What is not unhealthy but deserves a look: the newest verify, drill or measure that warned, with
-// the checks that did. /health lists them after its verdict.
+// What is not unhealthy but deserves a look: the newest verify of a repository, the newest drill or
+// measure that warned, with the checks that did. /health lists them after its verdict.
 std::vector<std::string> health_warnings(const Status& status);
 
 // 0 PASS, 1 WARN, 2 FAIL, -1 other.

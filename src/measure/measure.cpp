@@ -191,127 +191,152 @@ std::optional<double> forecast_rto(const json& drill, double logical_bytes, doub
   return logical_bytes / restore_rate + replay + fixed;
 }
 
-json run_measure(const Config& cfg, const repo::Repository& repo, const std::vector<catalog::RunRecord>& drills) {
-  const auto t0 = Clock::now();
-  const SystemTime now = std::chrono::system_clock::now();
-  json report;
-  report["kind"] = "measure";
-  report["pgdr_version"] = PGDR_VERSION;
-  report["cluster"] = cfg.cluster.name;
-  report["repository"] = repo.name();
-  report["started_at"] = iso8601_ms(now);
-  const double rto_obj = std::chrono::duration<double>(cfg.objectives.rto).count();
-  const double rpo_obj = std::chrono::duration<double>(cfg.objectives.rpo).count();
-  report["objectives"] = {{"rto_seconds", rto_obj}, {"rpo_seconds", rpo_obj}};
-  json checks = json::array();
-  CheckStatus result = CheckStatus::pass;
+namespace {
+
+// One measurement, its checks in order (run()); the report is built as they go.
+class Measure {
+ public:
+  Measure(const Config& cfg, const repo::Repository& repo, const std::vector<catalog::RunRecord>& drills)
+      : cfg_(cfg),
+        repo_(repo),
+        drills_(drills),
+        rto_obj_(std::chrono::duration<double>(cfg.objectives.rto).count()),
+        rpo_obj_(std::chrono::duration<double>(cfg.objectives.rpo).count()) {}
+
+  json run() {
+    start_report();
+    snapshots_ = repo::list_snapshots(repo_.store(), repo_.key());
+    newest_ = snapshots_.empty() ? nullptr : &snapshots_.back();
+    seg_bytes_ = newest_ && newest_->wal_segment_bytes ? newest_->wal_segment_bytes : (16u << 20);
+    read_source();
+    check_rpo();
+    check_rto();
+    const auto recent = recent_snapshots();
+    check_coverage(recent);
+    check_growth(recent);
+    check_wal_rate(recent);
+    if (!source_problem_.empty()) report_["source_problem"] = source_problem_;
+    report_["checks"] = checks_;
+    report_["result"] = to_string(result_);
+    report_["seconds"] = round3(std::chrono::duration<double>(Clock::now() - t0_).count());
+    return report_;
+  }
+
+ private:
+  void start_report() {
+    report_["kind"] = "measure";
+    report_["pgdr_version"] = PGDR_VERSION;
+    report_["cluster"] = cfg_.cluster.name;
+    report_["repository"] = repo_.name();
+    report_["started_at"] = iso8601_ms(now_);
+    report_["objectives"] = {{"rto_seconds", rto_obj_}, {"rpo_seconds", rpo_obj_}};
+  }
+
   // status none: the check could not judge yet (SKIP), which does not count against the result.
-  auto add_check = [&](const std::string& name, std::optional<CheckStatus> status, Clock::time_point started,
-                       json details) {
-    checks.push_back({{"name", name},
-                      {"status", to_string(status)},
-                      {"seconds", round3(std::chrono::duration<double>(Clock::now() - started).count())},
-                      {"details", std::move(details)}});
-    if (status) result = worse(result, *status);
-  };
+  void add_check(const std::string& name, std::optional<CheckStatus> status, Clock::time_point started,
+                 json details) {
+    checks_.push_back({{"name", name},
+                       {"status", to_string(status)},
+                       {"seconds", round3(std::chrono::duration<double>(Clock::now() - started).count())},
+                       {"details", std::move(details)}});
+    if (status) result_ = worse(result_, *status);
+  }
 
-  auto snapshots = repo::list_snapshots(repo.store(), repo.key());
-  const repo::SnapshotInfo* newest = snapshots.empty() ? nullptr : &snapshots.back();
-  const std::uint64_t seg_bytes = newest && newest->wal_segment_bytes ? newest->wal_segment_bytes : (16u << 20);
-
-  // Source figures, when it answers.
-  std::optional<double> source_bytes;
-  std::optional<pg::Lsn> source_lsn;
-  std::string source_problem;
-  // What the source says of its newest completed transaction, to tell an idle database (nothing
-  // committed since the newest archived commit: RPO 0) from one whose commits wait in pg_wal.
-  SourceTransactions source_xacts;
-  if (!cfg.cluster.conninfo.empty()) {
+  // Source figures, when it answers; what it says of its newest completed transaction tells an
+  // idle database (nothing committed since the newest archived commit: RPO 0) from one whose
+  // commits wait in pg_wal.
+  void read_source() {
+    if (cfg_.cluster.conninfo.empty()) return;
     try {
-      pg::Connection c(cfg.cluster.conninfo);
-      source_bytes = std::stod(c.query("SELECT sum(pg_database_size(oid))::text FROM pg_database").scalar());
+      pg::Connection c(cfg_.cluster.conninfo);
+      source_bytes_ = std::stod(c.query("SELECT sum(pg_database_size(oid))::text FROM pg_database").scalar());
       if (c.query("SELECT pg_is_in_recovery()").scalar() == "f") {
-        source_lsn = pg::parse_lsn(c.query("SELECT pg_current_wal_lsn()::text").scalar());
-        source_xacts = read_source_transactions(c);
+        source_lsn_ = pg::parse_lsn(c.query("SELECT pg_current_wal_lsn()::text").scalar());
+        source_xacts_ = read_source_transactions(c);
       }
     } catch (const Error& e) {
-      source_problem = e.what();
+      source_problem_ = e.what();
     }
   }
 
   // ---- RPO now: the archive, and the WAL stream where one runs ---------------------------------
-  {
+  void check_rpo() {
     auto started = Clock::now();
-    ArchivedCommit ac = newest_archived_commit(repo, seg_bytes);
     json d = {{"method",
                "now minus the newest commit found in the newest archived WAL (the commit records of the archived "
                "segments, read by pgdr's WAL reader): the most a disaster now would lose"}};
-    std::optional<double> archive_lag;
-    if (ac.time) {
-      archive_lag = std::max(0.0, std::chrono::duration<double>(now - *ac.time).count());
-      d["newest_archived_commit"] = iso8601_ms(*ac.time);
-      d["segment"] = ac.segment;
-      if (std::string why = idle_since_archived(source_xacts, ac); !why.empty()) {
-        // Nothing committed since: a disaster now loses nothing, however old that commit is.
-        archive_lag = 0;
-        d["idle"] = why;
-      }
-      d["archive_lag_seconds"] = round3(*archive_lag);
-    } else {
-      d["problem"] = ac.problem;
-    }
-    d["segments_read"] = ac.segments_read;
-    if (!ac.read_error.empty()) d["wal_read_error"] = ac.read_error;
-
+    std::optional<double> lag = archive_lag(d);
+    std::string from = "archive";
     // A running wal-stream makes WAL durable within moments: restore and drills read it like
     // archived WAL, so the smaller of the two lags is what a disaster now would cost.
-    std::optional<double> stream_lag;
-    auto sp = stream::last_received(repo, seg_bytes);
-    if (sp) {
-      json st = {{"flushed_lsn", pg::to_string(sp->flushed)},
-                 {"running", sp->running},
-                 {"synchronous", sp->synchronous},
-                 {"partial_segment", sp->partial_segment}};
-      if (sp->flushed_at) st["flushed_at"] = iso8601_ms(*sp->flushed_at);
-      std::optional<pg::Lsn> server_end = source_lsn ? source_lsn : sp->server_wal_end;
-      if (server_end) {
-        const double behind = server_end->value > sp->flushed.value ? double(server_end->value - sp->flushed.value) : 0;
-        st["receive_lag_bytes"] = behind;
-        st["receive_lag_bytes_from"] = source_lsn ? "the source's current WAL position" : "the server's WAL end as last reported";
-        if (behind == 0) stream_lag = 0;
-        else if (sp->flushed_at) stream_lag = std::max(0.0, std::chrono::duration<double>(now - *sp->flushed_at).count());
-      }
-      if (stream_lag) st["receive_lag_seconds"] = round3(*stream_lag);
-      d["wal_stream"] = st;
-    }
-    std::optional<double> lag = archive_lag;
-    std::string from = "archive";
-    if (stream_lag && (!lag || *stream_lag < *lag)) {
-      lag = stream_lag;
+    if (auto stream = stream_lag(d); stream && (!lag || *stream < *lag)) {
+      lag = stream;
       from = "wal-stream";
     }
     CheckStatus status;
     if (lag) {
-      report["rpo_seconds"] = round3(*lag);
+      report_["rpo_seconds"] = round3(*lag);
       d["rpo_from"] = from;
-      d["margin_seconds"] = round3(rpo_obj - *lag);
-      status = *lag <= rpo_obj ? CheckStatus::pass : CheckStatus::fail;
+      d["margin_seconds"] = round3(rpo_obj_ - *lag);
+      status = *lag <= rpo_obj_ ? CheckStatus::pass : CheckStatus::fail;
     } else {
-      report["rpo_seconds"] = nullptr;
+      report_["rpo_seconds"] = nullptr;
       status = CheckStatus::warn;
     }
     add_check("rpo", status, started, d);
   }
 
+  std::optional<double> archive_lag(json& d) {
+    ArchivedCommit ac = newest_archived_commit(repo_, seg_bytes_);
+    std::optional<double> lag;
+    if (ac.time) {
+      lag = std::max(0.0, std::chrono::duration<double>(now_ - *ac.time).count());
+      d["newest_archived_commit"] = iso8601_ms(*ac.time);
+      d["segment"] = ac.segment;
+      if (std::string why = idle_since_archived(source_xacts_, ac); !why.empty()) {
+        // Nothing committed since: a disaster now loses nothing, however old that commit is.
+        lag = 0;
+        d["idle"] = why;
+      }
+      d["archive_lag_seconds"] = round3(*lag);
+    } else {
+      d["problem"] = ac.problem;
+    }
+    d["segments_read"] = ac.segments_read;
+    if (!ac.read_error.empty()) d["wal_read_error"] = ac.read_error;
+    return lag;
+  }
+
+  std::optional<double> stream_lag(json& d) {
+    auto sp = stream::last_received(repo_, seg_bytes_);
+    if (!sp) return std::nullopt;
+    std::optional<double> lag;
+    json st = {{"flushed_lsn", pg::to_string(sp->flushed)},
+               {"running", sp->running},
+               {"synchronous", sp->synchronous},
+               {"partial_segment", sp->partial_segment}};
+    if (sp->flushed_at) st["flushed_at"] = iso8601_ms(*sp->flushed_at);
+    std::optional<pg::Lsn> server_end = source_lsn_ ? source_lsn_ : sp->server_wal_end;
+    if (server_end) {
+      const double behind = server_end->value > sp->flushed.value ? double(server_end->value - sp->flushed.value) : 0;
+      st["receive_lag_bytes"] = behind;
+      st["receive_lag_bytes_from"] = source_lsn_ ? "the source's current WAL position" : "the server's WAL end as last reported";
+      if (behind == 0) lag = 0;
+      else if (sp->flushed_at) lag = std::max(0.0, std::chrono::duration<double>(now_ - *sp->flushed_at).count());
+    }
+    if (lag) st["receive_lag_seconds"] = round3(*lag);
+    d["wal_stream"] = st;
+    return lag;
+  }
+
   // ---- RTO: the newest drill, and a forecast for today's size ------------------------------------
-  {
+  void check_rto() {
     auto started = Clock::now();
     json d = json::object();
-    std::optional<CheckStatus> status;  // none (SKIP) until a drill has measured the RTO
-    report["rto_seconds"] = nullptr;
-    report["rto_forecast_seconds"] = nullptr;
+    report_["rto_seconds"] = nullptr;
+    report_["rto_forecast_seconds"] = nullptr;
     const catalog::RunRecord* last = nullptr;
-    for (const auto& r : drills)
+    for (const auto& r : drills_)
       if (r.rto_seconds) {
         last = &r;
         break;
@@ -319,54 +344,70 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
     if (!last) {
       // Not a warning: a new installation has not drilled yet, and saying so once is enough.
       d["note"] = "no drill yet: pgdr drill measures the RTO";
-    } else {
-      json drill = json::parse(last->report_json, nullptr, false);
-      report["rto_seconds"] = *last->rto_seconds;
-      d["last_drill"] = iso8601_ms(last->started);
-      d["last_drill_rto_seconds"] = *last->rto_seconds;
-      double bytes = source_bytes.value_or(newest ? static_cast<double>(newest->logical_bytes) : 0);
-      double wal = 0;
-      if (newest) {
-        auto start = pg::parse_lsn(newest->start_lsn);
-        if (start && source_lsn && *source_lsn > *start) wal = static_cast<double>(source_lsn->value - start->value);
-      }
-      d["database_bytes"] = bytes;
-      d["database_bytes_from"] = source_bytes ? "the source (pg_database_size)" : "the newest snapshot";
-      d["wal_bytes_to_replay"] = wal;
-      std::string how;
-      if (auto f = forecast_rto(drill, bytes, wal, &how)) {
-        report["rto_forecast_seconds"] = round3(*f);
-        d["forecast_method"] = how;
-      } else {
-        d["forecast_problem"] = "the last drill did not measure restore throughput";
-      }
-      double judged = report["rto_forecast_seconds"].is_number() ? std::max(*last->rto_seconds, report["rto_forecast_seconds"].get<double>())
-                                                                  : *last->rto_seconds;
-      d["margin_seconds"] = round3(rto_obj - judged);
-      status = judged <= rto_obj ? CheckStatus::pass : CheckStatus::fail;
-      json trend = json::array();
-      for (auto it = drills.rbegin(); it != drills.rend(); ++it)
-        if (it->rto_seconds)
-          trend.push_back({{"started_at", iso8601_ms(it->started)},
-                           {"rto_seconds", *it->rto_seconds},
-                           {"rpo_seconds", it->rpo_seconds ? json(*it->rpo_seconds) : json(nullptr)}});
-      d["drills"] = trend;
+      add_check("rto", std::nullopt, started, d);
+      return;
     }
-    add_check("rto", status, started, d);
+    const double judged = rto_from_drill(*last, d);
+    d["margin_seconds"] = round3(rto_obj_ - judged);
+    d["drills"] = drill_trend();
+    add_check("rto", judged <= rto_obj_ ? CheckStatus::pass : CheckStatus::fail, started, d);
+  }
+
+  // The newest drill's RTO and the forecast for today's database; returns the larger, which is
+  // judged against the objective.
+  double rto_from_drill(const catalog::RunRecord& last, json& d) {
+    json drill = json::parse(last.report_json, nullptr, false);
+    report_["rto_seconds"] = *last.rto_seconds;
+    d["last_drill"] = iso8601_ms(last.started);
+    d["last_drill_rto_seconds"] = *last.rto_seconds;
+    double bytes = source_bytes_.value_or(newest_ ? static_cast<double>(newest_->logical_bytes) : 0);
+    double wal = 0;
+    if (newest_) {
+      auto start = pg::parse_lsn(newest_->start_lsn);
+      if (start && source_lsn_ && *source_lsn_ > *start) wal = static_cast<double>(source_lsn_->value - start->value);
+    }
+    d["database_bytes"] = bytes;
+    d["database_bytes_from"] = source_bytes_ ? "the source (pg_database_size)" : "the newest snapshot";
+    d["wal_bytes_to_replay"] = wal;
+    std::string how;
+    if (auto f = forecast_rto(drill, bytes, wal, &how)) {
+      report_["rto_forecast_seconds"] = round3(*f);
+      d["forecast_method"] = how;
+    } else {
+      d["forecast_problem"] = "the last drill did not measure restore throughput";
+    }
+    return report_["rto_forecast_seconds"].is_number()
+               ? std::max(*last.rto_seconds, report_["rto_forecast_seconds"].get<double>())
+               : *last.rto_seconds;
+  }
+
+  // The drills' RTO and RPO, oldest first.
+  json drill_trend() const {
+    json trend = json::array();
+    for (auto it = drills_.rbegin(); it != drills_.rend(); ++it)
+      if (it->rto_seconds)
+        trend.push_back({{"started_at", iso8601_ms(it->started)},
+                         {"rto_seconds", *it->rto_seconds},
+                         {"rpo_seconds", it->rpo_seconds ? json(*it->rpo_seconds) : json(nullptr)}});
+    return trend;
   }
 
   // ---- coverage, growth and WAL rate over the last 24 h ------------------------------------------
-  {
-    auto started = Clock::now();
+  std::vector<const repo::SnapshotInfo*> recent_snapshots() const {
     std::vector<const repo::SnapshotInfo*> recent;
-    const auto day_ago = now - std::chrono::hours(24);
-    for (const auto& s : snapshots) {
+    const auto day_ago = now_ - std::chrono::hours(24);
+    for (const auto& s : snapshots_) {
       auto t = parse_iso8601(s.stop_time);
       if (!t || *t < day_ago) continue;
       recent.push_back(&s);
     }
-    const auto counted_from = repo::coverage_start(repo.settings().created, snapshots);
-    const repo::HourlyCoverage hc = repo::hourly_coverage(snapshots, now, counted_from);
+    return recent;
+  }
+
+  void check_coverage(const std::vector<const repo::SnapshotInfo*>& recent) {
+    auto started = Clock::now();
+    const auto counted_from = repo::coverage_start(repo_.settings().created, snapshots_);
+    const repo::HourlyCoverage hc = repo::hourly_coverage(snapshots_, now_, counted_from);
     double coverage = 100.0 * hc.ratio();
     json d = {{"coverage_percent", round3(coverage)},
               {"hours_with_a_snapshot", hc.covered_hours},
@@ -375,25 +416,29 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
               {"method", "hourly slots of the last 24 h since the repository was created holding at least one "
                          "completed snapshot"}};
     if (counted_from) d["counted_from"] = iso8601(*counted_from);
-    if (newest) {
-      auto t = parse_iso8601(newest->stop_time);
-      if (t) d["newest_snapshot_age_seconds"] = round3(std::chrono::duration<double>(now - *t).count());
+    if (newest_) {
+      auto t = parse_iso8601(newest_->stop_time);
+      if (t) d["newest_snapshot_age_seconds"] = round3(std::chrono::duration<double>(now_ - *t).count());
     }
     add_check("coverage", coverage >= 95 ? CheckStatus::pass : coverage > 0 ? CheckStatus::warn : CheckStatus::fail,
               started, d);
+  }
 
-    started = Clock::now();
+  void check_growth(const std::vector<const repo::SnapshotInfo*>& recent) {
+    auto started = Clock::now();
     std::uint64_t stored = 0;
     for (const auto* s : recent) stored += s->stored_bytes;
     json g = {{"stored_bytes_last_24h", stored}};
-    if (newest) g["logical_bytes_now"] = newest->logical_bytes;
+    if (newest_) g["logical_bytes_now"] = newest_->logical_bytes;
     if (!recent.empty()) g["logical_bytes_24h_ago"] = recent.front()->logical_bytes;
     std::uint64_t total_stored = 0;
-    for (const auto& s : snapshots) total_stored += s.stored_bytes;
+    for (const auto& s : snapshots_) total_stored += s.stored_bytes;
     g["stored_bytes_total"] = total_stored;
     add_check("growth", CheckStatus::pass, started, g);
+  }
 
-    started = Clock::now();
+  void check_wal_rate(const std::vector<const repo::SnapshotInfo*>& recent) {
+    auto started = Clock::now();
     json w = json::object();
     if (recent.size() >= 2) {
       auto a = pg::parse_lsn(recent.front()->stop_lsn), b = pg::parse_lsn(recent.back()->stop_lsn);
@@ -408,11 +453,30 @@ json run_measure(const Config& cfg, const repo::Repository& repo, const std::vec
     if (w.empty()) w["note"] = "fewer than two snapshots in the last 24 h: no rate yet";
     add_check("wal_rate", w.contains("note") ? std::nullopt : std::optional(CheckStatus::pass), started, w);
   }
-  if (!source_problem.empty()) report["source_problem"] = source_problem;
-  report["checks"] = checks;
-  report["result"] = to_string(result);
-  report["seconds"] = round3(std::chrono::duration<double>(Clock::now() - t0).count());
-  return report;
+
+  const Config& cfg_;
+  const repo::Repository& repo_;
+  const std::vector<catalog::RunRecord>& drills_;  // newest first
+  const Clock::time_point t0_ = Clock::now();
+  const SystemTime now_ = std::chrono::system_clock::now();
+  const double rto_obj_, rpo_obj_;
+  json report_;
+  json checks_ = json::array();
+  CheckStatus result_ = CheckStatus::pass;
+
+  std::vector<repo::SnapshotInfo> snapshots_;
+  const repo::SnapshotInfo* newest_ = nullptr;
+  std::uint64_t seg_bytes_ = 16u << 20;
+  std::optional<double> source_bytes_;
+  std::optional<pg::Lsn> source_lsn_;
+  std::string source_problem_;
+  SourceTransactions source_xacts_;
+};
+
+}  // namespace
+
+json run_measure(const Config& cfg, const repo::Repository& repo, const std::vector<catalog::RunRecord>& drills) {
+  return Measure(cfg, repo, drills).run();
 }
 
 }  // namespace pgdr::measure

@@ -44,6 +44,23 @@ nlohmann::json Report::to_json() const {
           {"alerts", alerts}};
 }
 
+Report could_not_run(const std::string& cluster, const std::string& repository, SystemTime started,
+                     double seconds, const std::string& why) {
+  Report r;
+  r.cluster = cluster;
+  r.repository = repository;
+  r.started = started;
+  r.seconds = seconds;
+  CheckResult c;
+  c.name = "repository";
+  c.status = CheckStatus::fail;
+  c.seconds = seconds;
+  c.summary = "verify could not run: " + why;
+  c.findings.push_back({"critical", "repository '" + repository + "' could not be verified: " + why});
+  r.checks.push_back(std::move(c));
+  return r;
+}
+
 std::string Report::text() const {
   std::string out = "verify of repository '" + repository + "' (cluster '" + cluster + "'): " + to_string(result()) + "\n";
   char buf[64];

@@ -24,7 +24,7 @@ struct Finding {
 
 struct CheckResult {
   std::string name;  // "coverage", "size_anomalies", "checksums", "wal_continuity", "audit", "change_maps", "key",
-                     // "restore_test"
+                     // "restore_test"; "repository" in a report of a verify that could not run
   std::optional<CheckStatus> status = CheckStatus::pass;  // none: not run (SKIP), the summary says why
   double seconds = 0;
   std::string summary;  // one line for the terminal
@@ -47,5 +47,12 @@ struct Report {
   // The readable summary: one line per check, then the findings.
   std::string text() const;
 };
+
+// The report of a verify of repository that could not run at all (the repository unreachable or
+// unreadable, the command killed): one check, "repository", FAIL with why and a critical finding.
+// `pgdr daemon` records it, so that a repository it cannot verify is a FAIL of its own rather than
+// a missing result.
+Report could_not_run(const std::string& cluster, const std::string& repository, SystemTime started,
+                     double seconds, const std::string& why);
 
 }  // namespace pgdr::verify

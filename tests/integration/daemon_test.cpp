@@ -233,6 +233,29 @@ class DaemonTest : public PgdrTest {
     return s;
   }
 
+  // Headless Chromium as a phone (412 px wide) with its own profile, given extra (--dump-dom URL,
+  // say).
+  ProcessResult chromium(const std::vector<std::string>& extra) {
+    const std::string home = work_->make_dir("chromium");
+    std::vector<std::string> argv = {"timeout",       "60", "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                     "--disable-dev-shm-usage", "--user-data-dir=" + home, "--window-size=412,915"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_process(argv, {}, {"HOME=" + home});
+  }
+
+  // Waits until the daemon's log holds needle at least n times.
+  bool wait_log(const std::string& needle, int n, int timeout_seconds) {
+    for (int i = 0; i < timeout_seconds * 10; ++i) {
+      const std::string log = daemon_->log();
+      int found = 0;
+      for (std::size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++found;
+      if (found >= n) return true;
+      if (!daemon_->running()) return false;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+
   std::unique_ptr<BackgroundProcess> daemon_;
   std::string base_url_;
 };
@@ -470,22 +493,7 @@ TEST_F(DaemonTest, MissedJobRunsOnceAndTheDashboardShowsMissingHoursInChromium) 
   const std::string have_hour = hour_key(stop), missing_hour = hour_key(stop - 1h);
 
   // The page as the daemon serves it, loaded by a real browser.
-  const std::string chromium_home = work_->make_dir("chromium");
-  std::vector<std::string> chromium = {"timeout",
-                                       "60",
-                                       "chromium",
-                                       "--headless",
-                                       "--no-sandbox",
-                                       "--disable-gpu",
-                                       "--disable-dev-shm-usage",
-                                       "--user-data-dir=" + chromium_home,
-                                       "--window-size=412,915"};
-  auto with = [&](std::vector<std::string> extra) {
-    std::vector<std::string> argv = chromium;
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return argv;
-  };
-  ProcessResult dom = run_process(with({"--dump-dom", base_url_ + "/"}), {}, {"HOME=" + chromium_home});
+  ProcessResult dom = chromium({"--dump-dom", base_url_ + "/"});
   ASSERT_EQ(dom.exit_code, 0) << dom.err;
   auto cell = [&](const std::string& hour) {
     std::smatch m;
@@ -515,7 +523,7 @@ TEST_F(DaemonTest, MissedJobRunsOnceAndTheDashboardShowsMissingHoursInChromium) 
   std::filesystem::create_directories(artifacts);
   const std::string png = (artifacts / "dashboard.png").string();
   std::filesystem::remove(png);
-  ProcessResult shot = run_process(with({"--screenshot=" + png, base_url_ + "/"}), {}, {"HOME=" + chromium_home});
+  ProcessResult shot = chromium({"--screenshot=" + png, base_url_ + "/"});
   ASSERT_EQ(shot.exit_code, 0) << shot.err;
   std::ifstream in(png, std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -533,6 +541,139 @@ TEST_F(DaemonTest, MissedJobRunsOnceAndTheDashboardShowsMissingHoursInChromium) 
   EXPECT_NE(html.find("<a href=\"reports/"), std::string::npos);
 
   EXPECT_EQ(daemon_->stop(30), 0) << daemon_->log();
+}
+
+// Two local repositories, "damaged" listed first and "good" after it, both fed by archive_command
+// (archive-push stores each segment in both).
+class DaemonReposTest : public DaemonTest {
+ protected:
+  PgClusterOptions cluster_options() override { return archiving({}); }
+  std::string repo_toml() override {
+    std::string toml;
+    for (const std::string name : {"damaged", "good"})
+      toml += "[[repo]]\nname = \"" + name + "\"\npath = \"" + repo_path(name) + "\"\n";
+    return toml;
+  }
+  std::string repo_path(const std::string& name) const { return work_->file("repo-" + name); }
+
+  // The newest verify run of each repository, from pgdr history.
+  std::map<std::string, json> newest_verifies() {
+    json runs = json::parse(pgdr_ok({"history", "--kind", "verify", "--json"}))["runs"];
+    std::map<std::string, json> out;
+    for (const auto& r : runs) out.emplace(r["repository"].get<std::string>(), r);  // newest first: the first stays
+    return out;
+  }
+};
+
+// The scheduled verify checks every repository, one after another: the damaged one FAILs on its
+// own and the good one after it still PASSes, each recorded in the catalog under its name, each
+// with its own samples in /metrics, and both shown by the dashboard. Then the damaged repository
+// becomes unreachable: its verify cannot run (exit 3), which the daemon records as a FAIL of that
+// repository, and the good one is verified all the same.
+TEST_F(DaemonReposTest, EveryRepositoryIsVerifiedAndADamagedOneFailsOnItsOwn) {
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE t AS SELECT g, md5(g::text) m FROM generate_series(1, 50000) g");
+  pgdr_ok({"backup"});
+  archive_now(*cluster_);
+  std::string pack;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(repo_path("damaged") + "/packs"))
+    if (e.is_regular_file() && (pack.empty() || e.file_size() > std::filesystem::file_size(pack)))
+      pack = e.path().string();
+  ASSERT_FALSE(pack.empty());
+  {
+    std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(std::filesystem::file_size(pack) / 3));
+    char c = 0;
+    f.read(&c, 1);
+    c = static_cast<char>(c ^ 0x20);
+    f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(pack) / 3));
+    f.write(&c, 1);
+  }
+
+  write_daemon_config("verify = \"@every 3s\"");
+  start_daemon();
+  ASSERT_TRUE(wait_log("job verify ended: ", 1, 120)) << daemon_->log();
+  const std::string log = daemon_->log();
+  EXPECT_NE(log.find("job verify for repository 'damaged' started (pid "), std::string::npos) << log;
+  EXPECT_NE(log.find("job verify for repository 'damaged' ended: fail (exit 2)"), std::string::npos) << log;
+  EXPECT_NE(log.find("job verify for repository 'good' ended: pass (exit 0)"), std::string::npos) << log;
+  EXPECT_NE(log.find("job verify ended: fail (exit 2) after "), std::string::npos) << log;
+  EXPECT_LT(log.find("repository 'damaged' started"), log.find("repository 'good' started")) << log;
+
+  // The catalog: each repository's run under its name, each report valid against the schema.
+  auto verifies = newest_verifies();
+  ASSERT_TRUE(verifies.count("damaged") && verifies.count("good")) << daemon_->log();
+  EXPECT_EQ(verifies["damaged"]["result"], "FAIL");
+  EXPECT_EQ(verifies["damaged"]["report"]["repository"], "damaged");
+  EXPECT_EQ(verifies["good"]["result"], "PASS") << verifies["good"].dump(2);
+  for (const auto& [name, run] : verifies) EXPECT_EQ(report_text_schema_errors("verify", run["report"].dump()), "");
+
+  // /metrics: one sample per repository, labelled like the snapshot gauges.
+  Http m = curl(base_url_ + "/metrics");
+  ASSERT_EQ(m.status, 200) << daemon_->log();
+  std::vector<Sample> samples = parse_exposition(m.body);
+  EXPECT_EQ(value_of(samples, "pgdr_last_verify_result", {{"repo", "damaged"}}), 2.0) << m.body;
+  EXPECT_EQ(value_of(samples, "pgdr_last_verify_result", {{"repo", "good"}}), 0.0) << m.body;
+  auto good_verified = value_of(samples, "pgdr_last_verify_timestamp_seconds", {{"repo", "good"}});
+  ASSERT_TRUE(good_verified) << m.body;
+  EXPECT_TRUE(value_of(samples, "pgdr_last_verify_duration_seconds", {{"repo", "damaged"}})) << m.body;
+  EXPECT_FALSE(value_of(samples, "pgdr_last_verify_result")) << "every verify sample names its repository";
+  EXPECT_EQ(value_of(samples, "pgdr_healthy"), 0.0);
+
+  // /health names the repository that failed, and only that one.
+  Http h = curl(base_url_ + "/health");
+  EXPECT_EQ(h.status, 503) << h.body;
+  EXPECT_NE(h.body.find("last verify of repository 'damaged' failed (started "), std::string::npos) << h.body;
+  EXPECT_NE(h.body.find("): checksums"), std::string::npos) << h.body;
+  EXPECT_EQ(h.body.find("repository 'good'"), std::string::npos) << h.body;
+
+  // The dashboard in a real browser: one row per repository, with its result and report.
+  ProcessResult dom = chromium({"--dump-dom", base_url_ + "/"});
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  auto row = [&](const std::string& name) {
+    auto at = dom.out.find("<tr data-repo=\"" + name + "\">");
+    return at == std::string::npos ? std::string("absent") : dom.out.substr(at, dom.out.find("</tr>", at) - at);
+  };
+  EXPECT_NE(row("damaged").find(">FAIL</td>"), std::string::npos) << row("damaged");
+  EXPECT_NE(row("damaged").find("checksums FAIL"), std::string::npos) << row("damaged");
+  EXPECT_NE(row("good").find(">PASS</td>"), std::string::npos) << row("good");
+  std::smatch link;
+  const std::string good_row = row("good");
+  ASSERT_TRUE(std::regex_search(good_row, link, std::regex("<a href=\"(/reports/\\d+)\">"))) << good_row;
+  json good_report = json::parse(curl(base_url_ + link[1].str()).body);
+  EXPECT_EQ(good_report["repository"], "good");
+  EXPECT_EQ(good_report["result"], "PASS");
+
+  // The damaged repository becomes unreachable: its verify cannot run, the daemon records that as
+  // its FAIL, and the good one is verified again after it.
+  std::filesystem::rename(repo_path("damaged"), repo_path("damaged") + ".away");
+  ASSERT_TRUE(wait_log("job verify ended: error (exit 3)", 1, 120)) << daemon_->log();
+  EXPECT_NE(daemon_->log().find("job verify for repository 'damaged' ended: error (exit 3)"), std::string::npos)
+      << daemon_->log();
+  verifies = newest_verifies();
+  json lost = verifies["damaged"];
+  EXPECT_EQ(lost["result"], "FAIL") << lost.dump(2);
+  ASSERT_EQ(lost["report"]["checks"].size(), 1u) << lost.dump(2);
+  EXPECT_EQ(lost["report"]["checks"][0]["name"], "repository");
+  EXPECT_EQ(lost["report"]["checks"][0]["details"]["exit_code"], 3);
+  EXPECT_TRUE(lost["report"]["checks"][0]["summary"].get<std::string>().starts_with("verify could not run: "))
+      << lost.dump(2);
+  EXPECT_NE(lost["report"]["checks"][0]["summary"].get<std::string>().find("damaged"), std::string::npos)
+      << lost.dump(2);
+  EXPECT_EQ(report_text_schema_errors("verify", lost["report"].dump()), "");
+  EXPECT_EQ(verifies["good"]["result"], "PASS");
+
+  ASSERT_TRUE(wait_log("job verify for repository 'good' ended: pass", 2, 60)) << daemon_->log();
+  samples = parse_exposition(curl(base_url_ + "/metrics").body);
+  EXPECT_EQ(value_of(samples, "pgdr_last_verify_result", {{"repo", "damaged"}}), 2.0);
+  EXPECT_EQ(value_of(samples, "pgdr_last_verify_result", {{"repo", "good"}}), 0.0);
+  EXPECT_GT(value_of(samples, "pgdr_last_verify_timestamp_seconds", {{"repo", "good"}}).value_or(0), *good_verified)
+      << "the good repository was verified again after the unreachable one";
+  h = curl(base_url_ + "/health");
+  EXPECT_NE(h.body.find("last verify of repository 'damaged' failed (started "), std::string::npos) << h.body;
+  EXPECT_NE(h.body.find("): repository\n"), std::string::npos) << h.body;
+
+  EXPECT_EQ(daemon_->stop(60), 0) << daemon_->log();
 }
 
 }  // namespace

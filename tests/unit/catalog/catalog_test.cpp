@@ -79,5 +79,71 @@ TEST(Catalog, UnwritablePlaceIsAClearError) {
   }
 }
 
+TEST(Catalog, FindsTheNewestRunOfEachRepository) {
+  test::TempDir dir;
+  Catalog c = Catalog::open(dir.path() + "/c.db");
+  auto record = [&](const std::string& repository, int second, const std::string& result) {
+    RunRecord r;
+    r.kind = "verify";
+    r.cluster = "shop";
+    r.repository = repository;
+    r.started = SystemTime(std::chrono::seconds(second));
+    r.result = result;
+    r.report_json = "{}";
+    return c.record_run(r);
+  };
+  record("local", 1000, "PASS");
+  const auto newest_local = record("local", 3000, "FAIL");
+  const auto s3 = record("s3", 2000, "PASS");
+  record("", 4000, "PASS");
+  auto local = c.newest_run("verify", "shop", "local");
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local->id, newest_local);
+  EXPECT_EQ(local->result, "FAIL");
+  EXPECT_EQ(local->repository, "local");
+  EXPECT_EQ(c.newest_run("verify", "shop", "s3")->id, s3);
+  EXPECT_FALSE(c.newest_run("verify", "shop", "other"));
+  EXPECT_FALSE(c.newest_run("verify", "elsewhere", "local"));
+  EXPECT_FALSE(c.newest_run("measure", "shop", "local"));
+  EXPECT_EQ(c.runs("verify", "shop", 1)[0].repository, "");
+}
+
+// A catalog written by a pgdr before runs had a repository: opened here, each run takes its
+// repository from its report, and keeps every other field.
+TEST(Catalog, AnOlderCatalogGainsEachRunsRepositoryFromItsReport) {
+  test::TempDir dir;
+  const std::string path = dir.path() + "/old.db";
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    const char* v1 = R"sql(
+CREATE TABLE runs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, cluster TEXT NOT NULL,
+  started_ms INTEGER NOT NULL, seconds REAL NOT NULL, result TEXT NOT NULL, rto_seconds REAL, rpo_seconds REAL,
+  report TEXT NOT NULL);
+CREATE INDEX runs_by_kind ON runs(kind, cluster, started_ms);
+CREATE TABLE verified_objects (repo TEXT NOT NULL, object TEXT NOT NULL, verified_ms INTEGER NOT NULL,
+  PRIMARY KEY (repo, object)) WITHOUT ROWID;
+PRAGMA user_version = 1;
+INSERT INTO runs (kind, cluster, started_ms, seconds, result, report)
+  VALUES ('verify', 'shop', 1000, 2.5, 'FAIL', '{"repository":"s3","result":"FAIL"}'),
+         ('backup', 'shop', 2000, 1, 'OK', '{"kind":"backup"}'),
+         ('measure', 'shop', 3000, 1, 'PASS', 'not json');
+)sql";
+    ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  for (int open = 0; open < 2; ++open) {
+    Catalog c = Catalog::open(path);
+    auto runs = c.runs("", "shop", 10);
+    ASSERT_EQ(runs.size(), 3u);
+    EXPECT_EQ(runs[2].repository, "s3");
+    EXPECT_EQ(runs[2].result, "FAIL");
+    EXPECT_DOUBLE_EQ(runs[2].seconds, 2.5);
+    EXPECT_EQ(runs[1].repository, "");
+    EXPECT_EQ(runs[0].repository, "");
+    EXPECT_EQ(c.newest_run("verify", "shop", "s3")->id, runs[2].id);
+  }
+}
+
 }  // namespace
 }  // namespace pgdr::catalog

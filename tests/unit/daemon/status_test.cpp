@@ -127,19 +127,21 @@ TEST(DaemonStatus, HealthNamesEachProblem) {
   catalog::RunRecord verify;
   verify.id = 3;
   verify.kind = "verify";
+  verify.repository = "loc\"al";
   verify.result = "FAIL";
   verify.started = at("2026-11-26T10:00:00Z");
+  st.repos[0].last_verify = verify;
   catalog::RunRecord measure;
   measure.kind = "measure";
   measure.rpo_seconds = 750;
   measure.started = at("2026-11-26T10:10:00Z");
   st.runs = {measure, verify};
   st.jobs.last["backup"] = {"error", 1, st.now, 1.0, "pgdr: unable to connect"};
-  st.repos.push_back({"empty", {}, 0, "", std::nullopt});
+  st.repos.push_back({"empty", {}, 0, "", std::nullopt, std::nullopt});
   p = health_problems(cfg, st);
   ASSERT_EQ(p.size(), 4u);
   EXPECT_EQ(p[0], "no snapshot in repository 'empty'");
-  EXPECT_EQ(p[1], "last verify failed (started 2026-11-26T10:00:00Z, report /reports/3)");
+  EXPECT_EQ(p[1], "last verify of repository 'loc\"al' failed (started 2026-11-26T10:00:00Z, report /reports/3)");
   EXPECT_EQ(p[2], "RPO 12.5 min measured at 2026-11-26T10:10:00Z is over the objective of 10 min");
   EXPECT_EQ(p[3], "last backup job failed with exit code 1: pgdr: unable to connect");
 }
@@ -258,21 +260,88 @@ TEST(DaemonStatus, MetricsNameTheBuildAndHealthListsWarnings) {
   catalog::RunRecord v;
   v.id = 9;
   v.kind = "verify";
+  v.repository = "loc\"al";
   v.result = "WARN";
   v.started = at("2026-11-26T10:00:00Z");
   v.report_json = R"({"checks":[{"name":"key","status":"PASS"},{"name":"coverage","status":"WARN"},)"
                   R"({"name":"size_anomalies","status":"WARN"}]})";
   st.runs = {v};
+  st.repos[0].last_verify = v;
   EXPECT_TRUE(health_problems(config(), st).empty());
   auto w = health_warnings(st);
   ASSERT_EQ(w.size(), 1u);
-  EXPECT_EQ(w[0], "last verify warned (started 2026-11-26T10:00:00Z, report /reports/9): coverage, size_anomalies");
+  EXPECT_EQ(w[0], "last verify of repository 'loc\"al' warned (started 2026-11-26T10:00:00Z, report /reports/9): "
+                  "coverage, size_anomalies");
   v.result = "FAIL";
   v.report_json = R"({"checks":[{"name":"wal_continuity","status":"FAIL"}]})";
   st.runs = {v};
+  st.repos[0].last_verify = v;
   auto p = health_problems(config(), st);
   ASSERT_EQ(p.size(), 1u);
-  EXPECT_EQ(p[0], "last verify failed (started 2026-11-26T10:00:00Z, report /reports/9): wal_continuity");
+  EXPECT_EQ(p[0], "last verify of repository 'loc\"al' failed (started 2026-11-26T10:00:00Z, report /reports/9): "
+                  "wal_continuity");
+}
+
+}  // namespace
+}  // namespace pgdr::daemon
+
+namespace pgdr::daemon {
+namespace {
+
+catalog::RunRecord verify_run(std::int64_t id, const std::string& repository, const std::string& result,
+                              const std::string& report_json) {
+  catalog::RunRecord v;
+  v.id = id;
+  v.kind = "verify";
+  v.repository = repository;
+  v.result = result;
+  v.seconds = 4.5;
+  v.started = at("2026-11-26T10:00:00Z");
+  v.report_json = report_json;
+  return v;
+}
+
+// Two repositories, one verified PASS and one FAIL: each has its own samples, labelled by
+// repository, /health names the one that failed, and the dashboard shows both side by side. A
+// repository never verified has no sample and says so on the page.
+TEST(DaemonStatus, EachRepositorysNewestVerifyIsItsOwnResult) {
+  auto st = status();
+  st.repos[0].name = "local";
+  st.repos.push_back(st.repos[0]);
+  st.repos[1].name = "s3";
+  st.repos.push_back(st.repos[0]);
+  st.repos[2].name = "never";
+  st.repos[0].last_verify = verify_run(20, "local", "PASS", R"({"checks":[{"name":"key","status":"PASS"}]})");
+  st.repos[1].last_verify =
+      verify_run(21, "s3", "FAIL", R"({"checks":[{"name":"key","status":"PASS"},{"name":"checksums","status":"FAIL"},)"
+                                   R"({"name":"coverage","status":"SKIP"}]})");
+  const std::string m = metrics_text(config(), st);
+  for (const std::string& line : std::vector<std::string>{
+           "# TYPE pgdr_last_verify_result gauge",
+           "pgdr_last_verify_result{repo=\"local\"} 0",
+           "pgdr_last_verify_result{repo=\"s3\"} 2",
+           "pgdr_last_verify_duration_seconds{repo=\"local\"} 4.5",
+           "pgdr_last_verify_timestamp_seconds{repo=\"s3\"} " +
+               std::to_string(std::chrono::system_clock::to_time_t(at("2026-11-26T10:00:00Z")))})
+    EXPECT_NE(m.find("\n" + line + "\n"), std::string::npos) << line << "\n" << m;
+  EXPECT_EQ(m.find("pgdr_last_verify_result{repo=\"never\"}"), std::string::npos) << m;
+  EXPECT_EQ(m.find("\npgdr_last_verify_result "), std::string::npos) << "every verify sample names its repository";
+
+  auto p = health_problems(config(), st);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(p[0], "last verify of repository 's3' failed (started 2026-11-26T10:00:00Z, report /reports/21): checksums");
+
+  std::string h = dashboard_html(config(), st, [](std::int64_t id) { return "/reports/" + std::to_string(id); });
+  auto row = [&](const std::string& repo) {
+    auto at_row = h.find("<tr data-repo=\"" + repo + "\">");
+    if (at_row == std::string::npos) return std::string();
+    return h.substr(at_row, h.find("</tr>", at_row) - at_row);
+  };
+  EXPECT_NE(row("local").find(">PASS</td>"), std::string::npos) << h;
+  EXPECT_NE(row("local").find("<a href=\"/reports/20\">#20</a>"), std::string::npos) << h;
+  EXPECT_NE(row("s3").find(">FAIL</td>"), std::string::npos) << h;
+  EXPECT_NE(row("s3").find(">checksums FAIL</td>"), std::string::npos) << h;
+  EXPECT_NE(row("never").find("never verified"), std::string::npos) << h;
 }
 
 }  // namespace

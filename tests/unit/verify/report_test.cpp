@@ -50,5 +50,24 @@ TEST(ReportTest, JsonCarriesResultAndEveryCheck) {
   EXPECT_NE(text.find("[critical] corrupt pack packs/ab/ab12"), std::string::npos) << text;
 }
 
+// What pgdr daemon records for a repository whose verify could not run: a FAIL of its own.
+TEST(ReportTest, AVerifyThatCouldNotRunIsAFailOfItsRepository) {
+  Report r = could_not_run("shop", "s3", SystemTime(std::chrono::seconds(1000)), 2.5,
+                           "unable to reach the bucket (connection refused)");
+  EXPECT_EQ(r.result(), Status::fail);
+  EXPECT_EQ(r.exit_code(), 2);
+  auto j = r.to_json();
+  EXPECT_EQ(j["repository"], "s3");
+  EXPECT_EQ(j["result"], "FAIL");
+  ASSERT_EQ(j["checks"].size(), 1u);
+  EXPECT_EQ(j["checks"][0]["name"], "repository");
+  EXPECT_EQ(j["checks"][0]["status"], "FAIL");
+  EXPECT_EQ(j["checks"][0]["summary"], "verify could not run: unable to reach the bucket (connection refused)");
+  ASSERT_EQ(r.findings().size(), 1u);
+  EXPECT_EQ(r.findings()[0].severity, "critical");
+  EXPECT_EQ(r.findings()[0].message,
+            "repository 's3' could not be verified: unable to reach the bucket (connection refused)");
+}
+
 }  // namespace
 }  // namespace pgdr::verify
