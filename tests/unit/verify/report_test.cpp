@@ -54,7 +54,7 @@ TEST(ReportTest, JsonCarriesResultAndEveryCheck) {
 TEST(ReportTest, AVerifyThatCouldNotRunIsAFailOfItsRepository) {
   Report r = could_not_run("shop", "s3", SystemTime(std::chrono::seconds(1000)), 2.5,
                            "unable to reach the bucket (connection refused)");
-  EXPECT_EQ(r.result(), Status::fail);
+  EXPECT_EQ(r.result(), CheckStatus::fail);
   EXPECT_EQ(r.exit_code(), 2);
   auto j = r.to_json();
   EXPECT_EQ(j["repository"], "s3");
