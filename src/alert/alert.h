@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
+#include "alert/alert_config.h"
 #include "core/redact.h"
 
 namespace pgdr::alert {

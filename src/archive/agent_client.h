@@ -12,7 +12,7 @@
 
 #include "archive/archive_get.h"
 #include "archive/archive_push.h"
-#include "core/config.h"
+#include "config/config.h"
 
 namespace pgdr::archive {
 

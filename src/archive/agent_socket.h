@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "core/config.h"
+#include "config/config.h"
 
 namespace pgdr::archive {
 

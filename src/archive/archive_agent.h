@@ -20,7 +20,7 @@
 
 #include "archive/agent_protocol.h"
 #include "archive/agent_socket.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "repo/repository.h"
 
 namespace pgdr::archive {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
+#include "pg/cluster_config.h"
 #include "repo/repository.h"
 #include "repo/snapshot_info.h"
 

@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "core/time_format.h"
 
 namespace pgdr::catalog {

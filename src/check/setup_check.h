@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "check/check_report.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "core/error.h"
 #include "pg/connection.h"
 #include "repo/passphrase.h"

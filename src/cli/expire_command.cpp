@@ -157,8 +157,7 @@ void add_expire_command(CLI::App& app, Context& ctx, CommandBody& body) {
     body = [&ctx] {
       const Config& cfg = ctx.config();
       repo::ExpireOptions opt;
-      opt.policy = {cfg.retention.hourly, cfg.retention.daily,   cfg.retention.weekly,
-                    cfg.retention.monthly, cfg.retention.yearly, cfg.retention.min_age};
+      opt.policy = cfg.retention;
       opt.now = wall_now();
       opt.dry_run = dry_run;
       opt.lock_wait = cfg.retention.lock_wait;

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/config.h"
+#include "config/config.h"
 
 namespace pgdr::cli {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
 #include "core/error.h"
+#include "core/log_config.h"
 #include "core/log_file.h"
 #include "core/log_line.h"
 #include "core/syslog_socket.h"

@@ -8,7 +8,7 @@
 #include <functional>
 #include <string>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "daemon/status.h"
 
 namespace pgdr::daemon {

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/config.h"
+#include "daemon/daemon_config.h"
 #include "io/sha256.h"
 
 namespace pgdr::daemon {

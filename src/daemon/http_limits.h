@@ -6,7 +6,7 @@
 #include <chrono>
 #include <cstddef>
 
-#include "core/config.h"
+#include "daemon/daemon_config.h"
 
 namespace pgdr::daemon {
 

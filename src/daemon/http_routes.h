@@ -6,7 +6,7 @@
 
 #include <functional>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "daemon/http_auth.h"
 #include "daemon/status.h"
 

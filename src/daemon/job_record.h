@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "daemon/job_round.h"
 
 namespace pgdr::daemon {

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "core/time_format.h"
 #include "repo/repository.h"
 #include "repo/snapshot_info.h"

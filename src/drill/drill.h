@@ -19,7 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "drill/source_capture.h"
 #include "repo/repository.h"
 #include "restore/archive_get_call.h"

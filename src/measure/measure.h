@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "catalog/catalog.h"
+#include "config/config.h"
 #include "core/bytes.h"
-#include "core/config.h"
 #include "pg/xact_record.h"
 #include "repo/repository.h"
 

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "core/bytes.h"
-#include "core/config.h"
+#include "repo/key_config.h"
 
 namespace pgdr::repo {
 

@@ -6,7 +6,8 @@
 
 #include <vector>
 
-#include "core/config.h"
+#include "pg/cluster_config.h"
+#include "storage/repo_config.h"
 
 namespace pgdr::repo {
 

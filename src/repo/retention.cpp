@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 
+#include "core/config_section.h"
 #include "core/duration.h"
 
 namespace pgdr::repo {
@@ -78,6 +79,26 @@ std::vector<RetentionVerdict> apply_retention(const std::vector<RetentionInput>&
     }
   }
   return out;
+}
+
+const ConfigSection<RetentionPolicy>& retention_section() {
+  using P = RetentionPolicy;
+  constexpr int kMax = 1'000'000;
+  const auto not_negative = [](const char* key) {
+    return at_least(std::chrono::milliseconds(0), std::string("[retention] ") + key + " must not be negative");
+  };
+  static const auto section = ConfigSection<P>("retention")
+      .integer("hourly", &P::hourly, 0, kMax)
+      .integer("daily", &P::daily, 0, kMax)
+      .integer("weekly", &P::weekly, 0, kMax)
+      .integer("monthly", &P::monthly, 0, kMax)
+      .integer("yearly", &P::yearly, 0, kMax)
+      .duration("min_age", &P::min_age, not_negative("min_age"))
+      .duration("lock_wait", &P::lock_wait, not_negative("lock_wait"))
+      .number("repack_threshold", &P::repack_threshold, 0, 100)
+      .duration("repack_grace", &P::repack_grace, not_negative("repack_grace"))
+      .integer("repack_max_packs", &P::repack_max_packs, 1, kMax);
+  return section;
 }
 
 }  // namespace pgdr::repo

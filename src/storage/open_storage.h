@@ -3,7 +3,7 @@
 
 #include <memory>
 
-#include "core/config.h"
+#include "storage/repo_config.h"
 #include "storage/storage.h"
 
 namespace pgdr::storage {

@@ -9,12 +9,12 @@
 #include <vector>
 
 #include "catalog/catalog.h"
-#include "core/config.h"
 #include "repo/audit_log.h"
 #include "repo/repository.h"
 #include "repo/snapshot_info.h"
 #include "repo/wal_file_check.h"
 #include "verify/report.h"
+#include "verify/verify_config.h"
 
 namespace pgdr::verify {
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "catalog/catalog.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "verify/report.h"
 
 namespace pgdr::verify {

@@ -1,9 +1,9 @@
-// The configuration file (core/config.cpp): TOML that operators write by hand and tools generate.
+// The configuration file (config/config.cpp): TOML that operators write by hand and tools generate.
 // Beyond not crashing, what parse_config accepts must lie within the bounds it checks, so that no
 // value (a NaN, a negative duration) slips past a range check into the commands.
 #include <cmath>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "core/syslog_socket.h"
 #include "fuzz_support.h"
 

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "backup/archive_changes.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "core/file.h"
 #include "harness/server_user.h"
 #include "pg/lsn.h"

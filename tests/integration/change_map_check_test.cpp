@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "backup/read_plan.h"
-#include "core/config.h"
+#include "config/config.h"
 #include "harness/server_user.h"
 #include "pg/change_map.h"
 #include "pg/segment_summary.h"

@@ -16,7 +16,7 @@
 #include <regex>
 #include <sstream>
 
-#include "core/config.h"
+#include "core/log_config.h"
 
 namespace pgdr {
 namespace {

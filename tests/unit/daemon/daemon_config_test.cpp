@@ -1,7 +1,7 @@
 // The [schedule] and [daemon] sections as the configuration parser reads them.
 #include <gtest/gtest.h>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "core/error.h"
 #include "daemon/daemon.h"
 

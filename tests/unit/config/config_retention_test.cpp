@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "core/error.h"
 #include "config_test_support.h"
 

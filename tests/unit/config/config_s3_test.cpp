@@ -1,7 +1,7 @@
 // The [[repo]] keys of an S3 repository.
 #include <gtest/gtest.h>
 
-#include "core/config.h"
+#include "config/config.h"
 #include "core/error.h"
 
 namespace pgdr {

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "config_test_support.h"
-#include "core/config.h"
+#include "config/config.h"
 
 namespace pgdr {
 namespace {
