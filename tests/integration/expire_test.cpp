@@ -193,12 +193,20 @@ TEST_F(ExpireTest, ExpireStartedDuringABackupWaitsAndTheBackupSurvives) {
 // its packs are mostly garbage: expire copies what the second needs, keeps the old packs for the
 // grace period (a restore meanwhile works), removes them after it, and the repository ends
 // smaller than whole-pack removal alone could make it. Later backups build on the rewritten
-// manifest, and verify --full checks every new object.
+// manifest, and verify --full checks every new object. One backup worker: with two, each fills a
+// pack of its own, and when the one holding the big table also took nothing the second snapshot
+// keeps, that pack goes whole and the other stays mostly live: nothing to repack, correctly, but
+// not what this test is about (it failed that way about one run in five on a loaded machine).
 TEST_F(ExpireTest, RepackingReclaimsGarbageInsidePacksAndEverySnapshotStillRestores) {
   write_config(
       "[retention]\nhourly = 0\ndaily = 0\nweekly = 0\nmonthly = 0\nmin_age = \"1h\"\n"
       "repack_threshold = 20\nrepack_grace = \"1h\"\n[catalog]\npath = \"" +
       work_->file("catalog.db") + "\"\n");
+  {
+    std::string text = read_whole(config_);
+    text.replace(text.find("process_max = 2"), 15, "process_max = 1");
+    std::ofstream(config_) << text;
+  }
   pgdr_ok({"init"});
   cluster_->psql(
       "CREATE TABLE counter (v int); INSERT INTO counter VALUES (1); "
