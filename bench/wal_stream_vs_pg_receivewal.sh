@@ -10,7 +10,7 @@
 #      lag behind the server is sampled every second (bytes) and reported as mean and max.
 #   3. With --synchronous: the cost of an RPO of zero. pgbench -N runs --duration seconds three
 #      times: synchronous_standby_names empty, naming pg_receivewal, naming pgdr_wal_stream
-#      (synchronous_commit = on); tps and mean latency of each.
+#      (synchronous_commit = on); tps, mean, p50 and p99 commit latency of each.
 #
 # Run as root, by hand; it is not part of CI. See bench/README.md.
 set -euo pipefail
@@ -171,13 +171,18 @@ if ((SYNC && DURATION > 0)); then
         sql "ALTER SYSTEM SET synchronous_standby_names = '$1'" >/dev/null
         sql "SELECT pg_reload_conf()" >/dev/null
         sleep 1
-        as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -c "$CLIENTS" -j 2 -T "$DURATION" -N postgres \
-            >"$WORKDIR/pgbench-sync-$2.out" 2>&1 || true
-        local tps lat
+        # -l: every transaction's latency (third field, microseconds), for the percentiles.
+        install -d -o postgres -m 0700 "$WORKDIR/latency-$2"
+        as_pg "$PGBIN/pgbench" -h 127.0.0.1 -p "$PORT" -c "$CLIENTS" -j 2 -T "$DURATION" -N \
+            -l --log-prefix="$WORKDIR/latency-$2/tx" postgres >"$WORKDIR/pgbench-sync-$2.out" 2>&1 || true
+        local tps lat p50 p99
         tps=$(awk '/^tps/ { print $3; exit }' "$WORKDIR/pgbench-sync-$2.out")
         lat=$(awk '/^latency average/ { print $4; exit }' "$WORKDIR/pgbench-sync-$2.out")
-        log "synchronous_standby_names = '$1': tps ${tps:-?}, latency ${lat:-?} ms"
-        echo "\"$2\": {\"tps\": ${tps:-0}, \"latency_ms\": ${lat:-0}}"
+        read -r p50 p99 < <(cat "$WORKDIR/latency-$2"/tx* | awk '{ print $3 }' | sort -n |
+            awk '{ v[NR] = $1 } END { if (NR == 0) { print "0 0"; exit }
+                   printf "%.3f %.3f\n", v[int((NR - 1) * 0.5) + 1] / 1000, v[int((NR - 1) * 0.99) + 1] / 1000 }')
+        log "synchronous_standby_names = '$1': tps ${tps:-?}, latency mean ${lat:-?} ms, p50 $p50 ms, p99 $p99 ms"
+        echo "\"$2\": {\"tps\": ${tps:-0}, \"latency_ms\": ${lat:-0}, \"p50_ms\": $p50, \"p99_ms\": $p99}"
     }
     S0=$(sync_run "" none)
     S1=$(sync_run pg_receivewal pg_receivewal)
