@@ -466,7 +466,7 @@ stop_variant() {
     if [[ $V == pgdr-agent && -n ${AGENT_PID:-} ]]; then
         # runuser passes SIGTERM on to the agent, which finishes its requests and exits.
         kill "$AGENT_PID" 2>/dev/null
-        wait "$AGENT_PID" 2>/dev/null
+        wait "$AGENT_PID" 2>/dev/null || true  # its SIGTERM status must not end the script (set -e)
         AGENT_PID=
     fi
     if [[ $V == pgbackrest-async ]]; then
