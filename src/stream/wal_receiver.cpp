@@ -436,7 +436,14 @@ void WalReceiver::run() {
     try {
       if (session(progress) == SessionEnd::stopped) return;
     } catch (const Error& e) {
-      if (fatal_ || e.kind() == ErrorKind::interrupted) throw;
+      // SIGINT/SIGTERM met inside a step that checks for it (removing a stored segment's journal
+      // or chunks): the asked-for stop. What the server was told is flushed is in every
+      // repository; what is left behind is removed when the receiver resumes.
+      if (e.kind() == ErrorKind::interrupted && !fatal_) {
+        log_info("stopped (" + std::string(e.what()) + ")");
+        return;
+      }
+      if (fatal_) throw;
       // A role without REPLICATION, or pg_hba.conf refusing replication: retrying cannot help.
       if (e.kind() == ErrorKind::postgres && !e.hint().empty()) throw;
       if (progress) delay = std::chrono::milliseconds(1000);
