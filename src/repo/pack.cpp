@@ -36,9 +36,11 @@ PackWriter::PackWriter(storage::Storage& store, const MasterKey& key, std::strin
 
 std::vector<PackEntry> PackWriter::add_frame(BlockCodec& codec, const std::vector<BlockId>& ids, ByteView data,
                                              std::uint32_t block_bytes) {
-  auto offset = static_cast<std::uint32_t>(body_.size());
-  codec.seal_frame(ids, data, body_);
-  auto length = static_cast<std::uint32_t>(body_.size() - offset);
+  auto offset = static_cast<std::uint32_t>(size_);
+  scratch_.clear();
+  codec.seal_frame(ids, data, scratch_);
+  auto length = static_cast<std::uint32_t>(scratch_.size());
+  append(scratch_);
   std::vector<PackEntry> out(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
     out[i].id = ids[i];
@@ -53,14 +55,20 @@ std::vector<PackEntry> PackWriter::add_frame(BlockCodec& codec, const std::vecto
 }
 
 std::uint32_t PackWriter::copy_frame(ByteView sealed, const std::vector<PackEntry>& blocks) {
-  auto offset = static_cast<std::uint32_t>(body_.size());
-  body_.insert(body_.end(), sealed.begin(), sealed.end());
+  auto offset = static_cast<std::uint32_t>(size_);
+  append(sealed);
   for (PackEntry e : blocks) {
     e.offset = offset;
     e.length = static_cast<std::uint32_t>(sealed.size());
     entries_.push_back(e);
   }
   return offset;
+}
+
+void PackWriter::append(ByteView bytes) {
+  if (!out_) out_ = store_.create(pack_object(pack_id_));
+  out_->write(bytes);
+  size_ += bytes.size();
 }
 
 std::uint64_t PackWriter::commit() {
@@ -73,15 +81,16 @@ std::uint64_t PackWriter::commit() {
     put_u16le(table, e.index);
     put_u32le(table, e.raw_length);
   }
-  std::size_t before = body_.size();
-  aead_.seal(table, trailer_aad(pack_id_), body_);
-  put_u32le(body_, static_cast<std::uint32_t>(body_.size() - before));
-  put_u32le(body_, static_cast<std::uint32_t>(kFormatVersion));
-  body_.insert(body_.end(), kPackMagic.begin(), kPackMagic.end());
-  store_.write_all(pack_object(pack_id_), body_);
-  std::uint64_t size = body_.size();
-  Bytes().swap(body_);
-  return size;
+  scratch_.clear();
+  aead_.seal(table, trailer_aad(pack_id_), scratch_);
+  put_u32le(scratch_, static_cast<std::uint32_t>(scratch_.size()));
+  put_u32le(scratch_, static_cast<std::uint32_t>(kFormatVersion));
+  scratch_.insert(scratch_.end(), kPackMagic.begin(), kPackMagic.end());
+  append(scratch_);
+  out_->commit();
+  out_.reset();
+  Bytes().swap(scratch_);
+  return size_;
 }
 
 namespace {

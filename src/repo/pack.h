@@ -7,11 +7,12 @@
 //   entry   = block id (32) | frame offset u32le | frame length u32le | index in frame u16le |
 //             raw_length u32le
 //
-// A PackWriter buffers its pack in memory (up to the target size) and writes it in one commit;
-// it belongs to one thread.
+// A PackWriter streams its pack to the storage frame by frame (nothing is visible until commit()),
+// so it holds one frame in memory whatever the pack size; it belongs to one thread.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,16 +62,21 @@ class PackWriter {
   // Appends a frame sealed earlier, byte for byte (a frame's AAD names no pack and no position),
   // with the trailer entries of its blocks; returns its offset in this pack. Used by repacking.
   std::uint32_t copy_frame(ByteView sealed, const std::vector<PackEntry>& blocks);
-  std::uint64_t size_bytes() const { return body_.size(); }
+  std::uint64_t size_bytes() const { return size_; }
   std::size_t block_count() const { return entries_.size(); }
   // Appends the trailer and stores the pack durably under packs/. Returns the stored size.
   std::uint64_t commit();
 
  private:
+  // Appends to the pack object, started at the first write.
+  void append(ByteView bytes);
+
   storage::Storage& store_;
   std::string pack_id_;
   io::Aead aead_;
-  Bytes body_;
+  std::unique_ptr<storage::Writer> out_;
+  std::uint64_t size_ = 0;
+  Bytes scratch_;  // the frame or trailer being sealed
   std::vector<PackEntry> entries_;
 };
 

@@ -201,21 +201,44 @@ TEST_F(PackTest, FullDiskWhileStoringAPackLeavesNoPack) {
   faulty.fail_writes_after_bytes(20000);
   std::string id = new_pack_id();
   BlockCodec codec(key_, io::Codec::zstd, 3);
-  PackWriter pack(faulty, key_, id);
-  for (std::uint32_t f = 0; f < 2; ++f) {
-    Bytes data = random_data(4 * kBlockBytes, f);
-    std::vector<BlockId> ids;
-    for (std::size_t i = 0; i < 4; ++i) ids.push_back(codec.id_of(ByteView(data).subspan(i * kBlockBytes, kBlockBytes)));
-    pack.add_frame(codec, ids, data, kBlockBytes);
-  }
-  ASSERT_GT(pack.size_bytes(), 20000u);
-  Error e = error_of([&] { pack.commit(); });
+  Error e = error_of([&] {
+    PackWriter pack(faulty, key_, id);
+    for (std::uint32_t f = 0; f < 2; ++f) {
+      Bytes data = random_data(4 * kBlockBytes, f);
+      std::vector<BlockId> ids;
+      for (std::size_t i = 0; i < 4; ++i) ids.push_back(codec.id_of(ByteView(data).subspan(i * kBlockBytes, kBlockBytes)));
+      pack.add_frame(codec, ids, data, kBlockBytes);
+    }
+    pack.commit();
+  });
   EXPECT_EQ(e.kind(), ErrorKind::io);
   EXPECT_EQ(std::string(e.what()),
             "unable to write object: " + store_.describe() + "/" + pack_object(id) + " (No space left on device)");
   EXPECT_TRUE(store_.list(kPacksDir).empty());
   Error missing = error_of([&] { read_pack_trailer(store_, key_, id); });
   EXPECT_EQ(missing.kind(), ErrorKind::not_found);
+}
+
+// A pack is not held in memory until commit: each frame reaches the storage as it is added (a
+// backup's memory must not grow with the pack size), yet nothing is visible before commit.
+TEST_F(PackTest, FramesAreStreamedAndInvisibleUntilCommit) {
+  storage::FaultyStorage faulty(store_);
+  std::string id = new_pack_id();
+  BlockCodec codec(key_, io::Codec::zstd, 3);
+  PackWriter pack(faulty, key_, id);
+  for (std::uint32_t f = 0; f < 3; ++f) {
+    Bytes data = random_data(4 * kBlockBytes, f);
+    std::vector<BlockId> ids;
+    for (std::size_t i = 0; i < 4; ++i) ids.push_back(codec.id_of(ByteView(data).subspan(i * kBlockBytes, kBlockBytes)));
+    pack.add_frame(codec, ids, data, kBlockBytes);
+    EXPECT_EQ(faulty.counts().bytes_written, pack.size_bytes());
+    EXPECT_EQ(faulty.counts().write, f + 1);
+  }
+  EXPECT_EQ(faulty.counts().create, 1u);
+  EXPECT_TRUE(store_.list(kPacksDir).empty());
+  std::uint64_t stored = pack.commit();
+  EXPECT_EQ(store_.stat(pack_object(id))->size_bytes, stored);
+  EXPECT_EQ(read_pack_trailer(store_, key_, id).size(), 12u);
 }
 
 TEST_F(PackTest, EmptyPackHasAnEmptyTrailer) {
