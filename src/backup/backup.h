@@ -21,7 +21,7 @@ namespace pgdr::backup {
 struct BackupOptions {
   int process_max = 2;
   std::string compress = "zstd";
-  int compress_level = 1;
+  int compress_level = 2;
   int checksum_page_warn_max = 20;
   bool fast_checkpoint = true;
   // How long to wait for a running `pgdr expire` to release the repository ([retention] lock_wait).

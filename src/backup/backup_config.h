@@ -12,7 +12,7 @@ class ConfigSection;
 struct BackupConfig {
   int process_max = 2;  // parallel file readers
   std::string compress = "zstd";
-  int compress_level = 1;
+  int compress_level = 2;
   int checksum_page_warn_max = 20;  // page checksum failures printed before summarising
   // A snapshot reads every byte (instead of only what a change map names) when the newest one that
   // did is this old; 0 never forces one.
