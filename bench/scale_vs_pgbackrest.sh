@@ -132,7 +132,9 @@ check_space() {
     NEED_BYTES=$need
     FREE_BYTES=$free
     ((free >= need)) && return 0
-    local msg="scale $SCALE needs about $(gb "$need") free in $WORKDIR (PGDATA ~$(gb $((pgdata_mb * 1000000))) x 2.15 + WAL), $(gb "$free") free"
+    local msg
+    msg="scale $SCALE needs about $(gb "$need") free in $WORKDIR (2.15 x PGDATA of ~$(gb $((pgdata_mb * 1000000)))"
+    msg+=" plus $(gb $(((wal_mb + 512) * 1000000))) for pg_wal), $(gb "$free") free"
     ((FORCE)) && { log "$msg; going on (--force)"; return 0; }
     die "$msg (--force to run anyway)"
 }
@@ -255,7 +257,8 @@ change_pages() {
 # COMMAND under /usr/bin/time: wall and CPU seconds (user + system of it and the children it
 # waited for, pgBackRest's workers included), the largest single process's peak RSS, and the
 # bytes read from the disk (%I, 512-byte blocks).  The whole tree's RSS is sampled beside it.
-# STORED_DIR (or empty): what the step added to it is its stored bytes.  With SYNC_AFTER=1 a
+# STORED_DIR (or empty): what a backup step added to it is its stored bytes; with REF_BYTES
+# "repo", its size after the step is the reference of MB/s (verify).  With SYNC_AFTER=1 a
 # sync right after COMMAND is timed and added to the seconds, so a restore counts once durable.
 # Returns 1 when the step failed.
 run_step() {
@@ -287,7 +290,7 @@ run_step() {
     [[ -n $rss ]] && ((rss > tree)) && tree=$rss
     local cpu; cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')
     local status=ok note='' stored=''
-    [[ -n $dir ]] && stored=$((after - before))
+    [[ -n $dir && $step != verify ]] && stored=$((after - before))
     # pgdr verify exits 1 for WARN findings: the repository was read whole all the same.
     if [[ $tool == pgdr && $step == verify && $rc == 1 ]]; then
         note="exit 1: WARN findings, see $lf"
@@ -353,13 +356,13 @@ declare -A RESTORED_BYTES=()
 # and sum of abalance with the source's; untimed by the restore figure (its seconds are
 # startup, recovery and one scan of the table).
 check_restore() {
-    local tool=$1 dir=$2 port got t0 secs lf="$LOGS/$1-check.log"
+    local tool=$1 dir=$2 port got t0 secs lf="$LOGS/$1-restore-check.log"
     port=$(free_port)
     log "$tool: check the restore (start it on port $port, compare pgbench_accounts)"
     t0=$(now)
     if ! start_server "$dir" "$lf" -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$SOCK -c archive_mode=off"; then
         record_check "$tool" FAILED "" "restored cluster did not start"
-        fail_step "$tool" check "restored cluster did not start" "$lf"
+        fail_step "$tool" restore-check "restored cluster did not start" "$lf"
         return 0
     fi
     got=
@@ -378,7 +381,7 @@ check_restore() {
         log "$tool: restore checked ($got, $secs s)"
     else
         record_check "$tool" FAILED "$secs" "got '${got:-still in recovery}', source $SOURCE_CHECK"
-        fail_step "$tool" check "count, sum(abalance) '${got:-still in recovery}' != source $SOURCE_CHECK" "$lf"
+        fail_step "$tool" restore-check "count, sum(abalance) '${got:-still in recovery}' != source $SOURCE_CHECK" "$lf"
     fi
 }
 
