@@ -37,7 +37,9 @@ usage: $0 [options]   (run as root)
   --keep                  keep the work directory (cluster, repositories, logs) at the end;
                           restored copies are removed after their check in any case
   --skip-pgbackrest       run pgdr only
-  --no-check-restore      do not start the restored clusters and compare pgbench_accounts
+  --check-restore         start each restored cluster on a free port and compare pgbench_accounts'
+                          count and sum(abalance) with the source's (the default)
+  --no-check-restore      do not
   --force                 run even when the work directory's file system looks too small
   --beside FILE           a JSON of an earlier run of this script (say at scale 150): its peak
                           RSS is printed beside this run's, and copied into this run's JSON
