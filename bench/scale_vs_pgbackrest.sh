@@ -141,7 +141,7 @@ check_space() {
     die "$msg (--force to run anyway)"
 }
 
-# pgdr: one local repository, process_max 2, its default compression (zstd level 1), AES-256-GCM;
+# pgdr: one local repository, process_max 2, its default compression (zstd level 2), AES-256-GCM;
 # verify's schedule is one snapshot a day, so that a run longer than an hour is not judged for
 # missing hourly snapshots; the catalog stays in the work directory.  pgBackRest 2.45: zst
 # (level 3), aes-256-cbc, process-max 2, file-level incremental.  archive_command is a wrapper
@@ -467,7 +467,7 @@ report() {
           {
             date: $date, host: $host, data: "pgbench", scale: $scale, table: "pgbench_accounts",
             versions: {pgdr: $pgdr_version, pgdr_git: $pgdr_rev, pgbackrest: $pgbackrest, postgres: $postgres},
-            settings: {process_max: 2, pgdr_compress: "zstd (default)", pgdr_compress_level: 1,
+            settings: {process_max: 2, pgdr_compress: "zstd (default)", pgdr_compress_level: 2,
                        pgbackrest_compress: "zst", pgbackrest_cipher: "aes-256-cbc",
                        cold_cache: ($cold == 1), check_restore: ($check == 1),
                        restore_target: "end of the snapshot, then promote"},

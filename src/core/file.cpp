@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <utility>
@@ -15,6 +16,14 @@
 #include "core/error.h"
 
 namespace pgdr {
+
+File open_spool() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir = (tmp && *tmp) ? tmp : "/tmp";
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) throw_errno("unable to create a temporary file in", dir, errno);
+  return File::adopt(fd, dir + "/<spool>");
+}
 
 std::string parent_directory(const std::string& path) {
   std::size_t slash = path.find_last_not_of('/');

@@ -62,6 +62,10 @@ class File {
   std::string path_;
 };
 
+// An unlinked temporary file (O_TMPFILE) in $TMPDIR (default /tmp), for data too large to keep in
+// memory for the length of one command; it vanishes with its descriptor.
+File open_spool();
+
 // The directory holding path, as a path that can be opened: "." for a bare name, "/" at the top.
 std::string parent_directory(const std::string& path);
 

@@ -60,14 +60,6 @@ nlohmann::json entry_json(const FileEntry& e) {
   return j;
 }
 
-File open_spool() {
-  const char* tmp = std::getenv("TMPDIR");
-  std::string dir = (tmp && *tmp) ? tmp : "/tmp";
-  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) throw_errno("unable to create a temporary file in", dir, errno);
-  return File::adopt(fd, dir + "/<spool>");
-}
-
 }  // namespace
 
 void check_manifest_path(const std::string& snapshot_id, const std::string& path) {

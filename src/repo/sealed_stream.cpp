@@ -17,7 +17,10 @@ constexpr std::uint8_t kFlagLast = 1;
 constexpr std::uint8_t kFlagZstd = 2;
 // A frame never exceeds its plaintext plus flag and cipher overhead; anything larger is damage.
 constexpr std::uint32_t kMaxSealedFrame = kFrameBytes + 64 + io::kAeadOverheadBytes;
-constexpr std::size_t kFetchBytes = 4u << 20;
+// What one fetch asks for: an object store bills and waits per request, so it gets 4 MiB; a local
+// file gets 1 MiB, which costs nothing more and keeps readers small (verify holds eight at once).
+constexpr std::size_t kRemoteFetchBytes = 4u << 20;
+constexpr std::size_t kLocalFetchBytes = 1u << 20;
 
 Bytes frame_aad(const std::string& object, std::uint64_t index) {
   Bytes aad = to_bytes(std::string(kAadSealed) + object);
@@ -82,7 +85,10 @@ void SealedWriter::commit() {
 std::uint64_t SealedWriter::stored_bytes() const { return out_->size_bytes(); }
 
 SealedReader::SealedReader(const storage::Storage& store, std::string object, const MasterKey& key)
-    : store_(store), object_(std::move(object)), aead_(key.data_key().view()) {
+    : store_(store),
+      object_(std::move(object)),
+      aead_(key.data_key().view()),
+      fetch_bytes_(store.capabilities().local ? kLocalFetchBytes : kRemoteFetchBytes) {
   auto info = store_.stat(object_);
   if (!info) throw Error(ErrorKind::not_found, "missing object " + object_ + " in " + store_.describe());
   object_size_ = info->size_bytes;
@@ -103,9 +109,13 @@ void SealedReader::fill_raw(std::size_t n) {
   if (raw_.size() - raw_pos_ >= n) return;
   raw_.erase(raw_.begin(), raw_.begin() + static_cast<std::ptrdiff_t>(raw_pos_));
   raw_pos_ = 0;
-  std::uint64_t want = std::max<std::uint64_t>(n - raw_.size(), kFetchBytes);
+  std::uint64_t want = std::max<std::uint64_t>(n - raw_.size(), fetch_bytes_);
   want = std::min(want, object_size_ - raw_offset_);
   if (raw_.size() + want < n) corrupt("truncated at " + std::to_string(object_size_) + " bytes");
+  // Reserved once, exactly: what is left of the previous fetch is less than one frame, so one fetch
+  // and one frame always fit, and a growing vector would otherwise double past that.
+  if (raw_.capacity() < raw_.size() + want)
+    raw_.reserve(std::min<std::uint64_t>(object_size_, fetch_bytes_ + kMaxSealedFrame + 4));
   auto got = store_.read_range(object_, raw_offset_, want);
   if (!got) throw Error(ErrorKind::not_found, "object " + object_ + " vanished from " + store_.describe());
   raw_offset_ += got->size();

@@ -74,6 +74,7 @@ class SealedReader {
   std::string object_;
   io::Aead aead_;
   io::Decompressor decompressor_;
+  std::size_t fetch_bytes_;
   std::uint64_t object_size_ = 0;
   std::uint64_t raw_offset_ = 0;  // next byte of the object to fetch
   Bytes raw_;                     // fetched, not yet consumed object bytes

@@ -32,6 +32,7 @@
 #include "repo/pack.h"
 #include "repo/wal_archive.h"
 #include "verify/checks.h"
+#include "verify/proven_blocks.h"
 
 namespace pgdr::verify {
 
@@ -45,15 +46,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kWalLanes = 4;
 constexpr std::size_t kWalChunkBytes = 256 * 1024;
 
-struct BlockDigest {
-  io::Digest digest;
-  repo::BlockId id;
-};
-
-// (pack number, frame offset, index in frame) in one word: 24 + 32 + 8 bits.
-std::uint64_t block_key(std::uint32_t pack_no, std::uint32_t offset, std::uint16_t index) {
-  return (static_cast<std::uint64_t>(pack_no) << 40) | (static_cast<std::uint64_t>(offset) << 8) | index;
-}
 std::uint64_t frame_key(std::uint32_t pack_no, std::uint32_t offset) {
   return (static_cast<std::uint64_t>(pack_no) << 32) | offset;
 }
@@ -77,7 +69,7 @@ struct PackState {
   std::map<std::uint32_t, std::string> bad_pack;     // whole pack unreadable (or missing): why
   std::set<std::uint32_t> missing;                   // listed by a snapshot, absent from the repository
   std::map<std::uint64_t, std::string> bad_frame;    // frame_key -> why
-  std::unordered_map<std::uint64_t, BlockDigest> blocks;
+  std::unique_ptr<ProvenBlocks> blocks;              // made once ids is complete
   std::mutex mu;
 };
 
@@ -114,6 +106,7 @@ ManifestOutcome check_manifest(const repo::Repository& repo, const std::string& 
     if (it != st.number.end()) map[p] = it->second;
   }
   std::map<std::size_t, io::Digest> zero_digest;
+  ProvenBlocks::Lookup proven(*st.blocks);
   io::Sha256 file_hash;
   for (const auto& e : idx->entries()) {
     if (e.file.type != repo::EntryType::file) continue;
@@ -151,20 +144,20 @@ ManifestOutcome check_manifest(const repo::Repository& repo, const std::string& 
         digest_known = false;
         continue;
       }
-      auto it = st.blocks.find(block_key(pn, ref.offset, ref.index));
-      if (it == st.blocks.end()) {
+      const ProvenBlock* block = proven.find(pn, ref.offset, ref.index);
+      if (!block) {
         file_error = "block " + std::to_string(i) + " is not in pack " + st.ids[pn] + " at offset " +
                      std::to_string(ref.offset) + " index " + std::to_string(ref.index);
         break;
       }
-      if (it->second.id != ref.id) {
+      if (block->id != ref.id) {
         file_error = "block " + std::to_string(i) + " in pack " + st.ids[pn] + " is not the block the manifest names";
         break;
       }
       if (idx->digest_over_ids())
         file_hash.update(ref.id);
       else
-        file_hash.update(it->second.digest);
+        file_hash.update(block->digest);
     }
     io::Digest d = file_hash.finish();
     if (!file_error.empty()) {
@@ -254,6 +247,7 @@ class ObjectCheck {
         }
     for (const auto& o : repo_.store().list(repo::kSnapshotsDir)) manifests_present_.insert(o.path);
     st_.read_now.assign(st_.ids.size(), false);
+    st_.blocks = std::make_unique<ProvenBlocks>(st_.ids.size());
   }
 
   // Which objects are due (not verified within reverify_after, or --full; a random share with
@@ -373,7 +367,7 @@ class ObjectCheck {
       st_.bad_pack[pack_no] = e.detail();
       return;
     }
-    std::vector<std::pair<std::uint64_t, BlockDigest>> found;
+    std::vector<ProvenBlock> found;
     std::vector<std::pair<std::uint64_t, std::string>> bad;
     const std::uint32_t block_bytes = repo_.settings().block_bytes;
     const auto& entries = pack.entries;
@@ -384,14 +378,14 @@ class ObjectCheck {
       try {
         std::span<const io::Digest> digests = reader.proven_frame(pack, frame, block_bytes);
         for (std::size_t k = 0; k < frame.size(); ++k)
-          found.push_back({block_key(pack_no, frame[k].offset, frame[k].index), {digests[k], frame[k].id}});
+          found.push_back({frame[k].offset, frame[k].index, frame[k].id, digests[k]});
       } catch (const repo::CorruptPack& e) {
         bad.push_back({frame_key(pack_no, frame.front().offset), e.detail()});
       }
       i = j;
     }
+    st_.blocks->add(pack_no, std::move(found));
     std::lock_guard<std::mutex> g(st_.mu);
-    for (auto& [k, v] : found) st_.blocks.emplace(k, v);
     for (auto& [k, why] : bad) st_.bad_frame.emplace(k, why);
   }
 
@@ -609,7 +603,7 @@ class ObjectCheck {
                  {"packs_checked", packs_due_.size()},
                  {"manifests_checked", manifests_due_.size()},
                  {"wal_objects_checked", wal_due_.size()},
-                 {"blocks_checked", st_.blocks.size()},
+                 {"blocks_checked", st_.blocks->count()},
                  {"files_reassembled", files_},
                  {"files_digest_checked", files_digest_},
                  {"bytes_read", bytes_read_.load()},

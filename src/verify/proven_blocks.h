@@ -1,0 +1,61 @@
+// The blocks verify's first pass proved (authenticated, decoded, hashed, their id confirmed), kept
+// per pack in an unlinked spool file instead of in memory: a repository of tens of gigabytes holds
+// millions of blocks, and verify's memory must not grow with it. The second pass looks each
+// manifest reference up through a Lookup, which keeps the last few packs' blocks at hand (a file's
+// blocks mostly sit in a few packs, in order).
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "core/file.h"
+#include "io/sha256.h"
+
+namespace pgdr::verify {
+
+struct ProvenBlock {
+  std::uint32_t offset = 0;  // of its frame in the pack
+  std::uint16_t index = 0;   // in the frame
+  io::Digest id{};           // its name (HMAC of the digest)
+  io::Digest digest{};       // SHA-256 of its plaintext
+};
+
+class ProvenBlocks {
+ public:
+  explicit ProvenBlocks(std::size_t packs);
+
+  // Records the blocks proved in one pack (once per pack). Thread-safe.
+  void add(std::uint32_t pack_no, std::vector<ProvenBlock> blocks);
+  // Blocks recorded in all.
+  std::uint64_t count() const;
+
+  // One thread's view. find() returns nullptr for a block no pass-1 read proved; the pointer is
+  // valid until the next find().
+  class Lookup {
+   public:
+    explicit Lookup(const ProvenBlocks& all) : all_(all) {}
+    const ProvenBlock* find(std::uint32_t pack_no, std::uint32_t offset, std::uint16_t index);
+
+   private:
+    const std::vector<ProvenBlock>& blocks_of(std::uint32_t pack_no);
+
+    static constexpr std::size_t kPacksKept = 4;
+    const ProvenBlocks& all_;
+    std::vector<std::pair<std::uint32_t, std::vector<ProvenBlock>>> kept_;  // most recent first
+  };
+
+ private:
+  struct Extent {
+    std::uint64_t at = 0;
+    std::uint64_t count = 0;
+  };
+
+  mutable std::mutex mu_;
+  File spool_;
+  std::uint64_t spool_size_ = 0;
+  std::vector<Extent> extents_;  // pack number -> its blocks in the spool, sorted by (offset, index)
+  std::uint64_t count_ = 0;
+};
+
+}  // namespace pgdr::verify
