@@ -100,7 +100,6 @@ setup_workdir() {
     chmod 0644 "$WORKDIR"/sql/*
     install -m 0755 "$PGDR_BIN" "$WORKDIR/bin/pgdr"
     PASSPHRASE=$(random_secret)
-    PGBR_CIPHER_PASS=$(random_secret)
     PORT=$(free_port)
     log "work directory $WORKDIR"
 }
@@ -122,19 +121,8 @@ compress = "zstd"
 compress_level = 1
 EOF
     PGBR_CONF="$WORKDIR/pgbackrest/pgbackrest.conf"
-    write_pgbackrest_conf "$PGBR_CONF" "$WORKDIR/pgbackrest" "$PGDATA" "$PORT" "$SOCK" 2 <<EOF
-repo1-path=$WORKDIR/repo-pgbackrest
-repo1-retention-full=99
-repo1-cipher-type=aes-256-cbc
-repo1-cipher-pass=$PGBR_CIPHER_PASS
-EOF
-    local push="$WORKDIR/bin/pgdr-and-pgbackrest-archive-push"
-    if ((SKIP_PGBR)); then
-        write_archive_push "$push" "$PGDR_CONF"
-    else
-        write_archive_push "$push" "$PGDR_CONF" "$PGBR_CONF"
-    fi
-    ARCHIVE_CMD="$push %p"
+    write_encrypted_pgbackrest_conf "$PGBR_CONF" "$WORKDIR/pgbackrest" "$WORKDIR/repo-pgbackrest" 2 </dev/null
+    write_both_archive_push
     pgdr init >"$LOGS/pgdr-init.log" 2>&1 || die "pgdr init failed: $(tail -3 "$LOGS/pgdr-init.log")"
 }
 

@@ -72,13 +72,7 @@ setup() {
     PGBR_CONF="$WORKDIR/pgbackrest/pgbackrest.conf"
     # Only full backups are timed and nothing is restored, so WAL is not archived: pgBackRest's
     # archive check is off, and its stored bytes hold no WAL (pgdr's hold the snapshot's own).
-    write_pgbackrest_conf "$PGBR_CONF" "$WORKDIR/pgbackrest" "$PGDATA" "$PORT" "$SOCK" 2 <<EOF
-repo1-path=$WORKDIR/repo-pgbackrest
-repo1-retention-full=99
-repo1-cipher-type=aes-256-cbc
-repo1-cipher-pass=$(random_secret)
-archive-check=n
-EOF
+    write_encrypted_pgbackrest_conf "$PGBR_CONF" "$WORKDIR/pgbackrest" "$WORKDIR/repo-pgbackrest" 2 <<<"archive-check=n"
     log "initdb + start PostgreSQL 15 on 127.0.0.1:$PORT, work directory $WORKDIR"
     init_server "$PGDATA" "$PORT" "$SOCK" "$LOGS/initdb.log" <<EOF || die "initdb failed, see $LOGS/initdb.log"
 shared_buffers = 256MB

@@ -273,6 +273,34 @@ write_pgbackrest_conf() {
     chmod 0600 "$file"
 }
 
+# write_encrypted_pgbackrest_conf FILE DIR REPO PROCESS_MAX: write_pgbackrest_conf for the cluster
+# at $PGDATA ($PORT, socket dir $SOCK) with one repository at REPO, aes-256-cbc under a random
+# passphrase, keeping every full backup, and the [global] lines read from stdin (none is fine).
+write_encrypted_pgbackrest_conf() {
+    local file=$1 dir=$2 repo=$3 process_max=$4 extra
+    extra=$(cat)
+    write_pgbackrest_conf "$file" "$dir" "$PGDATA" "$PORT" "$SOCK" "$process_max" <<EOF
+repo1-path=$repo
+repo1-retention-full=99
+repo1-cipher-type=aes-256-cbc
+repo1-cipher-pass=$(random_secret)
+$extra
+EOF
+}
+
+# write_both_archive_push: $WORKDIR/bin/pgdr-and-pgbackrest-archive-push, pushing with pgdr under
+# $PGDR_CONF and then (unless SKIP_PGBR=1) pgBackRest under $PGBR_CONF; ARCHIVE_CMD runs it.
+# pgBackRest insists that archive_command mentions it: hence the wrapper's name.
+write_both_archive_push() {
+    local push="$WORKDIR/bin/pgdr-and-pgbackrest-archive-push"
+    if ((${SKIP_PGBR:-0})); then
+        write_archive_push "$push" "$PGDR_CONF"
+    else
+        write_archive_push "$push" "$PGDR_CONF" "$PGBR_CONF"
+    fi
+    ARCHIVE_CMD="$push %p"
+}
+
 # write_archive_push FILE PGDR_CONF [PGBR_CONF...]: an archive_command that pushes each WAL file
 # with pgdr (unless PGDR_CONF is empty) and then with pgBackRest under each PGBR_CONF, and fails
 # (PostgreSQL retries) unless every push succeeds. It holds the passphrase, so it is mode 0700;

@@ -13,13 +13,15 @@ BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$BENCH_DIR/lib.sh"
 
 SCALE=10
+DATA=pgbench
 PROCESS_MAX=2
 BASELINE=
 
 usage() {
     echo "usage: $0 [--scale N] [--pgdr PATH] [--baseline PATH] [--process-max N] [--workdir DIR] [--keep]"
     echo "          [--results-dir DIR]   (run as root)"
-    echo "  --scale N         pgbench scale, ~16 MB per unit (default $SCALE)"
+    echo "  --scale N         pgbench scale / realistic size, ~16 MB per unit (default $SCALE)"
+    echo "  --data pgbench|realistic  data set (default $DATA; realistic compresses about 3x, pgbench 15x and more)"
     echo "  --baseline PATH   also time this pgdr binary's verify on the same repository (e.g. a build before a change)"
     echo "  --process-max N   threads for both tools (default $PROCESS_MAX)"
     echo "  --keep            keep the work directory"
@@ -28,6 +30,7 @@ usage() {
 while (($#)); do
     case "$1" in
         --scale) SCALE=${2:?}; shift ;;
+        --data) DATA=${2:?}; shift ;;
         --baseline) BASELINE=${2:?}; shift ;;
         --process-max) PROCESS_MAX=${2:?}; shift ;;
         --results-dir) RESULTS_DIR=${2:?}; shift ;;
@@ -37,18 +40,21 @@ while (($#)); do
     shift
 done
 require_positive SCALE PROCESS_MAX
+[[ $DATA == pgbench || $DATA == realistic ]] || die "--data must be pgbench or realistic"
 ensure_prereqs pgbackrest
 resolve_pgdr_bin
 [[ -z $BASELINE || -x $BASELINE ]] || die "baseline pgdr binary not found: $BASELINE"
 [[ -z $BASELINE ]] || BASELINE=$(realpath "$BASELINE")
 
-WORKDIR_PARTS=(pgdata sock logs bin pgbr 'repo-*' pgdr.toml catalog.db pgdr-verify.json)
+WORKDIR_PARTS=(pgdata sock logs bin sql pgbr 'repo-*' pgdr.toml catalog.db pgdr-verify.json)
 set_exit_traps
 make_workdir pgdr-verify-bench
 PGDATA="$WORKDIR/pgdata"
 SOCK="$WORKDIR/sock"
 LOGS="$WORKDIR/logs"
-install -d -o postgres -g postgres -m 0755 "$SOCK" "$LOGS" "$WORKDIR/bin"
+install -d -o postgres -g postgres -m 0755 "$SOCK" "$LOGS" "$WORKDIR/bin" "$WORKDIR/sql"
+cp "$BENCH_DIR"/sql/* "$WORKDIR/sql/"
+chmod 0644 "$WORKDIR"/sql/*
 install -m 0755 "$PGDR_BIN" "$WORKDIR/bin/pgdr"
 [[ -z $BASELINE ]] || install -m 0755 "$BASELINE" "$WORKDIR/bin/pgdr-baseline"
 PASSPHRASE=$(random_secret)
@@ -85,7 +91,7 @@ pgdr init >"$LOGS/pgdr-init.log" 2>&1 || die "pgdr init failed"
 start_server "$PGDATA" "$LOGS/postgresql.log"
 pgbr stanza-create >"$LOGS/pgbr-stanza.log" 2>&1 || die "pgbackrest stanza-create failed: $(tail -3 "$LOGS/pgbr-stanza.log")"
 
-log "pgbench -i -s $SCALE"
+log "loading $DATA data, scale $SCALE"
 load_data "$LOGS/pgbench.log" || die "pgbench -i failed, see $LOGS/pgbench.log"
 log "one full backup with each tool"
 pgdr backup >"$LOGS/pgdr-backup.log" 2>&1 || die "pgdr backup failed: $(tail -3 "$LOGS/pgdr-backup.log")"
@@ -131,14 +137,14 @@ fi
 PGDR_READ=$(jq '.checks[] | select(.name == "checksums") | .details.bytes_read' "$WORKDIR/pgdr-verify.json")
 mkdir -p "$RESULTS_DIR"
 OUT="$RESULTS_DIR/verify-$(date -u +%Y%m%dT%H%M%SZ).json"
-jq -n --argjson scale "$SCALE" --argjson pm "$PROCESS_MAX" \
+jq -n --argjson scale "$SCALE" --arg data "$DATA" --argjson pm "$PROCESS_MAX" \
     --argjson pgdr_bytes "$PGDR_BYTES" --argjson pgdr_secs "$PGDR_SECS" --argjson pgdr_read "$PGDR_READ" \
     --argjson pgbr_bytes "$PGBR_BYTES" --argjson pgbr_secs "$PGBR_SECS" \
     --arg pgdr_mbs "$(mb_per_s "$PGDR_BYTES" "$PGDR_SECS")" --arg pgbr_mbs "$(mb_per_s "$PGBR_BYTES" "$PGBR_SECS")" \
     --argjson pgdr_cpu "$PGDR_CPU" --argjson pgbr_cpu "$PGBR_CPU" --argjson base_cpu "$BASE_CPU" \
     --argjson base_secs "$BASE_SECS" --arg base_mbs "$([[ $BASE_SECS == null ]] && echo 0 || mb_per_s "$PGDR_BYTES" "$BASE_SECS")" \
     --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
-    '{scale: $scale, process_max: $pm, load_average: $load,
+    '{scale: $scale, data: $data, process_max: $pm, load_average: $load,
       pgdr: {repo_bytes: $pgdr_bytes, bytes_read: $pgdr_read, seconds: $pgdr_secs, cpu_seconds: $pgdr_cpu,
              mb_per_s: ($pgdr_mbs | tonumber)},
       pgdr_baseline: (if $base_secs == null then null
