@@ -37,6 +37,14 @@ constexpr std::size_t kEntryBytes = 46;  // id | offset u32 | length u32 | index
 
 class PackTest : public test::RepoTestBase {
  protected:
+  // Adds a frame of four random blocks (seeded by seed) to pack.
+  static void add_random_frame(PackWriter& pack, BlockCodec& codec, std::uint32_t seed) {
+    Bytes data = random_data(4 * kBlockBytes, seed);
+    std::vector<BlockId> ids;
+    for (std::size_t i = 0; i < 4; ++i) ids.push_back(codec.id_of(ByteView(data).subspan(i * kBlockBytes, kBlockBytes)));
+    pack.add_frame(codec, ids, data, kBlockBytes);
+  }
+
   struct Written {
     std::string pack_id;
     std::vector<std::vector<Bytes>> frames;  // the blocks of each frame
@@ -203,12 +211,7 @@ TEST_F(PackTest, FullDiskWhileStoringAPackLeavesNoPack) {
   BlockCodec codec(key_, io::Codec::zstd, 3);
   Error e = error_of([&] {
     PackWriter pack(faulty, key_, id);
-    for (std::uint32_t f = 0; f < 2; ++f) {
-      Bytes data = random_data(4 * kBlockBytes, f);
-      std::vector<BlockId> ids;
-      for (std::size_t i = 0; i < 4; ++i) ids.push_back(codec.id_of(ByteView(data).subspan(i * kBlockBytes, kBlockBytes)));
-      pack.add_frame(codec, ids, data, kBlockBytes);
-    }
+    for (std::uint32_t f = 0; f < 2; ++f) add_random_frame(pack, codec, f);
     pack.commit();
   });
   EXPECT_EQ(e.kind(), ErrorKind::io);
@@ -227,10 +230,7 @@ TEST_F(PackTest, FramesAreStreamedAndInvisibleUntilCommit) {
   BlockCodec codec(key_, io::Codec::zstd, 3);
   PackWriter pack(faulty, key_, id);
   for (std::uint32_t f = 0; f < 3; ++f) {
-    Bytes data = random_data(4 * kBlockBytes, f);
-    std::vector<BlockId> ids;
-    for (std::size_t i = 0; i < 4; ++i) ids.push_back(codec.id_of(ByteView(data).subspan(i * kBlockBytes, kBlockBytes)));
-    pack.add_frame(codec, ids, data, kBlockBytes);
+    add_random_frame(pack, codec, f);
     EXPECT_EQ(faulty.counts().bytes_written, pack.size_bytes());
     EXPECT_EQ(faulty.counts().write, f + 1);
   }
