@@ -120,6 +120,14 @@ WholePack BlockReader::whole_pack(const std::string& pack_id, ByteView bytes) co
   return pack;
 }
 
+WholePack BlockReader::listed_pack(const std::string& pack_id) const {
+  WholePack pack{pack_id, {}, read_pack_trailer(store_, key_, pack_id), 0};
+  std::sort(pack.entries.begin(), pack.entries.end(), [](const PackEntry& a, const PackEntry& b) {
+    return a.offset != b.offset ? a.offset < b.offset : a.index < b.index;
+  });
+  return pack;
+}
+
 std::vector<PackEntry> BlockReader::listed_frame(const WholePack& pack, std::uint32_t offset, std::uint32_t length) {
   auto bad = [&](const std::string& why) { return frame_damage(pack.pack_id, where_, offset, why); };
   std::vector<PackEntry> blocks;
@@ -142,11 +150,12 @@ std::span<const io::Digest> BlockReader::proven_frame(const WholePack& pack, std
                                                       std::uint32_t block_bytes) {
   const PackEntry& first = frame.front();
   auto bad = [&](const std::string& why) { return frame_damage(pack.pack_id, where_, first.offset, why); };
-  if (first.length == 0 || static_cast<std::uint64_t>(first.offset) + first.length > pack.bytes.size())
+  if (first.length == 0 || first.offset < pack.base ||
+      first.offset - pack.base + std::uint64_t{first.length} > pack.bytes.size())
     throw bad("frame beyond the pack");
   std::size_t plain_bytes = 0;
   try {
-    plain_bytes = codec_.open_frame_to(pack.bytes.subspan(first.offset, first.length), ids_, plain_);
+    plain_bytes = codec_.open_frame_to(pack.bytes.subspan(first.offset - pack.base, first.length), ids_, plain_);
   } catch (const Error& e) {
     throw bad(e.what());
   }

@@ -47,12 +47,14 @@ struct BlockRead {
   std::string_view snapshot;                // the snapshot's id, for messages
 };
 
-// A pack read whole (repack copies frames out of it, verify checks all of it) and its trailer's
-// entries, sorted by frame offset, then index in the frame. The bytes are the caller's.
+// A pack's trailer entries, sorted by frame offset, then index in the frame, and bytes of the pack
+// in hand: all of it (repack copies frames out of it), or a window at a time (verify walks every
+// frame without holding the whole pack). The bytes are the caller's.
 struct WholePack {
   std::string pack_id;
   ByteView bytes;
   std::vector<PackEntry> entries;
+  std::uint64_t base = 0;  // offset in the pack of bytes[0]
 };
 
 class BlockReader {
@@ -78,12 +80,16 @@ class BlockReader {
 
   // Parses the trailer of a pack read whole (bytes stay the caller's). Throws CorruptPack.
   WholePack whole_pack(const std::string& pack_id, ByteView bytes) const;
+  // Reads and parses the trailer alone (bytes left empty, for the caller's windows). Throws
+  // CorruptPack, Error(not_found) for a missing pack, and what the storage throws.
+  WholePack listed_pack(const std::string& pack_id) const;
   // Repack: the sealed frame at (offset, length) of pack, which a manifest names, authenticated,
   // and the trailer's entries of its blocks, each a block the frame holds at its index. Throws
   // CorruptPack (frame_damage) when the trailer does not list it, it does not open, or the trailer
   // and the frame disagree on a block.
   std::vector<PackEntry> listed_frame(const WholePack& pack, std::uint32_t offset, std::uint32_t length);
-  // Verify: the frame whose trailer entries are frame (all those at one offset, by index) opened and
+  // Verify: the frame whose trailer entries are frame (all those at one offset, by index), which
+  // pack.bytes must hold (from pack.base on), opened and
   // proven: the frame holds as many blocks as listed, in order, each of the listed length, and the
   // HMAC of each block's SHA-256 is its id in the frame and in the trailer. Returns each block's
   // SHA-256, valid until the next call. block_bytes: the size of the pack's blocks (the last of a

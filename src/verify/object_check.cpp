@@ -45,6 +45,12 @@ using Clock = std::chrono::steady_clock;
 // all four lanes busy; sealed frames hold 1 MiB).
 constexpr std::size_t kWalLanes = 4;
 constexpr std::size_t kWalChunkBytes = 256 * 1024;
+// A pack's frames are read in windows of neighbours of at most this many bytes (one longer frame
+// alone); the trailer's size follows from its entries (repo/pack.h: 46 bytes each, then AEAD
+// nonce and tag and the 16-byte tail).
+constexpr std::uint64_t kWindowBytes = 4u << 20;
+constexpr std::uint64_t kTrailerBytesPerBlock = 46;
+constexpr std::uint64_t kTrailerFixedBytes = 12 + 16 + 16;
 
 std::uint64_t frame_key(std::uint32_t pack_no, std::uint32_t offset) {
   return (static_cast<std::uint64_t>(pack_no) << 32) | offset;
@@ -339,42 +345,65 @@ class ObjectCheck {
     });
   }
 
-  // Pass 1, one pack: read whole, its trailer parsed, every frame proven (repo/block_reader.h).
+  // Pass 1, one pack: its trailer parsed, then every frame proven (repo/block_reader.h), the frames
+  // read in windows of neighbours, not the whole pack at once: verify's memory must not be a pack
+  // per thread.
   void check_pack(repo::BlockReader& reader, std::uint32_t pack_no) {
     const std::string& pack_id = st_.ids[pack_no];
-    std::optional<Bytes> data;
-    try {
-      data = repo_.store().read(repo::pack_object(pack_id));
-    } catch (const Error& e) {
-      // A pack that cannot be read (permissions, an I/O error) is a finding like a damaged one: the
-      // snapshots that need it do not restore, and the report must say so rather than not exist.
-      if (e.kind() == ErrorKind::interrupted) throw;
+    const std::string object = repo::pack_object(pack_id);
+    // A pack that cannot be read (permissions, an I/O error) is a finding like a damaged one: the
+    // snapshots that need it do not restore, and the report must say so rather than not exist.
+    auto unreadable = [&](const Error& e) {
+      if (e.kind() == ErrorKind::interrupted) throw e;
       std::lock_guard<std::mutex> g(st_.mu);
-      st_.bad_pack[pack_no] = std::string("unreadable: ") + e.what();
-      return;
-    }
-    if (!data) {
-      std::lock_guard<std::mutex> g(st_.mu);
-      st_.bad_pack[pack_no] = "vanished while being verified";
-      return;
-    }
-    bytes_read_ += data->size();
+      st_.bad_pack[pack_no] = e.kind() == ErrorKind::not_found ? "vanished while being verified"
+                                                                : std::string("unreadable: ") + e.what();
+    };
     repo::WholePack pack;
     try {
-      pack = reader.whole_pack(pack_id, *data);
+      pack = reader.listed_pack(pack_id);
     } catch (const repo::CorruptPack& e) {
       std::lock_guard<std::mutex> g(st_.mu);
       st_.bad_pack[pack_no] = e.detail();
       return;
+    } catch (const Error& e) {
+      return unreadable(e);
     }
+    bytes_read_ += kTrailerBytesPerBlock * pack.entries.size() + kTrailerFixedBytes;
     std::vector<ProvenBlock> found;
     std::vector<std::pair<std::uint64_t, std::string>> bad;
     const std::uint32_t block_bytes = repo_.settings().block_bytes;
     const auto& entries = pack.entries;
+    found.reserve(entries.size());  // exactly: a pack of well-compressed pages lists 100,000 blocks
+    std::optional<Bytes> window;
     for (std::size_t i = 0; i < entries.size();) {
       std::size_t j = i;
       while (j < entries.size() && entries[j].offset == entries[i].offset) ++j;
       std::span<const repo::PackEntry> frame(entries.data() + i, j - i);
+      const std::uint64_t end = std::uint64_t{frame.front().offset} + frame.front().length;
+      if (!window || frame.front().offset < pack.base || end > pack.base + window->size()) {
+        // The next window: this frame and the neighbours after it, up to kWindowBytes in all.
+        std::uint64_t last = end;
+        for (std::size_t k = j; k < entries.size(); ++k) {
+          const std::uint64_t e = std::uint64_t{entries[k].offset} + entries[k].length;
+          if (e - frame.front().offset > kWindowBytes) break;
+          last = std::max(last, e);
+        }
+        try {
+          window = repo_.store().read_range(object, frame.front().offset, last - frame.front().offset);
+          if (!window) throw Error(ErrorKind::not_found, "vanished");
+        } catch (const Error& e) {
+          if (e.kind() != ErrorKind::corrupt) return unreadable(e);
+          window.reset();  // shorter than its trailer says: this frame is reported below
+        }
+        if (window) {
+          bytes_read_ += window->size();
+          pack.bytes = *window;
+          pack.base = frame.front().offset;
+        } else {
+          pack.bytes = {};
+        }
+      }
       try {
         std::span<const io::Digest> digests = reader.proven_frame(pack, frame, block_bytes);
         for (std::size_t k = 0; k < frame.size(); ++k)

@@ -40,7 +40,7 @@ class ProvenBlocks {
    private:
     const std::vector<ProvenBlock>& blocks_of(std::uint32_t pack_no);
 
-    static constexpr std::size_t kPacksKept = 4;
+    static constexpr std::size_t kPacksKept = 3;  // a snapshot's old packs and its new one
     const ProvenBlocks& all_;
     std::vector<std::pair<std::uint32_t, std::vector<ProvenBlock>>> kept_;  // most recent first
   };
