@@ -25,9 +25,12 @@
 
 namespace pgdr::repo {
 
+// The zstd level of sealed objects unless the writer is given another. Readers do not depend on it.
+inline constexpr int kSealedZstdLevel = 3;
+
 class SealedWriter {
  public:
-  SealedWriter(storage::Storage& store, std::string object, const MasterKey& key);
+  SealedWriter(storage::Storage& store, std::string object, const MasterKey& key, int zstd_level = kSealedZstdLevel);
   ~SealedWriter();
 
   void write(ByteView data);
@@ -44,6 +47,7 @@ class SealedWriter {
   io::Aead aead_;
   io::Compressor compressor_;
   Bytes pending_;
+  Bytes plain_;  // the frame's plaintext, reused from frame to frame
   Bytes frame_;
   std::uint64_t frame_index_ = 0;
   std::uint64_t plain_total_ = 0;
