@@ -119,9 +119,16 @@ AgentMessage ArchiveAgent::push(const AgentMessage& request) {
   opt.parallel = int_field(request, "parallel", 1, 64);
   opt.cluster_name = cfg_.cluster.name;
   opt.data_directory = absolute_field(request, "data_directory");
+  // A push-ahead of this very segment may be running: its marker then answers, once it is there.
+  ahead_.wait_for(path);
+  if (opt.parallel > 1 && !interrupt_requested())
+    ahead_.start(ready_after(path, opt.parallel - 1), static_cast<std::size_t>(opt.parallel - 1), pushed_ahead,
+                 [this, opt](const std::string& p) { push_ahead(p, repos_, opt); });
+  PushOptions now = opt;
+  now.parallel = 1;  // the segments after it are the push-ahead's
   AgentMessage reply;
   reply.add("status", "ok");
-  for (const auto& r : archive::push(path, repos_, opt))
+  for (const auto& r : archive::push(path, repos_, now))
     reply.add("repo", r.repo).add("outcome", r.outcome == repo::PushOutcome::already_archived ? "already" : "stored");
   ++pushed_;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
@@ -201,6 +208,8 @@ int ArchiveAgent::run(const std::string& socket_path) {
   listener = SocketFd();
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [this] { return active_ == 0; });
+  lock.unlock();
+  ahead_.drain();
   log_info("archive agent stopped after " + std::to_string(pushed_.load()) + " pushes and " +
            std::to_string(fetched_.load()) + " fetches");
   return 0;
