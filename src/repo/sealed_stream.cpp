@@ -42,6 +42,13 @@ SealedWriter::~SealedWriter() = default;
 void SealedWriter::write(ByteView data) {
   plain_total_ += data.size();
   while (!data.empty()) {
+    // A whole frame with more to follow is sealed straight from data: a 16 MiB WAL segment is not
+    // copied through pending_. The frames are the same as through pending_.
+    if (pending_.empty() && data.size() > kFrameBytes) {
+      seal_frame(data.first(kFrameBytes), false);
+      data = data.subspan(kFrameBytes);
+      continue;
+    }
     std::size_t take = std::min(data.size(), kFrameBytes - pending_.size());
     pending_.insert(pending_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
     data = data.subspan(take);
@@ -51,24 +58,29 @@ void SealedWriter::write(ByteView data) {
 }
 
 void SealedWriter::flush_frame(bool last) {
+  seal_frame(pending_, last);
+  pending_.clear();
+}
+
+void SealedWriter::seal_frame(ByteView chunk, bool last) {
   // plain_ only grows (one frame's worth): compressing into it does not zero-fill a megabyte per
   // frame. Its first five bytes are the flags and the plaintext length.
   constexpr std::size_t kHead = 5;
-  if (plain_.size() < kHead + pending_.size()) plain_.resize(kHead + pending_.size());
+  if (plain_.size() < kHead + chunk.size()) plain_.resize(kHead + chunk.size());
   std::uint8_t flags = last ? kFlagLast : 0;
   std::size_t plain_len = 0;
   // The capacity is one byte short of the input, so a result that would not be smaller fails
   // inside the codec instead of being written and thrown away.
   std::optional<std::size_t> packed;
-  if (pending_.size() >= 2) packed = compressor_.compress_to(pending_, plain_.data() + kHead, pending_.size() - 1);
+  if (chunk.size() >= 2) packed = compressor_.compress_to(chunk, plain_.data() + kHead, chunk.size() - 1);
   if (packed) {
     flags |= kFlagZstd;
     // A compressed frame records its plaintext length so the decoder can check it exactly.
-    set_u32le(plain_.data() + 1, static_cast<std::uint32_t>(pending_.size()));
+    set_u32le(plain_.data() + 1, static_cast<std::uint32_t>(chunk.size()));
     plain_len = kHead + *packed;
   } else {
-    if (!pending_.empty()) std::memcpy(plain_.data() + 1, pending_.data(), pending_.size());
-    plain_len = 1 + pending_.size();
+    if (!chunk.empty()) std::memcpy(plain_.data() + 1, chunk.data(), chunk.size());
+    plain_len = 1 + chunk.size();
   }
   plain_[0] = flags;
   frame_.clear();
@@ -78,7 +90,6 @@ void SealedWriter::flush_frame(bool last) {
   out_->write(length);
   out_->write(frame_);
   ++frame_index_;
-  pending_.clear();
 }
 
 void SealedWriter::commit() {

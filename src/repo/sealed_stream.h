@@ -40,7 +40,8 @@ class SealedWriter {
   std::uint64_t stored_bytes() const;
 
  private:
-  void flush_frame(bool last);
+  void flush_frame(bool last);  // seals pending_
+  void seal_frame(ByteView chunk, bool last);
 
   std::string object_;
   std::unique_ptr<storage::Writer> out_;
