@@ -234,7 +234,9 @@ EOF
 
 # The agent of the pgdr-agent variant, up before the server archives anything.
 start_pgdr_agent() {
-    as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$CONF" archive-agent \
+    # runuser itself in the background, not as_pg: $! of a backgrounded function is a subshell,
+    # whose SIGTERM left runuser and the agent running after the variant.
+    runuser -u postgres -- env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$CONF" archive-agent \
         >"$VLOG-agent.log" 2>&1 &
     AGENT_PID=$!
     BG_PIDS+=("$AGENT_PID")
@@ -367,7 +369,9 @@ join_variant_cgroup() {
 leave_variant_cgroup() {
     [[ -n $CGROUP ]] || return 0
     echo "$$" >"$CGROUP_ROOT/cgroup.procs" 2>/dev/null || true
-    rmdir "$CGROUP" 2>/dev/null || true  # refused while a process of the variant lingers
+    local i
+    for i in $(seq 50); do [[ -n $(cat "$CGROUP/cgroup.procs" 2>/dev/null) ]] || break; sleep 0.1; done
+    rmdir "$CGROUP" 2>/dev/null || echo "cgroup $CGROUP kept: a process of $V is still running" >&2
     CGROUP=
 }
 variant_cpu_seconds() {
