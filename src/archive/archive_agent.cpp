@@ -21,6 +21,11 @@ namespace {
 
 // Far above `--parallel` 64 plus a recovery's prefetch: a client past it works alone.
 constexpr int kMaxConnections = 256;
+// How many queued segments past the one asked for the push-ahead considers: enough to step over
+// those already pushed ahead whose calls PostgreSQL has not made yet (a marker answers those
+// without asking the agent, so the agent learns of the queue's progress only at the next
+// segment without one).
+constexpr int kAheadScan = 64;
 
 std::string joined_repo_names(const std::vector<RepoConfig>& repos) {
   std::string out;
@@ -120,10 +125,21 @@ AgentMessage ArchiveAgent::push(const AgentMessage& request) {
   opt.cluster_name = cfg_.cluster.name;
   opt.data_directory = absolute_field(request, "data_directory");
   // A push-ahead of this very segment may be running: its marker then answers, once it is there.
-  ahead_.wait_for(path);
-  if (opt.parallel > 1 && !interrupt_requested())
-    ahead_.start(ready_after(path, opt.parallel - 1), static_cast<std::size_t>(opt.parallel - 1), pushed_ahead,
-                 [this, opt](const std::string& p) { push_ahead(p, repos_, opt); });
+  // Claimed, it is not pushed ahead while this call pushes it.
+  ahead_.claim(path);
+  struct Release {
+    PushAhead& ahead;
+    const std::string& path;
+    ~Release() { ahead.release(path); }
+  } release{ahead_, path};
+  if (opt.parallel > 1 && !interrupt_requested()) {
+    PushAhead::Work work;
+    work.candidates = [path] { return ready_after(path, kAheadScan); };
+    work.done = pushed_ahead;
+    work.push = [this, opt](const std::string& p) { push_ahead(p, repos_, opt); };
+    work.limit = static_cast<std::size_t>(opt.parallel - 1);
+    ahead_.start(std::move(work));
+  }
   PushOptions now = opt;
   now.parallel = 1;  // the segments after it are the push-ahead's
   AgentMessage reply;

@@ -7,9 +7,10 @@
 //
 // Connections are served concurrently, one thread each; the repositories are shared read-only by
 // those threads and by the push-ahead. A push with `--parallel` N > 1 starts pushing the next
-// segments PostgreSQL has queued (up to N - 1 at once, archive/push_ahead.h) and answers for its
-// own segment without waiting for them: they go on while PostgreSQL starts its next call, which
-// waits for its segment's push-ahead if that is still running. Only peers of the agent's own uid
+// segments PostgreSQL has queued (up to N - 1 at once, each finished one starting the next queued
+// one, archive/push_ahead.h) and answers for its own segment without waiting for them: they go on
+// while PostgreSQL starts its next calls, which wait for their segment's push-ahead if it is still
+// running. Only peers of the agent's own uid
 // (SO_PEERCRED) are served.
 #pragma once
 
