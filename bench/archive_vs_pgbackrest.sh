@@ -234,7 +234,9 @@ EOF
 
 # The agent of the pgdr-agent variant, up before the server archives anything.
 start_pgdr_agent() {
-    as_pg env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$CONF" archive-agent \
+    # runuser itself in the background, not as_pg: $! of a backgrounded function is a subshell,
+    # whose SIGTERM left runuser and the agent running after the variant.
+    runuser -u postgres -- env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$CONF" archive-agent \
         >"$VLOG-agent.log" 2>&1 &
     AGENT_PID=$!
     BG_PIDS+=("$AGENT_PID")
@@ -351,12 +353,37 @@ cpu_busy_seconds() {
     awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit }' /proc/stat
 }
 
+# The variant's own CPU: the script joins a cpuacct cgroup before the variant starts anything, so
+# every process started for it (the server and its archiver, archive_command's processes, the
+# agent, pgBackRest's async process, the script's psql polls) is counted and other work on a
+# shared machine is not. Without a writable cgroup v1 cpuacct hierarchy, CGROUP stays empty and
+# the machine-wide busy time stands in.
+CGROUP_ROOT=/sys/fs/cgroup/cpuacct
+CGROUP=
+join_variant_cgroup() {
+    CGROUP=
+    [[ -w $CGROUP_ROOT/cgroup.procs ]] || return 0
+    CGROUP="$CGROUP_ROOT/pgdr-archive-bench-$$-$V"
+    if ! { mkdir -p "$CGROUP" && echo "$$" >"$CGROUP/cgroup.procs"; } 2>/dev/null; then CGROUP=; fi
+}
+leave_variant_cgroup() {
+    [[ -n $CGROUP ]] || return 0
+    echo "$$" >"$CGROUP_ROOT/cgroup.procs" 2>/dev/null || true
+    local i
+    for i in $(seq 50); do [[ -n $(cat "$CGROUP/cgroup.procs" 2>/dev/null) ]] || break; sleep 0.1; done
+    rmdir "$CGROUP" 2>/dev/null || echo "cgroup $CGROUP kept: a process of $V is still running" >&2
+    CGROUP=
+}
+variant_cpu_seconds() {
+    if [[ -n $CGROUP ]]; then awk '{ print $1 / 1e9 }' "$CGROUP/cpuacct.usage"; else cpu_busy_seconds; fi
+}
+
 # The archiver's rate with the machine to itself: with archiving paused (archive_command = ''),
 # write BURST_SEGMENTS segments of WAL, then restore archive_command and time the drain of that
 # queue, and the CPU the whole machine spent meanwhile.
 burst_test() {
     ((BURST_SEGMENTS > 0)) || return 0
-    local n c0 c1 t0 secs
+    local n c0 c1 m0 m1 t0 secs
     log "$V: burst: $BURST_SEGMENTS segments queued with archiving paused, then archived on an idle machine"
     sql "ALTER SYSTEM SET archive_command = ''" >/dev/null
     sql "SELECT pg_reload_conf()" >/dev/null
@@ -372,16 +399,17 @@ burst_test() {
     sync
     sleep 1
     n=$(ready_count)
-    c0=$(cpu_busy_seconds); t0=$(now)
+    c0=$(variant_cpu_seconds); m0=$(cpu_busy_seconds); t0=$(now)
     sql "ALTER SYSTEM RESET archive_command" >/dev/null
     sql "SELECT pg_reload_conf()" >/dev/null
     secs=$(wait_drained 0) || { fail "burst: queue not drained after $DRAIN_TIMEOUT s" "$VLOG-postgresql.log"; return 1; }
-    secs=$(fsub "$(now)" "$t0"); c1=$(cpu_busy_seconds)
-    jq -n --arg n "$n" --arg secs "$secs" --arg cpu "$(fsub "$c1" "$c0")" '
+    secs=$(fsub "$(now)" "$t0"); c1=$(variant_cpu_seconds); m1=$(cpu_busy_seconds)
+    jq -n --arg n "$n" --arg secs "$secs" --arg cpu "$(fsub "$c1" "$c0")" --arg machine "$(fsub "$m1" "$m0")" \
+        --arg source "$([[ -n $CGROUP ]] && echo "the variant's cgroup" || echo machine-wide)" '
         ($n | tonumber) as $n | ($secs | tonumber) as $s | ($cpu | tonumber) as $c
         | {segments: $n, seconds: $s,
            segments_per_s: (if $s > 0 then ($n / $s * 100 | round) / 100 else null end),
-           cpu_seconds: $c,
+           cpu_seconds: $c, cpu_source: $source, machine_cpu_seconds: ($machine | tonumber),
            cpu_seconds_per_segment: (if $n > 0 then ($c / $n * 1000 | round) / 1000 else null end)}' >"$VDIR/burst.json"
     log "$V: burst: $n segments in $secs s ($(jq .segments_per_s "$VDIR/burst.json") segments/s, $(jq .cpu_seconds_per_segment "$VDIR/burst.json") CPU s per segment)"
 }
@@ -499,6 +527,7 @@ finish_variant() {  # status
 run_variant() {
     V=$1; REPO=; CONF=
     local nfail=${#FAILED[@]}
+    join_variant_cgroup
     if setup_variant; then
         run_load || true
         burst_test || true
@@ -508,6 +537,7 @@ run_variant() {
         measure_pgdr_call || true
     fi
     if ((${#FAILED[@]} > nfail)); then finish_variant FAILED; else finish_variant ok; fi
+    leave_variant_cgroup
 }
 
 # ---------------------------------------------------------------- report

@@ -21,6 +21,11 @@ namespace {
 
 // Far above `--parallel` 64 plus a recovery's prefetch: a client past it works alone.
 constexpr int kMaxConnections = 256;
+// How many queued segments past the one asked for the push-ahead considers: enough to step over
+// those already pushed ahead whose calls PostgreSQL has not made yet (a marker answers those
+// without asking the agent, so the agent learns of the queue's progress only at the next
+// segment without one).
+constexpr int kAheadScan = 64;
 
 std::string joined_repo_names(const std::vector<RepoConfig>& repos) {
   std::string out;
@@ -119,9 +124,27 @@ AgentMessage ArchiveAgent::push(const AgentMessage& request) {
   opt.parallel = int_field(request, "parallel", 1, 64);
   opt.cluster_name = cfg_.cluster.name;
   opt.data_directory = absolute_field(request, "data_directory");
+  // A push-ahead of this very segment may be running: its marker then answers, once it is there.
+  // Claimed, it is not pushed ahead while this call pushes it.
+  ahead_.claim(path);
+  struct Release {
+    PushAhead& ahead;
+    const std::string& path;
+    ~Release() { ahead.release(path); }
+  } release{ahead_, path};
+  if (opt.parallel > 1 && !interrupt_requested()) {
+    PushAhead::Work work;
+    work.candidates = [path] { return ready_after(path, kAheadScan); };
+    work.done = pushed_ahead;
+    work.push = [this, opt](const std::string& p) { push_ahead(p, repos_, opt); };
+    work.limit = static_cast<std::size_t>(opt.parallel - 1);
+    ahead_.start(std::move(work));
+  }
+  PushOptions now = opt;
+  now.parallel = 1;  // the segments after it are the push-ahead's
   AgentMessage reply;
   reply.add("status", "ok");
-  for (const auto& r : archive::push(path, repos_, opt))
+  for (const auto& r : archive::push(path, repos_, now))
     reply.add("repo", r.repo).add("outcome", r.outcome == repo::PushOutcome::already_archived ? "already" : "stored");
   ++pushed_;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
@@ -201,6 +224,8 @@ int ArchiveAgent::run(const std::string& socket_path) {
   listener = SocketFd();
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [this] { return active_ == 0; });
+  lock.unlock();
+  ahead_.drain();
   log_info("archive agent stopped after " + std::to_string(pushed_.load()) + " pushes and " +
            std::to_string(fetched_.load()) + " fetches");
   return 0;

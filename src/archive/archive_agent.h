@@ -5,9 +5,13 @@
 // archive::get), on the already open repositories; a reply says "ok" only once the work is done
 // (for a push: durable in every repository).
 //
-// Connections are served concurrently, one thread each (the push-ahead of `--parallel` sends
-// several at once); the repositories are shared read-only by those threads, as push-ahead already
-// shares them. Only peers of the agent's own uid (SO_PEERCRED) are served.
+// Connections are served concurrently, one thread each; the repositories are shared read-only by
+// those threads and by the push-ahead. A push with `--parallel` N > 1 starts pushing the next
+// segments PostgreSQL has queued (up to N - 1 at once, each finished one starting the next queued
+// one, archive/push_ahead.h) and answers for its own segment without waiting for them: they go on
+// while PostgreSQL starts its next calls, which wait for their segment's push-ahead if it is still
+// running. Only peers of the agent's own uid
+// (SO_PEERCRED) are served.
 #pragma once
 
 #include <atomic>
@@ -20,6 +24,7 @@
 
 #include "archive/agent_protocol.h"
 #include "archive/agent_socket.h"
+#include "archive/push_ahead.h"
 #include "config/config.h"
 #include "repo/repository.h"
 
@@ -55,6 +60,8 @@ class ArchiveAgent {
   std::mutex mutex_;
   std::condition_variable idle_;
   int active_ = 0;  // connection threads running, under mutex_
+  // Declared after repos_: destroyed first, it waits for the pushes that use them.
+  PushAhead ahead_;
   std::atomic<std::uint64_t> pushed_{0};
   std::atomic<std::uint64_t> fetched_{0};
 };

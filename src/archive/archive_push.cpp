@@ -1,6 +1,7 @@
 #include "archive/archive_push.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "core/test_hook.h"
 #include "io/sha256.h"
 #include "pg/lsn.h"
+#include "pg/segment_summary.h"
 #include "pg/wal_reader.h"
 #include "repo/audit_log.h"
 #include "repo/wal_summary.h"
@@ -36,18 +38,30 @@ std::optional<std::string> stored_problem(const repo::Repository& r, const std::
   }
 }
 
-// The segment before name as PostgreSQL still holds it in wal_dir, when it does. A timeline's first
-// segment starts with its parent's pages (PostgreSQL copies them at the switch), whose header names
-// the parent: the segment before is then the parent's. Only the head of the summary depends on it,
-// and summarize_into() drops it when it does not precede name.
+// The segment before name as PostgreSQL still holds it in wal_dir, when it does: its last pages
+// only, from which the summary's head is decoded (pg::previous_decode_start), or the whole file
+// when they hold too little. Reading 64 KiB instead of the whole segment halves what a push reads
+// from pg_wal. A timeline's first segment starts with its parent's pages (PostgreSQL copies them
+// at the switch), whose header names the parent: the segment before is then the parent's. Only
+// the head of the summary depends on it, and summarize_into() drops it when it does not precede
+// name.
 std::optional<Bytes> previous_in_pg_wal(const std::string& wal_dir, const std::string& name, ByteView content) {
+  constexpr std::size_t kTailBytes = 64 * 1024;
   auto seg = pg::parse_segment_file_name(name, content.size());
   auto page = pg::decode_wal_page_header(content);
   if (!seg || seg->segno == 0 || !page) return std::nullopt;
   std::uint32_t timeline = page->timeline < seg->timeline ? page->timeline : seg->timeline;
-  auto previous = read_file(wal_dir + "/" + pg::segment_file_name(timeline, seg->segno - 1, content.size()));
-  if (!previous || previous->size() != content.size()) return std::nullopt;
-  return previous;
+  auto file = File::open_if_exists(wal_dir + "/" + pg::segment_file_name(timeline, seg->segno - 1, content.size()),
+                                   O_RDONLY);
+  if (!file || file->size() != content.size()) return std::nullopt;
+  if (content.size() > kTailBytes) {
+    Bytes tail(kTailBytes);
+    if (file->read_at(tail.data(), tail.size(), content.size() - kTailBytes) != tail.size()) return std::nullopt;
+    if (pg::previous_decode_start(tail)) return tail;
+  }
+  Bytes whole = file->read_all();
+  if (whole.size() != content.size()) return std::nullopt;
+  return whole;
 }
 
 std::string replace_hint(const std::string& path, const std::string& problem) {
@@ -153,7 +167,7 @@ struct Pusher {
 };
 
 // Segments after name that PostgreSQL has finished and queued for archiving, in order.
-std::vector<std::string> ready_after(const std::string& wal_dir, const std::string& name, int limit) {
+std::vector<std::string> ready_names_after(const std::string& wal_dir, const std::string& name, int limit) {
   std::vector<std::string> out;
   DIR* d = opendir((wal_dir + "/archive_status").c_str());
   if (!d) return out;
@@ -169,13 +183,44 @@ std::vector<std::string> ready_after(const std::string& wal_dir, const std::stri
   return out;
 }
 
+std::string marker_of(const std::string& path) {
+  return parent_directory(path) + "/" + std::string(kMarkerDir) + "/" + path.substr(path.rfind('/') + 1);
+}
+
+std::vector<repo::KnownCluster> known_clusters(const std::vector<repo::Repository>& repos, const PushOptions& opt) {
+  std::vector<repo::KnownCluster> known;
+  for (const auto& r : repos)
+    known.push_back(repo::known_for_data_directory(
+        r, opt.cluster_name, opt.data_directory.empty() ? working_directory() : opt.data_directory));
+  return known;
+}
+
 }  // namespace
 
 bool consume_pushed_ahead_marker(const std::string& path) {
   std::string name = path.substr(path.rfind('/') + 1);
   if (!repo::classify_wal_file(name)) return false;
-  std::string marker = parent_directory(path) + "/" + std::string(kMarkerDir) + "/" + name;
-  return unlink(marker.c_str()) == 0;
+  return unlink(marker_of(path).c_str()) == 0;
+}
+
+std::vector<std::string> ready_after(const std::string& path, int limit) {
+  const std::string name = path.substr(path.rfind('/') + 1);
+  if (repo::classify_wal_file(name) != repo::WalFileKind::segment || limit < 1) return {};
+  const std::string wal_dir = parent_directory(path);
+  std::vector<std::string> out;
+  for (const auto& n : ready_names_after(wal_dir, name, limit)) out.push_back(wal_dir + "/" + n);
+  return out;
+}
+
+bool pushed_ahead(const std::string& path) { return access(marker_of(path).c_str(), F_OK) == 0; }
+
+void push_ahead(const std::string& path, std::vector<repo::Repository>& repos, const PushOptions& opt) {
+  const std::string name = path.substr(path.rfind('/') + 1);
+  const auto known = known_clusters(repos, opt);
+  const Pusher pusher{repos, known, opt};
+  make_directories(parent_directory(path) + "/" + std::string(kMarkerDir), 0700);
+  pusher.push_one(path, name);
+  write_file_durably(marker_of(path), {}, 0600);
 }
 
 std::vector<PushResult> push(const std::string& path, std::vector<repo::Repository>& repos, const PushOptions& opt) {
@@ -190,13 +235,11 @@ std::vector<PushResult> push(const std::string& path, std::vector<repo::Reposito
     for (const auto& r : repos) out.push_back({r.name(), repo::PushOutcome::already_archived});
     return out;
   }
-  std::vector<repo::KnownCluster> known;
-  for (const auto& r : repos) known.push_back(repo::known_for_data_directory(
-                                 r, opt.cluster_name, opt.data_directory.empty() ? working_directory() : opt.data_directory));
+  const auto known = known_clusters(repos, opt);
   const Pusher pusher{repos, known, opt};
   std::vector<std::string> ahead;
   if (opt.parallel > 1 && !opt.replace_invalid && repo::classify_wal_file(name) == repo::WalFileKind::segment)
-    ahead = ready_after(wal_dir, name, opt.parallel - 1);
+    ahead = ready_names_after(wal_dir, name, opt.parallel - 1);
   if (!ahead.empty()) make_directories(markers, 0700);
   std::vector<PushResult> out;
   with_work_ahead(

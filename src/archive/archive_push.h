@@ -48,6 +48,15 @@ struct PushOptions {
 std::vector<PushResult> push(const std::string& path, std::vector<repo::Repository>& repos,
                              const PushOptions& opt = {});
 
+// The pieces of that push-ahead, for the archive agent, which pushes ahead on threads that outlive
+// the call (archive/push_ahead.h). ready_after: the paths of the segments after path that
+// PostgreSQL has marked ready, in order, at most limit. pushed_ahead: whether path's marker is
+// there. push_ahead: pushes path as push() does and leaves its marker once it is durable in every
+// repository.
+std::vector<std::string> ready_after(const std::string& path, int limit);
+bool pushed_ahead(const std::string& path);
+void push_ahead(const std::string& path, std::vector<repo::Repository>& repos, const PushOptions& opt);
+
 // True (and the marker removed) when an earlier call already pushed path ahead and it is durable
 // in every repository. Checked before any repository is opened: answering such a call costs no
 // key derivation.

@@ -4,6 +4,7 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 
@@ -78,33 +79,29 @@ bool Compressor::compress(ByteView input, Bytes& out) {
   // inside the codec ("destination too small") instead of being written and thrown away.
   if (impl_->codec == Codec::none || input.size() < 2) return false;
   const std::size_t old_size = out.size();
-  const std::size_t capacity = input.size() - 1;
-  out.resize(old_size + capacity);
-  std::size_t written = 0;
+  out.resize(old_size + input.size() - 1);
+  auto written = compress_to(input, out.data() + old_size, input.size() - 1);
+  out.resize(old_size + written.value_or(0));
+  return written.has_value();
+}
+
+std::optional<std::size_t> Compressor::compress_to(ByteView input, std::uint8_t* dst, std::size_t capacity) {
+  if (impl_->codec == Codec::none || input.empty() || capacity == 0) return std::nullopt;
   if (impl_->codec == Codec::zstd) {
-    std::size_t r = ZSTD_compressCCtx(impl_->zstd.get(), out.data() + old_size, capacity, input.data(), input.size(),
-                                      impl_->level);
+    std::size_t r = ZSTD_compressCCtx(impl_->zstd.get(), dst, capacity, input.data(), input.size(), impl_->level);
     if (ZSTD_isError(r)) {
-      out.resize(old_size);
-      if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) return false;
+      if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) return std::nullopt;
       throw Error(ErrorKind::internal, std::string("zstd compression failed: ") + ZSTD_getErrorName(r));
     }
-    written = r;
-  } else {
-    // Past LZ4_MAX_INPUT_SIZE (about 2 GiB) lz4 cannot encode; storing the input as is stays correct.
-    int r = input.size() > LZ4_MAX_INPUT_SIZE
-                ? 0
-                : LZ4_compress_fast(reinterpret_cast<const char*>(input.data()),
-                                    reinterpret_cast<char*>(out.data() + old_size), static_cast<int>(input.size()),
-                                    static_cast<int>(capacity), 1);
-    if (r <= 0) {
-      out.resize(old_size);
-      return false;
-    }
-    written = static_cast<std::size_t>(r);
+    return r;
   }
-  out.resize(old_size + written);
-  return true;
+  // Past LZ4_MAX_INPUT_SIZE (about 2 GiB) lz4 cannot encode; storing the input as is stays correct.
+  if (input.size() > LZ4_MAX_INPUT_SIZE) return std::nullopt;
+  int r = LZ4_compress_fast(reinterpret_cast<const char*>(input.data()), reinterpret_cast<char*>(dst),
+                            static_cast<int>(input.size()),
+                            static_cast<int>(std::min<std::size_t>(capacity, LZ4_MAX_INPUT_SIZE)), 1);
+  if (r <= 0) return std::nullopt;
+  return static_cast<std::size_t>(r);
 }
 
 struct Decompressor::Impl {

@@ -43,6 +43,24 @@ bool record_crosses_into(ByteView segment, std::uint64_t segment_bytes) {
 
 }  // namespace
 
+std::optional<std::size_t> previous_decode_start(ByteView previous) {
+  if (previous.size() % kWalPageBytes != 0) return std::nullopt;
+  int starts = 0;
+  for (std::size_t offset = previous.size(); offset >= kWalPageBytes;) {
+    offset -= kWalPageBytes;
+    const auto h = decode_wal_page_header(previous.subspan(offset, kWalPageBytes));
+    // No magic: a page not written, or the padding after a WAL switch (PostgreSQL zeroes those
+    // pages' headers too, xlog.c CopyXLogRecordToWAL).
+    if (!h || h->magic == 0) continue;
+    const std::uint64_t room = kWalPageBytes - h->size();
+    const std::uint64_t continued = (std::uint64_t{h->rem_len} + 7) & ~std::uint64_t{7};  // MAXALIGN
+    if (!(h->info & kPageFirstIsContrecord) || continued < room) {
+      if (++starts == 2) return offset;
+    }
+  }
+  return std::nullopt;
+}
+
 SegmentSummary summarize_segment(std::string_view segment_name, ByteView segment, std::optional<ByteView> previous,
                                  std::uint64_t segment_bytes) {
   const auto name = parse_segment_file_name(segment_name, segment_bytes);
@@ -62,7 +80,14 @@ SegmentSummary summarize_segment(std::string_view segment_name, ByteView segment
   if (previous && name->segno > 0) {
     // Fed under this segment's timeline: the parent's pages carry an older one, which the reader
     // accepts, as recovery does.
-    reader.feed(name->timeline, Lsn{start - segment_bytes}, *previous);
+    std::size_t from = 0;
+    if (auto at = previous_decode_start(*previous)) {
+      from = *at;
+    } else if (previous->size() != segment_bytes) {
+      throw Error(ErrorKind::internal, "the tail of the segment before " + std::string(segment_name) + " (" +
+                                           std::to_string(previous->size()) + " bytes) holds no place to start reading");
+    }
+    reader.feed_tail(name->timeline, Lsn{start - segment_bytes}, previous->subspan(from));
     while (const WalRecord* rec = reader.next()) {
       before_lsn = rec->lsn;
       before_end = rec->end_lsn;

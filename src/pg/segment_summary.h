@@ -46,12 +46,20 @@ struct SegmentSummary {
   ChangeMap map;
 };
 
-// Summarises segment (its whole bytes, named as PostgreSQL names it); previous is the whole
-// previous segment of the same timeline when at hand (or the parent's, for a timeline's first
-// segment), which makes the head complete. Throws Error(corrupt) naming the segment when its WAL
+// Summarises segment (its whole bytes, named as PostgreSQL names it); previous is the previous
+// segment of the same timeline when at hand (or the parent's, for a timeline's first segment),
+// which makes the head complete: the whole segment, or its last bytes (whole pages) in which
+// previous_decode_start() finds a start. Throws Error(corrupt) naming the segment when its WAL
 // does not decode (see pg/wal_reader.h).
 SegmentSummary summarize_segment(std::string_view segment_name, ByteView segment,
                                  std::optional<ByteView> previous, std::uint64_t segment_bytes);
+
+// Where summarize_segment starts decoding previous (the whole previous segment or its last bytes,
+// whole pages), as an offset into it: the second last page on which a record starts. From there
+// the reader meets the last record that ends in the segment and the one that crosses out of it;
+// what comes before matters to neither, so a caller reads and decodes only the segment's tail.
+// nullopt when previous holds fewer than two such pages (then the whole segment is decoded).
+std::optional<std::size_t> previous_decode_start(ByteView previous);
 
 // The byte form stored beside the segment: versioned, CRC-32C over everything before the CRC.
 // decode throws Error(corrupt) "<what>: <why>".

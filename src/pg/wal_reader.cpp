@@ -107,6 +107,23 @@ void WalReader::feed(std::uint32_t timeline, Lsn segment_start, ByteView bytes) 
   segment_name_ = name;
 }
 
+void WalReader::feed_tail(std::uint32_t timeline, Lsn segment_start, ByteView tail) {
+  if (tail.size() == segment_bytes_) return feed(timeline, segment_start, tail);
+  const std::string name = segment_file_name(timeline, segment_start.value / segment_bytes_, segment_bytes_);
+  if (fed_ || segment_start.value % segment_bytes_ != 0 || tail.empty() || tail.size() > segment_bytes_ ||
+      tail.size() % kWalPageBytes != 0)
+    throw Error(ErrorKind::internal, "WAL segment " + name + " fed with a tail of " + std::to_string(tail.size()) +
+                                         " bytes at " + to_string(segment_start));
+  // at() and segment_end() work from segment_start_: here the address of the tail's first byte.
+  segment_ = tail;
+  segment_start_ = segment_start.value + (segment_bytes_ - tail.size());
+  pos_ = segment_start_;
+  skipping_ = true;  // until the tail's first page says whether it continues a record
+  fed_ = true;
+  timeline_ = timeline;
+  segment_name_ = name;
+}
+
 void WalReader::fail_record(std::uint64_t lsn, const std::string& why) const {
   throw Error(ErrorKind::corrupt,
               "invalid WAL record at " + to_string(Lsn{lsn}) + " in segment " + segment_name_ + " (" + why + ")");

@@ -20,7 +20,7 @@
 //
 // Usage: feed() a segment, call next() until it returns nullptr, feed the next segment, and so on.
 // The first segment may start in the middle of a record; reading then begins at the first record
-// that starts in it. Where the WAL ends (zeros, or a record length of 0, where a record should
+// that starts in it. The first segment may also be only its last pages (feed_tail()). Where the WAL ends (zeros, or a record length of 0, where a record should
 // start) next() returns nullptr for good and ended() is true; after an XLOG_SWITCH record the
 // rest of its segment is padding and reading goes on in the next segment.
 //
@@ -95,6 +95,10 @@ class WalReader {
   void feed(std::string_view file_name, ByteView bytes);
   // The same, for a segment known by its timeline and starting LSN.
   void feed(std::uint32_t timeline, Lsn segment_start, ByteView bytes);
+  // As the first feed only: the last tail.size() bytes of that segment (whole pages), read from
+  // the first record that starts in them. Throws Error(internal) for a tail that is not whole
+  // pages of one segment, or after another feed.
+  void feed_tail(std::uint32_t timeline, Lsn segment_start, ByteView tail);
 
   // The next record, whole and verified; nullptr when the fed segments hold no further record
   // (feed the next one), or when the WAL has ended. The record and its views are valid until the

@@ -30,11 +30,11 @@ Bytes frame_aad(const std::string& object, std::uint64_t index) {
 
 }  // namespace
 
-SealedWriter::SealedWriter(storage::Storage& store, std::string object, const MasterKey& key)
+SealedWriter::SealedWriter(storage::Storage& store, std::string object, const MasterKey& key, int zstd_level)
     : object_(std::move(object)),
       out_(store.create(object_)),
       aead_(key.data_key().view()),
-      compressor_(io::Codec::zstd, 3) {
+      compressor_(io::Codec::zstd, zstd_level) {
   Bytes header = to_bytes(kMagic);
   header.push_back(kVersion);
   out_->write(header);
@@ -45,6 +45,13 @@ SealedWriter::~SealedWriter() = default;
 void SealedWriter::write(ByteView data) {
   plain_total_ += data.size();
   while (!data.empty()) {
+    // A whole frame with more to follow is sealed straight from data: a 16 MiB WAL segment is not
+    // copied through pending_. The frames are the same as through pending_.
+    if (pending_.empty() && data.size() > kFrameBytes) {
+      seal_frame(data.first(kFrameBytes), false);
+      data = data.subspan(kFrameBytes);
+      continue;
+    }
     std::size_t take = std::min(data.size(), kFrameBytes - pending_.size());
     pending_.insert(pending_.end(), data.begin(), data.begin() + static_cast<std::ptrdiff_t>(take));
     data = data.subspan(take);
@@ -54,27 +61,38 @@ void SealedWriter::write(ByteView data) {
 }
 
 void SealedWriter::flush_frame(bool last) {
-  Bytes plain;
-  plain.reserve(pending_.size() + 1);
+  seal_frame(pending_, last);
+  pending_.clear();
+}
+
+void SealedWriter::seal_frame(ByteView chunk, bool last) {
+  // plain_ only grows (one frame's worth): compressing into it does not zero-fill a megabyte per
+  // frame. Its first five bytes are the flags and the plaintext length.
+  constexpr std::size_t kHead = 5;
+  if (plain_.size() < kHead + chunk.size()) plain_.resize(kHead + chunk.size());
   std::uint8_t flags = last ? kFlagLast : 0;
-  plain.push_back(0);
-  // A compressed frame records its plaintext length so the decoder can check it exactly.
-  put_u32le(plain, static_cast<std::uint32_t>(pending_.size()));
-  if (compressor_.compress(pending_, plain)) {
+  std::size_t plain_len = 0;
+  // The capacity is one byte short of the input, so a result that would not be smaller fails
+  // inside the codec instead of being written and thrown away.
+  std::optional<std::size_t> packed;
+  if (chunk.size() >= 2) packed = compressor_.compress_to(chunk, plain_.data() + kHead, chunk.size() - 1);
+  if (packed) {
     flags |= kFlagZstd;
+    // A compressed frame records its plaintext length so the decoder can check it exactly.
+    set_u32le(plain_.data() + 1, static_cast<std::uint32_t>(chunk.size()));
+    plain_len = kHead + *packed;
   } else {
-    plain.resize(1);
-    plain.insert(plain.end(), pending_.begin(), pending_.end());
+    if (!chunk.empty()) std::memcpy(plain_.data() + 1, chunk.data(), chunk.size());
+    plain_len = 1 + chunk.size();
   }
-  plain[0] = flags;
+  plain_[0] = flags;
   frame_.clear();
-  aead_.seal(plain, frame_aad(object_, frame_index_), frame_);
+  aead_.seal(ByteView(plain_.data(), plain_len), frame_aad(object_, frame_index_), frame_);
   Bytes length;
   put_u32le(length, static_cast<std::uint32_t>(frame_.size()));
   out_->write(length);
   out_->write(frame_);
   ++frame_index_;
-  pending_.clear();
 }
 
 void SealedWriter::commit() {

@@ -25,9 +25,12 @@
 
 namespace pgdr::repo {
 
+// The zstd level of sealed objects unless the writer is given another. Readers do not depend on it.
+inline constexpr int kSealedZstdLevel = 3;
+
 class SealedWriter {
  public:
-  SealedWriter(storage::Storage& store, std::string object, const MasterKey& key);
+  SealedWriter(storage::Storage& store, std::string object, const MasterKey& key, int zstd_level = kSealedZstdLevel);
   ~SealedWriter();
 
   void write(ByteView data);
@@ -37,13 +40,15 @@ class SealedWriter {
   std::uint64_t stored_bytes() const;
 
  private:
-  void flush_frame(bool last);
+  void flush_frame(bool last);  // seals pending_
+  void seal_frame(ByteView chunk, bool last);
 
   std::string object_;
   std::unique_ptr<storage::Writer> out_;
   io::Aead aead_;
   io::Compressor compressor_;
   Bytes pending_;
+  Bytes plain_;  // the frame's plaintext, reused from frame to frame
   Bytes frame_;
   std::uint64_t frame_index_ = 0;
   std::uint64_t plain_total_ = 0;

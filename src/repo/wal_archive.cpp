@@ -17,6 +17,11 @@ namespace {
 
 constexpr std::string_view kWalMagic = "PGDRWAL1";
 constexpr std::uint32_t kMaxHeaderBytes = 4096;
+// WAL objects are written at zstd level 1, not the sealed objects' 3: on WAL level 1 compresses
+// about twice as fast (816 against 402 MB/s on a 16 MiB segment of bulk inserts, 1 MiB blocks) to
+// an equal or better ratio (5.6x against 5.2x there), and each segment costs the archiver that
+// CPU (bench/README.md, "The archive agent").
+constexpr int kWalZstdLevel = 1;
 
 bool upper_hex(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'); });
@@ -74,7 +79,7 @@ void write_wal_object(const Repository& repo, const std::string& object, const s
   Bytes head = to_bytes(kWalMagic);
   put_u32le(head, static_cast<std::uint32_t>(header.size()));
   head.insert(head.end(), header.begin(), header.end());
-  SealedWriter out(repo.store(), object, repo.key());
+  SealedWriter out(repo.store(), object, repo.key(), kWalZstdLevel);
   out.write(head);
   out.write(content);
   out.commit();

@@ -42,8 +42,8 @@ std::optional<pg::SegmentSummary> read_segment_summary(const Repository& repo, c
 // Every summary object under wal/ as (segment name, object name), by name only.
 std::vector<std::pair<std::string, std::string>> list_summaries(const storage::Storage& store);
 
-// Summarises segment_name (content: the whole segment; previous: the whole segment before it,
-// when at hand) and stores the summary in each of repos that lacks one (all of them when
+// Summarises segment_name (content: the whole segment; previous: the segment before it, whole or
+// its last pages as pg::summarize_segment takes it, when at hand) and stores the summary in each of repos that lacks one (all of them when
 // only_missing is false). Never throws for the summary itself: returns one warning line naming
 // the segment and what failed, nullopt when every repository has its summary. A previous segment
 // that turns out not to precede this one is dropped and the summary built without it.

@@ -127,6 +127,37 @@ TEST_P(SegmentSummaryMajor, UnionOfSegmentMapsIsTheMapOfOnePass) {
   }
 }
 
+// What archive-push hands over: the previous segment's last pages only. The summary is the same,
+// byte for byte, as with the whole previous segment (whose summaries the tests above hold against
+// one pass over all the WAL).
+TEST_P(SegmentSummaryMajor, ThePreviousSegmentsTailGivesTheSameSummary) {
+  for (const WalFixture* f : {&testing::wal_fixture(GetParam()), &testing::wal_change_fixture(GetParam())}) {
+    SCOPED_TRACE(f->dir);
+    for (std::size_t i = 1; i < f->segments.size(); ++i) {
+      SCOPED_TRACE(f->segments[i].name);
+      const ByteView previous(f->segments[i - 1].bytes);
+      const auto start = previous_decode_start(previous);
+      ASSERT_TRUE(start);
+      EXPECT_GT(*start, 0u);
+      const Bytes whole = encode_segment_summary(summarize_segment(f->segments[i].name, f->segments[i].bytes,
+                                                                   previous, kSegmentBytes));
+      for (std::size_t tail_bytes : {std::size_t{64 * 1024}, previous.size() - *start}) {
+        const ByteView tail = previous.last(tail_bytes);
+        ASSERT_TRUE(previous_decode_start(tail));
+        EXPECT_EQ(*previous_decode_start(tail), tail_bytes - (previous.size() - *start));
+        EXPECT_EQ(encode_segment_summary(summarize_segment(f->segments[i].name, f->segments[i].bytes, tail,
+                                                           kSegmentBytes)),
+                  whole);
+      }
+      // One page holds at most one place to start: too little to find the record before the last.
+      EXPECT_FALSE(previous_decode_start(previous.last(kWalPageBytes)));
+      EXPECT_THROW(summarize_segment(f->segments[i].name, f->segments[i].bytes, previous.last(kWalPageBytes),
+                                     kSegmentBytes),
+                   Error);
+    }
+  }
+}
+
 TEST_P(SegmentSummaryMajor, RoundTripThroughBytes) {
   const WalFixture& f = testing::wal_change_fixture(GetParam());
   for (bool with_previous : {true, false}) {
