@@ -22,6 +22,7 @@ CLIENTS=4
 BULK_ROWS=50000
 DRAIN_TIMEOUT=1800
 BURST_SEGMENTS=64
+PGBR_PROCESS_MAX=4
 
 usage() {
     cat <<EOF
@@ -39,6 +40,7 @@ usage: $0 [options]   (run as root)
   --drain-timeout S   give up waiting for the archiver after S seconds (default $DRAIN_TIMEOUT)
   --burst-segments N  after the load, segments queued at once to time the archiver on an idle
                       machine (default $BURST_SEGMENTS; 0: skip)
+  --pgbackrest-process-max N  pgBackRest's process-max (default $PGBR_PROCESS_MAX)
   --results-dir DIR   where the JSON goes (default bench/results)
 EOF
 }
@@ -53,13 +55,14 @@ parse_args() {
             --bulk-rows) BULK_ROWS=${2:?}; shift ;;
             --drain-timeout) DRAIN_TIMEOUT=${2:?}; shift ;;
             --burst-segments) BURST_SEGMENTS=${2:?}; shift ;;
+            --pgbackrest-process-max) PGBR_PROCESS_MAX=${2:?}; shift ;;
             --results-dir) RESULTS_DIR=${2:?}; shift ;;
             -h|--help) usage; exit 0 ;;
             *) common_option "$@" || { usage >&2; die "unknown option: $1"; }; shift "$OPTION_VALUES" ;;
         esac
         shift
     done
-    require_positive DURATION SCALE CLIENTS BULK_ROWS DRAIN_TIMEOUT
+    require_positive DURATION SCALE CLIENTS BULK_ROWS DRAIN_TIMEOUT PGBR_PROCESS_MAX
     [[ $BURST_SEGMENTS =~ ^[0-9]+$ ]] || die "--burst-segments must be a number"
     [[ $RESULTS_DIR == /* ]] || RESULTS_DIR="$PWD/$RESULTS_DIR"
     local want=() t v
@@ -140,7 +143,7 @@ write_tool_config() {
     install -d -o postgres -g postgres -m 0700 "$VDIR/spool"
     local async=n
     [[ $V == pgbackrest-async ]] && async=y
-    write_pgbackrest_conf "$CONF" "$VDIR" "$PGDATA" "$PORT" "$SOCK" 4 <<EOF
+    write_pgbackrest_conf "$CONF" "$VDIR" "$PGDATA" "$PORT" "$SOCK" "$PGBR_PROCESS_MAX" <<EOF
 repo1-path=$REPO
 repo1-retention-full=99
 repo1-cipher-type=aes-256-cbc
@@ -548,7 +551,7 @@ collect_and_report() {
     json=$(jq -s \
         --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(hostname)" \
         --argjson duration "$DURATION" --argjson scale "$SCALE" --argjson clients "$CLIENTS" \
-        --argjson bulk_rows "$BULK_ROWS" --argjson burst "$BURST_SEGMENTS" --arg cpus "$(nproc)" \
+        --argjson bulk_rows "$BULK_ROWS" --argjson burst "$BURST_SEGMENTS" --argjson pgbr_pm "$PGBR_PROCESS_MAX" --arg cpus "$(nproc)" \
         --arg pgdr_rev "$(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
         --arg pgdr_version "$("$WORKDIR/bin/pgdr" --version 2>/dev/null || echo none)" \
         --arg pgbackrest "$($PGBACKREST version 2>/dev/null || echo none)" \
@@ -563,7 +566,7 @@ collect_and_report() {
             settings: {load_seconds: $duration, pgbench_scale: $scale, pgbench_clients: $clients,
                        bulk_rows_per_insert: $bulk_rows, burst_segments: $burst, shared_buffers: "256MB", max_wal_size: "4GB",
                        synchronous_commit: "on",
-                       pgbackrest: "compress-type=zst, process-max=4, repo1-cipher-type=aes-256-cbc",
+                       pgbackrest: "compress-type=zst, process-max=\($pgbr_pm), repo1-cipher-type=aes-256-cbc",
                        pgdr: "[key] passphrase_env, one local repository"},
             results: $rows,
             ratios: [ $rows[] | select(.tool == "pgdr" and .status == "ok" and $b != null)
