@@ -2,9 +2,11 @@
 # Verify throughput of pgdr against pgBackRest on the same PostgreSQL 15 cluster, in the same run:
 # one full backup with each tool (pgdr zstd + AES-256-GCM; pgBackRest zst + aes-256-cbc), then
 # `pgdr verify --full` (every pack read, decrypted, decompressed and hashed, every file of every
-# snapshot reassembled logically, every WAL object checked) and `pgbackrest verify` (every file
-# and WAL segment of the repository checked against its recorded checksum), each timed with a
-# cold page cache, and the throughput in MB/s of stored data (the repository's size on disk)
+# snapshot reassembled logically, every WAL object checked), `pgbackrest verify` (every file
+# and WAL segment of the repository checked against its recorded checksum) and a second
+# `pgdr verify` without --full (reverify_after 0s: every object due again, every pack proven by
+# the first run and now authenticated only), each timed with a cold page cache and then again
+# with a warm one, and the throughput in MB/s of stored data (the repository's size on disk)
 # printed and written as JSON. Run as root, by hand; not part of CI.
 set -euo pipefail
 
@@ -46,7 +48,7 @@ resolve_pgdr_bin
 [[ -z $BASELINE || -x $BASELINE ]] || die "baseline pgdr binary not found: $BASELINE"
 [[ -z $BASELINE ]] || BASELINE=$(realpath "$BASELINE")
 
-WORKDIR_PARTS=(pgdata sock logs bin sql pgbr 'repo-*' pgdr.toml catalog.db pgdr-verify.json)
+WORKDIR_PARTS=(pgdata sock logs bin sql pgbr 'repo-*' pgdr.toml catalog.db 'pgdr-*.json')
 set_exit_traps
 make_workdir pgdr-verify-bench
 PGDATA="$WORKDIR/pgdata"
@@ -67,6 +69,7 @@ write_pgdr_config "$PGDR_CONF" "$PGDATA" "$PORT" "local=$WORKDIR/repo-pgdr" <<CO
 process_max = $PROCESS_MAX
 [verify]
 process_max = $PROCESS_MAX
+reverify_after = "0s"
 [catalog]
 path = "$WORKDIR/catalog.db"
 CONF
@@ -108,49 +111,71 @@ cpu_timed() {
     { time "$@" 2>&3; } 3>&2 2>"$LOGS/$name.time"
 }
 cpu_seconds() { awk '{ printf "%.2f", $1 + $2 }' "$LOGS/$1.time"; }
-drop_caches
-log "pgdr verify --full"
-t0=$(now)
-rc=0; cpu_timed pgdr-verify pgdr verify --full --no-alerts --report "$WORKDIR/pgdr-verify.json" >"$LOGS/pgdr-verify.log" 2>&1 || rc=$?
-PGDR_SECS=$(fsub "$(now)" "$t0")
-PGDR_CPU=$(cpu_seconds pgdr-verify)
-((rc == 0)) || die "pgdr verify exited $rc: $(tail -8 "$LOGS/pgdr-verify.log")"
-drop_caches
-log "pgbackrest verify"
-t0=$(now)
-rc=0; cpu_timed pgbr-verify pgbr verify >"$LOGS/pgbr-verify.log" 2>&1 || rc=$?
-PGBR_SECS=$(fsub "$(now)" "$t0")
-PGBR_CPU=$(cpu_seconds pgbr-verify)
-((rc == 0)) || die "pgbackrest verify exited $rc: $(tail -5 "$LOGS/pgbr-verify.log")"
-BASE_SECS=null
-BASE_CPU=null
-if [[ -n $BASELINE ]]; then
-    drop_caches
-    log "pgdr verify --full (baseline binary)"
+# timed NAME cold|warm COMMAND...: runs COMMAND (its output in $LOGS/NAME.log), after dropping the
+# page cache when cold; sets SECS and CPU and dies naming NAME when it fails.
+timed() {
+    local name=$1 cache=$2; shift 2
+    [[ $cache == warm ]] || drop_caches
+    log "$name ($cache cache)"
+    local t0 rc=0
     t0=$(now)
-    rc=0; cpu_timed pgdr-baseline-verify pgdr_baseline verify --full --no-alerts >"$LOGS/pgdr-baseline-verify.log" 2>&1 || rc=$?
-    BASE_SECS=$(fsub "$(now)" "$t0")
-    BASE_CPU=$(cpu_seconds pgdr-baseline-verify)
-    ((rc == 0)) || die "baseline pgdr verify exited $rc: $(tail -8 "$LOGS/pgdr-baseline-verify.log")"
+    cpu_timed "$name" "$@" >"$LOGS/$name.log" 2>&1 || rc=$?
+    SECS=$(fsub "$(now)" "$t0")
+    CPU=$(cpu_seconds "$name")
+    ((rc == 0)) || die "$name exited $rc: $(tail -8 "$LOGS/$name.log")"
+}
+# run_json SECS CPU BYTES: one timed run as JSON.
+run_json() {
+    jq -n --argjson s "$1" --argjson c "$2" --arg mbs "$(mb_per_s "$3" "$1")" \
+        '{seconds: $s, cpu_seconds: $c, mb_per_s: ($mbs | tonumber)}'
+}
+# checksums_detail FILE KEY: a member of the checksums check's details in a pgdr verify report.
+checksums_detail() { jq ".checks[] | select(.name == \"checksums\") | .details.$2" "$1"; }
+
+# The --full run comes first: it records every object in the catalog, so that the re-verification
+# finds each pack proven before. Then the same three with the page cache left warm.
+declare -A RUNS
+for cache in cold warm; do
+    timed "pgdr-verify-full-$cache" "$cache" pgdr verify --full --no-alerts --report "$WORKDIR/pgdr-full-$cache.json"
+    RUNS[pgdr_full_$cache]=$(run_json "$SECS" "$CPU" "$PGDR_BYTES")
+    timed "pgbr-verify-$cache" "$cache" pgbr verify
+    RUNS[pgbackrest_$cache]=$(run_json "$SECS" "$CPU" "$PGBR_BYTES")
+    timed "pgdr-reverify-$cache" "$cache" pgdr verify --no-alerts --report "$WORKDIR/pgdr-reverify-$cache.json"
+    RUNS[pgdr_reverify_$cache]=$(run_json "$SECS" "$CPU" "$PGDR_BYTES")
+    AUTHENTICATED=$(checksums_detail "$WORKDIR/pgdr-reverify-$cache.json" packs_authenticated)
+    CHECKED=$(checksums_detail "$WORKDIR/pgdr-reverify-$cache.json" packs_checked)
+    [[ $AUTHENTICATED == "$CHECKED" && $CHECKED -gt 0 ]] ||
+        die "the re-verification authenticated $AUTHENTICATED of $CHECKED packs; expected all"
+done
+RUNS[pgdr_baseline_cold]=null
+if [[ -n $BASELINE ]]; then
+    timed pgdr-baseline-verify cold pgdr_baseline verify --full --no-alerts
+    RUNS[pgdr_baseline_cold]=$(run_json "$SECS" "$CPU" "$PGDR_BYTES")
 fi
 
-PGDR_READ=$(jq '.checks[] | select(.name == "checksums") | .details.bytes_read' "$WORKDIR/pgdr-verify.json")
+PGDR_READ=$(checksums_detail "$WORKDIR/pgdr-full-cold.json" bytes_read)
 mkdir -p "$RESULTS_DIR"
 OUT="$RESULTS_DIR/verify-$(date -u +%Y%m%dT%H%M%SZ).json"
 jq -n --argjson scale "$SCALE" --arg data "$DATA" --argjson pm "$PROCESS_MAX" \
-    --argjson pgdr_bytes "$PGDR_BYTES" --argjson pgdr_secs "$PGDR_SECS" --argjson pgdr_read "$PGDR_READ" \
-    --argjson pgbr_bytes "$PGBR_BYTES" --argjson pgbr_secs "$PGBR_SECS" \
-    --arg pgdr_mbs "$(mb_per_s "$PGDR_BYTES" "$PGDR_SECS")" --arg pgbr_mbs "$(mb_per_s "$PGBR_BYTES" "$PGBR_SECS")" \
-    --argjson pgdr_cpu "$PGDR_CPU" --argjson pgbr_cpu "$PGBR_CPU" --argjson base_cpu "$BASE_CPU" \
-    --argjson base_secs "$BASE_SECS" --arg base_mbs "$([[ $BASE_SECS == null ]] && echo 0 || mb_per_s "$PGDR_BYTES" "$BASE_SECS")" \
+    --argjson pgdr_bytes "$PGDR_BYTES" --argjson pgdr_read "$PGDR_READ" --argjson pgbr_bytes "$PGBR_BYTES" \
     --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" \
+    --argjson full_cold "${RUNS[pgdr_full_cold]}" --argjson full_warm "${RUNS[pgdr_full_warm]}" \
+    --argjson re_cold "${RUNS[pgdr_reverify_cold]}" --argjson re_warm "${RUNS[pgdr_reverify_warm]}" \
+    --argjson br_cold "${RUNS[pgbackrest_cold]}" --argjson br_warm "${RUNS[pgbackrest_warm]}" \
+    --argjson base "${RUNS[pgdr_baseline_cold]}" \
     '{scale: $scale, data: $data, process_max: $pm, load_average: $load,
-      pgdr: {repo_bytes: $pgdr_bytes, bytes_read: $pgdr_read, seconds: $pgdr_secs, cpu_seconds: $pgdr_cpu,
-             mb_per_s: ($pgdr_mbs | tonumber)},
-      pgdr_baseline: (if $base_secs == null then null
-                      else {seconds: $base_secs, cpu_seconds: $base_cpu, mb_per_s: ($base_mbs | tonumber)} end),
-      pgbackrest: {repo_bytes: $pgbr_bytes, seconds: $pgbr_secs, cpu_seconds: $pgbr_cpu, mb_per_s: ($pgbr_mbs | tonumber)}}' | tee "$OUT"
-log "pgdr verify --full: $PGDR_BYTES bytes stored, $PGDR_SECS s = $(mb_per_s "$PGDR_BYTES" "$PGDR_SECS") MB/s, $PGDR_CPU s of CPU"
-log "pgbackrest verify:  $PGBR_BYTES bytes stored, $PGBR_SECS s = $(mb_per_s "$PGBR_BYTES" "$PGBR_SECS") MB/s, $PGBR_CPU s of CPU"
-[[ $BASE_SECS == null ]] || log "baseline pgdr verify --full: $BASE_SECS s = $(mb_per_s "$PGDR_BYTES" "$BASE_SECS") MB/s, $BASE_CPU s of CPU"
+      pgdr: ({repo_bytes: $pgdr_bytes, bytes_read: $pgdr_read} + $full_cold),
+      pgdr_warm: $full_warm,
+      pgdr_reverify: $re_cold,
+      pgdr_reverify_warm: $re_warm,
+      pgdr_baseline: $base,
+      pgbackrest: ({repo_bytes: $pgbr_bytes} + $br_cold),
+      pgbackrest_warm: $br_warm}' | tee "$OUT"
+for run in pgdr_full pgdr_reverify pgbackrest; do
+    for cache in cold warm; do
+        log "$run, $cache cache: $(jq -r '"\(.seconds) s = \(.mb_per_s) MB/s, \(.cpu_seconds) s of CPU"' <<<"${RUNS[${run}_$cache]}")"
+    done
+done
+[[ ${RUNS[pgdr_baseline_cold]} == null ]] ||
+    log "baseline pgdr verify --full: $(jq -r '"\(.seconds) s, \(.cpu_seconds) s of CPU"' <<<"${RUNS[pgdr_baseline_cold]}")"
 log "results in $OUT"

@@ -69,4 +69,12 @@ std::size_t BlockCodec::open_frame_to(ByteView sealed, std::vector<BlockId>& ids
   }
 }
 
+std::size_t BlockCodec::authenticate_frame(ByteView sealed, std::vector<BlockId>& ids) {
+  try {
+    return open_header(sealed, ids).raw_bytes;
+  } catch (const Error& e) {
+    throw Error(ErrorKind::corrupt, std::string("frame: ") + e.what());
+  }
+}
+
 }  // namespace pgdr::repo

@@ -42,6 +42,11 @@ class BlockCodec {
   // The same, but the plaintext is placed at the start of buf, which is grown when too small and
   // never shrunk (so a reader reusing buf does not zero-fill it per frame); returns its length.
   std::size_t open_frame_to(ByteView sealed, std::vector<BlockId>& ids, Bytes& buf);
+  // Authenticates a frame and reads its header, without decompressing: fills ids and returns the
+  // length of the plaintext its payload holds. Enough where the content itself is not needed:
+  // copying a frame as it is, or re-checking one whose content was proven before (authentic
+  // bytes that decoded once decode the same again). Throws Error(corrupt) "frame: <why>".
+  std::size_t authenticate_frame(ByteView sealed, std::vector<BlockId>& ids);
 
  private:
   io::Sha256 sha_;

@@ -137,7 +137,7 @@ std::vector<PackEntry> BlockReader::listed_frame(const WholePack& pack, std::uin
     if (it->length == length) blocks.push_back(*it);
   if (blocks.empty()) throw bad("a kept snapshot refers to it, the trailer does not list it");
   try {
-    codec_.open_frame_to(pack.bytes.subspan(offset, length), ids_, plain_);
+    codec_.authenticate_frame(pack.bytes.subspan(offset, length), ids_);
   } catch (const Error& e) {
     throw bad(e.what());
   }
@@ -146,16 +146,17 @@ std::vector<PackEntry> BlockReader::listed_frame(const WholePack& pack, std::uin
   return blocks;
 }
 
-std::span<const io::Digest> BlockReader::proven_frame(const WholePack& pack, std::span<const PackEntry> frame,
-                                                      std::uint32_t block_bytes) {
+void BlockReader::open_listed(const WholePack& pack, std::span<const PackEntry> frame, std::uint32_t block_bytes,
+                              bool decode) {
   const PackEntry& first = frame.front();
   auto bad = [&](const std::string& why) { return frame_damage(pack.pack_id, where_, first.offset, why); };
   if (first.length == 0 || first.offset < pack.base ||
       first.offset - pack.base + std::uint64_t{first.length} > pack.bytes.size())
     throw bad("frame beyond the pack");
+  ByteView sealed = pack.bytes.subspan(first.offset - pack.base, first.length);
   std::size_t plain_bytes = 0;
   try {
-    plain_bytes = codec_.open_frame_to(pack.bytes.subspan(first.offset - pack.base, first.length), ids_, plain_);
+    plain_bytes = decode ? codec_.open_frame_to(sealed, ids_, plain_) : codec_.authenticate_frame(sealed, ids_);
   } catch (const Error& e) {
     throw bad(e.what());
   }
@@ -168,19 +169,35 @@ std::span<const io::Digest> BlockReader::proven_frame(const WholePack& pack, std
     if (e.index != k) throw bad("trailer lists the frame's blocks out of order");
     std::size_t len = std::min<std::size_t>(block_bytes, plain_bytes - pos);
     if (len != e.raw_length) throw bad("block " + std::to_string(k) + " has the wrong length");
-    views_.emplace_back(plain_.data() + pos, len);
+    if (decode) views_.emplace_back(plain_.data() + pos, len);
     pos += len;
   }
+  if (pos != plain_bytes) throw bad("frame longer than its blocks");
+}
+
+std::span<const io::Digest> BlockReader::proven_frame(const WholePack& pack, std::span<const PackEntry> frame,
+                                                      std::uint32_t block_bytes) {
+  open_listed(pack, frame, block_bytes, true);
   // The frame's blocks are hashed side by side (see io/sha256_lanes.h), then each digest's HMAC is
   // compared with the ids in the frame and in the trailer.
   digests_.resize(views_.size());
   io::sha256_many(views_, digests_);
   for (std::size_t k = 0; k < ids_.size(); ++k) {
     BlockId id = codec_.id_of_digest(digests_[k]);
-    if (id != ids_[k] || id != frame[k].id) throw bad("block " + std::to_string(k) + " does not match its id");
+    if (id != ids_[k] || id != frame[k].id)
+      throw frame_damage(pack.pack_id, where_, frame.front().offset,
+                         "block " + std::to_string(k) + " does not match its id");
   }
-  if (pos != plain_bytes) throw bad("frame longer than its blocks");
   return digests_;
+}
+
+void BlockReader::authenticated_frame(const WholePack& pack, std::span<const PackEntry> frame,
+                                      std::uint32_t block_bytes) {
+  open_listed(pack, frame, block_bytes, false);
+  for (std::size_t k = 0; k < ids_.size(); ++k)
+    if (ids_[k] != frame[k].id)
+      throw frame_damage(pack.pack_id, where_, frame.front().offset,
+                         "block " + std::to_string(k) + " is not the block the trailer lists");
 }
 
 }  // namespace pgdr::repo

@@ -2,7 +2,8 @@
 // the frames it copies, verify every frame of a pack. Here and nowhere else:
 //  - range coalescing: the distinct frames a read needs, neighbouring frames of one pack fetched
 //    in one ranged get of at most kMaxCoalescedRead bytes, each frame opened once;
-//  - frame opening: authenticated, decrypted and decompressed by repo/block_codec.h;
+//  - frame opening: authenticated, decrypted and decompressed by repo/block_codec.h (or only
+//    authenticated, where the content is not needed);
 //  - the checks: a frame holds the block a manifest names at its index, a frame and its pack's
 //    trailer (repo/pack.h) agree on its blocks, a block's HMAC is its id;
 //  - the message of a damaged frame, "corrupt pack <object> in <where> (frame at offset <n>:
@@ -96,6 +97,10 @@ class BlockReader {
   // frame may be shorter). Throws CorruptPack (frame_damage).
   std::span<const io::Digest> proven_frame(const WholePack& pack, std::span<const PackEntry> frame,
                                            std::uint32_t block_bytes);
+  // Verify, for a frame whose content an earlier run proved: the same frame authenticated (not
+  // decompressed, not hashed), holding as many blocks as listed, in order, of the listed lengths,
+  // with the trailer's ids. Throws CorruptPack (frame_damage).
+  void authenticated_frame(const WholePack& pack, std::span<const PackEntry> frame, std::uint32_t block_bytes);
 
  private:
   // Where one frame a read_blocks call needs lies.
@@ -114,6 +119,9 @@ class BlockReader {
   void gather_frames(const BlockRead& read);
   void fetch_frames(const BlockRead& read);
   const Frame& frame_of(const BlockRef& ref) const;
+  // proven_frame's and authenticated_frame's common part: the frame opened (decoded into plain_
+  // when decode, else authenticated only) and checked against its trailer entries, but for ids.
+  void open_listed(const WholePack& pack, std::span<const PackEntry> frame, std::uint32_t block_bytes, bool decode);
 
   const storage::Storage& store_;
   const MasterKey& key_;

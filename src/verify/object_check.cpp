@@ -1,13 +1,19 @@
 // The checksums check. Three passes over the repository on process_max threads (1 and 3 from
 // one queue, then 2):
-//  1. packs: each read whole, once; its trailer opened, every frame authenticated and decoded,
-//     every block's SHA-256 computed and its HMAC compared with the id in the frame and in the
-//     trailer (repo/block_reader.h). The digests are kept in memory (64 bytes per block) for pass 2.
-//  2. manifests: each read and checked; every file reassembled logically: its block digests,
-//     taken from pass 1 (or computed for zero blocks), hashed in order and compared with the file's
-//     recorded SHA-256. A block in a pack not read this run (verified before) cannot be hashed, so
-//     that file's digest is checked only by a run that reads all its packs (--full, or once they
-//     are due again); its pack must still exist.
+//  1. packs: each read once, trailer first, then its frames in windows. A pack no run verified
+//     before is proven: every frame authenticated and decoded, every block's SHA-256 computed and
+//     its HMAC compared with the id in the frame and in the trailer (repo/block_reader.h). A pack
+//     an earlier run proved (recorded in the catalog, not --full) is authenticated: every frame's
+//     AEAD tag and its ids against the trailer, nothing decompressed or hashed. Unchanged
+//     authentic bytes decode as they did, and what changed fails authentication, so the earlier
+//     proof still holds at a fraction of the cost. What each block is (ids, and the digests of a
+//     proven pack) waits for pass 2 in a spool (verify/proven_blocks.h).
+//  2. manifests: each read and checked; every file reassembled logically: its block ids (format 2
+//     manifests) or block digests (format 1, known only for packs proven in this run), hashed in
+//     order and compared with the file's recorded SHA-256. A block in a pack not read this run
+//     (verified within reverify_after) cannot be placed, so that file's digest is checked only by
+//     a run that reads all its packs (--full, or once they are due again); its pack must still
+//     exist.
 //  3. WAL objects: each fetched as archive-get would, size and SHA-256 checked.
 // Objects recorded in the catalog as verified within reverify_after are skipped, unless --full.
 #include <algorithm>
@@ -72,6 +78,7 @@ struct PackState {
   std::vector<std::string> ids;                     // pack number -> pack id
   std::unordered_map<std::string, std::uint32_t> number;
   std::vector<bool> read_now;                        // read in this run
+  std::vector<bool> decode_now;                      // ... and decoded (else authenticated only)
   std::map<std::uint32_t, std::string> bad_pack;     // whole pack unreadable (or missing): why
   std::set<std::uint32_t> missing;                   // listed by a snapshot, absent from the repository
   std::map<std::uint64_t, std::string> bad_frame;    // frame_key -> why
@@ -162,8 +169,10 @@ ManifestOutcome check_manifest(const repo::Repository& repo, const std::string& 
       }
       if (idx->digest_over_ids())
         file_hash.update(ref.id);
-      else
+      else if (st.decode_now[pn])
         file_hash.update(block->digest);
+      else
+        digest_known = false;  // a format 1 digest needs the block's SHA-256, not computed here
     }
     io::Digest d = file_hash.finish();
     if (!file_error.empty()) {
@@ -222,6 +231,7 @@ class ObjectCheck {
     ObjectKind kind;
     std::size_t index;  // into the packs, snapshots or WAL names
     std::string object;
+    bool verified_before = false;  // the catalog records an earlier run that verified it
   };
 
   // The packs and WAL objects in the repository, the packs snapshots list but it lacks, and the
@@ -253,6 +263,7 @@ class ObjectCheck {
         }
     for (const auto& o : repo_.store().list(repo::kSnapshotsDir)) manifests_present_.insert(o.path);
     st_.read_now.assign(st_.ids.size(), false);
+    st_.decode_now.assign(st_.ids.size(), false);
     st_.blocks = std::make_unique<ProvenBlocks>(st_.ids.size());
   }
 
@@ -261,14 +272,16 @@ class ObjectCheck {
   void plan() {
     auto consider = [&](ObjectKind kind, std::size_t index, const std::string& object) {
       ++total_;
+      bool before = false;
       if (!options_.full && catalog_) {
         auto when = catalog_->verified_at(repo_.name(), object);
         if (when && options_.now - *when < options_.reverify_after) {
           ++skipped_;
           return;
         }
+        before = when.has_value();
       }
-      due_.push_back({kind, index, object});
+      due_.push_back({kind, index, object, before});
     };
     for (std::size_t i = 0; i < listed_packs_; ++i) consider(ObjectKind::pack, i, repo::pack_object(st_.ids[i]));
     for (std::size_t i = 0; i < snaps_.size(); ++i)
@@ -288,6 +301,10 @@ class ObjectCheck {
         case ObjectKind::pack:
           packs_due_.push_back(static_cast<std::uint32_t>(c.index));
           st_.read_now[c.index] = true;
+          // Every pack the catalog records was proven by some run: a pack is recorded only after
+          // a run proved it or, proven before, authenticated it.
+          st_.decode_now[c.index] = !c.verified_before;
+          (c.verified_before ? packs_authenticated_ : packs_decoded_)++;
           break;
         case ObjectKind::manifest:
           manifests_due_.push_back(c.index);
@@ -373,6 +390,7 @@ class ObjectCheck {
     std::vector<ProvenBlock> found;
     std::vector<std::pair<std::uint64_t, std::string>> bad;
     const std::uint32_t block_bytes = repo_.settings().block_bytes;
+    const bool decode = st_.decode_now[pack_no];
     const auto& entries = pack.entries;
     found.reserve(entries.size());  // exactly: a pack of well-compressed pages lists 100,000 blocks
     std::optional<Bytes> window;
@@ -405,9 +423,14 @@ class ObjectCheck {
         }
       }
       try {
-        std::span<const io::Digest> digests = reader.proven_frame(pack, frame, block_bytes);
-        for (std::size_t k = 0; k < frame.size(); ++k)
-          found.push_back({frame[k].offset, frame[k].index, frame[k].id, digests[k]});
+        if (decode) {
+          std::span<const io::Digest> digests = reader.proven_frame(pack, frame, block_bytes);
+          for (std::size_t k = 0; k < frame.size(); ++k)
+            found.push_back({frame[k].offset, frame[k].index, frame[k].id, digests[k]});
+        } else {
+          reader.authenticated_frame(pack, frame, block_bytes);
+          for (std::size_t k = 0; k < frame.size(); ++k) found.push_back({frame[k].offset, frame[k].index, frame[k].id, {}});
+        }
       } catch (const repo::CorruptPack& e) {
         bad.push_back({frame_key(pack_no, frame.front().offset), e.detail()});
       }
@@ -630,6 +653,8 @@ class ObjectCheck {
                  {"objects_not_sampled", not_sampled_},
                  {"sample_percent", options_.sample_percent ? nlohmann::json(*options_.sample_percent) : nlohmann::json()},
                  {"packs_checked", packs_due_.size()},
+                 {"packs_decoded", packs_decoded_},
+                 {"packs_authenticated", packs_authenticated_},
                  {"manifests_checked", manifests_due_.size()},
                  {"wal_objects_checked", wal_due_.size()},
                  {"blocks_checked", st_.blocks->count()},
@@ -645,6 +670,9 @@ class ObjectCheck {
     std::snprintf(buf, sizeof buf, "%zu of %zu objects read (%s, %.1f MiB/s), %zu skipped as verified before",
                   due_.size(), total_, human_bytes(bytes_read_.load()).c_str(), mib_s, skipped_);
     r.summary = buf;
+    if (packs_authenticated_)
+      r.summary += ", " + std::to_string(packs_authenticated_) + " pack" + (packs_authenticated_ == 1 ? "" : "s") +
+                   " proven before authenticated only";
     if (not_sampled_) r.summary += ", " + std::to_string(not_sampled_) + " not in the sample";
     r.summary += problems.empty() ? ", none damaged" : ", " + std::to_string(problems.size()) + " damaged";
     return r;
@@ -663,6 +691,7 @@ class ObjectCheck {
   std::set<std::string> manifests_present_;
   std::vector<Candidate> due_;
   std::size_t total_ = 0, skipped_ = 0, not_sampled_ = 0;
+  std::size_t packs_decoded_ = 0, packs_authenticated_ = 0;
   std::vector<std::uint32_t> packs_due_;  // largest first
   std::vector<std::size_t> manifests_due_;
   std::vector<std::size_t> wal_due_;      // largest first

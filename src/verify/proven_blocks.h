@@ -1,6 +1,7 @@
-// The blocks verify's first pass proved (authenticated, decoded, hashed, their id confirmed), kept
-// per pack in an unlinked spool file instead of in memory: a repository of tens of gigabytes holds
-// millions of blocks, and verify's memory must not grow with it. The second pass looks each
+// The blocks verify's first pass found in good frames (proven, or authenticated where an earlier
+// run proved them; see verify/object_check.cpp), kept per pack in an unlinked spool file instead
+// of in memory: a repository of tens of gigabytes holds millions of blocks, and verify's memory
+// must not grow with it. The second pass looks each
 // manifest reference up through a Lookup, which keeps the last few packs' blocks at hand (a file's
 // blocks mostly sit in a few packs, in order).
 #pragma once
@@ -18,7 +19,7 @@ struct ProvenBlock {
   std::uint32_t offset = 0;  // of its frame in the pack
   std::uint16_t index = 0;   // in the frame
   io::Digest id{};           // its name (HMAC of the digest)
-  io::Digest digest{};       // SHA-256 of its plaintext
+  io::Digest digest{};       // SHA-256 of its plaintext; zero when its pack was authenticated only
 };
 
 class ProvenBlocks {

@@ -97,6 +97,65 @@ TEST_F(VerifyTest, FlippedByteInAPackFailsNamingThePackAndTheSnapshotsItAffects)
   EXPECT_EQ(again.check("checksums")["details"]["problems"][0]["object"], object);
 }
 
+TEST_F(VerifyTest, PacksProvenBeforeAreAuthenticatedAndADamagedOneIsStillFound) {
+  // Every object falls due at every run; the catalog still remembers which were proven.
+  write_verify_config("[verify]\nreverify_after = \"0s\"\n");
+  pgdr_ok({"init"});
+  cluster_->psql("CREATE TABLE t AS SELECT g, md5(g::text) m FROM generate_series(1, 50000) g");
+  std::string a = backup();
+  archive_now();
+
+  auto first = verify();
+  ASSERT_EQ(first.run.exit_code, 0) << first.run.out << first.run.err;
+  auto d1 = first.check("checksums")["details"];
+  const int n = d1["packs_checked"].get<int>();
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(d1["packs_decoded"], n);
+  EXPECT_EQ(d1["packs_authenticated"], 0);
+
+  // The second run reads every pack again but decodes none; every file still reassembles.
+  auto second = verify();
+  ASSERT_EQ(second.run.exit_code, 0) << second.run.out << second.run.err;
+  auto d2 = second.check("checksums")["details"];
+  EXPECT_EQ(d2["packs_checked"], n);
+  EXPECT_EQ(d2["packs_authenticated"], n);
+  EXPECT_EQ(d2["packs_decoded"], 0);
+  EXPECT_EQ(d2["blocks_checked"], d1["blocks_checked"]);
+  EXPECT_EQ(d2["files_digest_checked"], d1["files_digest_checked"]);
+  EXPECT_EQ(d2["files_digest_checked"], d2["files_reassembled"]);
+  EXPECT_TRUE(has(second.check("checksums")["summary"],
+                  std::to_string(n) + (n == 1 ? " pack" : " packs") + " proven before authenticated only"))
+      << second.check("checksums").dump(2);
+
+  // --full proves everything again.
+  auto full = verify({"--full"});
+  ASSERT_EQ(full.run.exit_code, 0);
+  EXPECT_EQ(full.check("checksums")["details"]["packs_decoded"], n);
+  EXPECT_EQ(full.check("checksums")["details"]["packs_authenticated"], 0);
+
+  // A byte flipped inside a frame of a pack proven before fails its authentication.
+  std::string pack = packs().front();
+  std::string object = pack.substr(repo_dir_.size() + 1);
+  flip_byte(pack, fs::file_size(pack) / 3);
+  auto v = verify();
+  EXPECT_EQ(v.run.exit_code, 2) << v.run.out << v.run.err;
+  auto c = v.check("checksums");
+  EXPECT_EQ(c["details"]["packs_authenticated"], n);
+  auto problems = c["details"]["problems"];
+  ASSERT_EQ(problems.size(), 1u) << problems.dump(2);
+  EXPECT_EQ(problems[0]["object"], object);
+  EXPECT_TRUE(has(problems[0]["error"], "corrupt pack " + object)) << problems[0].dump();
+  EXPECT_TRUE(has(problems[0]["error"], "authentication failed")) << problems[0].dump();
+  EXPECT_EQ(problems[0]["snapshots"], nlohmann::json::array({a})) << problems[0].dump();
+
+  // Damage is forgotten as verified: once mended, the pack is proven again, not trusted.
+  flip_byte(pack, fs::file_size(pack) / 3);
+  auto mended = verify();
+  EXPECT_EQ(mended.run.exit_code, 0) << mended.run.out;
+  EXPECT_EQ(mended.check("checksums")["details"]["packs_decoded"], 1);
+  EXPECT_EQ(mended.check("checksums")["details"]["packs_authenticated"], n - 1);
+}
+
 TEST_F(VerifyTest, PackDeletedAfterAVerifyIsFoundByTheNextIncrementalRun) {
   pgdr_ok({"init"});
   cluster_->psql("CREATE TABLE t AS SELECT g, md5(g::text) m FROM generate_series(1, 50000) g");

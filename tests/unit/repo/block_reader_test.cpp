@@ -263,6 +263,26 @@ TEST_F(BlockReaderTest, ABlockWhoseContentIsNotItsIdIsRefused) {
   EXPECT_EQ(reader.object_in_hand(), pack_object(a.id));
 }
 
+TEST_F(BlockReaderTest, AuthenticationAloneDoesNotProveABlocksContentIsItsId) {
+  // What verify leaves to the run that first proved a pack: a frame sealed (with the key) around
+  // content that is not its id authenticates, and only decoding it finds that.
+  Bytes content = random_data(kBlock, 1);
+  BlockId claimed = codec_.id_of(random_data(kBlock, 2));
+  Pack a;
+  a.id = new_pack_id();
+  PackWriter w(store_, key_, a.id);
+  w.add_frame(codec_, {claimed}, content, kBlock);
+  w.commit();
+  BlockReader reader(store_, key_, where());
+  Bytes bytes = raw(pack_object(a.id));
+  WholePack pack = reader.whole_pack(a.id, bytes);
+  ASSERT_EQ(pack.entries.size(), 1u);
+  EXPECT_NO_THROW(reader.authenticated_frame(pack, pack.entries, kBlock));
+  Error e = error_of([&] { reader.proven_frame(pack, pack.entries, kBlock); });
+  EXPECT_EQ(std::string(e.what()), "corrupt pack " + pack_object(a.id) + " in " + where() + " (frame at offset " +
+                                       std::to_string(pack.entries[0].offset) + ": block 0 does not match its id)");
+}
+
 TEST_F(BlockReaderTest, AWholePackProvesEveryFrameAndNamesADamagedOne) {
   Pack a = write_pack(3, 3, 1);
   BlockReader reader(store_, key_, where());
@@ -274,6 +294,7 @@ TEST_F(BlockReaderTest, AWholePackProvesEveryFrameAndNamesADamagedOne) {
     auto digests = reader.proven_frame(pack, frame, kBlock);
     ASSERT_EQ(digests.size(), 3u);
     for (std::size_t k = 0; k < 3; ++k) EXPECT_EQ(digests[k], io::Sha256::of(a.blocks[3 * f + k]));
+    EXPECT_NO_THROW(reader.authenticated_frame(pack, frame, kBlock));
   }
   // The copy path: the blocks of a frame a manifest names.
   auto listed = reader.listed_frame(pack, a.frames[2][0].offset, a.frames[2][0].length);
@@ -290,6 +311,13 @@ TEST_F(BlockReaderTest, AWholePackProvesEveryFrameAndNamesADamagedOne) {
   } catch (const CorruptPack& e) {
     EXPECT_EQ(e.detail(), why);
     EXPECT_EQ(std::string(e.what()), "corrupt pack " + pack_object(a.id) + " in " + where() + " (" + why + ")");
+  }
+  // Authentication alone finds any changed byte of a frame.
+  try {
+    reader.authenticated_frame(pack, frame, kBlock);
+    FAIL() << "no error";
+  } catch (const CorruptPack& e) {
+    EXPECT_EQ(e.detail(), why);
   }
   Error copy = error_of([&] { reader.listed_frame(pack, offset, a.frames[1][0].length); });
   EXPECT_EQ(std::string(copy.what()), "corrupt pack " + pack_object(a.id) + " in " + where() + " (" + why + ")");
@@ -313,26 +341,33 @@ TEST_F(BlockReaderTest, TrailerAndFrameMustAgreeOnTheBlocks) {
   Bytes bytes = raw(pack_object(a.id));
   WholePack pack = reader.whole_pack(a.id, bytes);
   const std::string prefix = "frame at offset " + std::to_string(a.frames[0][0].offset) + ": ";
-  auto proven_why = [&](std::vector<PackEntry> frame) {
+  auto why = [&](bool decode, std::vector<PackEntry> frame) {
     try {
-      reader.proven_frame(pack, frame, kBlock);
+      if (decode) reader.proven_frame(pack, frame, kBlock);
+      else reader.authenticated_frame(pack, frame, kBlock);
     } catch (const CorruptPack& e) {
       return e.detail();
     }
     return std::string("<none>");
   };
+  // Proven or only authenticated, a frame and its trailer entries must agree.
   std::vector<PackEntry> frame(pack.entries.begin(), pack.entries.begin() + 2);
-  EXPECT_EQ(proven_why({frame[0]}), prefix + "frame holds 2 blocks, the trailer lists 1");
-  EXPECT_EQ(proven_why({frame[1], frame[0]}), prefix + "trailer lists the frame's blocks out of order");
-  auto short_block = frame;
-  short_block[1].raw_length = 100;
-  EXPECT_EQ(proven_why(short_block), prefix + "block 1 has the wrong length");
+  for (bool decode : {true, false}) {
+    SCOPED_TRACE(decode ? "proven" : "authenticated");
+    EXPECT_EQ(why(decode, frame), "<none>");
+    EXPECT_EQ(why(decode, {frame[0]}), prefix + "frame holds 2 blocks, the trailer lists 1");
+    EXPECT_EQ(why(decode, {frame[1], frame[0]}), prefix + "trailer lists the frame's blocks out of order");
+    auto short_block = frame;
+    short_block[1].raw_length = 100;
+    EXPECT_EQ(why(decode, short_block), prefix + "block 1 has the wrong length");
+    auto empty = frame;
+    empty[0].length = 0;
+    EXPECT_EQ(why(decode, empty), prefix + "frame beyond the pack");
+  }
   auto other_id = frame;
   other_id[0].id = a.frames[1][0].id;
-  EXPECT_EQ(proven_why(other_id), prefix + "block 0 does not match its id");
-  auto empty = frame;
-  empty[0].length = 0;
-  EXPECT_EQ(proven_why(empty), prefix + "frame beyond the pack");
+  EXPECT_EQ(why(true, other_id), prefix + "block 0 does not match its id");
+  EXPECT_EQ(why(false, other_id), prefix + "block 0 is not the block the trailer lists");
 
   pack.entries[1].id = a.frames[1][0].id;
   Error e = error_of([&] { reader.listed_frame(pack, a.frames[0][0].offset, a.frames[0][0].length); });
