@@ -154,13 +154,10 @@ struct Pusher {
   // never made without its record.
   static void replace(const repo::Repository& r, const std::string& name, ByteView content, const std::string& problem) {
     auto stored = r.store().read(repo::wal_object(name));
-    repo::AuditEntry entry;
-    entry.command = "archive-push";
-    entry.what = "WAL file " + name;
-    entry.result = "OK";
-    entry.details = "replaced an invalid stored object (stored object sha256 " +
-                    (stored ? to_hex(io::Sha256::of(*stored)) : std::string("none")) + ": " + problem +
-                    ") with a valid file (content sha256 " + to_hex(io::Sha256::of(content)) + ")";
+    repo::AuditEntry entry = repo::wal_replacement_entry(
+        name, "replaced an invalid stored object (stored object sha256 " +
+                  (stored ? to_hex(io::Sha256::of(*stored)) : std::string("none")) + ": " + problem +
+                  ") with a valid file (content sha256 " + to_hex(io::Sha256::of(content)) + ")");
     repo::append_audit(r, entry);
     repo::overwrite_wal_file(r, name, content);
   }

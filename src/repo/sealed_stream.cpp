@@ -140,7 +140,7 @@ void SealedReader::fill_raw(std::size_t n) {
   raw_.insert(raw_.end(), got->begin(), got->end());
 }
 
-bool SealedReader::next_frame() {
+bool SealedReader::next_frame(bool decode) {
   if (last_seen_) return false;
   if (raw_offset_ == object_size_ && raw_pos_ == raw_.size()) corrupt("truncated: the last frame is missing");
   fill_raw(4);
@@ -164,17 +164,22 @@ bool SealedReader::next_frame() {
     if (plain.size() < 5) corrupt("frame " + std::to_string(frame_index_) + " is too short");
     std::uint32_t original = get_u32le(plain.data() + 1);
     if (original > kFrameBytes) corrupt("frame " + std::to_string(frame_index_) + " claims an impossible size");
-    if (plain_.size() < original) plain_.resize(original);
-    try {
-      decompressor_.decompress_to(io::Codec::zstd, ByteView(plain.data() + 5, plain.size() - 5), original, plain_.data());
-    } catch (const Error& e) {
-      corrupt("frame " + std::to_string(frame_index_) + ": " + e.what());
+    if (decode) {
+      if (plain_.size() < original) plain_.resize(original);
+      try {
+        decompressor_.decompress_to(io::Codec::zstd, ByteView(plain.data() + 5, plain.size() - 5), original,
+                                    plain_.data());
+      } catch (const Error& e) {
+        corrupt("frame " + std::to_string(frame_index_) + ": " + e.what());
+      }
     }
     plain_len_ = original;
   } else {
     plain_len_ = plain.size() - 1;
-    if (plain_.size() < plain_len_) plain_.resize(plain_len_);
-    if (plain_len_ > 0) std::memcpy(plain_.data(), plain.data() + 1, plain_len_);
+    if (decode) {
+      if (plain_.size() < plain_len_) plain_.resize(plain_len_);
+      if (plain_len_ > 0) std::memcpy(plain_.data(), plain.data() + 1, plain_len_);
+    }
   }
   ++frame_index_;
   if (flags & kFlagLast) {
@@ -218,6 +223,16 @@ bool SealedReader::at_end() {
     if (!next_frame()) return true;
   }
   return false;
+}
+
+std::uint64_t SealedReader::authenticate_rest() {
+  std::uint64_t skipped = plain_len_ - plain_pos_;
+  plain_pos_ = plain_len_;
+  while (next_frame(false)) {
+    skipped += plain_len_;
+    plain_pos_ = plain_len_;
+  }
+  return skipped;
 }
 
 void write_sealed_object(storage::Storage& store, const std::string& object, const MasterKey& key, ByteView data) {

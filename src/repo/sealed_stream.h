@@ -69,9 +69,16 @@ class SealedReader {
   void read_exact(std::uint8_t* dst, std::size_t n);
   // True when every byte has been consumed and the last frame was seen.
   bool at_end();
+  // Skips the rest of the stream, authenticating every frame to the last one (so truncation,
+  // reordering and any changed byte are still found) without decompressing: for an object whose
+  // content an earlier read proved. Returns how many bytes of the stream it skipped, as the
+  // frames declare them.
+  std::uint64_t authenticate_rest();
 
  private:
-  bool next_frame();
+  // The next frame authenticated and, when decode, its content made readable; false after the
+  // last one.
+  bool next_frame(bool decode = true);
   void fill_raw(std::size_t n);
   [[noreturn]] void corrupt(const std::string& why) const;
 

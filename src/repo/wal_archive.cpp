@@ -119,6 +119,28 @@ void overwrite_wal_file(const Repository& repo, const std::string& name, ByteVie
   write_wal_object(repo, wal_object(name), name, content, to_hex(io::Sha256::of(content)));
 }
 
+namespace {
+constexpr std::string_view kReplacedWhat = "WAL file ";
+}
+
+AuditEntry wal_replacement_entry(const std::string& name, std::string details) {
+  AuditEntry entry;
+  entry.command = "archive-push";
+  entry.what = std::string(kReplacedWhat) + name;
+  entry.result = "OK";
+  entry.details = std::move(details);
+  return entry;
+}
+
+std::set<std::string> replaced_wal_objects(const AuditLog& log) {
+  std::set<std::string> out;
+  for (const auto& e : log.entries)
+    if (e.command == "archive-push" && e.what.starts_with(kReplacedWhat) &&
+        classify_wal_file(e.what.substr(kReplacedWhat.size())))
+      out.insert(wal_object(e.what.substr(kReplacedWhat.size())));
+  return out;
+}
+
 WalObjectReader::WalObjectReader(const Repository& repo, std::string object, std::unique_ptr<SealedReader> in)
     : repo_(&repo), object_(std::move(object)), in_(std::move(in)) {}
 WalObjectReader::~WalObjectReader() = default;
@@ -155,6 +177,13 @@ ByteView WalObjectReader::read_view(std::size_t max_bytes) {
   if (v.empty()) bad("shorter than its header says");
   left_ -= v.size();
   return v;
+}
+
+void WalObjectReader::authenticate_rest() {
+  const std::uint64_t rest = in_->authenticate_rest();
+  if (rest < left_) bad("shorter than its header says");
+  if (rest > left_) bad("longer than its header says");
+  left_ = 0;
 }
 
 void WalObjectReader::finish(const io::Digest& content_sha256) {

@@ -14,12 +14,14 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "core/bytes.h"
 #include "core/error.h"
 #include "io/sha256.h"
+#include "repo/audit_log.h"
 #include "repo/repository.h"
 
 namespace pgdr::repo {
@@ -49,6 +51,11 @@ Error already_archived_error(const Repository& repo, const std::string& name, st
 // Writes content under name whatever is stored there (the caller has judged the stored object);
 // the write is atomic like every other.
 void overwrite_wal_file(const Repository& repo, const std::string& name, ByteView content);
+// The audit entry appended before overwrite_wal_file replaces an invalid object (archive-push
+// --replace-invalid), and the WAL objects the log's such entries name: verify proves those again
+// whatever it recorded of the object they replaced.
+AuditEntry wal_replacement_entry(const std::string& name, std::string details);
+std::set<std::string> replaced_wal_objects(const AuditLog& log);
 
 // The verified content, or nullopt when the archive lacks name. Throws Error(corrupt) naming the
 // object when it fails any check.
@@ -79,6 +86,10 @@ class WalObjectReader {
   // After all content was read: throws Error(corrupt) when the object goes on or the digest is not
   // the one the header records.
   void finish(const io::Digest& content_sha256);
+  // Instead of reading the rest of the content and finish(): authenticates the rest of the object
+  // (repo/sealed_stream.h), decoding nothing, and checks that it holds as much content as the
+  // header says and ends there. For an object whose content an earlier check proved.
+  void authenticate_rest();
 
  private:
   WalObjectReader(const Repository& repo, std::string object, std::unique_ptr<SealedReader> in);

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct ObjectCheckOptions {
   // What the repository knows of the cluster: a WAL object whose content is not a WAL file of it
   // (repo::wal_file_problem) is damaged like one that fails its digest.
   repo::KnownCluster known;
+  // Objects the audit log records as replaced (archive-push --replace-invalid): whatever the
+  // catalog says, their content was never proven by an earlier run, so they are always decoded.
+  std::set<std::string> replaced;
 };
 // 3. Every stored object (packs, manifests, WAL objects) read, authenticated, decompressed and
 // checked against its ids and digests; every file of every checked snapshot reassembled

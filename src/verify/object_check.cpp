@@ -14,7 +14,9 @@
 //     (verified within reverify_after) cannot be placed, so that file's digest is checked only by
 //     a run that reads all its packs (--full, or once they are due again); its pack must still
 //     exist.
-//  3. WAL objects: each fetched as archive-get would, size and SHA-256 checked.
+//  3. WAL objects: each fetched as archive-get would, size and SHA-256 checked; one an earlier
+//     run proved (not --full) authenticated to its end instead, and its first bytes checked
+//     against the cluster.
 // Objects recorded in the catalog as verified within reverify_after are skipped, unless --full.
 #include <algorithm>
 #include <atomic>
@@ -249,6 +251,7 @@ class ObjectCheck {
       if (repo::classify_wal_file(name) && repo::wal_object(name) == o.path) wal_names_.push_back(name);
     }
     std::sort(wal_names_.begin(), wal_names_.end());
+    wal_decode_.assign(wal_names_.size(), false);
     // Packs a snapshot lists but the repository lacks: found even when every object that exists
     // was verified before.
     listed_packs_ = st_.ids.size();
@@ -279,7 +282,7 @@ class ObjectCheck {
           ++skipped_;
           return;
         }
-        before = when.has_value();
+        before = when.has_value() && !options_.replaced.count(object);
       }
       due_.push_back({kind, index, object, before});
     };
@@ -311,6 +314,8 @@ class ObjectCheck {
           break;
         case ObjectKind::wal:
           wal_due_.push_back(c.index);
+          wal_decode_[c.index] = !c.verified_before;
+          (c.verified_before ? wal_authenticated_ : wal_decoded_)++;
           break;
       }
     }
@@ -328,7 +333,8 @@ class ObjectCheck {
     std::stable_sort(packs_due_.begin(), packs_due_.end(),
                      [&](std::uint32_t a, std::uint32_t b) { return pack_bytes.at(a) > pack_bytes.at(b); });
     // WAL objects of like size share a group (a segment's lane then does not run alone beside a
-    // history file's), largest first.
+    // history file's), largest first; those to decode before those only authenticated, which
+    // use no lane.
     wal_bytes_.assign(wal_names_.size(), 0);
     for (auto i : wal_due_) {
       try {
@@ -337,8 +343,9 @@ class ObjectCheck {
         // Reported by the check itself, which opens the object.
       }
     }
-    std::stable_sort(wal_due_.begin(), wal_due_.end(),
-                     [&](std::size_t a, std::size_t b) { return wal_bytes_[a] > wal_bytes_[b]; });
+    std::stable_sort(wal_due_.begin(), wal_due_.end(), [&](std::size_t a, std::size_t b) {
+      return wal_decode_[a] != wal_decode_[b] ? bool(wal_decode_[a]) : wal_bytes_[a] > wal_bytes_[b];
+    });
     wal_errors_.assign(wal_due_.size(), "");
   }
 
@@ -452,12 +459,31 @@ class ObjectCheck {
       wal_errors_[first + k] = why;
       readers[k].reset();
     };
+    // Object k read to its end: its first bytes and size checked against the cluster.
+    auto check_content = [&](std::size_t k, const std::string& name) {
+      const std::uint64_t size = readers[k]->size_bytes();
+      readers[k].reset();
+      if (auto problem = repo::wal_file_problem(name, heads[k], size, options_.known))
+        fail(k, "invalid WAL object " + repo::wal_object(name) + " in " + repo_.describe() + " (" + *problem + ")");
+    };
+    auto want_head = [](const std::string& name) { return repo::wal_check_prefix_bytes(*repo::classify_wal_file(name)); };
     for (std::size_t k = 0; k < n; ++k) {
       const auto& name = wal_names_[wal_due_[first + k]];
       try {
         bytes_read_ += wal_bytes_[wal_due_[first + k]];
         readers[k] = repo::WalObjectReader::open(repo_, name);
-        if (!readers[k]) fail(k, "missing WAL object " + repo::wal_object(name) + " (vanished)");
+        if (!readers[k]) {
+          fail(k, "missing WAL object " + repo::wal_object(name) + " (vanished)");
+        } else if (!wal_decode_[wal_due_[first + k]]) {
+          // Proven by an earlier run: its first bytes read, the rest authenticated.
+          while (heads[k].size() < want_head(name)) {
+            ByteView v = readers[k]->read_view(want_head(name) - heads[k].size());
+            if (v.empty()) break;
+            heads[k].insert(heads[k].end(), v.begin(), v.end());
+          }
+          readers[k]->authenticate_rest();
+          check_content(k, name);
+        }
       } catch (const Error& e) {
         fail(k, e.what());
       }
@@ -476,13 +502,10 @@ class ObjectCheck {
           const auto& name = wal_names_[wal_due_[first + k]];
           if (pieces[k].empty()) {
             readers[k]->finish(lanes.finish(k));
-            const std::uint64_t size = readers[k]->size_bytes();
-            readers[k].reset();
-            if (auto problem = repo::wal_file_problem(name, heads[k], size, options_.known))
-              fail(k, "invalid WAL object " + repo::wal_object(name) + " in " + repo_.describe() + " (" + *problem + ")");
+            check_content(k, name);
             continue;
           }
-          const std::size_t want = repo::wal_check_prefix_bytes(*repo::classify_wal_file(name));
+          const std::size_t want = want_head(name);
           if (heads[k].size() < want)
             heads[k].insert(heads[k].end(), pieces[k].begin(),
                             pieces[k].begin() +
@@ -655,6 +678,8 @@ class ObjectCheck {
                  {"packs_checked", packs_due_.size()},
                  {"packs_decoded", packs_decoded_},
                  {"packs_authenticated", packs_authenticated_},
+                 {"wal_objects_decoded", wal_decoded_},
+                 {"wal_objects_authenticated", wal_authenticated_},
                  {"manifests_checked", manifests_due_.size()},
                  {"wal_objects_checked", wal_due_.size()},
                  {"blocks_checked", st_.blocks->count()},
@@ -670,9 +695,9 @@ class ObjectCheck {
     std::snprintf(buf, sizeof buf, "%zu of %zu objects read (%s, %.1f MiB/s), %zu skipped as verified before",
                   due_.size(), total_, human_bytes(bytes_read_.load()).c_str(), mib_s, skipped_);
     r.summary = buf;
-    if (packs_authenticated_)
-      r.summary += ", " + std::to_string(packs_authenticated_) + " pack" + (packs_authenticated_ == 1 ? "" : "s") +
-                   " proven before authenticated only";
+    if (packs_authenticated_ + wal_authenticated_)
+      r.summary += ", " + std::to_string(packs_authenticated_ + wal_authenticated_) +
+                   " proven before and authenticated only";
     if (not_sampled_) r.summary += ", " + std::to_string(not_sampled_) + " not in the sample";
     r.summary += problems.empty() ? ", none damaged" : ", " + std::to_string(problems.size()) + " damaged";
     return r;
@@ -692,6 +717,8 @@ class ObjectCheck {
   std::vector<Candidate> due_;
   std::size_t total_ = 0, skipped_ = 0, not_sampled_ = 0;
   std::size_t packs_decoded_ = 0, packs_authenticated_ = 0;
+  std::size_t wal_decoded_ = 0, wal_authenticated_ = 0;
+  std::vector<bool> wal_decode_;          // by WAL name: decoded (else authenticated only)
   std::vector<std::uint32_t> packs_due_;  // largest first
   std::vector<std::size_t> manifests_due_;
   std::vector<std::size_t> wal_due_;      // largest first

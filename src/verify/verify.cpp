@@ -110,6 +110,7 @@ Report run_verify(const Config& config, const RepoConfig& rc, const VerifyOption
     o.process_max = options.process_max > 0 ? options.process_max : config.verify.process_max;
     o.now = now;
     o.known = repo::known_cluster(*repo, config.cluster.name);
+    o.replaced = repo::replaced_wal_objects(audit);
     return check_objects(*repo, all, damaged_infos, catalog, o, damaged_wal);
   }));
   report.checks.push_back(timed([&] { return check_wal(*repo, all, damaged_wal); }));

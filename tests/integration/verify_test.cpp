@@ -97,7 +97,7 @@ TEST_F(VerifyTest, FlippedByteInAPackFailsNamingThePackAndTheSnapshotsItAffects)
   EXPECT_EQ(again.check("checksums")["details"]["problems"][0]["object"], object);
 }
 
-TEST_F(VerifyTest, PacksProvenBeforeAreAuthenticatedAndADamagedOneIsStillFound) {
+TEST_F(VerifyTest, ObjectsProvenBeforeAreAuthenticatedAndADamagedOneIsStillFound) {
   // Every object falls due at every run; the catalog still remembers which were proven.
   write_verify_config("[verify]\nreverify_after = \"0s\"\n");
   pgdr_ok({"init"});
@@ -112,26 +112,34 @@ TEST_F(VerifyTest, PacksProvenBeforeAreAuthenticatedAndADamagedOneIsStillFound) 
   ASSERT_GT(n, 0);
   EXPECT_EQ(d1["packs_decoded"], n);
   EXPECT_EQ(d1["packs_authenticated"], 0);
+  const int wal = d1["wal_objects_checked"].get<int>();
+  ASSERT_GT(wal, 0);
+  EXPECT_EQ(d1["wal_objects_decoded"], wal);
+  EXPECT_EQ(d1["wal_objects_authenticated"], 0);
 
-  // The second run reads every pack again but decodes none; every file still reassembles.
+  // The second run reads every pack and WAL object again but decodes none; every file still
+  // reassembles.
   auto second = verify();
   ASSERT_EQ(second.run.exit_code, 0) << second.run.out << second.run.err;
   auto d2 = second.check("checksums")["details"];
   EXPECT_EQ(d2["packs_checked"], n);
   EXPECT_EQ(d2["packs_authenticated"], n);
   EXPECT_EQ(d2["packs_decoded"], 0);
+  EXPECT_EQ(d2["wal_objects_authenticated"], wal);
+  EXPECT_EQ(d2["wal_objects_decoded"], 0);
   EXPECT_EQ(d2["blocks_checked"], d1["blocks_checked"]);
   EXPECT_EQ(d2["files_digest_checked"], d1["files_digest_checked"]);
   EXPECT_EQ(d2["files_digest_checked"], d2["files_reassembled"]);
-  EXPECT_TRUE(has(second.check("checksums")["summary"],
-                  std::to_string(n) + (n == 1 ? " pack" : " packs") + " proven before authenticated only"))
+  EXPECT_TRUE(has(second.check("checksums")["summary"], std::to_string(n + wal) + " proven before and authenticated only"))
       << second.check("checksums").dump(2);
+  EXPECT_EQ(second.check("wal_continuity")["status"], "PASS");
 
   // --full proves everything again.
   auto full = verify({"--full"});
   ASSERT_EQ(full.run.exit_code, 0);
   EXPECT_EQ(full.check("checksums")["details"]["packs_decoded"], n);
   EXPECT_EQ(full.check("checksums")["details"]["packs_authenticated"], 0);
+  EXPECT_EQ(full.check("checksums")["details"]["wal_objects_decoded"], wal);
 
   // A byte flipped inside a frame of a pack proven before fails its authentication.
   std::string pack = packs().front();
@@ -154,6 +162,20 @@ TEST_F(VerifyTest, PacksProvenBeforeAreAuthenticatedAndADamagedOneIsStillFound) 
   EXPECT_EQ(mended.run.exit_code, 0) << mended.run.out;
   EXPECT_EQ(mended.check("checksums")["details"]["packs_decoded"], 1);
   EXPECT_EQ(mended.check("checksums")["details"]["packs_authenticated"], n - 1);
+
+  // The same for a WAL object: a byte flipped in its last frame, past the header that is read.
+  std::string segment;
+  for (const auto& e : fs::recursive_directory_iterator(repo_dir_ + "/wal"))
+    if (e.is_regular_file() && e.path().filename().string().size() == 24) segment = e.path().string();
+  ASSERT_FALSE(segment.empty());
+  flip_byte(segment, fs::file_size(segment) - 20);
+  auto w = verify();
+  EXPECT_EQ(w.run.exit_code, 2) << w.run.out;
+  auto wd = w.check("checksums")["details"];
+  EXPECT_EQ(wd["wal_objects_authenticated"], wal);
+  ASSERT_EQ(wd["problems"].size(), 1u) << wd.dump(2);
+  EXPECT_EQ(wd["problems"][0]["object"], segment.substr(repo_dir_.size() + 1));
+  EXPECT_TRUE(has(wd["problems"][0]["error"], "fails authentication")) << wd["problems"][0].dump();
 }
 
 TEST_F(VerifyTest, PackDeletedAfterAVerifyIsFoundByTheNextIncrementalRun) {

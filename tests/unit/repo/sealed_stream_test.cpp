@@ -52,11 +52,15 @@ class SealedStreamTest : public test::RepoTestBase {
   std::string corrupt(const std::string& object, const std::string& why) const {
     return "corrupt object " + object + " in " + store_.describe() + " (" + why + ")";
   }
-  // Reading object fails with Error(corrupt) "corrupt object <object> in <storage> (<why>)".
+  // Reading object fails with Error(corrupt) "corrupt object <object> in <storage> (<why>)", and
+  // so does authenticating it without decoding.
   void expect_corrupt(const std::string& object, const std::string& why) {
     Error e = error_of([&] { read_sealed_object(store_, object, key_); });
     EXPECT_EQ(e.kind(), ErrorKind::corrupt);
     EXPECT_EQ(std::string(e.what()), corrupt(object, why));
+    Error a = error_of([&] { SealedReader(store_, object, key_).authenticate_rest(); });
+    EXPECT_EQ(a.kind(), ErrorKind::corrupt);
+    EXPECT_EQ(std::string(a.what()), corrupt(object, why)) << "authenticated only";
   }
   // A 3.5 MiB object of four frames, the last one half full.
   Bytes write_four_frames() {
@@ -130,6 +134,17 @@ TEST_F(SealedStreamTest, ViewsSeeTheSameStreamAsCopies) {
   EXPECT_TRUE(r.read_view(10).empty());
   EXPECT_TRUE(r.at_end());
   EXPECT_EQ(got, data);
+}
+
+TEST_F(SealedStreamTest, AuthenticatingTheRestSkipsItAndCountsIt) {
+  Bytes data = write_four_frames();
+  SealedReader r(store_, object_, key_);
+  Bytes head;
+  ASSERT_EQ(r.read(head, 1000), 1000u);
+  EXPECT_EQ(r.authenticate_rest(), data.size() - 1000);
+  EXPECT_TRUE(r.at_end());
+  EXPECT_TRUE(r.read_view(10).empty());
+  EXPECT_EQ(SealedReader(store_, object_, key_).authenticate_rest(), data.size());
 }
 
 TEST_F(SealedStreamTest, CompressibleFramesShrinkAndRandomOnesStayAsTheyAre) {

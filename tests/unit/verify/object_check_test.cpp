@@ -3,12 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "../repo/repo_test_support.h"
+#include "catalog/catalog.h"
 #include "core/little_endian.h"
 #include "io/sha256.h"
 #include "repo/format.h"
@@ -133,6 +135,46 @@ TEST_P(ObjectCheckWalTest, AnObjectThatIsNoWalOfTheClusterIsNamed) {
   EXPECT_TRUE(repo::test::contains(r.findings[1].message, "invalid WAL object " + repo::wal_object(segment(7))))
       << r.findings[1].message;
   EXPECT_TRUE(repo::test::contains(r.findings[1].message, "the segment of another position")) << r.findings[1].message;
+}
+
+TEST_P(ObjectCheckWalTest, ObjectsProvenBeforeAreAuthenticatedUnlessReplacedSince) {
+  // 1 to 7 verified by an earlier run, 2 since replaced (the audit log says so), 8 and 9 new; 5
+  // damaged since in its last frame, 6 holds zeros that authenticate (content no earlier run
+  // could have proven, caught by the first page check that authentication keeps).
+  auto catalog = catalog::Catalog::open(dir_.path() + "/catalog.db");
+  std::vector<std::string> verified;
+  for (int i = 1; i <= 7; ++i) verified.push_back(repo::wal_object(segment(i)));
+  const SystemTime now = std::chrono::system_clock::now();
+  catalog.mark_verified(repo_->name(), verified, now - std::chrono::hours(1));
+  std::string flipped = repo::wal_object(segment(5));
+  flip_byte(flipped, raw(flipped).size() - 20);
+  repo::overwrite_wal_file(*repo_, segment(6), Bytes(contents_[5].size(), 0));
+
+  ObjectCheckOptions o;
+  o.process_max = GetParam();
+  o.now = now;
+  o.reverify_after = std::chrono::milliseconds(0);
+  repo::AuditLog log;
+  log.entries.push_back(repo::wal_replacement_entry(segment(2), "replaced"));
+  o.replaced = repo::replaced_wal_objects(log);
+  EXPECT_EQ(o.replaced, (std::set<std::string>{repo::wal_object(segment(2))}));
+  std::vector<std::string> damaged;
+  CheckResult r = check_objects(*repo_, {}, {}, &catalog, o, damaged);
+  EXPECT_EQ(r.details["wal_objects_checked"], 9);
+  EXPECT_EQ(r.details["wal_objects_authenticated"], 6);
+  EXPECT_EQ(r.details["wal_objects_decoded"], 3);
+  EXPECT_EQ(damaged, (std::vector<std::string>{segment(5), segment(6)}));
+  ASSERT_EQ(r.findings.size(), 2u);
+  EXPECT_TRUE(repo::test::contains(r.findings[0].message, "corrupt object " + flipped)) << r.findings[0].message;
+  EXPECT_TRUE(repo::test::contains(r.findings[0].message, "fails authentication")) << r.findings[0].message;
+  EXPECT_EQ(r.findings[1].message, "invalid WAL object " + repo::wal_object(segment(6)) + " in " + repo_->describe() +
+                                       " (its first page header is all zeros, not written WAL)");
+  // Damage is forgotten and 8 and 9 now proven: the next run proves 5 and 6 again (and 2, ever
+  // after its replacement), the six others authenticated only.
+  CheckResult again = check_objects(*repo_, {}, {}, &catalog, o, damaged);
+  EXPECT_EQ(again.details["wal_objects_decoded"], 3);
+  EXPECT_EQ(again.details["wal_objects_authenticated"], 6);
+  EXPECT_EQ(again.status, CheckStatus::fail);
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, ObjectCheckWalTest, ::testing::Values(1, 2));
