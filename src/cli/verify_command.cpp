@@ -49,7 +49,7 @@ void add_verify_command(CLI::App& app, Context& ctx, CommandBody& body) {
   cmd->add_flag("--restore-test", restore_test,
                 "also restore the newest snapshot into a throwaway cluster, start and check it");
   cmd->add_option("--report", report_path, "write the JSON report to FILE")->type_name("FILE");
-  cmd->add_flag("--full", full, "read every object, also those verified within [verify] reverify_after");
+  cmd->add_flag("--full", full, "read and decode every object, also those verified before (within [verify] reverify_after or not)");
   cmd->add_option("--sample", sample, "read only a random P percent of the objects due")->type_name("P")->check(CLI::Range(0.01, 100.0));
   cmd->add_flag("--no-alerts", no_alerts, "send no e-mail or webhook");
   cmd->callback([&ctx, &body] {
