@@ -57,6 +57,21 @@ class BlockReaderTest : public test::RepoTestBase {
     return p;
   }
 
+  // A pack of one frame sealed with the id of other content: it opens and names its block, but
+  // the block's HMAC is not that id.
+  Pack write_mislabelled_pack() {
+    Pack p;
+    p.id = new_pack_id();
+    p.blocks.push_back(random_data(kBlock, 1));
+    PackWriter w(store_, key_, p.id);
+    std::vector<BlockRef> refs;
+    for (const PackEntry& e : w.add_frame(codec_, {codec_.id_of(random_data(kBlock, 2))}, p.blocks[0], kBlock))
+      refs.push_back({e.id, 0, e.offset, e.length, e.index});
+    w.commit();
+    p.frames.push_back(std::move(refs));
+    return p;
+  }
+
   // A manifest holding one file whose blocks are refs (pack numbers: the order packs are given).
   void write_manifest(const std::vector<const Pack*>& packs, std::vector<BlockRef> refs) {
     ManifestWriter m(store_, std::string(kSnapshot), key_, kBlock);
@@ -242,17 +257,9 @@ TEST_F(BlockReaderTest, AFrameThatDoesNotHoldTheBlockIsDamage) {
 }
 
 TEST_F(BlockReaderTest, ABlockWhoseContentIsNotItsIdIsRefused) {
-  // A frame sealed with the id of other content: it opens and names the block, but the block's
-  // HMAC is not that id.
-  Bytes content = random_data(kBlock, 1);
-  BlockId claimed = codec_.id_of(random_data(kBlock, 2));
-  Pack a;
-  a.id = new_pack_id();
-  PackWriter w(store_, key_, a.id);
-  PackEntry e = w.add_frame(codec_, {claimed}, content, kBlock).front();
-  w.commit();
+  Pack a = write_mislabelled_pack();
   BlockRef zero;
-  write_manifest({&a}, {zero, BlockRef{claimed, 0, e.offset, e.length, 0}});
+  write_manifest({&a}, {zero, a.frames[0][0]});
   BlockReader reader(store_, key_, where());
   Bytes out;
   std::vector<io::Digest> digests;
@@ -266,13 +273,7 @@ TEST_F(BlockReaderTest, ABlockWhoseContentIsNotItsIdIsRefused) {
 TEST_F(BlockReaderTest, AuthenticationAloneDoesNotProveABlocksContentIsItsId) {
   // What verify leaves to the run that first proved a pack: a frame sealed (with the key) around
   // content that is not its id authenticates, and only decoding it finds that.
-  Bytes content = random_data(kBlock, 1);
-  BlockId claimed = codec_.id_of(random_data(kBlock, 2));
-  Pack a;
-  a.id = new_pack_id();
-  PackWriter w(store_, key_, a.id);
-  w.add_frame(codec_, {claimed}, content, kBlock);
-  w.commit();
+  Pack a = write_mislabelled_pack();
   BlockReader reader(store_, key_, where());
   Bytes bytes = raw(pack_object(a.id));
   WholePack pack = reader.whole_pack(a.id, bytes);
