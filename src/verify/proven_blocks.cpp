@@ -21,8 +21,9 @@ bool before(const ProvenBlock& a, std::uint32_t offset, std::uint16_t index) {
 ProvenBlocks::ProvenBlocks(std::size_t packs) : spool_(open_spool()), extents_(packs) {}
 
 void ProvenBlocks::add(std::uint32_t pack_no, std::vector<ProvenBlock> blocks) {
-  std::sort(blocks.begin(), blocks.end(),
-            [](const ProvenBlock& a, const ProvenBlock& b) { return before(a, b.offset, b.index); });
+  // Verify adds them in the trailer's order, which is already this one: checked, not re-sorted.
+  auto order = [](const ProvenBlock& a, const ProvenBlock& b) { return before(a, b.offset, b.index); };
+  if (!std::is_sorted(blocks.begin(), blocks.end(), order)) std::sort(blocks.begin(), blocks.end(), order);
   const std::size_t bytes = blocks.size() * sizeof(ProvenBlock);
   std::lock_guard<std::mutex> g(mu_);
   spool_.pwrite_all(ByteView(reinterpret_cast<const std::uint8_t*>(blocks.data()), bytes), spool_size_);
