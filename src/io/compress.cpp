@@ -75,14 +75,19 @@ Compressor& Compressor::operator=(Compressor&&) noexcept = default;
 Codec Compressor::codec() const { return impl_->codec; }
 
 bool Compressor::compress(ByteView input, Bytes& out) {
-  // The output buffer is one byte short of the input, so a result that would not be smaller fails
-  // inside the codec ("destination too small") instead of being written and thrown away.
   if (impl_->codec == Codec::none || input.size() < 2) return false;
   const std::size_t old_size = out.size();
   out.resize(old_size + input.size() - 1);
-  auto written = compress_to(input, out.data() + old_size, input.size() - 1);
+  auto written = compress_smaller_to(input, out.data() + old_size);
   out.resize(old_size + written.value_or(0));
   return written.has_value();
+}
+
+std::optional<std::size_t> Compressor::compress_smaller_to(ByteView input, std::uint8_t* dst) {
+  // The capacity is one byte short of the input, so a result that would not be smaller fails
+  // inside the codec ("destination too small") instead of being written and thrown away.
+  if (input.size() < 2) return std::nullopt;
+  return compress_to(input, dst, input.size() - 1);
 }
 
 std::optional<std::size_t> Compressor::compress_to(ByteView input, std::uint8_t* dst, std::size_t capacity) {

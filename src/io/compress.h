@@ -28,12 +28,15 @@ class Compressor {
   // Appends the compressed form of input to out; returns false (out unchanged) when the result
   // would not be smaller than input, so the caller stores the input as is.
   bool compress(ByteView input, Bytes& out);
-  // The same into dst, which has room for capacity bytes: the compressed size, or nullopt when
-  // the result would not fit (a capacity below input.size() asks for a saving). A writer that
-  // reuses one buffer does not pay for zero-filling it on every call.
-  std::optional<std::size_t> compress_to(ByteView input, std::uint8_t* dst, std::size_t capacity);
+  // The same into dst, which has room for input.size() - 1 bytes: the compressed size, or nullopt
+  // when the result would not be smaller than input. A writer that reuses one buffer does not
+  // pay for zero-filling it on every call.
+  std::optional<std::size_t> compress_smaller_to(ByteView input, std::uint8_t* dst);
 
  private:
+  // Into dst, which has room for capacity bytes: the compressed size, or nullopt when the result
+  // would not fit.
+  std::optional<std::size_t> compress_to(ByteView input, std::uint8_t* dst, std::size_t capacity);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -72,10 +72,7 @@ void SealedWriter::seal_frame(ByteView chunk, bool last) {
   if (plain_.size() < kHead + chunk.size()) plain_.resize(kHead + chunk.size());
   std::uint8_t flags = last ? kFlagLast : 0;
   std::size_t plain_len = 0;
-  // The capacity is one byte short of the input, so a result that would not be smaller fails
-  // inside the codec instead of being written and thrown away.
-  std::optional<std::size_t> packed;
-  if (chunk.size() >= 2) packed = compressor_.compress_to(chunk, plain_.data() + kHead, chunk.size() - 1);
+  std::optional<std::size_t> packed = compressor_.compress_smaller_to(chunk, plain_.data() + kHead);
   if (packed) {
     flags |= kFlagZstd;
     // A compressed frame records its plaintext length so the decoder can check it exactly.
