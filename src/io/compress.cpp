@@ -129,6 +129,36 @@ void Decompressor::decompress(Codec codec, ByteView input, std::size_t original_
   }
 }
 
+void Decompressor::decompress_prefix_to(Codec codec, ByteView input, std::size_t original_bytes, std::size_t want,
+                                        std::uint8_t* dst) {
+  want = std::min(want, original_bytes);
+  if (codec == Codec::none) {
+    check_decoded_size("uncompressed", input.size(), original_bytes);
+    if (want) std::memcpy(dst, input.data(), want);
+    return;
+  }
+  if (codec != Codec::zstd) throw Error(ErrorKind::internal, "prefix decoding is for zstd or uncompressed data");
+  if (input.empty()) corrupt("zstd data is empty");
+  unsigned long long declared = ZSTD_getFrameContentSize(input.data(), input.size());
+  if (declared == ZSTD_CONTENTSIZE_ERROR) corrupt("zstd data has no valid frame header");
+  if (declared != ZSTD_CONTENTSIZE_UNKNOWN) check_decoded_size("zstd", declared, original_bytes);
+  if (!impl_->zstd) {
+    impl_->zstd.reset(ZSTD_createDCtx());
+    if (!impl_->zstd) throw Error(ErrorKind::internal, "unable to allocate a zstd decompression context");
+  }
+  // Streaming with an output of exactly want bytes: zstd decodes block by block and stops once
+  // the output is full, instead of decoding the whole frame.
+  ZSTD_DCtx_reset(impl_->zstd.get(), ZSTD_reset_session_only);
+  ZSTD_inBuffer in{input.data(), input.size(), 0};
+  ZSTD_outBuffer out{dst, want, 0};
+  while (out.pos < want) {
+    std::size_t r = ZSTD_decompressStream(impl_->zstd.get(), &out, &in);
+    if (ZSTD_isError(r)) corrupt(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(r));
+    if (r == 0 && out.pos < want) check_decoded_size("zstd", out.pos, original_bytes);  // ended early
+    if (r != 0 && in.pos == in.size && out.pos < want) corrupt("zstd data is truncated");
+  }
+}
+
 void Decompressor::decompress_to(Codec codec, ByteView input, std::size_t original_bytes, std::uint8_t* dst) {
   switch (codec) {
     case Codec::none:

@@ -54,6 +54,12 @@ class Decompressor {
   // The same into dst, which has room for original_bytes: a reader that reuses one buffer does
   // not pay for zero-filling it on every call. On error dst's content is unspecified.
   void decompress_to(Codec codec, ByteView input, std::size_t original_bytes, std::uint8_t* dst);
+  // Only the first min(want, original_bytes) bytes of input's output into dst (which has room for
+  // them), decoding little more than that: for a reader that needs the head of a frame, not all
+  // of it. Throws Error(corrupt) when input does not decode that far; what comes after is not
+  // checked. zstd and none only (else Error(internal)).
+  void decompress_prefix_to(Codec codec, ByteView input, std::size_t original_bytes, std::size_t want,
+                            std::uint8_t* dst);
 
  private:
   struct Impl;

@@ -154,21 +154,29 @@ bool SealedReader::next_frame(bool decode) {
   }
   raw_pos_ += len;
   std::uint8_t flags = plain.at(0);
+  stream_pos_ += plain_len_;
   plain_len_ = 0;
   plain_pos_ = 0;
+  plain_decoded_ = 0;
   // plain_ only grows: decoding into it does not zero-fill a megabyte per frame.
   if (flags & kFlagZstd) {
     if (plain.size() < 5) corrupt("frame " + std::to_string(frame_index_) + " is too short");
     std::uint32_t original = get_u32le(plain.data() + 1);
     if (original > kFrameBytes) corrupt("frame " + std::to_string(frame_index_) + " claims an impossible size");
-    if (decode) {
-      if (plain_.size() < original) plain_.resize(original);
+    // Under decode_only_head, only the part of this frame before the head's end.
+    const std::size_t want = stream_pos_ >= head_bytes_ ? 0 : std::min<std::uint64_t>(original, head_bytes_ - stream_pos_);
+    if (decode && want > 0) {
+      if (plain_.size() < want) plain_.resize(want);
+      ByteView payload(plain.data() + 5, plain.size() - 5);
       try {
-        decompressor_.decompress_to(io::Codec::zstd, ByteView(plain.data() + 5, plain.size() - 5), original,
-                                    plain_.data());
+        if (want == original)
+          decompressor_.decompress_to(io::Codec::zstd, payload, original, plain_.data());
+        else
+          decompressor_.decompress_prefix_to(io::Codec::zstd, payload, original, want, plain_.data());
       } catch (const Error& e) {
         corrupt("frame " + std::to_string(frame_index_) + ": " + e.what());
       }
+      plain_decoded_ = want;
     }
     plain_len_ = original;
   } else {
@@ -176,6 +184,7 @@ bool SealedReader::next_frame(bool decode) {
     if (decode) {
       if (plain_.size() < plain_len_) plain_.resize(plain_len_);
       if (plain_len_ > 0) std::memcpy(plain_.data(), plain.data() + 1, plain_len_);
+      plain_decoded_ = plain_len_;
     }
   }
   ++frame_index_;
@@ -185,6 +194,13 @@ bool SealedReader::next_frame(bool decode) {
   }
   return true;
 }
+
+void SealedReader::check_decoded(std::size_t n) const {
+  if (plain_pos_ + n > plain_decoded_)
+    throw Error(ErrorKind::internal, "object " + object_ + " read past the head it was to decode");
+}
+
+void SealedReader::decode_only_head(std::uint64_t head_bytes) { head_bytes_ = head_bytes; }
 
 std::size_t SealedReader::read(Bytes& out, std::size_t max_bytes) {
   ByteView v = read_view(max_bytes);
@@ -197,6 +213,7 @@ ByteView SealedReader::read_view(std::size_t max_bytes) {
     if (!next_frame()) return {};
   }
   std::size_t n = std::min(max_bytes, plain_len_ - plain_pos_);
+  check_decoded(n);
   ByteView v(plain_.data() + plain_pos_, n);
   plain_pos_ += n;
   return v;
@@ -208,6 +225,7 @@ void SealedReader::read_exact(std::uint8_t* dst, std::size_t n) {
       if (!next_frame()) corrupt("ends early");
     }
     std::size_t take = std::min(n, plain_len_ - plain_pos_);
+    check_decoded(take);
     std::memcpy(dst, plain_.data() + plain_pos_, take);
     plain_pos_ += take;
     dst += take;

@@ -74,11 +74,18 @@ class SealedReader {
   // content an earlier read proved. Returns how many bytes of the stream it skipped, as the
   // frames declare them.
   std::uint64_t authenticate_rest();
+  // From here on, decompresses only the stream's bytes before position head_bytes (reading
+  // compressed bytes past them is Error(internal)): for a caller that reads a head and then calls
+  // authenticate_rest(), so that the rest of the frame holding the head is not decompressed for
+  // nothing.
+  void decode_only_head(std::uint64_t head_bytes);
 
  private:
   // The next frame authenticated and, when decode, its content made readable; false after the
   // last one.
   bool next_frame(bool decode = true);
+  // Bytes [plain_pos_, plain_pos_ + n) of the frame in hand are readable, else Error(internal).
+  void check_decoded(std::size_t n) const;
   void fill_raw(std::size_t n);
   [[noreturn]] void corrupt(const std::string& why) const;
 
@@ -95,6 +102,9 @@ class SealedReader {
   Bytes plain_;                   // its content in the first plain_len_ bytes
   std::size_t plain_len_ = 0;
   std::size_t plain_pos_ = 0;
+  std::size_t plain_decoded_ = 0;  // plain_[0, plain_decoded_) holds the frame's content
+  std::uint64_t stream_pos_ = 0;   // of the frame in hand's first byte
+  std::uint64_t head_bytes_ = UINT64_MAX;
   std::uint64_t frame_index_ = 0;
   bool last_seen_ = false;
 };

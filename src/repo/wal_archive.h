@@ -69,8 +69,10 @@ class SealedReader;
 // of the object. Same checks and messages as fetch_wal_file, which is built on it. One thread.
 class WalObjectReader {
  public:
-  // nullopt when the archive lacks name; Error(corrupt) for a damaged header.
-  static std::optional<WalObjectReader> open(const Repository& repo, const std::string& name);
+  // nullopt when the archive lacks name; Error(corrupt) for a damaged header. head_only: for a
+  // caller that reads no more than the bytes repo::wal_file_problem checks and then calls
+  // authenticate_rest(): nothing past them is decompressed.
+  static std::optional<WalObjectReader> open(const Repository& repo, const std::string& name, bool head_only = false);
   ~WalObjectReader();
   WalObjectReader(WalObjectReader&&) noexcept;
   WalObjectReader& operator=(WalObjectReader&&) noexcept;

@@ -471,10 +471,11 @@ class ObjectCheck {
       const auto& name = wal_names_[wal_due_[first + k]];
       try {
         bytes_read_ += wal_bytes_[wal_due_[first + k]];
-        readers[k] = repo::WalObjectReader::open(repo_, name);
+        const bool decode = wal_decode_[wal_due_[first + k]];
+        readers[k] = repo::WalObjectReader::open(repo_, name, !decode);
         if (!readers[k]) {
           fail(k, "missing WAL object " + repo::wal_object(name) + " (vanished)");
-        } else if (!wal_decode_[wal_due_[first + k]]) {
+        } else if (!decode) {
           // Proven by an earlier run: its first bytes read, the rest authenticated.
           while (heads[k].size() < want_head(name)) {
             ByteView v = readers[k]->read_view(want_head(name) - heads[k].size());

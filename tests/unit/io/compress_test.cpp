@@ -153,6 +153,42 @@ TEST_P(DamagedStreamTest, DecompressToFillsTheBufferAndRefusesTheSameDamage) {
   EXPECT_THROW(d.decompress_to(Codec::none, plain, plain.size() + 1, buf.data()), Error);
 }
 
+TEST(Decompressor, APrefixIsTheStartOfTheWholeAndDecodingStopsThere) {
+  Compressor c(Codec::zstd, 2);
+  Decompressor d;
+  // Mixed content so that zstd writes several blocks: a prefix of the first block must not need
+  // the later ones, which are cut off below.
+  Bytes input = compressible(1 << 20);
+  Bytes noise = random_bytes(1 << 19);
+  std::copy(noise.begin(), noise.end(), input.begin() + (1 << 19));
+  Bytes packed;
+  ASSERT_TRUE(c.compress(input, packed));
+  for (std::size_t want : {std::size_t{0}, std::size_t{1}, std::size_t{12 + 4096 + 8192}, input.size(),
+                           input.size() + 5}) {
+    SCOPED_TRACE(want);
+    Bytes buf(std::min(want, input.size()) + 1, 0xee);
+    d.decompress_prefix_to(Codec::zstd, packed, input.size(), want, buf.data());
+    const auto n = static_cast<std::ptrdiff_t>(std::min(want, input.size()));
+    EXPECT_TRUE(std::equal(input.begin(), input.begin() + n, buf.begin()));
+    EXPECT_EQ(buf.back(), 0xee) << "wrote past the prefix";
+  }
+  // A small prefix decodes from the first blocks alone: the stream cut in its second half still
+  // gives it, while the whole no longer decodes.
+  ByteView cut = ByteView(packed).first(packed.size() / 2);
+  Bytes head(20000);
+  d.decompress_prefix_to(Codec::zstd, cut, input.size(), head.size(), head.data());
+  EXPECT_TRUE(std::equal(head.begin(), head.end(), input.begin()));
+  Bytes all(input.size());
+  EXPECT_THROW(d.decompress_prefix_to(Codec::zstd, cut, input.size(), all.size(), all.data()), Error);
+  // The same refusals as a whole decode for what the prefix reaches.
+  EXPECT_THROW(d.decompress_prefix_to(Codec::zstd, packed, input.size() - 1, 10, head.data()), Error);
+  EXPECT_THROW(d.decompress_prefix_to(Codec::zstd, random_bytes(300), input.size(), 10, head.data()), Error);
+  EXPECT_THROW(d.decompress_prefix_to(Codec::lz4, packed, input.size(), 10, head.data()), Error);
+  Bytes plain = to_bytes("stored as is");
+  d.decompress_prefix_to(Codec::none, plain, plain.size(), 6, head.data());
+  EXPECT_EQ(Bytes(head.begin(), head.begin() + 6), to_bytes("stored"));
+}
+
 TEST(Decompressor, NoneChecksTheSize) {
   Decompressor d;
   Bytes out;

@@ -147,6 +147,31 @@ TEST_F(SealedStreamTest, AuthenticatingTheRestSkipsItAndCountsIt) {
   EXPECT_EQ(SealedReader(store_, object_, key_).authenticate_rest(), data.size());
 }
 
+TEST_F(SealedStreamTest, AHeadIsReadWithoutDecodingTheRestOfItsFrame) {
+  Bytes data = write_four_frames();
+  for (std::uint64_t head : {std::uint64_t{100}, std::uint64_t{kMiB + 300}}) {
+    SCOPED_TRACE(head);
+    SealedReader r(store_, object_, key_);
+    r.decode_only_head(head);
+    Bytes got;
+    while (got.size() < head) {
+      ByteView v = r.read_view(head - got.size());
+      ASSERT_FALSE(v.empty());
+      got.insert(got.end(), v.begin(), v.end());
+    }
+    EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin()));
+    // Past the head nothing was decoded, and reading on is a caller's error, not damage.
+    Error e = error_of([&] { r.read_view(1); });
+    EXPECT_EQ(e.kind(), ErrorKind::internal) << e.what();
+  }
+  SealedReader r(store_, object_, key_);
+  r.decode_only_head(100);
+  Bytes head(100);
+  r.read_exact(head.data(), head.size());
+  EXPECT_EQ(r.authenticate_rest(), data.size() - 100);
+  EXPECT_TRUE(r.at_end());
+}
+
 TEST_F(SealedStreamTest, CompressibleFramesShrinkAndRandomOnesStayAsTheyAre) {
   Bytes zeros(kMiB, 0);
   write(object_, zeros);
