@@ -59,11 +59,17 @@ const std::vector<ProvenBlock>& ProvenBlocks::Lookup::blocks_of(std::uint32_t pa
 
 const ProvenBlock* ProvenBlocks::Lookup::find(std::uint32_t pack_no, std::uint32_t offset, std::uint16_t index) {
   const auto& blocks = blocks_of(pack_no);
+  // A file's blocks mostly follow each other in its pack: the one after the last found first.
+  if (pack_no == cursor_pack_ && cursor_ < blocks.size() && blocks[cursor_].offset == offset &&
+      blocks[cursor_].index == index)
+    return &blocks[cursor_++];
   auto it = std::lower_bound(blocks.begin(), blocks.end(), std::pair{offset, index},
                              [](const ProvenBlock& b, const std::pair<std::uint32_t, std::uint16_t>& k) {
                                return before(b, k.first, k.second);
                              });
   if (it == blocks.end() || it->offset != offset || it->index != index) return nullptr;
+  cursor_pack_ = pack_no;
+  cursor_ = static_cast<std::size_t>(it - blocks.begin()) + 1;
   return &*it;
 }
 

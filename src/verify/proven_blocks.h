@@ -44,6 +44,8 @@ class ProvenBlocks {
     static constexpr std::size_t kPacksKept = 3;  // a snapshot's old packs and its new one
     const ProvenBlocks& all_;
     std::vector<std::pair<std::uint32_t, std::vector<ProvenBlock>>> kept_;  // most recent first
+    std::uint32_t cursor_pack_ = UINT32_MAX;  // the pack of the last block found,
+    std::size_t cursor_ = 0;                  // and the index of the block after it
   };
 
  private:

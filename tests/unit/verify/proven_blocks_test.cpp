@@ -55,6 +55,33 @@ TEST(ProvenBlocksTest, EveryRecordedBlockIsFoundAcrossMorePacksThanALookupKeeps)
     }
 }
 
+TEST(ProvenBlocksTest, BlocksAreFoundInWhateverOrderTheyAreAskedFor) {
+  // In order (a file's blocks, the usual case), backwards, the same block twice, and two packs
+  // taking turns: each answer is the block asked for.
+  ProvenBlocks all(2);
+  all.add(0, pack_blocks(0, 3));
+  all.add(1, pack_blocks(1, 3));
+  ProvenBlocks::Lookup lookup(all);
+  auto expect_found = [&](std::uint32_t pack, std::uint32_t offset, std::uint16_t index) {
+    const ProvenBlock* b = lookup.find(pack, offset, index);
+    ASSERT_NE(b, nullptr) << pack << " " << offset << " " << index;
+    EXPECT_EQ(b->id, tagged(pack, offset, index, 1));
+  };
+  for (std::uint32_t f = 0; f < 3; ++f)
+    for (std::uint16_t i = 0; i < 16; ++i) expect_found(0, f * 1000, i);
+  for (std::uint32_t f = 3; f-- > 0;)
+    for (std::uint16_t i = 16; i-- > 0;) expect_found(0, f * 1000, i);
+  expect_found(0, 1000, 3);
+  expect_found(0, 1000, 3);
+  expect_found(0, 1000, 4);
+  for (std::uint16_t i = 0; i < 16; ++i) {
+    expect_found(i % 2, 2000, i);
+    expect_found(1 - i % 2, 0, i);
+  }
+  EXPECT_EQ(lookup.find(0, 2000, 16), nullptr);
+  expect_found(0, 0, 0);
+}
+
 TEST(ProvenBlocksTest, AnAbsentFrameIndexOrPackIsNotFound) {
   ProvenBlocks all(3);
   all.add(0, pack_blocks(0, 2));
