@@ -10,7 +10,6 @@
 #include "io/sha256.h"
 #include "pg/lsn.h"
 #include "repo/sealed_stream.h"
-#include "repo/wal_file_check.h"
 
 namespace pgdr::repo {
 
@@ -152,12 +151,13 @@ void WalObjectReader::bad(const std::string& why) const {
   throw Error(ErrorKind::corrupt, "corrupt WAL object " + object_ + " in " + repo_->describe() + " (" + why + ")");
 }
 
-std::optional<WalObjectReader> WalObjectReader::open(const Repository& repo, const std::string& name, bool head_only) {
+std::optional<WalObjectReader> WalObjectReader::open(const Repository& repo, const std::string& name,
+                                                     std::optional<std::size_t> content_head) {
   std::string object = wal_object(name);
   if (!repo.store().stat(object)) return std::nullopt;
   auto in = std::make_unique<SealedReader>(repo.store(), object, repo.key());
   // The magic and length, the longest header, then the content's head.
-  if (head_only) in->decode_only_head(12 + kMaxHeaderBytes + wal_check_prefix_bytes(*classify_wal_file(name)));
+  if (content_head) in->decode_only_head(12 + kMaxHeaderBytes + *content_head);
   Header h = read_header(*in, object, repo);
   WalObjectReader r(repo, std::move(object), std::move(in));
   if (h.name != name) r.bad("holds " + h.name);

@@ -69,10 +69,11 @@ class SealedReader;
 // of the object. Same checks and messages as fetch_wal_file, which is built on it. One thread.
 class WalObjectReader {
  public:
-  // nullopt when the archive lacks name; Error(corrupt) for a damaged header. head_only: for a
-  // caller that reads no more than the bytes repo::wal_file_problem checks and then calls
-  // authenticate_rest(): nothing past them is decompressed.
-  static std::optional<WalObjectReader> open(const Repository& repo, const std::string& name, bool head_only = false);
+  // nullopt when the archive lacks name; Error(corrupt) for a damaged header. content_head: for a
+  // caller that reads no more than that many bytes of content (say, what repo::wal_file_problem
+  // checks) and then calls authenticate_rest(): nothing past them is decompressed.
+  static std::optional<WalObjectReader> open(const Repository& repo, const std::string& name,
+                                             std::optional<std::size_t> content_head = std::nullopt);
   ~WalObjectReader();
   WalObjectReader(WalObjectReader&&) noexcept;
   WalObjectReader& operator=(WalObjectReader&&) noexcept;

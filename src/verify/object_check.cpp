@@ -472,7 +472,7 @@ class ObjectCheck {
       try {
         bytes_read_ += wal_bytes_[wal_due_[first + k]];
         const bool decode = wal_decode_[wal_due_[first + k]];
-        readers[k] = repo::WalObjectReader::open(repo_, name, !decode);
+        readers[k] = repo::WalObjectReader::open(repo_, name, decode ? std::nullopt : std::optional(want_head(name)));
         if (!readers[k]) {
           fail(k, "missing WAL object " + repo::wal_object(name) + " (vanished)");
         } else if (!decode) {
