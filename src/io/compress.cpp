@@ -111,6 +111,20 @@ std::optional<std::size_t> Compressor::compress_to(ByteView input, std::uint8_t*
 
 struct Decompressor::Impl {
   std::unique_ptr<ZSTD_DCtx, DCtxDeleter> zstd;  // made on first use: lz4-only readers never pay for it
+
+  // The context to decode input with, once input looks like one zstd frame of original_bytes.
+  ZSTD_DCtx* zstd_for(ByteView input, std::size_t original_bytes) {
+    // An empty input would decode to nothing without complaint; the compressor never writes one.
+    if (input.empty()) corrupt("zstd data is empty");
+    unsigned long long declared = ZSTD_getFrameContentSize(input.data(), input.size());
+    if (declared == ZSTD_CONTENTSIZE_ERROR) corrupt("zstd data has no valid frame header");
+    if (declared != ZSTD_CONTENTSIZE_UNKNOWN) check_decoded_size("zstd", declared, original_bytes);
+    if (!zstd) {
+      zstd.reset(ZSTD_createDCtx());
+      if (!zstd) throw Error(ErrorKind::internal, "unable to allocate a zstd decompression context");
+    }
+    return zstd.get();
+  }
 };
 
 Decompressor::Decompressor() : impl_(std::make_unique<Impl>()) {}
@@ -138,21 +152,14 @@ void Decompressor::decompress_prefix_to(Codec codec, ByteView input, std::size_t
     return;
   }
   if (codec != Codec::zstd) throw Error(ErrorKind::internal, "prefix decoding is for zstd or uncompressed data");
-  if (input.empty()) corrupt("zstd data is empty");
-  unsigned long long declared = ZSTD_getFrameContentSize(input.data(), input.size());
-  if (declared == ZSTD_CONTENTSIZE_ERROR) corrupt("zstd data has no valid frame header");
-  if (declared != ZSTD_CONTENTSIZE_UNKNOWN) check_decoded_size("zstd", declared, original_bytes);
-  if (!impl_->zstd) {
-    impl_->zstd.reset(ZSTD_createDCtx());
-    if (!impl_->zstd) throw Error(ErrorKind::internal, "unable to allocate a zstd decompression context");
-  }
+  ZSTD_DCtx* ctx = impl_->zstd_for(input, original_bytes);
   // Streaming with an output of exactly want bytes: zstd decodes block by block and stops once
   // the output is full, instead of decoding the whole frame.
-  ZSTD_DCtx_reset(impl_->zstd.get(), ZSTD_reset_session_only);
+  ZSTD_DCtx_reset(ctx, ZSTD_reset_session_only);
   ZSTD_inBuffer in{input.data(), input.size(), 0};
   ZSTD_outBuffer out{dst, want, 0};
   while (out.pos < want) {
-    std::size_t r = ZSTD_decompressStream(impl_->zstd.get(), &out, &in);
+    std::size_t r = ZSTD_decompressStream(ctx, &out, &in);
     if (ZSTD_isError(r)) corrupt(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(r));
     if (r == 0 && out.pos < want) check_decoded_size("zstd", out.pos, original_bytes);  // ended early
     if (r != 0 && in.pos == in.size && out.pos < want) corrupt("zstd data is truncated");
@@ -167,16 +174,8 @@ void Decompressor::decompress_to(Codec codec, ByteView input, std::size_t origin
       return;
 
     case Codec::zstd: {
-      // An empty input would decode to nothing without complaint; the compressor never writes one.
-      if (input.empty()) corrupt("zstd data is empty");
-      unsigned long long declared = ZSTD_getFrameContentSize(input.data(), input.size());
-      if (declared == ZSTD_CONTENTSIZE_ERROR) corrupt("zstd data has no valid frame header");
-      if (declared != ZSTD_CONTENTSIZE_UNKNOWN) check_decoded_size("zstd", declared, original_bytes);
-      if (!impl_->zstd) {
-        impl_->zstd.reset(ZSTD_createDCtx());
-        if (!impl_->zstd) throw Error(ErrorKind::internal, "unable to allocate a zstd decompression context");
-      }
-      std::size_t r = ZSTD_decompressDCtx(impl_->zstd.get(), dst, original_bytes, input.data(), input.size());
+      ZSTD_DCtx* ctx = impl_->zstd_for(input, original_bytes);
+      std::size_t r = ZSTD_decompressDCtx(ctx, dst, original_bytes, input.data(), input.size());
       if (ZSTD_isError(r)) corrupt(std::string("zstd data is corrupt: ") + ZSTD_getErrorName(r));
       if (r != original_bytes) check_decoded_size("zstd", r, original_bytes);
       return;

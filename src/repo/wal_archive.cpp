@@ -134,10 +134,11 @@ AuditEntry wal_replacement_entry(const std::string& name, std::string details) {
 
 std::set<std::string> replaced_wal_objects(const AuditLog& log) {
   std::set<std::string> out;
-  for (const auto& e : log.entries)
-    if (e.command == "archive-push" && e.what.starts_with(kReplacedWhat) &&
-        classify_wal_file(e.what.substr(kReplacedWhat.size())))
-      out.insert(wal_object(e.what.substr(kReplacedWhat.size())));
+  for (const auto& e : log.entries) {
+    if (e.command != "archive-push" || !e.what.starts_with(kReplacedWhat)) continue;
+    const std::string_view name = std::string_view(e.what).substr(kReplacedWhat.size());
+    if (classify_wal_file(name)) out.insert(wal_object(name));
+  }
   return out;
 }
 

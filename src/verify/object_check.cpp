@@ -430,14 +430,11 @@ class ObjectCheck {
         }
       }
       try {
-        if (decode) {
-          std::span<const io::Digest> digests = reader.proven_frame(pack, frame, block_bytes);
-          for (std::size_t k = 0; k < frame.size(); ++k)
-            found.push_back({frame[k].offset, frame[k].index, frame[k].id, digests[k]});
-        } else {
-          reader.authenticated_frame(pack, frame, block_bytes);
-          for (std::size_t k = 0; k < frame.size(); ++k) found.push_back({frame[k].offset, frame[k].index, frame[k].id, {}});
-        }
+        std::span<const io::Digest> digests;  // none when only authenticated
+        if (decode) digests = reader.proven_frame(pack, frame, block_bytes);
+        else reader.authenticated_frame(pack, frame, block_bytes);
+        for (std::size_t k = 0; k < frame.size(); ++k)
+          found.push_back({frame[k].offset, frame[k].index, frame[k].id, decode ? digests[k] : io::Digest{}});
       } catch (const repo::CorruptPack& e) {
         bad.push_back({frame_key(pack_no, frame.front().offset), e.detail()});
       }
@@ -467,6 +464,12 @@ class ObjectCheck {
         fail(k, "invalid WAL object " + repo::wal_object(name) + " in " + repo_.describe() + " (" + *problem + ")");
     };
     auto want_head = [](const std::string& name) { return repo::wal_check_prefix_bytes(*repo::classify_wal_file(name)); };
+    // Keeps of piece what object k's first want bytes still lack.
+    auto keep_head = [&](std::size_t k, std::size_t want, ByteView piece) {
+      if (heads[k].size() < want)
+        heads[k].insert(heads[k].end(), piece.begin(),
+                        piece.begin() + static_cast<std::ptrdiff_t>(std::min(want - heads[k].size(), piece.size())));
+    };
     for (std::size_t k = 0; k < n; ++k) {
       const auto& name = wal_names_[wal_due_[first + k]];
       try {
@@ -477,10 +480,11 @@ class ObjectCheck {
           fail(k, "missing WAL object " + repo::wal_object(name) + " (vanished)");
         } else if (!decode) {
           // Proven by an earlier run: its first bytes read, the rest authenticated.
-          while (heads[k].size() < want_head(name)) {
-            ByteView v = readers[k]->read_view(want_head(name) - heads[k].size());
+          const std::size_t want = want_head(name);
+          while (heads[k].size() < want) {
+            ByteView v = readers[k]->read_view(want - heads[k].size());
             if (v.empty()) break;
-            heads[k].insert(heads[k].end(), v.begin(), v.end());
+            keep_head(k, want, v);
           }
           readers[k]->authenticate_rest();
           check_content(k, name);
@@ -506,11 +510,7 @@ class ObjectCheck {
             check_content(k, name);
             continue;
           }
-          const std::size_t want = want_head(name);
-          if (heads[k].size() < want)
-            heads[k].insert(heads[k].end(), pieces[k].begin(),
-                            pieces[k].begin() +
-                                static_cast<std::ptrdiff_t>(std::min(want - heads[k].size(), pieces[k].size())));
+          keep_head(k, want_head(name), pieces[k]);
           reading = true;
         } catch (const Error& e) {
           pieces[k] = {};

@@ -1,9 +1,8 @@
 // The blocks verify's first pass found in good frames (proven, or authenticated where an earlier
 // run proved them; see verify/object_check.cpp), kept per pack in an unlinked spool file instead
 // of in memory: a repository of tens of gigabytes holds millions of blocks, and verify's memory
-// must not grow with it. The second pass looks each
-// manifest reference up through a Lookup, which keeps the last few packs' blocks at hand (a file's
-// blocks mostly sit in a few packs, in order).
+// must not grow with it. The second pass looks each manifest reference up through a Lookup, which
+// keeps the last few packs' blocks at hand (a file's blocks mostly sit in a few packs, in order).
 #pragma once
 
 #include <cstdint>
