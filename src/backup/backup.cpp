@@ -231,7 +231,7 @@ class BackupRun {
     void flush_frame() {
       if (frame_ids_.empty()) return;
       if (!pack_) open_pack();
-      auto entries = pack_->add_frame(codec_, frame_ids_, frame_data_, run_.block_bytes_);
+      auto entries = pack_->add_frame(codec_, frame_ids_, frame_data_);
       for (std::size_t i = 0; i < entries.size(); ++i)
         refs_[frame_slots_[i]] = BlockRef{entries[i].id, pack_no_, entries[i].offset, entries[i].length, entries[i].index};
       t_.new_blocks += entries.size();
@@ -250,7 +250,8 @@ class BackupRun {
     }
 
     void open_pack() {
-      pack_ = std::make_unique<repo::PackWriter>(t_.repo->store(), t_.repo->key(), repo::new_pack_id());
+      pack_ = std::make_unique<repo::PackWriter>(t_.repo->store(), t_.repo->key(), repo::new_pack_id(),
+                                                 run_.block_bytes_);
       pack_no_ = t_.adopt(pack_->pack_id(), false);
     }
 
@@ -507,7 +508,7 @@ OrphanBlocks load_orphans(const repo::Repository& repo, const std::vector<repo::
     if (claimed.count(id)) continue;
     std::vector<repo::PackEntry> entries;
     try {
-      entries = repo::read_pack_trailer(repo.store(), repo.key(), id);
+      entries = repo::read_pack_trailer(repo.store(), repo.key(), id).entries;
     } catch (const Error&) {
       continue;  // a damaged leftover is not worth reusing; expire removes it
     }

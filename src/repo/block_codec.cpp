@@ -8,73 +8,91 @@
 
 namespace pgdr::repo {
 
-BlockCodec::BlockCodec(const MasterKey& key, io::Codec codec, int level)
-    : hmac_(key.id_key().view()), aead_(key.data_key().view()), compressor_(codec, level), aad_(to_bytes(kAadFrame)) {}
+namespace {
 
-void BlockCodec::seal_frame(const std::vector<BlockId>& ids, ByteView data, Bytes& out) {
-  if (ids.empty() || ids.size() > kMaxFrameBlocks) throw Error(ErrorKind::internal, "frame of impossible size");
+constexpr std::size_t kHead = 6;  // codec, count, raw_length
+
+// Runs f, reporting any error as Error(corrupt) "frame: <why>".
+template <typename F>
+auto as_frame_error(F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    throw Error(ErrorKind::corrupt, std::string("frame: ") + e.what());
+  }
+}
+
+}  // namespace
+
+void frame_aad(FramePlace place, Bytes& out) {
+  out.assign(kAadFrame.begin(), kAadFrame.end());
+  out.insert(out.end(), place.pack_id.begin(), place.pack_id.end());
+  put_u32le(out, place.offset);
+}
+
+BlockCodec::BlockCodec(const MasterKey& key, io::Codec codec, int level)
+    : hmac_(key.id_key().view()), aead_(key.data_key().view()), compressor_(codec, level) {}
+
+void BlockCodec::seal_frame(std::size_t count, ByteView data, FramePlace place, Bytes& out) {
+  if (count == 0 || count > kMaxFrameBlocks) throw Error(ErrorKind::internal, "frame of impossible size");
   plain_.clear();
   plain_.push_back(static_cast<std::uint8_t>(compressor_.codec()));
-  plain_.push_back(static_cast<std::uint8_t>(ids.size()));
+  plain_.push_back(static_cast<std::uint8_t>(count));
   put_u32le(plain_, static_cast<std::uint32_t>(data.size()));
-  for (const auto& id : ids) plain_.insert(plain_.end(), id.begin(), id.end());
-  std::size_t header = plain_.size();
   if (compressor_.codec() == io::Codec::none || !compressor_.compress(data, plain_)) {
-    plain_.resize(header);
+    plain_.resize(kHead);
     plain_[0] = static_cast<std::uint8_t>(io::Codec::none);
     plain_.insert(plain_.end(), data.begin(), data.end());
   }
+  frame_aad(place, aad_);
   aead_.seal(plain_, aad_, out);
 }
 
-BlockCodec::Opened BlockCodec::open_header(ByteView sealed, std::vector<BlockId>& ids) {
+BlockCodec::Opened BlockCodec::open_header(ByteView sealed, FramePlace place) {
   plain_.clear();
+  frame_aad(place, aad_);
   aead_.open(sealed, aad_, plain_);
-  constexpr std::size_t kHead = 6;
   if (plain_.size() < kHead) throw Error(ErrorKind::corrupt, "too short");
   auto codec = static_cast<io::Codec>(plain_[0]);
-  std::size_t count = plain_[1];
-  std::size_t raw_bytes = get_u32le(plain_.data() + 2);
-  if (count == 0 || count > kMaxFrameBlocks || plain_.size() < kHead + 32 * count)
-    throw Error(ErrorKind::corrupt, "impossible block count");
-  if (raw_bytes > kMaxFrameBlocks * (1u << 20)) throw Error(ErrorKind::corrupt, "impossible length");
-  ids.resize(count);
-  for (std::size_t i = 0; i < count; ++i) std::memcpy(ids[i].data(), plain_.data() + kHead + 32 * i, 32);
-  ByteView payload(plain_.data() + kHead + 32 * count, plain_.size() - kHead - 32 * count);
+  FrameShape shape{plain_[1], get_u32le(plain_.data() + 2)};
+  if (shape.count == 0 || shape.count > kMaxFrameBlocks) throw Error(ErrorKind::corrupt, "impossible block count");
+  if (shape.raw_bytes > kMaxFrameBlocks * (1u << 20)) throw Error(ErrorKind::corrupt, "impossible length");
+  ByteView payload(plain_.data() + kHead, plain_.size() - kHead);
   if (codec == io::Codec::none) {
-    if (payload.size() != raw_bytes) throw Error(ErrorKind::corrupt, "wrong length");
+    if (payload.size() != shape.raw_bytes) throw Error(ErrorKind::corrupt, "wrong length");
   } else if (codec != io::Codec::zstd && codec != io::Codec::lz4) {
     throw Error(ErrorKind::corrupt, "unknown codec " + std::to_string(plain_[0]));
   }
-  return {codec, raw_bytes, payload};
+  return {codec, shape, payload};
 }
 
-void BlockCodec::open_frame(ByteView sealed, std::vector<BlockId>& ids, Bytes& out) {
-  try {
-    Opened f = open_header(sealed, ids);
-    decompressor_.decompress(f.codec, f.payload, f.raw_bytes, out);
-  } catch (const Error& e) {
-    throw Error(ErrorKind::corrupt, std::string("frame: ") + e.what());
-  }
+FrameShape BlockCodec::open_frame(ByteView sealed, FramePlace place, Bytes& out) {
+  return as_frame_error([&] {
+    Opened f = open_header(sealed, place);
+    decompressor_.decompress(f.codec, f.payload, f.shape.raw_bytes, out);
+    return f.shape;
+  });
 }
 
-std::size_t BlockCodec::open_frame_to(ByteView sealed, std::vector<BlockId>& ids, Bytes& buf) {
-  try {
-    Opened f = open_header(sealed, ids);
-    if (buf.size() < f.raw_bytes) buf.resize(f.raw_bytes);
-    decompressor_.decompress_to(f.codec, f.payload, f.raw_bytes, buf.data());
-    return f.raw_bytes;
-  } catch (const Error& e) {
-    throw Error(ErrorKind::corrupt, std::string("frame: ") + e.what());
-  }
+FrameShape BlockCodec::open_frame_to(ByteView sealed, FramePlace place, Bytes& buf) {
+  return as_frame_error([&] {
+    Opened f = open_header(sealed, place);
+    if (buf.size() < f.shape.raw_bytes) buf.resize(f.shape.raw_bytes);
+    decompressor_.decompress_to(f.codec, f.payload, f.shape.raw_bytes, buf.data());
+    return f.shape;
+  });
 }
 
-std::size_t BlockCodec::authenticate_frame(ByteView sealed, std::vector<BlockId>& ids) {
-  try {
-    return open_header(sealed, ids).raw_bytes;
-  } catch (const Error& e) {
-    throw Error(ErrorKind::corrupt, std::string("frame: ") + e.what());
-  }
+FrameShape BlockCodec::authenticate_frame(ByteView sealed, FramePlace place) {
+  return as_frame_error([&] { return open_header(sealed, place).shape; });
+}
+
+void BlockCodec::reseal_frame(ByteView sealed, FramePlace from, FramePlace to, Bytes& out) {
+  as_frame_error([&] {
+    open_header(sealed, from);
+    frame_aad(to, aad_);
+    aead_.seal(plain_, aad_, out);
+  });
 }
 
 }  // namespace pgdr::repo

@@ -38,7 +38,7 @@ void BlockReader::read_blocks(const BlockRead& read, std::uint8_t* out, std::spa
     if (!wanted(i)) continue;
     const Frame& fr = frame_of(ref);
     const std::uint64_t at = static_cast<std::uint64_t>(ref.index) * block;
-    if (ref.index >= fr.ids.size() || fr.ids[ref.index] != ref.id || at + length_of(i) > fr.plain_bytes) {
+    if (ref.index >= fr.count || at + length_of(i) > fr.plain_bytes) {
       const std::string& pack_id = read.manifest->pack_id(ref.pack);
       object_in_hand_ = pack_object(pack_id);
       throw frame_damage(pack_id, where_, ref.offset, "does not hold the block " + std::string(read.file) + " needs");
@@ -96,7 +96,10 @@ void BlockReader::fetch_frames(const BlockRead& read) {
       const Spot& at = spots_[m];
       Frame& f = frames_[m];
       try {
-        f.plain_bytes = codec_.open_frame_to(ByteView(data->data() + (at.offset - head.offset), at.length), f.ids, f.plain);
+        const FrameShape shape = codec_.open_frame_to(ByteView(data->data() + (at.offset - head.offset), at.length),
+                                                      FramePlace{pack_id, at.offset}, f.plain);
+        f.count = shape.count;
+        f.plain_bytes = shape.raw_bytes;
       } catch (const Error& e) {
         throw frame_damage(pack_id, where_, at.offset, std::string(e.what()) + ", needed by " + std::string(read.file));
       }
@@ -127,11 +130,13 @@ std::vector<PackEntry> in_place_order(std::vector<PackEntry> entries) {
 }  // namespace
 
 WholePack BlockReader::whole_pack(const std::string& pack_id, ByteView bytes) const {
-  return {pack_id, bytes, in_place_order(parse_pack_trailer(bytes, key_, pack_id, where_)), 0};
+  PackTrailer t = parse_pack_trailer(bytes, key_, pack_id, where_);
+  return {pack_id, bytes, in_place_order(std::move(t.entries)), 0, t.stored_bytes};
 }
 
 WholePack BlockReader::listed_pack(const std::string& pack_id) const {
-  return {pack_id, {}, in_place_order(read_pack_trailer(store_, key_, pack_id)), 0};
+  PackTrailer t = read_pack_trailer(store_, key_, pack_id);
+  return {pack_id, {}, in_place_order(std::move(t.entries)), 0, t.stored_bytes};
 }
 
 std::vector<PackEntry> BlockReader::listed_frame(const WholePack& pack, std::uint32_t offset, std::uint32_t length) {
@@ -142,13 +147,14 @@ std::vector<PackEntry> BlockReader::listed_frame(const WholePack& pack, std::uin
   for (; it != pack.entries.end() && it->offset == offset; ++it)
     if (it->length == length) blocks.push_back(*it);
   if (blocks.empty()) throw bad("a kept snapshot refers to it, the trailer does not list it");
+  if (std::uint64_t{offset} + length > pack.bytes.size()) throw bad("frame beyond the pack");
+  FrameShape shape;
   try {
-    codec_.authenticate_frame(pack.bytes.subspan(offset, length), ids_);
+    shape = codec_.authenticate_frame(pack.bytes.subspan(offset, length), FramePlace{pack.pack_id, offset});
   } catch (const Error& e) {
     throw bad(e.what());
   }
-  for (const auto& b : blocks)
-    if (b.index >= ids_.size() || ids_[b.index] != b.id) throw bad("the trailer and the frame disagree on a block");
+  if (shape.count != blocks.size()) throw bad("the trailer and the frame disagree on its blocks");
   return blocks;
 }
 
@@ -160,17 +166,19 @@ void BlockReader::open_listed(const WholePack& pack, std::span<const PackEntry> 
       first.offset - pack.base + std::uint64_t{first.length} > pack.bytes.size())
     throw bad("frame beyond the pack");
   ByteView sealed = pack.bytes.subspan(first.offset - pack.base, first.length);
-  std::size_t plain_bytes = 0;
+  const FramePlace place{pack.pack_id, first.offset};
+  FrameShape shape;
   try {
-    plain_bytes = decode ? codec_.open_frame_to(sealed, ids_, plain_) : codec_.authenticate_frame(sealed, ids_);
+    shape = decode ? codec_.open_frame_to(sealed, place, plain_) : codec_.authenticate_frame(sealed, place);
   } catch (const Error& e) {
     throw bad(e.what());
   }
-  if (ids_.size() != frame.size())
-    throw bad("frame holds " + std::to_string(ids_.size()) + " blocks, the trailer lists " + std::to_string(frame.size()));
+  const std::size_t plain_bytes = shape.raw_bytes;
+  if (shape.count != frame.size())
+    throw bad("frame holds " + std::to_string(shape.count) + " blocks, the trailer lists " + std::to_string(frame.size()));
   std::size_t pos = 0;
   views_.clear();
-  for (std::size_t k = 0; k < ids_.size(); ++k) {
+  for (std::size_t k = 0; k < shape.count; ++k) {
     const PackEntry& e = frame[k];
     if (e.index != k) throw bad("trailer lists the frame's blocks out of order");
     std::size_t len = std::min<std::size_t>(block_bytes, plain_bytes - pos);
@@ -185,25 +193,22 @@ std::span<const io::Digest> BlockReader::proven_frame(const WholePack& pack, std
                                                       std::uint32_t block_bytes) {
   open_listed(pack, frame, block_bytes, true);
   // The frame's blocks are hashed side by side (see io/sha256_lanes.h), then each digest's HMAC is
-  // compared with the ids in the frame and in the trailer.
+  // compared with the trailer's id.
   digests_.resize(views_.size());
   io::sha256_many(views_, digests_);
-  for (std::size_t k = 0; k < ids_.size(); ++k) {
-    BlockId id = codec_.id_of_digest(digests_[k]);
-    if (id != ids_[k] || id != frame[k].id)
+  for (std::size_t k = 0; k < frame.size(); ++k) {
+    if (codec_.id_of_digest(digests_[k]) != frame[k].id)
       throw frame_damage(pack.pack_id, where_, frame.front().offset,
                          "block " + std::to_string(k) + " does not match its id");
   }
   return digests_;
 }
 
+// The frame authenticates for its place in its pack, so it is the frame the writer put there, and
+// the trailer, authenticated for its pack, lists what the writer put in it.
 void BlockReader::authenticated_frame(const WholePack& pack, std::span<const PackEntry> frame,
                                       std::uint32_t block_bytes) {
   open_listed(pack, frame, block_bytes, false);
-  for (std::size_t k = 0; k < ids_.size(); ++k)
-    if (ids_[k] != frame[k].id)
-      throw frame_damage(pack.pack_id, where_, frame.front().offset,
-                         "block " + std::to_string(k) + " is not the block the trailer lists");
 }
 
 }  // namespace pgdr::repo

@@ -4,8 +4,9 @@
 //    in one ranged get of at most kMaxCoalescedRead bytes, each frame opened once;
 //  - frame opening: authenticated, decrypted and decompressed by repo/block_codec.h (or only
 //    authenticated, where the content is not needed);
-//  - the checks: a frame holds the block a manifest names at its index, a frame and its pack's
-//    trailer (repo/pack.h) agree on its blocks, a block's HMAC is its id;
+//  - the checks: a frame opens for the place a manifest or trailer names (its AAD binds it to its
+//    pack and offset) and holds a block at the index named, a frame and its pack's trailer
+//    (repo/pack.h) agree on its blocks, a block's HMAC is its id;
 //  - the message of a damaged frame, "corrupt pack <object> in <where> (frame at offset <n>:
 //    <why>)", made by frame_damage() alone and thrown as CorruptPack, whose parts a caller
 //    collecting findings reads without parsing the text.
@@ -55,7 +56,8 @@ struct WholePack {
   std::string pack_id;
   ByteView bytes;
   std::vector<PackEntry> entries;
-  std::uint64_t base = 0;  // offset in the pack of bytes[0]
+  std::uint64_t base = 0;           // offset in the pack of bytes[0]
+  std::uint64_t trailer_bytes = 0;  // read for the trailer and tail
 };
 
 class BlockReader {
@@ -86,20 +88,20 @@ class BlockReader {
   WholePack listed_pack(const std::string& pack_id) const;
   // Repack: the sealed frame at (offset, length) of pack, which a manifest names, authenticated,
   // and the trailer's entries of its blocks, each a block the frame holds at its index. Throws
-  // CorruptPack (frame_damage) when the trailer does not list it, it does not open, or the trailer
-  // and the frame disagree on a block.
+  // CorruptPack (frame_damage) when the trailer does not list it, it does not open for its place,
+  // or the trailer and the frame disagree on its number of blocks.
   std::vector<PackEntry> listed_frame(const WholePack& pack, std::uint32_t offset, std::uint32_t length);
   // Verify: the frame whose trailer entries are frame (all those at one offset, by index), which
   // pack.bytes must hold (from pack.base on), opened and
   // proven: the frame holds as many blocks as listed, in order, each of the listed length, and the
-  // HMAC of each block's SHA-256 is its id in the frame and in the trailer. Returns each block's
+  // HMAC of each block's SHA-256 is its id in the trailer. Returns each block's
   // SHA-256, valid until the next call. block_bytes: the size of the pack's blocks (the last of a
   // frame may be shorter). Throws CorruptPack (frame_damage).
   std::span<const io::Digest> proven_frame(const WholePack& pack, std::span<const PackEntry> frame,
                                            std::uint32_t block_bytes);
   // Verify, for a frame whose content an earlier run proved: the same frame authenticated (not
-  // decompressed, not hashed), holding as many blocks as listed, in order, of the listed lengths,
-  // with the trailer's ids. Throws CorruptPack (frame_damage).
+  // decompressed, not hashed) for its place, holding as many blocks as listed, of the listed
+  // lengths. Throws CorruptPack (frame_damage).
   void authenticated_frame(const WholePack& pack, std::span<const PackEntry> frame, std::uint32_t block_bytes);
 
  private:
@@ -112,7 +114,7 @@ class BlockReader {
   static bool before(const Spot& a, const Spot& b);
   // A frame opened by read_blocks. Kept from call to call, so that its buffer is reused.
   struct Frame {
-    std::vector<BlockId> ids;
+    std::size_t count = 0;  // of blocks
     Bytes plain;  // grown, never shrunk: its first plain_bytes bytes are the frame's blocks
     std::size_t plain_bytes = 0;
   };
@@ -130,8 +132,7 @@ class BlockReader {
   std::vector<Spot> spots_;    // the distinct frames of the current read_blocks call, sorted
   std::vector<Frame> frames_;  // frames_[i] holds spots_[i]'s content
   std::string object_in_hand_;
-  // proven_frame's and listed_frame's frame, and the blocks of read_blocks or proven_frame.
-  std::vector<BlockId> ids_;
+  // proven_frame's frame, and the blocks of read_blocks or proven_frame.
   Bytes plain_;
   std::vector<ByteView> views_;
   std::vector<io::Digest> digests_;

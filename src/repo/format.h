@@ -9,6 +9,10 @@
 namespace pgdr::repo {
 
 inline constexpr int kFormatVersion = 1;
+// The version in a pack's tail. 2: frames bound to their place and naming no blocks, one trailer
+// entry per frame. Version 1 (a trailer entry per block, ids in frames as well) came only from
+// development builds and is refused.
+inline constexpr std::uint32_t kPackVersion = 2;
 inline constexpr std::string_view kRepoConfigObject = "pgdr.repo";
 inline constexpr std::string_view kKeysDir = "keys";
 inline constexpr std::string_view kPacksDir = "packs";

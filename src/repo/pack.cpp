@@ -1,5 +1,6 @@
 #include "repo/pack.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
@@ -13,7 +14,9 @@ namespace {
 
 constexpr std::string_view kPackMagic = "PGDRPACK";
 constexpr std::size_t kTailBytes = 16;
-constexpr std::size_t kEntryBytes = 32 + 14;
+constexpr std::size_t kFrameEntryBytes = 13;  // offset, length, count, raw_length; then the ids
+constexpr std::size_t kIdBytes = 32;
+constexpr std::uint32_t kMaxBlockBytes = 1u << 20;
 
 Bytes trailer_aad(const std::string& pack_id) { return to_bytes(std::string(kAadPackTrailer) + pack_id); }
 
@@ -28,17 +31,18 @@ std::string new_pack_id() { return to_hex(io::random_bytes(16)); }
 
 std::uint64_t pack_overhead_bound(std::size_t frames) {
   constexpr std::uint64_t kAeadBytes = 12 + 16;  // nonce and tag of the sealed trailer
-  return kTailBytes + kAeadBytes + static_cast<std::uint64_t>(frames) * kMaxFrameBlocks * kEntryBytes;
+  return kTailBytes + kAeadBytes + 4 +
+         static_cast<std::uint64_t>(frames) * (kFrameEntryBytes + kMaxFrameBlocks * kIdBytes);
 }
 
-PackWriter::PackWriter(storage::Storage& store, const MasterKey& key, std::string pack_id)
-    : store_(store), pack_id_(std::move(pack_id)), aead_(key.data_key().view()) {}
+PackWriter::PackWriter(storage::Storage& store, const MasterKey& key, std::string pack_id, std::uint32_t block_bytes)
+    : store_(store), pack_id_(std::move(pack_id)), block_bytes_(block_bytes), aead_(key.data_key().view()) {}
 
-std::vector<PackEntry> PackWriter::add_frame(BlockCodec& codec, const std::vector<BlockId>& ids, ByteView data,
-                                             std::uint32_t block_bytes) {
+std::vector<PackEntry> PackWriter::add_frame(BlockCodec& codec, const std::vector<BlockId>& ids, ByteView data) {
+  const std::uint32_t block_bytes = block_bytes_;
   auto offset = static_cast<std::uint32_t>(size_);
   scratch_.clear();
-  codec.seal_frame(ids, data, scratch_);
+  codec.seal_frame(ids.size(), data, FramePlace{pack_id_, offset}, scratch_);
   auto length = static_cast<std::uint32_t>(scratch_.size());
   append(scratch_);
   std::vector<PackEntry> out(ids.size());
@@ -54,12 +58,18 @@ std::vector<PackEntry> PackWriter::add_frame(BlockCodec& codec, const std::vecto
   return out;
 }
 
-std::uint32_t PackWriter::copy_frame(ByteView sealed, const std::vector<PackEntry>& blocks) {
+std::uint32_t PackWriter::copy_frame(BlockCodec& codec, ByteView sealed, std::string_view from_pack,
+                                     const std::vector<PackEntry>& blocks) {
+  if (blocks.empty()) throw Error(ErrorKind::internal, "copy of a frame without its blocks");
+  for (std::size_t i = 0; i < blocks.size(); ++i)
+    if (blocks[i].index != i) throw Error(ErrorKind::internal, "copy of a frame without all its blocks in order");
   auto offset = static_cast<std::uint32_t>(size_);
-  append(sealed);
+  scratch_.clear();
+  codec.reseal_frame(sealed, FramePlace{from_pack, blocks.front().offset}, FramePlace{pack_id_, offset}, scratch_);
+  append(scratch_);
   for (PackEntry e : blocks) {
     e.offset = offset;
-    e.length = static_cast<std::uint32_t>(sealed.size());
+    e.length = static_cast<std::uint32_t>(scratch_.size());
     entries_.push_back(e);
   }
   return offset;
@@ -72,19 +82,25 @@ void PackWriter::append(ByteView bytes) {
 }
 
 std::uint64_t PackWriter::commit() {
+  // entries_ holds each frame's blocks together, by index (add_frame and copy_frame append them so).
   Bytes table;
-  table.reserve(entries_.size() * kEntryBytes);
-  for (const auto& e : entries_) {
-    table.insert(table.end(), e.id.begin(), e.id.end());
-    put_u32le(table, e.offset);
-    put_u32le(table, e.length);
-    put_u16le(table, e.index);
-    put_u32le(table, e.raw_length);
+  table.reserve(4 + entries_.size() * (kIdBytes + 1) + kFrameEntryBytes);
+  put_u32le(table, block_bytes_);
+  for (std::size_t i = 0; i < entries_.size();) {
+    std::size_t j = i;
+    std::uint64_t raw = 0;
+    for (; j < entries_.size() && entries_[j].offset == entries_[i].offset; ++j) raw += entries_[j].raw_length;
+    put_u32le(table, entries_[i].offset);
+    put_u32le(table, entries_[i].length);
+    table.push_back(static_cast<std::uint8_t>(j - i));
+    put_u32le(table, static_cast<std::uint32_t>(raw));
+    for (std::size_t k = i; k < j; ++k) table.insert(table.end(), entries_[k].id.begin(), entries_[k].id.end());
+    i = j;
   }
   scratch_.clear();
   aead_.seal(table, trailer_aad(pack_id_), scratch_);
   put_u32le(scratch_, static_cast<std::uint32_t>(scratch_.size()));
-  put_u32le(scratch_, static_cast<std::uint32_t>(kFormatVersion));
+  put_u32le(scratch_, kPackVersion);
   scratch_.insert(scratch_.end(), kPackMagic.begin(), kPackMagic.end());
   append(scratch_);
   out_->commit();
@@ -97,15 +113,16 @@ namespace {
 
 // Checks the tail and opens the trailer. fetch(offset, length) returns bytes of the pack.
 template <typename Fetch>
-std::vector<PackEntry> parse_trailer(std::uint64_t pack_bytes, Fetch fetch, const MasterKey& key,
-                                     const std::string& pack_id, const std::string& where) {
-  auto bad = [&](const std::string& why) -> std::vector<PackEntry> { throw CorruptPack(pack_id, where, why); };
+PackTrailer parse_trailer(std::uint64_t pack_bytes, Fetch fetch, const MasterKey& key, const std::string& pack_id,
+                          const std::string& where) {
+  auto bad = [&](const std::string& why) -> PackTrailer { throw CorruptPack(pack_id, where, why); };
   if (pack_bytes < kTailBytes) return bad("shorter than its tail");
   Bytes tail = fetch(pack_bytes - kTailBytes, kTailBytes);
   if (std::memcmp(tail.data() + 8, kPackMagic.data(), kPackMagic.size()) != 0) return bad("no pack tail (truncated?)");
   std::uint32_t version = get_u32le(tail.data() + 4);
-  if (version != static_cast<std::uint32_t>(kFormatVersion))
-    return bad("pack format version " + std::to_string(version) + ", this pgdr reads version " + std::to_string(kFormatVersion));
+  if (version != kPackVersion)
+    return bad("pack format version " + std::to_string(version) + ", this pgdr reads version " +
+               std::to_string(kPackVersion));
   std::uint32_t trailer_len = get_u32le(tail.data());
   if (trailer_len > pack_bytes - kTailBytes) return bad("trailer length beyond the pack");
   Bytes sealed = fetch(pack_bytes - kTailBytes - trailer_len, trailer_len);
@@ -116,26 +133,46 @@ std::vector<PackEntry> parse_trailer(std::uint64_t pack_bytes, Fetch fetch, cons
   } catch (const Error&) {
     return bad("trailer fails authentication");
   }
-  if (table.size() % kEntryBytes != 0) return bad("trailer of odd length");
-  std::vector<PackEntry> out(table.size() / kEntryBytes);
-  std::uint64_t body_end = pack_bytes - kTailBytes - trailer_len;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    const std::uint8_t* p = table.data() + i * kEntryBytes;
-    std::copy(p, p + 32, out[i].id.begin());
-    out[i].offset = get_u32le(p + 32);
-    out[i].length = get_u32le(p + 36);
-    out[i].index = get_u16le(p + 40);
-    out[i].raw_length = get_u32le(p + 42);
-    if (out[i].index >= kMaxFrameBlocks) return bad("entry with an impossible frame index");
-    if (static_cast<std::uint64_t>(out[i].offset) + out[i].length > body_end) return bad("entry beyond the pack body");
+  PackTrailer out;
+  out.stored_bytes = std::uint64_t{trailer_len} + kTailBytes;
+  if (table.size() < 4) return bad("trailer without a block size");
+  out.block_bytes = get_u32le(table.data());
+  if (out.block_bytes == 0 || out.block_bytes > kMaxBlockBytes) return bad("trailer with an impossible block size");
+  const std::uint64_t body_end = pack_bytes - kTailBytes - trailer_len;
+  const std::uint64_t block = out.block_bytes;
+  std::uint64_t frames_end = 0;  // frames are listed in the order of the pack and do not overlap
+  std::size_t pos = 4;
+  while (pos < table.size()) {
+    if (table.size() - pos < kFrameEntryBytes) return bad("trailer of odd length");
+    const std::uint8_t* p = table.data() + pos;
+    const std::uint32_t offset = get_u32le(p);
+    const std::uint32_t length = get_u32le(p + 4);
+    const std::size_t count = p[8];
+    const std::uint64_t raw = get_u32le(p + 9);
+    pos += kFrameEntryBytes;
+    if (count == 0 || count > kMaxFrameBlocks) return bad("entry with an impossible block count");
+    if (raw <= (count - 1) * block || raw > count * block) return bad("entry whose length does not fit its blocks");
+    if (offset < frames_end || length == 0) return bad("entries out of order or overlapping");
+    if (std::uint64_t{offset} + length > body_end) return bad("entry beyond the pack body");
+    frames_end = std::uint64_t{offset} + length;
+    if (table.size() - pos < count * kIdBytes) return bad("trailer of odd length");
+    for (std::size_t i = 0; i < count; ++i) {
+      PackEntry e;
+      std::memcpy(e.id.data(), table.data() + pos + i * kIdBytes, kIdBytes);
+      e.offset = offset;
+      e.length = length;
+      e.index = static_cast<std::uint16_t>(i);
+      e.raw_length = static_cast<std::uint32_t>(std::min<std::uint64_t>(block, raw - i * block));
+      out.entries.push_back(e);
+    }
+    pos += count * kIdBytes;
   }
   return out;
 }
 
 }  // namespace
 
-std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const MasterKey& key,
-                                         const std::string& pack_id) {
+PackTrailer read_pack_trailer(const storage::Storage& store, const MasterKey& key, const std::string& pack_id) {
   std::string object = pack_object(pack_id);
   auto info = store.stat(object);
   if (!info) throw Error(ErrorKind::not_found, "missing pack " + object + " in " + store.describe());
@@ -147,8 +184,8 @@ std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const Ma
   return parse_trailer(info->size_bytes, fetch, key, pack_id, store.describe());
 }
 
-std::vector<PackEntry> parse_pack_trailer(ByteView pack, const MasterKey& key, const std::string& pack_id,
-                                          const std::string& where) {
+PackTrailer parse_pack_trailer(ByteView pack, const MasterKey& key, const std::string& pack_id,
+                               const std::string& where) {
   auto fetch = [&](std::uint64_t offset, std::uint64_t length) {
     return Bytes(pack.begin() + static_cast<std::ptrdiff_t>(offset),
                  pack.begin() + static_cast<std::ptrdiff_t>(offset + length));

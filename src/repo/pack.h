@@ -1,11 +1,11 @@
 // Packs: many frames in one object, so object stores see few large writes and reads. A pack ends
-// with a sealed trailer listing every block of its frames, so a pack can be checked or salvaged on
-// its own; restore never needs the trailer (manifests record each block's pack, frame and index).
+// with a sealed trailer listing every frame and the ids of its blocks, so a pack can be checked or
+// salvaged on its own; restore never needs the trailer (manifests record each block's pack, frame
+// and index). The trailer is the only place in a pack that names blocks (frames hold none).
 //
 //   pack    = frame* | trailer | trailer_length u32le | version u32le | "PGDRPACK"
-//   trailer = AES-256-GCM(data key, entry*, aad = "pgdr-v1 pack-trailer " | pack id)
-//   entry   = block id (32) | frame offset u32le | frame length u32le | index in frame u16le |
-//             raw_length u32le
+//   trailer = AES-256-GCM(data key, block_size u32le | entry*, aad = "pgdr-v1 pack-trailer " | pack id)
+//   entry   = frame offset u32le | frame length u32le | count u8 | raw_length u32le | block id (32) * count
 //
 // A PackWriter streams its pack to the storage frame by frame (nothing is visible until commit()),
 // so it holds one frame in memory whatever the pack size; it belongs to one thread.
@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/bytes.h"
@@ -24,6 +25,7 @@
 
 namespace pgdr::repo {
 
+// One block of a pack, as its trailer lists it (expanded from the trailer's frame entries).
 struct PackEntry {
   BlockId id;
   std::uint32_t offset = 0;  // of the frame holding the block
@@ -50,18 +52,27 @@ class CorruptPack : public Error {
 // A new random pack id: 32 lower-case hex digits.
 std::string new_pack_id();
 
+// A pack's trailer, opened: its blocks, frame after frame and by index in each.
+struct PackTrailer {
+  std::uint32_t block_bytes = 0;  // of every block but the last of a frame
+  std::vector<PackEntry> entries;
+  std::uint64_t stored_bytes = 0;  // of the sealed trailer and the tail, as read
+};
+
 class PackWriter {
  public:
-  PackWriter(storage::Storage& store, const MasterKey& key, std::string pack_id);
+  // block_bytes: the size of the blocks the pack will hold (the last of a frame may be shorter).
+  PackWriter(storage::Storage& store, const MasterKey& key, std::string pack_id, std::uint32_t block_bytes);
 
   const std::string& pack_id() const { return pack_id_; }
   // Seals the blocks (ids, plaintexts concatenated in data, each full but maybe the last) into one
   // frame of the pack; returns one entry per block.
-  std::vector<PackEntry> add_frame(BlockCodec& codec, const std::vector<BlockId>& ids, ByteView data,
-                                   std::uint32_t block_bytes);
-  // Appends a frame sealed earlier, byte for byte (a frame's AAD names no pack and no position),
-  // with the trailer entries of its blocks; returns its offset in this pack. Used by repacking.
-  std::uint32_t copy_frame(ByteView sealed, const std::vector<PackEntry>& blocks);
+  std::vector<PackEntry> add_frame(BlockCodec& codec, const std::vector<BlockId>& ids, ByteView data);
+  // Appends a frame of pack from_pack, sealed anew for its place here (content untouched), with
+  // the trailer entries of all its blocks, by index; returns its offset in this pack. Used by
+  // repacking. Throws Error(corrupt) "frame: <why>" for a frame that does not open.
+  std::uint32_t copy_frame(BlockCodec& codec, ByteView sealed, std::string_view from_pack,
+                           const std::vector<PackEntry>& blocks);
   std::uint64_t size_bytes() const { return size_; }
   std::size_t block_count() const { return entries_.size(); }
   // Appends the trailer and stores the pack durably under packs/. Returns the stored size.
@@ -73,6 +84,7 @@ class PackWriter {
 
   storage::Storage& store_;
   std::string pack_id_;
+  std::uint32_t block_bytes_;
   io::Aead aead_;
   std::unique_ptr<storage::Writer> out_;
   std::uint64_t size_ = 0;
@@ -85,11 +97,10 @@ class PackWriter {
 std::uint64_t pack_overhead_bound(std::size_t frames);
 
 // Reads and authenticates a pack's trailer. Throws CorruptPack.
-std::vector<PackEntry> read_pack_trailer(const storage::Storage& store, const MasterKey& key,
-                                         const std::string& pack_id);
-// The same for a whole pack already in memory (verify reads each pack once); where names the
+PackTrailer read_pack_trailer(const storage::Storage& store, const MasterKey& key, const std::string& pack_id);
+// The same for a whole pack already in memory (repack reads each pack once); where names the
 // repository in messages.
-std::vector<PackEntry> parse_pack_trailer(ByteView pack, const MasterKey& key, const std::string& pack_id,
-                                          const std::string& where);
+PackTrailer parse_pack_trailer(ByteView pack, const MasterKey& key, const std::string& pack_id,
+                               const std::string& where);
 
 }  // namespace pgdr::repo

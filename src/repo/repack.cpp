@@ -109,9 +109,9 @@ CopyResult copy_live_frames(const Repository& repo, const std::vector<std::strin
     for (const auto& f : frames) {
       if (!writer || writer->size_bytes() >= repo.settings().pack_target_bytes) {
         commit();
-        writer = std::make_unique<PackWriter>(store, repo.key(), new_pack_id());
+        writer = std::make_unique<PackWriter>(store, repo.key(), new_pack_id(), repo.settings().block_bytes);
       }
-      std::uint32_t at = writer->copy_frame(ByteView(*bytes).subspan(f.offset, f.length), f.blocks);
+      std::uint32_t at = writer->copy_frame(reader.codec(), ByteView(*bytes).subspan(f.offset, f.length), id, f.blocks);
       out.moved[{id, f.offset}] = {writer->pack_id(), at};
       if (into.empty() || into.back() != writer->pack_id()) into.push_back(writer->pack_id());
     }

@@ -1,7 +1,7 @@
 // Repacking: a pack that kept snapshots still need in part, but that is mostly garbage (frames no
 // kept snapshot refers to any more), is rewritten. The frames still needed are authenticated and
-// copied byte for byte into new packs (a frame's AAD names no pack and no position, so a copy is
-// as valid as the original), then every kept manifest that declares an old pack is rewritten to
+// sealed anew into new packs (a frame's AAD names its pack and offset; the content is not
+// decompressed), then every kept manifest that declares an old pack is rewritten to
 // point at the copies. Expire (expire.h) decides which packs, and orders the steps so that the
 // repository is valid after a crash at any point (docs/REPOSITORY_FORMAT.md, "Repacking").
 #pragma once

@@ -54,11 +54,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kWalLanes = 4;
 constexpr std::size_t kWalChunkBytes = 256 * 1024;
 // A pack's frames are read in windows of neighbours of at most this many bytes (one longer frame
-// alone); the trailer's size follows from its entries (repo/pack.h: 46 bytes each, then AEAD
-// nonce and tag and the 16-byte tail).
+// alone).
 constexpr std::uint64_t kWindowBytes = 4u << 20;
-constexpr std::uint64_t kTrailerBytesPerBlock = 46;
-constexpr std::uint64_t kTrailerFixedBytes = 12 + 16 + 16;
 
 std::uint64_t frame_key(std::uint32_t pack_no, std::uint32_t offset) {
   return (static_cast<std::uint64_t>(pack_no) << 32) | offset;
@@ -393,7 +390,7 @@ class ObjectCheck {
     } catch (const Error& e) {
       return unreadable(e);
     }
-    bytes_read_ += kTrailerBytesPerBlock * pack.entries.size() + kTrailerFixedBytes;
+    bytes_read_ += pack.trailer_bytes;
     std::vector<ProvenBlock> found;
     std::vector<std::pair<std::uint64_t, std::string>> bad;
     const std::uint32_t block_bytes = repo_.settings().block_bytes;

@@ -9,6 +9,7 @@
 
 #include "core/little_endian.h"
 #include "fuzz_support.h"
+#include "io/aead.h"
 #include "io/compress.h"
 #include "io/kdf.h"
 #include "pg/change_map.h"
@@ -65,14 +66,13 @@ void packs_and_frames() {
     data.resize(data.size() - 100);  // a short last block
     std::vector<repo::BlockId> ids = {bc.id_of(ByteView(data).first(8192)), bc.id_of(ByteView(data).subspan(8192))};
     Bytes frame;
-    bc.seal_frame(ids, data, frame);
+    bc.seal_frame(ids.size(), data, repo::FramePlace{pack_id, 0}, frame);
     seed("block_codec_fuzz", name, 0, frame);
     // Mode 1: the frame's plaintext as seal_frame lays it out.
     Bytes plain;
     plain.push_back(static_cast<std::uint8_t>(codec));
     plain.push_back(static_cast<std::uint8_t>(ids.size()));
     put_u32le(plain, static_cast<std::uint32_t>(data.size()));
-    for (const auto& id : ids) plain.insert(plain.end(), id.begin(), id.end());
     if (codec == io::Codec::none) {
       plain.insert(plain.end(), data.begin(), data.end());
     } else {
@@ -82,25 +82,19 @@ void packs_and_frames() {
     seed("block_codec_fuzz", std::string(name) + "-plain", 1, plain);
 
     fuzz::MemoryStorage store;
-    repo::PackWriter w(store, key, pack_id);
-    w.add_frame(bc, ids, data, 8192);
-    w.add_frame(bc, {ids[0]}, ByteView(data).first(8192), 8192);
+    repo::PackWriter w(store, key, pack_id, 8192);
+    w.add_frame(bc, ids, data);
+    w.add_frame(bc, {ids[0]}, ByteView(data).first(8192));
     w.commit();
     Bytes pack = *store.read(repo::pack_object(pack_id));
     seed("pack_fuzz", name, 0, pack);
     // Mode 1: body length and the trailer table, opened from the real pack.
-    auto entries = repo::parse_pack_trailer(pack, key, pack_id, "seeds");
     std::uint32_t trailer_len = get_u32le(pack.data() + pack.size() - 16);
     std::size_t body = pack.size() - 16 - trailer_len;
     Bytes table;
     put_u16le(table, static_cast<std::uint16_t>(std::min<std::size_t>(body, 0xffff)));
-    for (const auto& e : entries) {
-      table.insert(table.end(), e.id.begin(), e.id.end());
-      put_u32le(table, e.offset);
-      put_u32le(table, e.length);
-      put_u16le(table, e.index);
-      put_u32le(table, e.raw_length);
-    }
+    io::Aead aead(key.data_key().view());
+    aead.open(ByteView(pack).subspan(body, trailer_len), to_bytes(std::string(repo::kAadPackTrailer) + pack_id), table);
     seed("pack_fuzz", std::string(name) + "-plain", 1, table);
   }
 }

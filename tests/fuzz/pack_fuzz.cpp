@@ -14,10 +14,11 @@ namespace {
 
 const std::string kPackId = "00112233445566778899aabbccddeeff";
 
-void check_entries(const std::vector<repo::PackEntry>& entries, std::uint64_t body_end) {
-  for (const auto& e : entries) {
+void check_entries(const repo::PackTrailer& trailer, std::uint64_t body_end) {
+  for (const auto& e : trailer.entries) {
     fuzz::require(e.index < repo::kMaxFrameBlocks, "trailer entry index below the frame limit");
     fuzz::require(std::uint64_t{e.offset} + e.length <= body_end, "trailer entry inside the pack body");
+    fuzz::require(e.raw_length >= 1 && e.raw_length <= trailer.block_bytes, "a block of 1 to block size bytes");
   }
 }
 
@@ -35,12 +36,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     io::Aead aead(fuzz::test_key().data_key().view());
     aead.seal(in.rest.subspan(2), to_bytes(std::string(repo::kAadPackTrailer) + kPackId), pack);
     put_u32le(pack, static_cast<std::uint32_t>(pack.size() - body));
-    put_u32le(pack, static_cast<std::uint32_t>(repo::kFormatVersion));
+    put_u32le(pack, repo::kPackVersion);
     for (char c : std::string_view("PGDRPACK")) pack.push_back(static_cast<std::uint8_t>(c));
   }
   fuzz::expect_errors({ErrorKind::corrupt}, [&] {
-    auto entries = repo::parse_pack_trailer(pack, fuzz::test_key(), kPackId, "fuzz");
-    check_entries(entries, pack.size());
+    check_entries(repo::parse_pack_trailer(pack, fuzz::test_key(), kPackId, "fuzz"), pack.size());
   });
   fuzz::MemoryStorage store;
   store.put(repo::pack_object(kPackId), pack);

@@ -341,7 +341,7 @@ class CorruptionTest : public BadInputTest, public ::testing::WithParamInterface
     std::string pack = fs::path(objects("packs").front()).filename();
     std::map<std::uint32_t, std::uint32_t> frames;
     auto repo = open_repo();
-    for (const auto& e : repo::read_pack_trailer(repo.store(), repo.key(), pack)) frames[e.offset] = e.length;
+    for (const auto& e : repo::read_pack_trailer(repo.store(), repo.key(), pack).entries) frames[e.offset] = e.length;
     return {pack, frames};
   }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,12 @@ using test::random_data;
 
 constexpr std::size_t kPageBytes = 8192;
 constexpr std::size_t kFrameHeadBytes = 6;  // codec u8 | count u8 | raw_length u32le
+
+// Pack ids as new_pack_id() makes them (32 hex digits); fixed so a failure reproduces.
+constexpr std::string_view kPackA = "3fa2c1d40b6e4f8a9c1d2e3f4a5b6c7d";
+constexpr std::string_view kPackB = "8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a";
+// A frame rarely sits at offset 0; a nonzero one shows the offset is part of what is bound.
+constexpr FramePlace kPlace{kPackA, 4096};
 
 // An 8 KiB heap page: a header, free space of zeros, tuples at the end.
 Bytes page_like(std::uint32_t seed) {
@@ -43,32 +50,27 @@ struct FramePlain {
   std::uint8_t codec = 0xff;
   std::uint8_t count = 0;
   std::uint32_t raw_length = 0;
-  std::vector<BlockId> ids;
   Bytes payload;
+  bool operator==(const FramePlain&) const = default;
 };
 
-// The plaintext of a frame as the writer laid it out: codec u8 | count u8 | raw_length u32le | ids | payload.
-Bytes frame_plaintext(std::uint8_t codec, std::uint8_t count, std::uint32_t raw_length, const std::vector<BlockId>& ids,
-                      ByteView payload) {
+// The plaintext of a frame as the writer lays it out: codec u8 | count u8 | raw_length u32le | payload.
+Bytes frame_plaintext(std::uint8_t codec, std::uint8_t count, std::uint32_t raw_length, ByteView payload) {
   Bytes plain{codec, count};
   for (int i = 0; i < 4; ++i) plain.push_back(static_cast<std::uint8_t>(raw_length >> (8 * i)));
-  for (const auto& id : ids) plain.insert(plain.end(), id.begin(), id.end());
   plain.insert(plain.end(), payload.begin(), payload.end());
   return plain;
 }
 
 class BlockCodecTest : public test::RepoTestBase {
  protected:
-  std::vector<BlockId> ids_of(BlockCodec& codec, const std::vector<Bytes>& blocks) {
-    std::vector<BlockId> ids;
-    for (const auto& b : blocks) ids.push_back(codec.id_of(b));
-    return ids;
-  }
   // Opens a sealed frame with the data key directly, bypassing BlockCodec, and decodes its header.
-  FramePlain peek(ByteView sealed) {
+  FramePlain peek(ByteView sealed, FramePlace place) {
     io::Aead aead(key_.data_key().view());
+    Bytes aad;
+    frame_aad(place, aad);
     Bytes plain;
-    aead.open(sealed, to_bytes(kAadFrame), plain);
+    aead.open(sealed, aad, plain);
     FramePlain f;
     if (plain.size() < kFrameHeadBytes) {
       ADD_FAILURE() << "frame plaintext of " << plain.size() << " bytes";
@@ -77,31 +79,53 @@ class BlockCodecTest : public test::RepoTestBase {
     f.codec = plain[0];
     f.count = plain[1];
     for (int i = 0; i < 4; ++i) f.raw_length |= static_cast<std::uint32_t>(plain[2 + static_cast<std::size_t>(i)]) << (8 * i);
-    std::size_t at = kFrameHeadBytes;
-    for (std::size_t i = 0; i < f.count && at + 32 <= plain.size(); ++i, at += 32) {
-      BlockId id;
-      std::copy_n(plain.begin() + static_cast<std::ptrdiff_t>(at), 32, id.begin());
-      f.ids.push_back(id);
-    }
-    f.payload.assign(plain.begin() + static_cast<std::ptrdiff_t>(at), plain.end());
+    f.payload.assign(plain.begin() + kFrameHeadBytes, plain.end());
     return f;
   }
-  // Seals a plaintext with the real data key and the frame aad: authentic, whatever it says.
-  Bytes seal_by_hand(const Bytes& plain) {
+  // Seals a plaintext with the real data key and the frame aad of place: authentic, whatever it says.
+  Bytes seal_by_hand(const Bytes& plain, FramePlace place = kPlace) {
     io::Aead aead(key_.data_key().view());
+    Bytes aad;
+    frame_aad(place, aad);
     Bytes sealed;
-    aead.seal(plain, to_bytes(kAadFrame), sealed);
+    aead.seal(plain, aad, sealed);
     return sealed;
   }
-  void expect_corrupt(BlockCodec& codec, const Bytes& sealed, const std::string& message) {
-    std::vector<BlockId> ids;
+  // Every way of reading a frame refuses it with message and leaves the caller's buffers alone.
+  void expect_corrupt(BlockCodec& codec, const Bytes& sealed, const std::string& message, FramePlace place = kPlace) {
     Bytes out;
-    Error e = error_of([&] { codec.open_frame(sealed, ids, out); });
+    Error e = error_of([&] { codec.open_frame(sealed, place, out); });
     EXPECT_EQ(e.kind(), ErrorKind::corrupt);
     EXPECT_EQ(std::string(e.what()), message);
     EXPECT_TRUE(out.empty());
+    Bytes buf;
+    Error to = error_of([&] { codec.open_frame_to(sealed, place, buf); });
+    EXPECT_EQ(to.kind(), ErrorKind::corrupt);
+    EXPECT_EQ(std::string(to.what()), message);
+  }
+  // The same for the reads that stop before decompressing: authenticating and resealing.
+  void expect_header_corrupt(BlockCodec& codec, const Bytes& sealed, const std::string& message,
+                             FramePlace place = kPlace) {
+    Error auth = error_of([&] { codec.authenticate_frame(sealed, place); });
+    EXPECT_EQ(auth.kind(), ErrorKind::corrupt);
+    EXPECT_EQ(std::string(auth.what()), message);
+    Bytes out;
+    Error reseal = error_of([&] { codec.reseal_frame(sealed, place, FramePlace{kPackB, 0}, out); });
+    EXPECT_EQ(reseal.kind(), ErrorKind::corrupt);
+    EXPECT_EQ(std::string(reseal.what()), message);
+    EXPECT_TRUE(out.empty());
   }
 };
+
+TEST_F(BlockCodecTest, FrameAadIsTheDocumentedLayout) {
+  // "pgdr-v1 frame " | pack id as its 32 hex characters | offset u32le, built here byte by byte.
+  Bytes aad = to_bytes("left over");  // replaced, not appended to
+  frame_aad(FramePlace{kPackA, 0x01020304}, aad);
+  Bytes expected = to_bytes(std::string("pgdr-v1 frame ") + std::string(kPackA));
+  for (std::uint8_t b : {0x04, 0x03, 0x02, 0x01}) expected.push_back(b);
+  EXPECT_EQ(aad, expected);
+  EXPECT_EQ(aad.size(), 14u + 32u + 4u);
+}
 
 TEST_F(BlockCodecTest, RoundTripWithEveryCodec) {
   struct Case {
@@ -126,35 +150,33 @@ TEST_F(BlockCodecTest, RoundTripWithEveryCodec) {
     BlockCodec codec(key_, c, 3);
     for (const auto& k : cases) {
       SCOPED_TRACE(std::string(io::to_string(c)) + ", " + k.what);
-      const std::vector<BlockId> ids = ids_of(codec, k.blocks);
       const Bytes data = concat(k.blocks);
       Bytes sealed;
-      codec.seal_frame(ids, data, sealed);
+      codec.seal_frame(k.blocks.size(), data, kPlace, sealed);
 
-      std::vector<BlockId> got_ids;
       Bytes out;
-      codec.open_frame(sealed, got_ids, out);
+      FrameShape shape = codec.open_frame(sealed, kPlace, out);
       EXPECT_EQ(out, data);
-      EXPECT_EQ(got_ids, ids);
-      // Each block cut back out of the frame still hashes to its id, as restore checks.
+      EXPECT_EQ(shape.count, k.blocks.size());
+      EXPECT_EQ(shape.raw_bytes, data.size());
+      // Each block cut back out of the frame still hashes to the id of the block put in, as
+      // restore checks against the id its manifest names.
       for (std::size_t i = 0; i < k.blocks.size(); ++i) {
         std::size_t at = i * kPageBytes;
         std::size_t len = std::min(kPageBytes, out.size() - at);
-        EXPECT_EQ(codec.id_of(ByteView(out.data() + at, len)), got_ids[i]) << "block " << i;
+        EXPECT_EQ(codec.id_of(ByteView(out.data() + at, len)), codec.id_of(k.blocks[i])) << "block " << i;
       }
 
-      // The header as the format document lays it out. Incompressible frames are stored as is;
-      // compressible ones with the codec asked for.
-      FramePlain f = peek(sealed);
+      // The header as the format document lays it out, with no ids after it. Incompressible
+      // frames are stored as is; compressible ones with the codec asked for.
+      FramePlain f = peek(sealed, kPlace);
       io::Codec expected = (c == io::Codec::none || !k.shrinks) ? io::Codec::none : c;
       EXPECT_EQ(f.codec, static_cast<std::uint8_t>(expected));
       EXPECT_EQ(f.count, k.blocks.size());
       EXPECT_EQ(f.raw_length, data.size());
-      EXPECT_EQ(f.ids, ids);
-      const std::size_t head = kFrameHeadBytes + 32 * k.blocks.size();
       if (expected == io::Codec::none) {
         EXPECT_EQ(f.payload, data);
-        EXPECT_EQ(sealed.size(), head + data.size() + io::kAeadOverheadBytes);
+        EXPECT_EQ(sealed.size(), kFrameHeadBytes + data.size() + io::kAeadOverheadBytes);
       } else {
         EXPECT_LT(f.payload.size(), data.size());
         EXPECT_LT(sealed.size(), data.size());
@@ -167,27 +189,23 @@ TEST_F(BlockCodecTest, LargestFrameOpens) {
   // Sixteen blocks of the largest block size (1 MiB): the reader's length bound must admit them.
   BlockCodec codec(key_, io::Codec::lz4, 0);
   const Bytes data = mixed_data(kMaxFrameBlocks << 20, 40);
-  std::vector<BlockId> ids;
-  for (std::size_t i = 0; i < kMaxFrameBlocks; ++i) ids.push_back(codec.id_of(ByteView(data).subspan(i << 20, 1u << 20)));
   Bytes sealed;
-  codec.seal_frame(ids, data, sealed);
-  std::vector<BlockId> got_ids;
+  codec.seal_frame(kMaxFrameBlocks, data, kPlace, sealed);
   Bytes out;
-  codec.open_frame(sealed, got_ids, out);
-  EXPECT_EQ(got_ids, ids);
+  FrameShape shape = codec.open_frame(sealed, kPlace, out);
+  EXPECT_EQ(shape.count, kMaxFrameBlocks);
+  EXPECT_EQ(shape.raw_bytes, kMaxFrameBlocks << 20);
   EXPECT_TRUE(out == data);
 }
 
 TEST_F(BlockCodecTest, FrameOfNoBlocksOrMoreThanSixteenIsRefusedWhenSealing) {
   BlockCodec codec(key_, io::Codec::zstd, 3);
-  std::vector<Bytes> blocks = pages(50, kMaxFrameBlocks + 1);
-  std::vector<BlockId> ids = ids_of(codec, blocks);
-  Bytes data = concat(blocks);
+  Bytes data = concat(pages(50, kMaxFrameBlocks + 1));
   Bytes sealed;
-  Error many = error_of([&] { codec.seal_frame(ids, data, sealed); });
+  Error many = error_of([&] { codec.seal_frame(kMaxFrameBlocks + 1, data, kPlace, sealed); });
   EXPECT_EQ(many.kind(), ErrorKind::internal);
   EXPECT_EQ(std::string(many.what()), "frame of impossible size");
-  Error none = error_of([&] { codec.seal_frame({}, {}, sealed); });
+  Error none = error_of([&] { codec.seal_frame(0, {}, kPlace, sealed); });
   EXPECT_EQ(none.kind(), ErrorKind::internal);
   EXPECT_EQ(std::string(none.what()), "frame of impossible size");
   EXPECT_TRUE(sealed.empty());
@@ -195,47 +213,44 @@ TEST_F(BlockCodecTest, FrameOfNoBlocksOrMoreThanSixteenIsRefusedWhenSealing) {
 
 TEST_F(BlockCodecTest, SealAndOpenAppendToWhatIsThere) {
   BlockCodec codec(key_, io::Codec::zstd, 3);
-  std::vector<Bytes> blocks = pages(4, 2);
-  std::vector<BlockId> ids = ids_of(codec, blocks);
-  Bytes data = concat(blocks);
+  Bytes data = concat(pages(4, 2));
   Bytes sealed;
   sealed.push_back(0xaa);
-  codec.seal_frame(ids, data, sealed);
+  codec.seal_frame(2, data, kPlace, sealed);
   EXPECT_EQ(sealed[0], 0xaa);
   Bytes out = to_bytes("prefix");
-  std::vector<BlockId> got_ids(5);  // replaced, not appended to
-  codec.open_frame(ByteView(sealed).subspan(1), got_ids, out);
+  codec.open_frame(ByteView(sealed).subspan(1), kPlace, out);
   ASSERT_EQ(out.size(), 6 + data.size());
   EXPECT_EQ(Bytes(out.begin(), out.begin() + 6), to_bytes("prefix"));
   EXPECT_EQ(Bytes(out.begin() + 6, out.end()), data);
-  EXPECT_EQ(got_ids, ids);
 }
 
 TEST_F(BlockCodecTest, OpenFrameToReusesItsBufferAndChecksTheSame) {
   BlockCodec codec(key_, io::Codec::zstd, 3);
-  std::vector<Bytes> big = pages(1, 16), small = pages(20, 2);
-  std::vector<BlockId> big_ids = ids_of(codec, big), small_ids = ids_of(codec, small);
+  const Bytes big = concat(pages(1, 16));
+  const Bytes small = concat(pages(20, 2));
   Bytes big_sealed, small_sealed;
-  codec.seal_frame(big_ids, concat(big), big_sealed);
-  codec.seal_frame(small_ids, concat(small), small_sealed);
+  codec.seal_frame(16, big, kPlace, big_sealed);
+  codec.seal_frame(2, small, kPlace, small_sealed);
   Bytes buf;
-  std::vector<BlockId> ids;
   // Grown for the large frame, then reused (not shrunk) for the small one.
-  ASSERT_EQ(codec.open_frame_to(big_sealed, ids, buf), concat(big).size());
-  EXPECT_EQ(ids, big_ids);
-  EXPECT_EQ(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(concat(big).size())), concat(big));
-  std::size_t n = codec.open_frame_to(small_sealed, ids, buf);
-  ASSERT_EQ(n, concat(small).size());
-  EXPECT_EQ(buf.size(), concat(big).size());
-  EXPECT_EQ(ids, small_ids);
-  EXPECT_EQ(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n)), concat(small));
+  FrameShape big_shape = codec.open_frame_to(big_sealed, kPlace, buf);
+  ASSERT_EQ(big_shape.raw_bytes, big.size());
+  EXPECT_EQ(big_shape.count, 16u);
+  EXPECT_EQ(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(big.size())), big);
+  FrameShape small_shape = codec.open_frame_to(small_sealed, kPlace, buf);
+  ASSERT_EQ(small_shape.raw_bytes, small.size());
+  EXPECT_EQ(small_shape.count, 2u);
+  EXPECT_EQ(buf.size(), big.size());
+  EXPECT_EQ(Bytes(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(small.size())), small);
   // Damage is refused with the message open_frame gives.
   Bytes damaged = small_sealed;
   damaged[damaged.size() / 2] ^= 1;
-  Error to = error_of([&] { codec.open_frame_to(damaged, ids, buf); });
+  Error to = error_of([&] { codec.open_frame_to(damaged, kPlace, buf); });
   Bytes out;
-  Error appended = error_of([&] { codec.open_frame(damaged, ids, out); });
+  Error appended = error_of([&] { codec.open_frame(damaged, kPlace, out); });
   EXPECT_EQ(to.kind(), ErrorKind::corrupt);
+  EXPECT_EQ(std::string(to.what()), "frame: authentication failed");
   EXPECT_EQ(std::string(to.what()), std::string(appended.what()));
 }
 
@@ -260,53 +275,102 @@ TEST_F(BlockCodecTest, BlockIdsAreKeyedHmacsOfTheBlockDigest) {
 
 TEST_F(BlockCodecTest, FlippedByteInAFrameIsCorrupt) {
   BlockCodec codec(key_, io::Codec::zstd, 3);
-  std::vector<Bytes> blocks = pages(7, 3);
   Bytes good;
-  codec.seal_frame(ids_of(codec, blocks), concat(blocks), good);
-  // Nonce, the ids inside the ciphertext, the payload, the tag.
-  for (std::size_t at : {std::size_t{0}, io::kAeadNonceBytes + kFrameHeadBytes + 40, good.size() / 2, good.size() - 1}) {
+  codec.seal_frame(3, concat(pages(7, 3)), kPlace, good);
+  // Nonce, the header inside the ciphertext, the payload, the tag.
+  for (std::size_t at : {std::size_t{0}, io::kAeadNonceBytes + 1, good.size() / 2, good.size() - 1}) {
     SCOPED_TRACE("byte " + std::to_string(at));
     Bytes bad = good;
     bad[at] ^= 0x01;
     expect_corrupt(codec, bad, "frame: authentication failed");
+    expect_header_corrupt(codec, bad, "frame: authentication failed");
   }
   expect_corrupt(codec, Bytes(good.begin(), good.end() - 1), "frame: authentication failed");
   expect_corrupt(codec, Bytes(5, 0), "frame: authentication failed");
+  expect_header_corrupt(codec, Bytes(5, 0), "frame: authentication failed");
+  // Undamaged, it opens: the failures above came from the flipped bytes.
+  Bytes out;
+  codec.open_frame(good, kPlace, out);
+  EXPECT_EQ(out, concat(pages(7, 3)));
 }
 
 TEST_F(BlockCodecTest, FrameOpenedWithTheWrongKeyIsCorrupt) {
   BlockCodec codec(key_, io::Codec::lz4, 0);
-  std::vector<Bytes> blocks = pages(8, 2);
   Bytes sealed;
-  codec.seal_frame(ids_of(codec, blocks), concat(blocks), sealed);
+  codec.seal_frame(2, concat(pages(8, 2)), kPlace, sealed);
 
   MasterKey other = MasterKey::generate();
   BlockCodec wrong(other, io::Codec::lz4, 0);
-  std::vector<BlockId> ids;
-  Bytes out;
-  Error e = error_of([&] { wrong.open_frame(sealed, ids, out); });
-  EXPECT_EQ(e.kind(), ErrorKind::corrupt);
-  EXPECT_EQ(std::string(e.what()), "frame: authentication failed");
-  EXPECT_TRUE(out.empty());
-  EXPECT_TRUE(ids.empty());
+  expect_corrupt(wrong, sealed, "frame: authentication failed");
+  expect_header_corrupt(wrong, sealed, "frame: authentication failed");
+}
+
+TEST_F(BlockCodecTest, FrameOpenedAtAnotherPlaceIsCorrupt) {
+  // A frame's AAD names its pack and offset: authentic bytes found anywhere else (copied to another
+  // offset or pack, or a ref whose offset is wrong) are refused before anything is decoded.
+  for (io::Codec c : {io::Codec::zstd, io::Codec::none}) {
+    SCOPED_TRACE(std::string(io::to_string(c)));
+    BlockCodec codec(key_, c, 3);
+    const Bytes data = concat(pages(80, 2));
+    Bytes sealed;
+    codec.seal_frame(2, data, kPlace, sealed);
+    std::string upper(kPackA);
+    std::transform(upper.begin(), upper.end(), upper.begin(), [](char ch) { return static_cast<char>(std::toupper(static_cast<unsigned char>(ch))); });
+    std::string one_digit_off(kPackA);
+    one_digit_off.back() = one_digit_off.back() == '0' ? '1' : '0';
+    struct Case {
+      std::string what;
+      FramePlace place;
+    };
+    const std::vector<Case> cases = {
+        {"offset 0", {kPackA, 0}},
+        {"next offset", {kPackA, kPlace.offset + 1}},
+        {"offset of the next frame", {kPackA, kPlace.offset + static_cast<std::uint32_t>(sealed.size())}},
+        {"offset differing in its high byte", {kPackA, kPlace.offset | 0x01000000u}},
+        {"another pack, same offset", {kPackB, kPlace.offset}},
+        {"pack id one digit off", {one_digit_off, kPlace.offset}},
+        {"pack id in upper case", {upper, kPlace.offset}},
+        {"pack id cut short", {kPackA.substr(0, 31), kPlace.offset}},
+        {"no pack id (the AAD of no place)", {"", kPlace.offset}},
+    };
+    for (const auto& k : cases) {
+      SCOPED_TRACE(k.what);
+      expect_corrupt(codec, sealed, "frame: authentication failed", k.place);
+      expect_header_corrupt(codec, sealed, "frame: authentication failed", k.place);
+    }
+    // At its own place, it opens: the failures came from the place alone.
+    Bytes out;
+    codec.open_frame(sealed, kPlace, out);
+    EXPECT_EQ(out, data);
+  }
 }
 
 TEST_F(BlockCodecTest, OtherSealedObjectsAreNotFrames) {
   // Authentic under the data key, but sealed for another kind of object: the aad tells them apart.
   BlockCodec codec(key_, io::Codec::zstd, 3);
   Bytes page = page_like(9);
-  Bytes plain = frame_plaintext(0, 1, kPageBytes, {codec.id_of(page)}, page);
+  Bytes plain = frame_plaintext(0, 1, kPageBytes, page);
   io::Aead aead(key_.data_key().view());
-  for (std::string_view aad : {kAadPackTrailer, kAadSealed, kAadKeySlot}) {
-    SCOPED_TRACE(std::string(aad));
+  Bytes frame_aad_bytes;
+  frame_aad(kPlace, frame_aad_bytes);
+  const std::string place_suffix(frame_aad_bytes.begin() + static_cast<std::ptrdiff_t>(kAadFrame.size()),
+                                 frame_aad_bytes.end());
+  const std::vector<std::string> aads = {
+      std::string(kAadPackTrailer) + std::string(kPackA),  // the trailer of the frame's own pack
+      std::string(kAadSealed),
+      std::string(kAadKeySlot),
+      std::string(kAadFrame),                 // a frame bound to no place (the format before version 2)
+      std::string(kAadSealed) + place_suffix,  // another kind's prefix before the frame's own place
+  };
+  for (const std::string& aad : aads) {
+    SCOPED_TRACE(aad);
     Bytes sealed;
     aead.seal(plain, to_bytes(aad), sealed);
     expect_corrupt(codec, sealed, "frame: authentication failed");
   }
   // The same plaintext with the frame aad opens: the cases above failed on the aad alone.
-  std::vector<BlockId> ids;
   Bytes out;
-  codec.open_frame(seal_by_hand(plain), ids, out);
+  codec.open_frame(seal_by_hand(plain), kPlace, out);
   EXPECT_EQ(out, page);
 }
 
@@ -314,11 +378,8 @@ TEST_F(BlockCodecTest, AuthenticButMalformedFramesAreCorrupt) {
   // Sealed by hand with the real key (a buggy or hostile writer holding it): only the frame's own
   // checks can refuse these.
   BlockCodec codec(key_, io::Codec::zstd, 3);
-  const std::vector<Bytes> blocks = pages(12, 2);
-  const Bytes data = concat(blocks);
-  const std::vector<BlockId> ids = ids_of(codec, blocks);
+  const Bytes data = concat(pages(12, 2));
   const auto raw = static_cast<std::uint32_t>(data.size());
-  std::vector<BlockId> ids17(kMaxFrameBlocks + 1, ids[0]);
   Bytes zstd_payload;
   Bytes lz4_payload;
   {
@@ -327,27 +388,33 @@ TEST_F(BlockCodecTest, AuthenticButMalformedFramesAreCorrupt) {
     io::Compressor l(io::Codec::lz4, 0);
     ASSERT_TRUE(l.compress(data, lz4_payload));
   }
+  // Header faults: refused by every read, the ones that do not decompress included.
   struct Case {
     std::string what;
     Bytes plain;
     std::string message;
   };
   const std::vector<Case> cases = {
-      {"unknown codec", frame_plaintext(7, 2, raw, ids, data), "frame: unknown codec 7"},
-      {"count 0", frame_plaintext(0, 0, raw, {}, data), "frame: impossible block count"},
-      {"count 17", frame_plaintext(0, 17, raw, ids17, data), "frame: impossible block count"},
-      {"count beyond the ids present", frame_plaintext(0, 3, 0, {ids[0]}, Bytes(63, 0)),
-       "frame: impossible block count"},
-      {"raw length beyond sixteen 1 MiB blocks", frame_plaintext(1, 2, (16u << 20) + 1, ids, zstd_payload),
+      {"unknown codec", frame_plaintext(7, 2, raw, data), "frame: unknown codec 7"},
+      {"count 0", frame_plaintext(0, 0, raw, data), "frame: impossible block count"},
+      {"count 17", frame_plaintext(0, 17, raw, data), "frame: impossible block count"},
+      {"count 255", frame_plaintext(0, 255, raw, data), "frame: impossible block count"},
+      {"raw length beyond sixteen 1 MiB blocks", frame_plaintext(1, 2, (16u << 20) + 1, zstd_payload),
        "frame: impossible length"},
-      {"raw length of an uncompressed frame wrong", frame_plaintext(0, 2, raw - 1, ids, data), "frame: wrong length"},
+      {"raw length of an uncompressed frame too short", frame_plaintext(0, 2, raw - 1, data), "frame: wrong length"},
+      {"raw length of an uncompressed frame too long", frame_plaintext(0, 2, raw + 1, data), "frame: wrong length"},
       {"header cut short", Bytes{0, 1, 0, 0, 0}, "frame: too short"},
       {"empty", Bytes{}, "frame: too short"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
     expect_corrupt(codec, seal_by_hand(c.plain), c.message);
+    expect_header_corrupt(codec, seal_by_hand(c.plain), c.message);
   }
+  // The bounds themselves are admitted: 16 blocks, and sixteen 1 MiB blocks' worth of raw length.
+  EXPECT_EQ(codec.authenticate_frame(seal_by_hand(frame_plaintext(0, 16, raw, data)), kPlace).count, 16u);
+  EXPECT_EQ(codec.authenticate_frame(seal_by_hand(frame_plaintext(1, 2, 16u << 20, zstd_payload)), kPlace).raw_bytes,
+            16u << 20);
 
   // A compressed payload that does not decode to the raw length claimed: the decompressor's reason.
   struct Mismatch {
@@ -365,61 +432,175 @@ TEST_F(BlockCodecTest, AuthenticButMalformedFramesAreCorrupt) {
   };
   for (const auto& m : mismatches) {
     SCOPED_TRACE(std::string(io::to_string(m.codec)) + " claiming " + std::to_string(m.claimed));
-    expect_corrupt(codec, seal_by_hand(frame_plaintext(static_cast<std::uint8_t>(m.codec), 2, m.claimed, ids, *m.payload)),
+    expect_corrupt(codec, seal_by_hand(frame_plaintext(static_cast<std::uint8_t>(m.codec), 2, m.claimed, *m.payload)),
                    m.message);
     // The same payload with the right length opens: the failure came from the length alone.
-    std::vector<BlockId> got;
     Bytes out;
-    codec.open_frame(seal_by_hand(frame_plaintext(static_cast<std::uint8_t>(m.codec), 2, raw, ids, *m.payload)), got, out);
+    codec.open_frame(seal_by_hand(frame_plaintext(static_cast<std::uint8_t>(m.codec), 2, raw, *m.payload)), kPlace, out);
     EXPECT_EQ(out, data);
   }
 }
 
+TEST_F(BlockCodecTest, AuthenticateFrameReadsTheShapeWithoutDecompressing) {
+  BlockCodec codec(key_, io::Codec::zstd, 3);
+  // A real frame: the shape authentication reads is the one opening returns.
+  const Bytes data = concat(pages(90, 5));
+  Bytes sealed;
+  codec.seal_frame(5, data, kPlace, sealed);
+  FrameShape shape = codec.authenticate_frame(sealed, kPlace);
+  EXPECT_EQ(shape.count, 5u);
+  EXPECT_EQ(shape.raw_bytes, data.size());
+  Bytes out;
+  FrameShape opened = codec.open_frame(sealed, kPlace, out);
+  EXPECT_EQ(opened.count, shape.count);
+  EXPECT_EQ(opened.raw_bytes, shape.raw_bytes);
+
+  // Authentic frames whose zstd payload cannot be decoded: authentication reads their header and
+  // passes them, which it could not if it decompressed; opening them fails on the payload.
+  struct Case {
+    std::string what;
+    Bytes payload;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"not zstd", to_bytes("these bytes are no zstd frame at all"), "frame: zstd data has no valid frame header"},
+      {"empty payload", Bytes{}, "frame: zstd data is empty"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    const Bytes bad = seal_by_hand(frame_plaintext(static_cast<std::uint8_t>(io::Codec::zstd), 3, 3 * kPageBytes, c.payload));
+    FrameShape s = codec.authenticate_frame(bad, kPlace);
+    EXPECT_EQ(s.count, 3u);
+    EXPECT_EQ(s.raw_bytes, 3 * kPageBytes);
+    expect_corrupt(codec, bad, c.message);
+    // Resealing does not decompress either: the frame moves, and at its new place it still
+    // authenticates and still fails to decode, for the same reason.
+    const FramePlace to{kPackB, 77};
+    Bytes moved;
+    codec.reseal_frame(bad, kPlace, to, moved);
+    EXPECT_EQ(codec.authenticate_frame(moved, to).raw_bytes, 3 * kPageBytes);
+    expect_corrupt(codec, moved, c.message, to);
+  }
+}
+
+TEST_F(BlockCodecTest, ResealedFrameOpensOnlyAtItsNewPlace) {
+  for (io::Codec c : {io::Codec::zstd, io::Codec::lz4, io::Codec::none}) {
+    SCOPED_TRACE(std::string(io::to_string(c)));
+    BlockCodec codec(key_, c, 3);
+    std::vector<Bytes> blocks = pages(40, 3);
+    blocks.push_back(mixed_data(500, 44));  // a short last block
+    const Bytes data = concat(blocks);
+    Bytes sealed;
+    codec.seal_frame(blocks.size(), data, kPlace, sealed);
+    struct Case {
+      std::string what;
+      FramePlace to;
+    };
+    const std::vector<Case> cases = {
+        {"another pack", {kPackB, 0}},
+        {"same pack, another offset", {kPackA, 12}},
+        {"another pack, same offset", {kPackB, kPlace.offset}},
+    };
+    for (const auto& k : cases) {
+      SCOPED_TRACE(k.what);
+      Bytes moved = to_bytes("kept");  // appended to
+      codec.reseal_frame(sealed, kPlace, k.to, moved);
+      ASSERT_GT(moved.size(), 4u);
+      EXPECT_EQ(Bytes(moved.begin(), moved.begin() + 4), to_bytes("kept"));
+      moved.erase(moved.begin(), moved.begin() + 4);
+
+      // Same plaintext, byte for byte (payload not recompressed), under a new seal.
+      EXPECT_EQ(peek(moved, k.to), peek(sealed, kPlace));
+      EXPECT_EQ(moved.size(), sealed.size());
+      EXPECT_NE(moved, sealed);
+      Bytes out;
+      FrameShape shape = codec.open_frame(moved, k.to, out);
+      EXPECT_EQ(out, data);
+      EXPECT_EQ(shape.count, blocks.size());
+      EXPECT_EQ(shape.raw_bytes, data.size());
+      // Where it came from it no longer opens; the original still does.
+      expect_corrupt(codec, moved, "frame: authentication failed", kPlace);
+      Bytes original;
+      codec.open_frame(sealed, kPlace, original);
+      EXPECT_EQ(original, data);
+    }
+  }
+}
+
+TEST_F(BlockCodecTest, ResealOfADamagedOrMisplacedFrameIsCorrupt) {
+  BlockCodec codec(key_, io::Codec::zstd, 3);
+  Bytes sealed;
+  codec.seal_frame(2, concat(pages(60, 2)), kPlace, sealed);
+  const FramePlace to{kPackB, 0};
+  struct Case {
+    std::string what;
+    Bytes sealed;
+    FramePlace from;
+  };
+  Bytes damaged = sealed;
+  damaged[damaged.size() / 2] ^= 0x10;
+  const std::vector<Case> cases = {
+      {"damaged", damaged, kPlace},
+      {"cut short", Bytes(sealed.begin(), sealed.end() - 1), kPlace},
+      {"from the wrong offset", sealed, {kPackA, kPlace.offset + 8}},
+      {"from the wrong pack", sealed, {kPackB, kPlace.offset}},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.what);
+    Bytes out = to_bytes("before");
+    Error e = error_of([&] { codec.reseal_frame(k.sealed, k.from, to, out); });
+    EXPECT_EQ(e.kind(), ErrorKind::corrupt);
+    EXPECT_EQ(std::string(e.what()), "frame: authentication failed");
+    EXPECT_EQ(out, to_bytes("before"));  // nothing appended
+  }
+  // The undamaged frame from its real place reseals: the failures came from the damage or place.
+  Bytes out;
+  codec.reseal_frame(sealed, kPlace, to, out);
+  EXPECT_EQ(codec.authenticate_frame(out, to).count, 2u);
+}
+
 TEST_F(BlockCodecTest, FrameWithoutTheWantedBlockIsNotMistakenForIt) {
-  // A manifest ref names (frame, index) and the block's id. Should it point at the wrong frame, or
-  // the wrong index of the right one, the ids sealed inside the frame give it away.
+  // A manifest ref names (frame, index) and the block's id. Frames name no blocks, so should a ref
+  // point at the wrong frame (at its real place, so it opens), or the wrong index of the right
+  // one, what gives it away is the content there: it hashes to another id, and an index past the
+  // frame's count names no block at all.
   BlockCodec codec(key_, io::Codec::zstd, 3);
   const std::vector<Bytes> a_blocks = pages(60, 4);
   const std::vector<Bytes> b_blocks = pages(70, 4);
-  const std::vector<BlockId> a_ids = ids_of(codec, a_blocks);
-  const std::vector<BlockId> b_ids = ids_of(codec, b_blocks);
+  const FramePlace a_place{kPackA, 0};
   Bytes frame_a;
+  codec.seal_frame(4, concat(a_blocks), a_place, frame_a);
+  const FramePlace b_place{kPackA, static_cast<std::uint32_t>(frame_a.size())};
   Bytes frame_b;
-  codec.seal_frame(a_ids, concat(a_blocks), frame_a);
-  codec.seal_frame(b_ids, concat(b_blocks), frame_b);
+  codec.seal_frame(4, concat(b_blocks), b_place, frame_b);
 
   // The wanted block is B's block 2; the ref points at index 2 of frame A instead.
-  const BlockId wanted = b_ids[2];
-  std::vector<BlockId> ids;
+  const BlockId wanted = codec.id_of(b_blocks[2]);
   Bytes out;
-  codec.open_frame(frame_a, ids, out);
-  ASSERT_EQ(ids.size(), 4u);
-  EXPECT_NE(ids[2], wanted);
-  EXPECT_EQ(std::find(ids.begin(), ids.end(), wanted), ids.end());
-  // And the bytes at that index are A's block, which hashes to A's id, not to the wanted one.
+  ASSERT_EQ(codec.open_frame(frame_a, a_place, out).count, 4u);
   Bytes at_index(out.begin() + 2 * kPageBytes, out.begin() + 3 * kPageBytes);
   EXPECT_EQ(at_index, a_blocks[2]);
   EXPECT_NE(codec.id_of(at_index), wanted);
 
-  // The right frame at the wrong index: the ids there differ too.
-  ids.clear();
+  // The right frame at the wrong index: the blocks there hash to other ids; at index 2, to it.
   out.clear();
-  codec.open_frame(frame_b, ids, out);
-  ASSERT_EQ(ids.size(), 4u);
-  EXPECT_EQ(ids[2], wanted);
-  EXPECT_NE(ids[1], wanted);
-  EXPECT_NE(ids[3], wanted);
+  codec.open_frame(frame_b, b_place, out);
+  auto id_at = [&](std::size_t i) {
+    return codec.id_of(ByteView(out.data() + i * kPageBytes, kPageBytes));
+  };
+  EXPECT_EQ(id_at(2), wanted);
+  EXPECT_NE(id_at(1), wanted);
+  EXPECT_NE(id_at(3), wanted);
 
-  // A one-block frame holding the wanted block's neighbour: index 2 is past its end, so there is no
-  // id to match at all, and the one it holds is not the wanted one.
+  // A one-block frame holding the wanted block's neighbour: index 2 is past its count, and the one
+  // block it holds is not the wanted one.
   Bytes small;
-  codec.seal_frame({b_ids[1]}, b_blocks[1], small);
-  ids.clear();
+  codec.seal_frame(1, b_blocks[1], kPlace, small);
   out.clear();
-  codec.open_frame(small, ids, out);
-  ASSERT_EQ(ids.size(), 1u);
-  EXPECT_NE(ids[0], wanted);
+  FrameShape shape = codec.open_frame(small, kPlace, out);
+  EXPECT_EQ(shape.count, 1u);
   EXPECT_EQ(out.size(), kPageBytes);
+  EXPECT_NE(codec.id_of(out), wanted);
 }
 
 }  // namespace

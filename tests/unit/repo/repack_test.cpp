@@ -70,13 +70,13 @@ class RepackTest : public test::RepoTestBase {
   std::vector<Frame> write_pack(int n, std::uint32_t seed) {
     std::string id = new_pack_id();
     BlockCodec codec(repo_->key(), io::Codec::none, 0);
-    PackWriter w(repo_->store(), repo_->key(), id);
+    PackWriter w(repo_->store(), repo_->key(), id, kBlock);
     std::vector<Frame> frames;
     for (int f = 0; f < n; ++f) {
       Bytes data = random_data(kBlocksPerFrame * kBlock, seed + static_cast<std::uint32_t>(f));
       std::vector<BlockId> ids;
       for (int i = 0; i < kBlocksPerFrame; ++i) ids.push_back(codec.id_of(ByteView(data).subspan(i * kBlock, kBlock)));
-      auto entries = w.add_frame(codec, ids, data, kBlock);
+      auto entries = w.add_frame(codec, ids, data);
       Frame frame;
       for (int i = 0; i < kBlocksPerFrame; ++i) {
         Block b;
@@ -168,13 +168,15 @@ class RepackTest : public test::RepoTestBase {
     for (std::size_t i = 0; i < refs.size(); ++i) {
       auto frame = store_.read_range(pack_object(m.pack_id(refs[i].pack)), refs[i].offset, refs[i].length);
       ASSERT_TRUE(frame) << what << " block " << i << ": pack " << m.pack_id(refs[i].pack) << " is gone";
-      std::vector<BlockId> ids;
+      // The frame opens only where it now lies (its AAD names its pack and offset).
       Bytes plain;
-      codec.open_frame(*frame, ids, plain);
-      ASSERT_LT(refs[i].index, ids.size());
-      EXPECT_EQ(ids[refs[i].index], want[i].ref.id) << what << " block " << i;
+      const FrameShape shape =
+          codec.open_frame(*frame, FramePlace{m.pack_id(refs[i].pack), refs[i].offset}, plain);
+      ASSERT_LT(refs[i].index, shape.count);
+      EXPECT_EQ(refs[i].id, want[i].ref.id) << what << " block " << i;
       Bytes got(plain.begin() + refs[i].index * kBlock, plain.begin() + (refs[i].index + 1) * kBlock);
       EXPECT_EQ(got, want[i].plain) << what << " block " << i;
+      EXPECT_EQ(codec.id_of(got), want[i].ref.id) << what << " block " << i;
     }
   }
 
@@ -214,8 +216,9 @@ TEST_F(RepackTest, APackMostlyGarbageIsRewrittenAndKeptSnapshotsReadEveryBlockFr
   for (const auto& p : r.packs) removed.insert(p.name);
   EXPECT_EQ(removed, std::set<std::string>{pack_object(id1_)});
 
-  // The copy holds exactly the two needed frames, byte for byte, and a trailer listing their blocks.
-  auto trailer = read_pack_trailer(store_, repo_->key(), fresh);
+  // The copy holds exactly the two needed frames, sealed anew for their place, and a trailer
+  // listing their blocks.
+  auto trailer = read_pack_trailer(store_, repo_->key(), fresh).entries;
   EXPECT_EQ(trailer.size(), 2u * kBlocksPerFrame);
   Bytes copy = raw(pack_object(fresh));
   EXPECT_LT(copy.size(), p1_size / 2);

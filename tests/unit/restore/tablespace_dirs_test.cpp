@@ -32,9 +32,9 @@ class TablespaceDirsTest : public repo::test::OpenRepoTestBase {
     Bytes control = repo::test::random_data(8192, 7);
     repo::BlockCodec codec(repo().key(), io::Codec::none, 0);
     const std::string pack_id = repo::new_pack_id();
-    repo::PackWriter pack(repo_->store(), repo().key(), pack_id);
+    repo::PackWriter pack(repo_->store(), repo().key(), pack_id, 8192);
     repo::BlockId block_id = codec.id_of(control);
-    auto entries = pack.add_frame(codec, {block_id}, control, 8192);
+    auto entries = pack.add_frame(codec, {block_id}, control);
     pack.commit();
 
     repo::ManifestWriter m(repo_->store(), id, repo().key(), 8192);
