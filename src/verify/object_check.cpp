@@ -1,12 +1,12 @@
 // The checksums check. Three passes over the repository on process_max threads (1 and 3 from
 // one queue, then 2):
 //  1. packs: each read once, trailer first, then its frames in windows. A pack no run verified
-//     before is proven: every frame authenticated and decoded, every block's SHA-256 computed and
-//     its HMAC compared with the id in the frame and in the trailer (repo/block_reader.h). A pack
-//     an earlier run proved (recorded in the catalog, not --full) is authenticated: every frame's
-//     AEAD tag and its ids against the trailer, nothing decompressed or hashed. Unchanged
-//     authentic bytes decode as they did, and what changed fails authentication, so the earlier
-//     proof still holds at a fraction of the cost. What each block is (ids, and the digests of a
+//     before is proven: every frame authenticated for its place and decoded, every block's SHA-256
+//     computed and its HMAC compared with its id in the trailer (repo/block_reader.h). A pack an
+//     earlier run proved (recorded in the catalog, not --full) is authenticated: every frame's
+//     AEAD tag for its place and its header against the trailer, nothing decompressed or hashed.
+//     Unchanged authentic bytes decode as they did, and what changed fails authentication, so the
+//     earlier proof still holds at a fraction of the cost. What each block is (ids, and the digests of a
 //     proven pack) waits for pass 2 in a spool (verify/proven_blocks.h).
 //  2. manifests: each read and checked; every file reassembled logically: its block ids (format 2
 //     manifests) or block digests (format 1, known only for packs proven in this run), hashed in

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/little_endian.h"
 #include "io/aead.h"
 #include "repo/format.h"
 #include "storage/faulty_storage.h"
@@ -24,16 +25,8 @@ using test::random_data;
 constexpr std::size_t kTailBytes = 16;  // trailer_length u32 | version u32 | "PGDRPACK"
 constexpr std::uint32_t kVersion = 2;   // what this pgdr writes and reads
 
-std::uint32_t u32_at(const Bytes& b, std::size_t at) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(b[at + static_cast<std::size_t>(i)]) << (8 * i);
-  return v;
-}
 void put_u32_at(Bytes& b, std::size_t at, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
-}
-void append_u32(Bytes& b, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
 
 constexpr std::uint32_t kBlockBytes = 8192;
@@ -65,10 +58,10 @@ std::vector<BlockId> tagged_ids(std::size_t n, std::uint8_t first_tag) {
 Bytes entry_row(std::uint32_t offset, std::uint32_t length, std::uint8_t count, std::uint32_t raw_length,
                 const std::vector<BlockId>& ids) {
   Bytes e;
-  append_u32(e, offset);
-  append_u32(e, length);
+  put_u32le(e, offset);
+  put_u32le(e, length);
   e.push_back(count);
-  append_u32(e, raw_length);
+  put_u32le(e, raw_length);
   for (const auto& id : ids) e.insert(e.end(), id.begin(), id.end());
   return e;
 }
@@ -80,7 +73,7 @@ Bytes entry_row(std::uint32_t offset, std::uint32_t length, std::uint8_t count, 
 // A trailer's plaintext: the block size, then the entries.
 Bytes trailer_table(std::uint32_t block_bytes, const std::vector<Bytes>& rows) {
   Bytes t;
-  append_u32(t, block_bytes);
+  put_u32le(t, block_bytes);
   for (const auto& r : rows) t.insert(t.end(), r.begin(), r.end());
   return t;
 }
@@ -201,8 +194,8 @@ class PackTest : public test::RepoTestBase {
     io::Aead aead(key_.data_key().view());
     std::size_t before = pack.size();
     aead.seal(table, to_bytes(std::string(kAadPackTrailer) + id), pack);
-    append_u32(pack, static_cast<std::uint32_t>(pack.size() - before));
-    append_u32(pack, version);
+    put_u32le(pack, static_cast<std::uint32_t>(pack.size() - before));
+    put_u32le(pack, version);
     for (char ch : std::string("PGDRPACK")) pack.push_back(static_cast<std::uint8_t>(ch));
     put_raw(pack_object(id), pack);
   }
@@ -232,6 +225,20 @@ class PackTest : public test::RepoTestBase {
   }
   void expect_trailer_corrupt(const std::string& pack_id, const std::string& why) {
     expect_trailer_corrupt(pack_id, why, key_);
+  }
+  // A trailer made of rows, authentic, after a body of 100 bytes of fill.
+  struct Rows {
+    std::string what;
+    std::vector<Bytes> rows;
+  };
+  // Each case's trailer, written as pack_id, is refused for why.
+  void expect_each_refused(const std::string& pack_id, const std::vector<Rows>& cases, const std::string& why,
+                           std::uint8_t fill = 0) {
+    for (const auto& c : cases) {
+      SCOPED_TRACE(c.what);
+      write_with_table(pack_id, Bytes(100, fill), trailer_table(kBlockBytes, c.rows));
+      expect_trailer_corrupt(pack_id, why);
+    }
   }
   void expect_frame_unauthentic(const std::string& pack_id, std::uint32_t offset, std::uint32_t length) {
     Error e = error_of([&] { open_at(pack_id, offset, length, key_); });
@@ -306,10 +313,10 @@ TEST_F(PackTest, TrailerHoldsOneEntryPerFrame) {
   Written w = write_pack(io::Codec::zstd);
   const Bytes pack = raw(pack_object(w.pack_id));
   const std::size_t tail = pack.size() - kTailBytes;
-  const std::uint32_t trailer_length = u32_at(pack, tail);
+  const std::uint32_t trailer_length = get_u32le(pack.data() + tail);
   EXPECT_EQ(trailer_length, io::kAeadOverheadBytes + 4 + (13 + 32 * 16) + (13 + 32 * 1) + (13 + 32 * 1) + (13 + 32 * 3));
   EXPECT_EQ(trailer_length, sealed_trailer_bytes({16, 1, 1, 3}));
-  EXPECT_EQ(u32_at(pack, tail + 4), kVersion);
+  EXPECT_EQ(get_u32le(pack.data() + tail + 4), kVersion);
   EXPECT_EQ(tail - trailer_length, w.body_bytes);
   EXPECT_EQ(read_pack_trailer(store_, key_, w.pack_id).stored_bytes, trailer_length + kTailBytes);
 
@@ -319,16 +326,16 @@ TEST_F(PackTest, TrailerHoldsOneEntryPerFrame) {
   aead.open(ByteView(pack).subspan(tail - trailer_length, trailer_length),
             to_bytes(std::string(kAadPackTrailer) + w.pack_id), table);
   ASSERT_GE(table.size(), 4u);
-  EXPECT_EQ(u32_at(table, 0), kBlockBytes);
+  EXPECT_EQ(get_u32le(table.data() + 0), kBlockBytes);
   std::size_t at = 4;
   for (std::size_t f = 0; f < w.frames.size(); ++f) {
     SCOPED_TRACE("frame " + std::to_string(f));
     const PackEntry& first = first_of(w, f);
     ASSERT_LE(at + kFrameEntryBytes, table.size());
-    EXPECT_EQ(u32_at(table, at), first.offset);
-    EXPECT_EQ(u32_at(table, at + 4), first.length);
+    EXPECT_EQ(get_u32le(table.data() + at), first.offset);
+    EXPECT_EQ(get_u32le(table.data() + at + 4), first.length);
     ASSERT_EQ(table[at + 8], w.frames[f].size());
-    EXPECT_EQ(u32_at(table, at + 9), test::concat(w.frames[f]).size());  // the frame's whole length
+    EXPECT_EQ(get_u32le(table.data() + at + 9), test::concat(w.frames[f]).size());  // the frame's whole length
     at += kFrameEntryBytes;
     for (const PackEntry& e : blocks_at(w.entries, first.offset)) {
       ASSERT_LE(at + kIdBytes, table.size());
@@ -486,7 +493,7 @@ TEST_F(PackTest, FlippedByteInTheTrailerOrTailIsCorrupt) {
   const std::string object = pack_object(w.pack_id);
   const Bytes good = raw(object);
   const std::size_t tail = good.size() - kTailBytes;
-  const std::size_t trailer = tail - u32_at(good, tail);
+  const std::size_t trailer = tail - get_u32le(good.data() + tail);
 
   flip_byte(object, trailer + 20);
   expect_trailer_corrupt(w.pack_id, "trailer fails authentication");
@@ -509,7 +516,7 @@ TEST_F(PackTest, FlippedByteInTheTrailerOrTailIsCorrupt) {
   expect_trailer_corrupt(w.pack_id, "trailer length beyond the pack");
 
   b = good;
-  put_u32_at(b, tail, u32_at(good, tail) - 1);
+  put_u32_at(b, tail, get_u32le(good.data() + tail) - 1);
   put_raw(object, b);
   expect_trailer_corrupt(w.pack_id, "trailer fails authentication");
 
@@ -523,7 +530,7 @@ TEST_F(PackTest, TruncatedPackIsCorrupt) {
   const std::string object = pack_object(w.pack_id);
   const Bytes good = raw(object);
   const std::size_t tail = good.size() - kTailBytes;
-  const std::size_t trailer = tail - u32_at(good, tail);
+  const std::size_t trailer = tail - get_u32le(good.data() + tail);
   struct Case {
     std::string what;
     std::size_t keep;
@@ -712,11 +719,7 @@ TEST_F(PackTest, TrailerOfOddLengthIsCorrupt) {
   short_id.pop_back();  // the last id one byte short
   Bytes second_without_ids = entry_row(50, 50, 1, kBlockBytes);
   second_without_ids.resize(kFrameEntryBytes);
-  struct Case {
-    std::string what;
-    std::vector<Bytes> rows;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<Rows> cases = {
       {"an entry cut inside its fixed fields", {Bytes(kFrameEntryBytes - 1, 0)}},
       {"a stray byte after the block size", {Bytes{0x01}}},
       {"fewer ids than the count", {fewer_ids}},
@@ -725,11 +728,7 @@ TEST_F(PackTest, TrailerOfOddLengthIsCorrupt) {
       {"a second entry cut inside its fixed fields", {good, Bytes(kFrameEntryBytes - 1, 0)}},
       {"a second entry without its ids", {good, second_without_ids}},
   };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.what);
-    write_with_table(id, Bytes(100, 0), trailer_table(kBlockBytes, c.rows));
-    expect_trailer_corrupt(id, "trailer of odd length");
-  }
+  expect_each_refused(id, cases, "trailer of odd length");
   // Whole, the entries read.
   write_with_table(id, Bytes(100, 0), trailer_table(kBlockBytes, {good, entry_row(50, 50, 1, kBlockBytes)}));
   EXPECT_EQ(read_pack_trailer(store_, key_, id).entries.size(), 3u);
@@ -737,22 +736,14 @@ TEST_F(PackTest, TrailerOfOddLengthIsCorrupt) {
 
 TEST_F(PackTest, EntryWithAnImpossibleBlockCountIsCorrupt) {
   std::string id = new_pack_id();
-  struct Case {
-    std::string what;
-    Bytes row;
-  };
-  const std::vector<Case> cases = {
-      {"no block", entry_row(0, 100, 0, 0)},
-      {"no block, claiming a length", entry_row(0, 100, 0, kBlockBytes)},
+  const std::vector<Rows> cases = {
+      {"no block", {entry_row(0, 100, 0, 0)}},
+      {"no block, claiming a length", {entry_row(0, 100, 0, kBlockBytes)}},
       // Seventeen ids follow and the length fits them: only the count is wrong.
-      {"17 blocks", entry_row(0, 100, 17, 17 * kBlockBytes)},
-      {"255 blocks", entry_row(0, 100, 255, 255 * kBlockBytes)},
+      {"17 blocks", {entry_row(0, 100, 17, 17 * kBlockBytes)}},
+      {"255 blocks", {entry_row(0, 100, 255, 255 * kBlockBytes)}},
   };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.what);
-    write_with_table(id, Bytes(100, 0), trailer_table(kBlockBytes, {c.row}));
-    expect_trailer_corrupt(id, "entry with an impossible block count");
-  }
+  expect_each_refused(id, cases, "entry with an impossible block count");
   // After a good entry too.
   write_with_table(id, Bytes(100, 0),
                    trailer_table(kBlockBytes, {entry_row(0, 50, 1, kBlockBytes), entry_row(50, 50, 17, 17 * kBlockBytes)}));
@@ -802,11 +793,7 @@ TEST_F(PackTest, EntryWhoseLengthDoesNotFitItsBlocksIsCorrupt) {
 
 TEST_F(PackTest, EntriesOutOfOrderOrOverlappingAreCorrupt) {
   std::string id = new_pack_id();
-  struct Case {
-    std::string what;
-    std::vector<Bytes> rows;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<Rows> cases = {
       {"an empty frame", {entry_row(0, 0, 1, kBlockBytes)}},
       {"an empty frame after another", {entry_row(0, 50, 1, kBlockBytes), entry_row(50, 0, 1, kBlockBytes)}},
       {"overlapping by a byte", {entry_row(0, 50, 1, kBlockBytes), entry_row(49, 51, 1, kBlockBytes)}},
@@ -814,11 +801,7 @@ TEST_F(PackTest, EntriesOutOfOrderOrOverlappingAreCorrupt) {
       {"listed out of order", {entry_row(50, 50, 1, kBlockBytes), entry_row(0, 50, 1, kBlockBytes)}},
       {"one inside another", {entry_row(0, 100, 1, kBlockBytes), entry_row(10, 10, 1, kBlockBytes)}},
   };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.what);
-    write_with_table(id, Bytes(100, 0), trailer_table(kBlockBytes, c.rows));
-    expect_trailer_corrupt(id, "entries out of order or overlapping");
-  }
+  expect_each_refused(id, cases, "entries out of order or overlapping");
   // Frames back to back, in order, are read.
   write_with_table(id, Bytes(100, 0),
                    trailer_table(kBlockBytes, {entry_row(0, 50, 1, kBlockBytes), entry_row(50, 50, 1, kBlockBytes)}));
@@ -827,23 +810,15 @@ TEST_F(PackTest, EntriesOutOfOrderOrOverlappingAreCorrupt) {
 
 TEST_F(PackTest, AuthenticTrailerPointingOutsideThePackIsCorrupt) {
   std::string id = new_pack_id();
-  struct Case {
-    std::string what;
-    Bytes row;
-  };
   // The body has 100 bytes; what follows is the trailer, which no frame may reach into.
-  const std::vector<Case> cases = {
-      {"ending past the body", entry_row(90, 20, 1, kBlockBytes)},
-      {"one byte too long", entry_row(0, 101, 1, kBlockBytes)},
-      {"starting at the body's end", entry_row(100, 1, 1, kBlockBytes)},
+  const std::vector<Rows> cases = {
+      {"ending past the body", {entry_row(90, 20, 1, kBlockBytes)}},
+      {"one byte too long", {entry_row(0, 101, 1, kBlockBytes)}},
+      {"starting at the body's end", {entry_row(100, 1, 1, kBlockBytes)}},
       // In 32 bits the end would wrap around to 16, inside the body.
-      {"end past 4 GiB", entry_row(0xfffffff0u, 0x20, 1, kBlockBytes)},
+      {"end past 4 GiB", {entry_row(0xfffffff0u, 0x20, 1, kBlockBytes)}},
   };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.what);
-    write_with_table(id, Bytes(100, 0x5a), trailer_table(kBlockBytes, {c.row}));
-    expect_trailer_corrupt(id, "entry beyond the pack body");
-  }
+  expect_each_refused(id, cases, "entry beyond the pack body", 0x5a);
   // Reaching exactly the body's end is in bounds.
   write_with_table(id, Bytes(100, 0x5a), trailer_table(kBlockBytes, {entry_row(0, 60, 1, kBlockBytes), entry_row(60, 40, 1, 1)}));
   PackTrailer t = read_pack_trailer(store_, key_, id);
