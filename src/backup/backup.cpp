@@ -519,6 +519,21 @@ OrphanBlocks load_orphans(const repo::Repository& repo, const std::vector<repo::
   return o;
 }
 
+// A new snapshot reuses the previous one's blocks where they lie, so they must be in packs this
+// pgdr reads: one pack of another format (a development build's) would make every snapshot
+// from now on fail to restore. One pack's tail tells, as a repository's packs share a format.
+void require_readable_packs(const repo::Repository& repo, const repo::ManifestIndex& previous,
+                            const std::string& snapshot_id) {
+  if (previous.pack_count() == 0) return;
+  auto v = repo::pack_version(repo.store(), previous.pack_id(0));
+  if (v && *v != repo::kPackVersion)
+    throw Error(ErrorKind::corrupt,
+                "snapshot " + snapshot_id + " in repository '" + repo.name() + "' at " + repo.store().describe() +
+                    " is stored in packs of format version " + std::to_string(*v) + ", this pgdr reads version " +
+                    std::to_string(repo::kPackVersion),
+                "back up to a new repository (pgdr init); restore that snapshot with the pgdr that wrote it");
+}
+
 // The files of the first pass. On a standby pg_control waits for a pass of its own after every
 // other file: its minimum recovery point becomes the restored cluster's end of backup, so it must
 // be read after the newest page of any file (what pg_basebackup does too).
@@ -572,6 +587,7 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
         t->previous = std::make_unique<repo::ManifestIndex>(r->store(), it->id, r->key());
         t->previous_id = it->id;
         t->previous_info = *it;
+        require_readable_packs(*r, *t->previous, it->id);
         break;
       }
     }

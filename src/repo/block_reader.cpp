@@ -101,12 +101,26 @@ void BlockReader::fetch_frames(const BlockRead& read) {
         f.count = shape.count;
         f.plain_bytes = shape.raw_bytes;
       } catch (const Error& e) {
-        throw frame_damage(pack_id, where_, at.offset, std::string(e.what()) + ", needed by " + std::string(read.file));
+        throw frame_damage(pack_id, where_, at.offset, std::string(e.what()) + ", needed by " + std::string(read.file) +
+                                                           other_format(pack_id));
       }
     }
     k = j;
   }
   object_in_hand_.clear();
+}
+
+// A frame that does not open may sit in a pack of another format rather than be damaged: its
+// tail says so (restore reads no tails otherwise).
+std::string BlockReader::other_format(const std::string& pack_id) const {
+  try {
+    if (auto v = pack_version(store_, pack_id); v && *v != kPackVersion)
+      return "; the pack has format version " + std::to_string(*v) + ", this pgdr reads version " +
+             std::to_string(kPackVersion);
+  } catch (const Error&) {
+    // The frame's own failure is the error to report.
+  }
+  return {};
 }
 
 const BlockReader::Frame& BlockReader::frame_of(const BlockRef& ref) const {

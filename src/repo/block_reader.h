@@ -121,6 +121,9 @@ class BlockReader {
   void gather_frames(const BlockRead& read);
   void fetch_frames(const BlockRead& read);
   const Frame& frame_of(const BlockRef& ref) const;
+  // "; the pack has format version N, ..." for a pack whose tail states another version; empty
+  // otherwise.
+  std::string other_format(const std::string& pack_id) const;
   // proven_frame's and authenticated_frame's common part: the frame opened (decoded into plain_
   // when decode, else authenticated only) and checked against its trailer entries, but for ids.
   void open_listed(const WholePack& pack, std::span<const PackEntry> frame, std::uint32_t block_bytes, bool decode);

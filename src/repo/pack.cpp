@@ -172,6 +172,16 @@ PackTrailer parse_trailer(std::uint64_t pack_bytes, Fetch fetch, const MasterKey
 
 }  // namespace
 
+std::optional<std::uint32_t> pack_version(const storage::Storage& store, const std::string& pack_id) {
+  const std::string object = pack_object(pack_id);
+  auto info = store.stat(object);
+  if (!info || info->size_bytes < kTailBytes) return std::nullopt;
+  auto tail = store.read_range(object, info->size_bytes - kTailBytes, kTailBytes);
+  if (!tail || tail->size() != kTailBytes || std::memcmp(tail->data() + 8, kPackMagic.data(), kPackMagic.size()) != 0)
+    return std::nullopt;
+  return get_u32le(tail->data() + 4);
+}
+
 PackTrailer read_pack_trailer(const storage::Storage& store, const MasterKey& key, const std::string& pack_id) {
   std::string object = pack_object(pack_id);
   auto info = store.stat(object);

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,6 +96,11 @@ class PackWriter {
 // The most a pack's trailer and tail can take for the given number of frames (16 blocks each):
 // what a pack holding only needed frames may weigh beyond them.
 std::uint64_t pack_overhead_bound(std::size_t frames);
+
+// The version a pack's tail states (unauthenticated: for telling a pack of another format from a
+// damaged one in messages); nullopt for a pack without a readable tail. Throws what the storage
+// throws.
+std::optional<std::uint32_t> pack_version(const storage::Storage& store, const std::string& pack_id);
 
 // Reads and authenticates a pack's trailer. Throws CorruptPack.
 PackTrailer read_pack_trailer(const storage::Storage& store, const MasterKey& key, const std::string& pack_id);

@@ -95,6 +95,30 @@ TEST_F(BadInputTest, UnknownRepositoryFormatVersionIsRefused) {
   }
 }
 
+TEST_F(BadInputTest, BackupRefusesToBuildOnPacksOfAnotherFormat) {
+  // A repository whose packs an earlier development build wrote (pack format version 1): a new
+  // snapshot would refer to their blocks and never restore. The tail states the version.
+  pgdr_ok({"init"});
+  small_database();
+  backup();
+  const auto before = objects("snapshots");
+  for (const auto& pack : objects("packs")) {
+    std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size_of(pack) - 12));
+    const char v1[4] = {1, 0, 0, 0};
+    f.write(v1, 4);
+  }
+  auto r = pgdr({"backup"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  expect_one_line(r);
+  EXPECT_NE(r.err.find("in repository 'local' at local directory " + repo_dir_ +
+                       " is stored in packs of format version 1, this pgdr reads version 2"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("HINT: back up to a new repository"), std::string::npos) << r.err;
+  EXPECT_EQ(objects("snapshots"), before);
+}
+
 TEST_F(BadInputTest, InitRefusesAnExistingRepository) {
   pgdr_ok({"init"});
   auto r = pgdr({"init"});

@@ -673,9 +673,25 @@ TEST_F(PackTest, PackOfAnotherVersionIsRefused) {
     SCOPED_TRACE(version);
     write_with_table(id, Bytes(100, 0), table, version);
     expect_trailer_corrupt(id, "pack format version " + std::to_string(version) + ", this pgdr reads version 2");
+    // The tail alone tells the version, for messages where no trailer is read (restore).
+    EXPECT_EQ(pack_version(store_, id), std::optional<std::uint32_t>(version));
   }
   write_with_table(id, Bytes(100, 0), table, kVersion);
   EXPECT_EQ(read_pack_trailer(store_, key_, id).entries.size(), 1u);
+  EXPECT_EQ(pack_version(store_, id), std::optional<std::uint32_t>(kVersion));
+}
+
+TEST_F(PackTest, APackWithoutATailHasNoVersion) {
+  const std::string id = new_pack_id();
+  EXPECT_EQ(pack_version(store_, id), std::nullopt);  // missing
+  put_raw(pack_object(id), Bytes(kTailBytes - 1, 0));
+  EXPECT_EQ(pack_version(store_, id), std::nullopt);  // shorter than a tail
+  Bytes no_magic(100, 0);
+  put_u32le(no_magic, 0);
+  put_u32le(no_magic, kVersion);
+  for (char c : std::string_view("PGDRPAKC")) no_magic.push_back(static_cast<std::uint8_t>(c));
+  put_raw(pack_object(id), no_magic);
+  EXPECT_EQ(pack_version(store_, id), std::nullopt);
 }
 
 TEST_F(PackTest, TrailerWithoutAPossibleBlockSizeIsCorrupt) {
