@@ -14,11 +14,23 @@ namespace {
 
 constexpr std::string_view kPackMagic = "PGDRPACK";
 constexpr std::size_t kTailBytes = 16;
+constexpr std::size_t kBlockSizeBytes = 4;    // the trailer's first field
 constexpr std::size_t kFrameEntryBytes = 13;  // offset, length, count, raw_length; then the ids
 constexpr std::size_t kIdBytes = 32;
 constexpr std::uint32_t kMaxBlockBytes = 1u << 20;
 
 Bytes trailer_aad(const std::string& pack_id) { return to_bytes(std::string(kAadPackTrailer) + pack_id); }
+
+// What a pack's last kTailBytes say; nullopt when they do not end with the magic.
+struct Tail {
+  std::uint32_t trailer_length = 0;
+  std::uint32_t version = 0;
+};
+std::optional<Tail> parse_tail(ByteView tail) {
+  if (tail.size() != kTailBytes || std::memcmp(tail.data() + 8, kPackMagic.data(), kPackMagic.size()) != 0)
+    return std::nullopt;
+  return Tail{get_u32le(tail.data()), get_u32le(tail.data() + 4)};
+}
 
 }  // namespace
 
@@ -31,7 +43,7 @@ std::string new_pack_id() { return to_hex(io::random_bytes(16)); }
 
 std::uint64_t pack_overhead_bound(std::size_t frames) {
   constexpr std::uint64_t kAeadBytes = 12 + 16;  // nonce and tag of the sealed trailer
-  return kTailBytes + kAeadBytes + 4 +
+  return kTailBytes + kAeadBytes + kBlockSizeBytes +
          static_cast<std::uint64_t>(frames) * (kFrameEntryBytes + kMaxFrameBlocks * kIdBytes);
 }
 
@@ -39,7 +51,6 @@ PackWriter::PackWriter(storage::Storage& store, const MasterKey& key, std::strin
     : store_(store), pack_id_(std::move(pack_id)), block_bytes_(block_bytes), aead_(key.data_key().view()) {}
 
 std::vector<PackEntry> PackWriter::add_frame(BlockCodec& codec, const std::vector<BlockId>& ids, ByteView data) {
-  const std::uint32_t block_bytes = block_bytes_;
   auto offset = static_cast<std::uint32_t>(size_);
   scratch_.clear();
   codec.seal_frame(ids.size(), data, FramePlace{pack_id_, offset}, scratch_);
@@ -51,8 +62,8 @@ std::vector<PackEntry> PackWriter::add_frame(BlockCodec& codec, const std::vecto
     out[i].offset = offset;
     out[i].length = length;
     out[i].index = static_cast<std::uint16_t>(i);
-    std::size_t start = i * block_bytes;
-    out[i].raw_length = static_cast<std::uint32_t>(std::min<std::size_t>(block_bytes, data.size() - start));
+    std::size_t start = i * block_bytes_;
+    out[i].raw_length = static_cast<std::uint32_t>(std::min<std::size_t>(block_bytes_, data.size() - start));
     entries_.push_back(out[i]);
   }
   return out;
@@ -84,7 +95,7 @@ void PackWriter::append(ByteView bytes) {
 std::uint64_t PackWriter::commit() {
   // entries_ holds each frame's blocks together, by index (add_frame and copy_frame append them so).
   Bytes table;
-  table.reserve(4 + entries_.size() * (kIdBytes + 1) + kFrameEntryBytes);
+  table.reserve(kBlockSizeBytes + entries_.size() * (kIdBytes + 1) + kFrameEntryBytes);
   put_u32le(table, block_bytes_);
   for (std::size_t i = 0; i < entries_.size();) {
     std::size_t j = i;
@@ -117,13 +128,12 @@ PackTrailer parse_trailer(std::uint64_t pack_bytes, Fetch fetch, const MasterKey
                           const std::string& where) {
   auto bad = [&](const std::string& why) -> PackTrailer { throw CorruptPack(pack_id, where, why); };
   if (pack_bytes < kTailBytes) return bad("shorter than its tail");
-  Bytes tail = fetch(pack_bytes - kTailBytes, kTailBytes);
-  if (std::memcmp(tail.data() + 8, kPackMagic.data(), kPackMagic.size()) != 0) return bad("no pack tail (truncated?)");
-  std::uint32_t version = get_u32le(tail.data() + 4);
-  if (version != kPackVersion)
-    return bad("pack format version " + std::to_string(version) + ", this pgdr reads version " +
+  const auto tail = parse_tail(fetch(pack_bytes - kTailBytes, kTailBytes));
+  if (!tail) return bad("no pack tail (truncated?)");
+  if (tail->version != kPackVersion)
+    return bad("pack format version " + std::to_string(tail->version) + ", this pgdr reads version " +
                std::to_string(kPackVersion));
-  std::uint32_t trailer_len = get_u32le(tail.data());
+  const std::uint32_t trailer_len = tail->trailer_length;
   if (trailer_len > pack_bytes - kTailBytes) return bad("trailer length beyond the pack");
   Bytes sealed = fetch(pack_bytes - kTailBytes - trailer_len, trailer_len);
   io::Aead aead(key.data_key().view());
@@ -135,13 +145,13 @@ PackTrailer parse_trailer(std::uint64_t pack_bytes, Fetch fetch, const MasterKey
   }
   PackTrailer out;
   out.stored_bytes = std::uint64_t{trailer_len} + kTailBytes;
-  if (table.size() < 4) return bad("trailer without a block size");
+  if (table.size() < kBlockSizeBytes) return bad("trailer without a block size");
   out.block_bytes = get_u32le(table.data());
   if (out.block_bytes == 0 || out.block_bytes > kMaxBlockBytes) return bad("trailer with an impossible block size");
   const std::uint64_t body_end = pack_bytes - kTailBytes - trailer_len;
   const std::uint64_t block = out.block_bytes;
   std::uint64_t frames_end = 0;  // frames are listed in the order of the pack and do not overlap
-  std::size_t pos = 4;
+  std::size_t pos = kBlockSizeBytes;
   while (pos < table.size()) {
     if (table.size() - pos < kFrameEntryBytes) return bad("trailer of odd length");
     const std::uint8_t* p = table.data() + pos;
@@ -176,10 +186,11 @@ std::optional<std::uint32_t> pack_version(const storage::Storage& store, const s
   const std::string object = pack_object(pack_id);
   auto info = store.stat(object);
   if (!info || info->size_bytes < kTailBytes) return std::nullopt;
-  auto tail = store.read_range(object, info->size_bytes - kTailBytes, kTailBytes);
-  if (!tail || tail->size() != kTailBytes || std::memcmp(tail->data() + 8, kPackMagic.data(), kPackMagic.size()) != 0)
-    return std::nullopt;
-  return get_u32le(tail->data() + 4);
+  auto bytes = store.read_range(object, info->size_bytes - kTailBytes, kTailBytes);
+  if (!bytes) return std::nullopt;
+  auto tail = parse_tail(*bytes);
+  if (!tail) return std::nullopt;
+  return tail->version;
 }
 
 PackTrailer read_pack_trailer(const storage::Storage& store, const MasterKey& key, const std::string& pack_id) {
