@@ -1,5 +1,6 @@
 #include "repo/block_codec.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
@@ -32,6 +33,13 @@ void frame_aad(FramePlace place, Bytes& out) {
 
 BlockCodec::BlockCodec(const MasterKey& key, io::Codec codec, int level)
     : hmac_(key.id_key().view()), aead_(key.data_key().view()), compressor_(codec, level) {}
+
+BlockId BlockCodec::id_of_digest(const io::Digest& digest) {
+  const io::Digest mac = hmac_.of(digest);
+  BlockId id;
+  std::copy_n(mac.begin(), id.size(), id.begin());
+  return id;
+}
 
 void BlockCodec::seal_frame(std::size_t count, ByteView data, FramePlace place, Bytes& out) {
   if (count == 0 || count > kMaxFrameBlocks) throw Error(ErrorKind::internal, "frame of impossible size");

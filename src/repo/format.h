@@ -9,10 +9,10 @@
 namespace pgdr::repo {
 
 inline constexpr int kFormatVersion = 1;
-// The version in a pack's tail. 2: frames bound to their place and naming no blocks, one trailer
-// entry per frame. Version 1 (a trailer entry per block, ids in frames as well) came only from
-// development builds and is refused.
-inline constexpr std::uint32_t kPackVersion = 2;
+// The version in a pack's tail. 3: frames bound to their place and naming no blocks, one trailer
+// entry per frame, 16-byte block ids. Versions 1 (a trailer entry per block, ids in frames as
+// well) and 2 (32-byte ids) came only from development builds and are refused.
+inline constexpr std::uint32_t kPackVersion = 3;
 inline constexpr std::string_view kRepoConfigObject = "pgdr.repo";
 inline constexpr std::string_view kKeysDir = "keys";
 inline constexpr std::string_view kPacksDir = "packs";

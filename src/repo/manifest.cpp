@@ -16,7 +16,7 @@ namespace pgdr::repo {
 
 namespace {
 
-constexpr std::size_t kRefBytes = 48;
+constexpr std::size_t kRefBytes = kBlockIdBytes + 16;
 constexpr std::size_t kRefsPerRecord = 65536;
 constexpr std::uint32_t kMaxRecordBytes = 64u << 20;
 
@@ -32,11 +32,12 @@ void encode_ref(Bytes& b, const BlockRef& r) {
 
 BlockRef decode_ref(const std::uint8_t* p) {
   BlockRef r;
-  std::copy(p, p + 32, r.id.begin());
-  r.pack = get_u32le(p + 32);
-  r.offset = get_u32le(p + 36);
-  r.length = get_u32le(p + 40);
-  r.index = get_u16le(p + 44);
+  std::copy(p, p + kBlockIdBytes, r.id.begin());
+  p += kBlockIdBytes;
+  r.pack = get_u32le(p);
+  r.offset = get_u32le(p + 4);
+  r.length = get_u32le(p + 8);
+  r.index = get_u16le(p + 12);
   return r;
 }
 
@@ -161,8 +162,10 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
           if (j.at("format") != "pgdr-manifest") bad("not a manifest");
           int version = integer_at<int>(j, "version");
           if (version < kOldestManifestVersion || version > kManifestVersion)
-            bad("manifest version " + std::to_string(version) + ", this pgdr reads versions " +
-                std::to_string(kOldestManifestVersion) + " to " + std::to_string(kManifestVersion));
+            bad("manifest version " + std::to_string(version) + ", this pgdr reads " +
+                (kOldestManifestVersion == kManifestVersion
+                     ? "version " + std::to_string(kManifestVersion)
+                     : "versions " + std::to_string(kOldestManifestVersion) + " to " + std::to_string(kManifestVersion)));
           version_ = version;
           if (j.at("snapshot") != snapshot_id) bad("manifest belongs to another snapshot");
           block_bytes_ = integer_at<std::uint32_t>(j, "block_size");

@@ -4,11 +4,11 @@
 //
 //   record = type u8 | length u32le | payload
 //   'H' header   JSON {"format": "pgdr-manifest", "version": 2, "snapshot": id, "block_size": n}
-//                (the version says how file digests are made: repo/file_digest.h)
+//                (version 3: 16-byte block ids, file digests as repo/file_digest.h says)
 //   'P' pack     pack number u32le | pack id (16 bytes); declared before any block refers to it
 //   'F' entry    JSON of one FileEntry; its blocks follow in 'B' records
-//   'B' blocks   up to 65536 BlockRefs of the preceding entry, 48 bytes each:
-//                block id (32) | pack number u32le | frame offset u32le | frame length u32le |
+//   'B' blocks   up to 65536 BlockRefs of the preceding entry, 32 bytes each:
+//                block id (16) | pack number u32le | frame offset u32le | frame length u32le |
 //                index in frame u16le | reserved u16 (0)
 //                (pack number 0xffffffff: an all-zero block, stored nowhere)
 //   'E' end      JSON {"entries": n, "blocks": n}; nothing may follow
@@ -43,7 +43,7 @@ struct FileEntry {
   std::uint32_t mode = 0600;
   std::uint64_t size_bytes = 0;
   std::int64_t mtime = 0;       // seconds since the epoch
-  std::string sha256;           // hex, files only: SHA-256 over the SHA-256 of each block, in order
+  std::string sha256;           // hex, files only: repo/file_digest.h
   std::string link_target;      // symlinks only
   std::uint64_t block_count = 0;
 };
@@ -89,9 +89,6 @@ class ManifestIndex {
 
   std::uint32_t block_bytes() const { return block_bytes_; }
   int version() const { return version_; }
-  // True when file digests are over block ids (version 2, repo/file_digest.h), false when over
-  // block plaintext digests (version 1).
-  bool digest_over_ids() const { return version_ >= 2; }
   const std::vector<Entry>& entries() const { return entries_; }
   const std::string& pack_id(std::uint32_t pack_no) const;
   std::size_t pack_count() const { return packs_.size(); }

@@ -16,7 +16,6 @@ constexpr std::string_view kPackMagic = "PGDRPACK";
 constexpr std::size_t kTailBytes = 16;
 constexpr std::size_t kBlockSizeBytes = 4;    // the trailer's first field
 constexpr std::size_t kFrameEntryBytes = 13;  // offset, length, count, raw_length; then the ids
-constexpr std::size_t kIdBytes = 32;
 constexpr std::uint32_t kMaxBlockBytes = 1u << 20;
 
 Bytes trailer_aad(const std::string& pack_id) { return to_bytes(std::string(kAadPackTrailer) + pack_id); }
@@ -44,7 +43,7 @@ std::string new_pack_id() { return to_hex(io::random_bytes(16)); }
 std::uint64_t pack_overhead_bound(std::size_t frames) {
   constexpr std::uint64_t kAeadBytes = 12 + 16;  // nonce and tag of the sealed trailer
   return kTailBytes + kAeadBytes + kBlockSizeBytes +
-         static_cast<std::uint64_t>(frames) * (kFrameEntryBytes + kMaxFrameBlocks * kIdBytes);
+         static_cast<std::uint64_t>(frames) * (kFrameEntryBytes + kMaxFrameBlocks * kBlockIdBytes);
 }
 
 PackWriter::PackWriter(storage::Storage& store, const MasterKey& key, std::string pack_id, std::uint32_t block_bytes)
@@ -95,7 +94,7 @@ void PackWriter::append(ByteView bytes) {
 std::uint64_t PackWriter::commit() {
   // entries_ holds each frame's blocks together, by index (add_frame and copy_frame append them so).
   Bytes table;
-  table.reserve(kBlockSizeBytes + entries_.size() * (kIdBytes + 1) + kFrameEntryBytes);
+  table.reserve(kBlockSizeBytes + entries_.size() * (kBlockIdBytes + 1) + kFrameEntryBytes);
   put_u32le(table, block_bytes_);
   for (std::size_t i = 0; i < entries_.size();) {
     std::size_t j = i;
@@ -165,17 +164,17 @@ PackTrailer parse_trailer(std::uint64_t pack_bytes, Fetch fetch, const MasterKey
     if (offset < frames_end || length == 0) return bad("entries out of order or overlapping");
     if (std::uint64_t{offset} + length > body_end) return bad("entry beyond the pack body");
     frames_end = std::uint64_t{offset} + length;
-    if (table.size() - pos < count * kIdBytes) return bad("trailer of odd length");
+    if (table.size() - pos < count * kBlockIdBytes) return bad("trailer of odd length");
     for (std::size_t i = 0; i < count; ++i) {
       PackEntry e;
-      std::memcpy(e.id.data(), table.data() + pos + i * kIdBytes, kIdBytes);
+      std::memcpy(e.id.data(), table.data() + pos + i * kBlockIdBytes, kBlockIdBytes);
       e.offset = offset;
       e.length = length;
       e.index = static_cast<std::uint16_t>(i);
       e.raw_length = static_cast<std::uint32_t>(std::min<std::uint64_t>(block, raw - i * block));
       out.entries.push_back(e);
     }
-    pos += count * kIdBytes;
+    pos += count * kBlockIdBytes;
   }
   return out;
 }

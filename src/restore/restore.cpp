@@ -69,6 +69,7 @@ struct Worker {
   std::vector<std::unique_ptr<repo::BlockReader>> readers;  // by source
   SliceBuffer plain;
   Bytes local;
+  std::vector<io::Digest> digests;  // of the slice in hand, one per block
 };
 
 // One slice being read: blocks [first, first + count) of a file, bytes long.
@@ -80,7 +81,8 @@ struct SliceRead {
   const Bytes* local = nullptr;   // delta mode: the slice as on disk, local_got bytes of it
   std::size_t local_got = 0;
   std::uint8_t* plain = nullptr;  // where the slice's blocks go
-  std::span<io::Digest> digests;  // each block's digest, into the file's
+  std::span<io::Digest> digests;  // each block's SHA-256, the worker's
+  std::span<repo::BlockId> ids;   // each block's id in the first repository's key, into the file's
   std::vector<bool> same;         // per block: already right on disk
   std::vector<bool> zero;         // per block: all zeros, stored nowhere
 };
@@ -139,7 +141,7 @@ class Restorer {
     File out;
     bool existed = false;
     std::uint64_t local_size = 0;
-    std::vector<io::Digest> digests;  // one per block, for the file digest
+    std::vector<repo::BlockId> ids;  // one per block, for the file digest
     std::atomic<std::size_t> slices_left{0};
     std::atomic<bool> changed{false};
   };
@@ -193,7 +195,7 @@ class Restorer {
     if (fd < 0) throw_errno("unable to create", job.dest, errno);
     job.out = File::adopt(fd, job.dest);
     job.local_size = job.existed ? job.out.size() : 0;
-    job.digests.resize(job.entry->file.block_count);
+    job.ids.resize(job.entry->file.block_count);
     if (!job.existed || job.local_size != job.entry->file.size_bytes) job.changed = true;
   }
 
@@ -218,7 +220,9 @@ class Restorer {
       }
       worker.plain.reserve(s.bytes);
       s.plain = worker.plain.data();
-      s.digests = std::span<io::Digest>(job.digests.data() + first, s.count);
+      worker.digests.resize(s.count);
+      s.digests = std::span<io::Digest>(worker.digests.data(), s.count);
+      s.ids = std::span<repo::BlockId>(job.ids.data() + first, s.count);
       load_slice(worker, s);
       // Write runs of blocks that differ from what is on disk (everything for a new file, except
       // zero blocks: a fresh file reads as zeroes where nothing was written).
@@ -269,7 +273,7 @@ class Restorer {
       repo::BlockReader& from = reader(worker, k);
       try {
         read_slice(src, from, *e, s);
-        if (index_.digest_over_ids()) digests_to_ids(reader(worker, 0), s);
+        digests_to_ids(reader(worker, 0), s);
         return;
       } catch (const Error& err) {
         if (err.kind() == ErrorKind::interrupted || sources_.size() == 1) throw;
@@ -326,10 +330,10 @@ class Restorer {
     struct timespec times[2] = {{f.mtime, 0}, {f.mtime, 0}};
     futimens(out.fd(), times);
     out.close();
-    io::Sha256 file_sha;
-    for (const auto& d : job.digests) file_sha.update(d);
-    std::vector<io::Digest>().swap(job.digests);
-    if (to_hex(file_sha.finish()) != f.sha256)
+    repo::FileDigest file_digest;
+    for (const auto& id : job.ids) file_digest.add_id(id);  // a zero block's id is all zeros (add_zero)
+    std::vector<repo::BlockId>().swap(job.ids);
+    if (file_digest.finish_hex() != f.sha256)
       throw Error(ErrorKind::corrupt, "restored file " + f.path + " of snapshot " + info_.id +
                                           " does not match its SHA-256 (repository damaged?)");
     std::lock_guard lock(mu_);
@@ -342,12 +346,12 @@ class Restorer {
     result_.bytes_written = result_bytes_.load();
   }
 
-  // Under manifest version 2 the file digest is over block ids in the first repository's key
+  // The file digest is over block ids in the first repository's key
   // (repo/file_digest.h), whichever repository delivered the blocks; each block was proven
   // against its own repository's id before this.
   static void digests_to_ids(repo::BlockReader& first, SliceRead& s) {
     for (std::uint64_t i = 0; i < s.count; ++i)
-      s.digests[i] = s.zero[i] ? repo::BlockId{} : first.codec().id_of_digest(s.digests[i]);
+      s.ids[i] = s.zero[i] ? repo::BlockId{} : first.codec().id_of_digest(s.digests[i]);
   }
 
   void warn_fallback(std::size_t from, const std::string& object, const Error& why, std::size_t to) {
@@ -379,9 +383,10 @@ class Restorer {
     if (!index || index->block_bytes() != index_.block_bytes()) return nullptr;
     const auto* e = index->find(want.file.path);
     if (!e || e->file.type != EntryType::file || e->file.size_bytes != want.file.size_bytes ||
-        e->file.block_count != want.file.block_count ||
-        // Version 2 digests are keyed per repository: comparable only between version 1 copies.
-        (!index->digest_over_ids() && !index_.digest_over_ids() && e->file.sha256 != want.file.sha256))
+        e->file.block_count != want.file.block_count)
+      // File digests are over keyed ids, so they are not comparable across repositories; each
+      // block is proven against its own repository's id instead, and the whole file against the
+      // first repository's digest in finish_file.
       return nullptr;
     return e;
   }

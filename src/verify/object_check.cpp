@@ -6,11 +6,11 @@
 //     earlier run proved (recorded in the catalog, not --full) is authenticated: every frame's
 //     AEAD tag for its place and its header against the trailer, nothing decompressed or hashed.
 //     Unchanged authentic bytes decode as they did, and what changed fails authentication, so the
-//     earlier proof still holds at a fraction of the cost. What each block is (ids, and the digests of a
-//     proven pack) waits for pass 2 in a spool (verify/proven_blocks.h).
-//  2. manifests: each read and checked; every file reassembled logically: its block ids (format 2
-//     manifests) or block digests (format 1, known only for packs proven in this run), hashed in
-//     order and compared with the file's recorded SHA-256. A block in a pack not read this run
+//     earlier proof still holds at a fraction of the cost. Where each block is and its id wait for
+//     pass 2 in a spool (verify/proven_blocks.h).
+//  2. manifests: each read and checked; every file reassembled logically: its block ids, found in
+//     the packs read this run, hashed in order (repo/file_digest.h) and compared with the file's
+//     recorded digest. A block in a pack not read this run
 //     (verified within reverify_after) cannot be placed, so that file's digest is checked only by
 //     a run that reads all its packs (--full, or once they are due again); its pack must still
 //     exist.
@@ -110,33 +110,24 @@ ManifestOutcome check_manifest(const repo::Repository& repo, const std::string& 
     out.error = e.what();
     return out;
   }
-  std::uint32_t bs = idx->block_bytes();
   // Pack numbers of this manifest -> the run's pack numbers (UINT32_MAX: not in the repository).
   std::vector<std::uint32_t> map(idx->pack_count(), UINT32_MAX);
   for (std::uint32_t p = 0; p < idx->pack_count(); ++p) {
     auto it = st.number.find(idx->pack_id(p));
     if (it != st.number.end()) map[p] = it->second;
   }
-  std::map<std::size_t, io::Digest> zero_digest;
   ProvenBlocks::Lookup proven(*st.blocks);
-  io::Sha256 file_hash;
   for (const auto& e : idx->entries()) {
     if (e.file.type != repo::EntryType::file) continue;
     ++out.files;
     auto refs = idx->blocks(e);
     bool digest_known = true;
     std::string file_error;
+    repo::FileDigest file_digest;
     for (std::size_t i = 0; i < refs.size() && file_error.empty(); ++i) {
       const auto& ref = refs[i];
-      std::size_t len = (i + 1 == refs.size() && e.file.size_bytes % bs) ? e.file.size_bytes % bs : bs;
-      if (ref.is_zero() && idx->digest_over_ids()) {
-        file_hash.update(repo::BlockId{});
-        continue;
-      }
       if (ref.is_zero()) {
-        auto z = zero_digest.find(len);
-        if (z == zero_digest.end()) z = zero_digest.emplace(len, io::Sha256::of(Bytes(len, 0))).first;
-        file_hash.update(z->second);
+        file_digest.add_zero();
         continue;
       }
       std::uint32_t pn = map[ref.pack];
@@ -166,21 +157,15 @@ ManifestOutcome check_manifest(const repo::Repository& repo, const std::string& 
         file_error = "block " + std::to_string(i) + " in pack " + st.ids[pn] + " is not the block the manifest names";
         break;
       }
-      if (idx->digest_over_ids())
-        file_hash.update(ref.id);
-      else if (st.decode_now[pn])
-        file_hash.update(block->digest);
-      else
-        digest_known = false;  // a format 1 digest needs the block's SHA-256, not computed here
+      file_digest.add_id(ref.id);
     }
-    io::Digest d = file_hash.finish();
     if (!file_error.empty()) {
       if (file_error != "-") out.file_errors.push_back({e.file.path, file_error});
       continue;
     }
     if (!digest_known) continue;
     ++out.files_digest_checked;
-    if (to_hex(d) != e.file.sha256)
+    if (file_digest.finish_hex() != e.file.sha256)
       out.file_errors.push_back({e.file.path, "reassembled content does not match the recorded SHA-256"});
   }
   return out;
@@ -427,11 +412,9 @@ class ObjectCheck {
         }
       }
       try {
-        std::span<const io::Digest> digests;  // none when only authenticated
-        if (decode) digests = reader.proven_frame(pack, frame, block_bytes);
+        if (decode) reader.proven_frame(pack, frame, block_bytes);
         else reader.authenticated_frame(pack, frame, block_bytes);
-        for (std::size_t k = 0; k < frame.size(); ++k)
-          found.push_back({frame[k].offset, frame[k].index, frame[k].id, decode ? digests[k] : io::Digest{}});
+        for (std::size_t k = 0; k < frame.size(); ++k) found.push_back({frame[k].offset, frame[k].index, frame[k].id});
       } catch (const repo::CorruptPack& e) {
         bad.push_back({frame_key(pack_no, frame.front().offset), e.detail()});
       }

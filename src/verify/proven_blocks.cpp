@@ -9,6 +9,8 @@ namespace pgdr::verify {
 
 // Spooled as they are in memory: the file lives and dies with this process.
 static_assert(std::is_trivially_copyable_v<ProvenBlock>);
+// verify.md and ARCHITECTURE.md state the spool's bytes per block.
+static_assert(sizeof(ProvenBlock) == 24);
 
 namespace {
 

@@ -10,15 +10,14 @@
 #include <vector>
 
 #include "core/file.h"
-#include "io/sha256.h"
+#include "repo/block_codec.h"
 
 namespace pgdr::verify {
 
 struct ProvenBlock {
   std::uint32_t offset = 0;  // of its frame in the pack
   std::uint16_t index = 0;   // in the frame
-  io::Digest id{};           // its name (HMAC of the digest)
-  io::Digest digest{};       // SHA-256 of its plaintext; zero when its pack was authenticated only
+  repo::BlockId id{};        // its name, from the pack's trailer
 };
 
 class ProvenBlocks {

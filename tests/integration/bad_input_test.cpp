@@ -96,7 +96,7 @@ TEST_F(BadInputTest, UnknownRepositoryFormatVersionIsRefused) {
 }
 
 TEST_F(BadInputTest, BackupRefusesToBuildOnPacksOfAnotherFormat) {
-  // A repository whose packs an earlier development build wrote (pack format version 1): a new
+  // A repository whose packs an earlier development build wrote (pack format version 2): a new
   // snapshot would refer to their blocks and never restore. The tail states the version.
   pgdr_ok({"init"});
   small_database();
@@ -105,14 +105,14 @@ TEST_F(BadInputTest, BackupRefusesToBuildOnPacksOfAnotherFormat) {
   for (const auto& pack : objects("packs")) {
     std::fstream f(pack, std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(static_cast<std::streamoff>(size_of(pack) - 12));
-    const char v1[4] = {1, 0, 0, 0};
-    f.write(v1, 4);
+    const char v2[4] = {2, 0, 0, 0};  // 32-byte block ids, development builds only
+    f.write(v2, 4);
   }
   auto r = pgdr({"backup"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   expect_one_line(r);
   EXPECT_NE(r.err.find("in repository 'local' at local directory " + repo_dir_ +
-                       " is stored in packs of format version 1, this pgdr reads version 2"),
+                       " is stored in packs of format version 2, this pgdr reads version 3"),
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("HINT: back up to a new repository"), std::string::npos) << r.err;

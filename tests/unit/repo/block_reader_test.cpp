@@ -338,7 +338,7 @@ TEST_F(BlockReaderTest, AFrameOfAPackOfAnotherFormatSaysSo) {
   Error e = error_of([&] { read_all(reader, out, digests); });
   EXPECT_EQ(std::string(e.what()), "corrupt pack " + pack_object(old.id) + " in " + where() +
                                        " (frame at offset 0: frame: authentication failed, needed by " +
-                                       std::string(kFile) + "; the pack has format version 1, this pgdr reads version 2)");
+                                       std::string(kFile) + "; the pack has format version 1, this pgdr reads version 3)");
 }
 
 TEST_F(BlockReaderTest, ABlockWhoseContentIsNotItsIdIsRefused) {

@@ -19,7 +19,7 @@ namespace {
 using test::error_of;
 
 constexpr std::uint32_t kBlockBytes = 8192;
-constexpr std::uint32_t kRefBytes = 48;  // one block reference in a 'B' record (manifest.h)
+constexpr std::uint32_t kRefBytes = 32;  // one block reference in a 'B' record (manifest.h)
 const std::string kSnapshot = "20260101T000000.000Z-0001";
 
 bool same_ref(const BlockRef& a, const BlockRef& b) {
@@ -92,7 +92,7 @@ class RecordWriter {
   }
   void json(char type, const nlohmann::json& j) { record(type, as_bytes(j.dump())); }
   void header(const std::string& snapshot_id = kSnapshot) {
-    json('H', {{"format", "pgdr-manifest"}, {"version", 1}, {"snapshot", snapshot_id}, {"block_size", kBlockBytes}});
+    json('H', {{"format", "pgdr-manifest"}, {"version", 3}, {"snapshot", snapshot_id}, {"block_size", kBlockBytes}});
   }
   void pack(std::uint32_t no) {
     Bytes p;
@@ -438,24 +438,29 @@ TEST_F(ManifestTest, AuthenticButMalformedRecordsAreRefused) {
       {"no header", [](RecordWriter& r) { r.pack(0); r.end(0, 0); }, "no header record"},
       {"not a manifest",
        [](RecordWriter& r) {
-         r.json('H', {{"format", "pgdr-snapshot"}, {"version", 1}, {"snapshot", kSnapshot}, {"block_size", 8192}});
+         r.json('H', {{"format", "pgdr-snapshot"}, {"version", 3}, {"snapshot", kSnapshot}, {"block_size", 8192}});
        },
        "not a manifest"},
-      {"version 3",
+      {"version 4",
        [](RecordWriter& r) {
-         r.json('H', {{"format", "pgdr-manifest"}, {"version", 3}, {"snapshot", kSnapshot}, {"block_size", 8192}});
+         r.json('H', {{"format", "pgdr-manifest"}, {"version", 4}, {"snapshot", kSnapshot}, {"block_size", 8192}});
        },
-       "manifest version 3, this pgdr reads versions 1 to 2"},
+       "manifest version 4, this pgdr reads version 3"},
+      {"version 2 (32-byte ids, development builds only)",
+       [](RecordWriter& r) {
+         r.json('H', {{"format", "pgdr-manifest"}, {"version", 2}, {"snapshot", kSnapshot}, {"block_size", 8192}});
+       },
+       "manifest version 2, this pgdr reads version 3"},
       {"version 0",
        [](RecordWriter& r) {
          r.json('H', {{"format", "pgdr-manifest"}, {"version", 0}, {"snapshot", kSnapshot}, {"block_size", 8192}});
        },
-       "manifest version 0, this pgdr reads versions 1 to 2"},
+       "manifest version 0, this pgdr reads version 3"},
       {"another snapshot", [](RecordWriter& r) { r.header("20250101T000000.000Z-ffff"); r.end(0, 0); },
        "manifest belongs to another snapshot"},
       {"block size",
        [](RecordWriter& r) {
-         r.json('H', {{"format", "pgdr-manifest"}, {"version", 1}, {"snapshot", kSnapshot}, {"block_size", 4096}});
+         r.json('H', {{"format", "pgdr-manifest"}, {"version", 3}, {"snapshot", kSnapshot}, {"block_size", 4096}});
        },
        "impossible block size"},
       {"two headers", [](RecordWriter& r) { r.header(); r.header(); }, "two header records"},
@@ -530,7 +535,7 @@ TEST_F(ManifestTest, AuthenticButMalformedRecordsAreRefused) {
        "unreadable record"},
       {"block size beyond 32 bits",
        [](RecordWriter& r) {
-         r.json('H', {{"format", "pgdr-manifest"}, {"version", 1}, {"snapshot", kSnapshot},
+         r.json('H', {{"format", "pgdr-manifest"}, {"version", 3}, {"snapshot", kSnapshot},
                       {"block_size", (std::uint64_t{1} << 32) + 8192}});
        },
        "unreadable record"},

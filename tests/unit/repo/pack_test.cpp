@@ -207,12 +207,12 @@ TEST_F(PackTest, RoundTripWithEveryCodec) {
 
 TEST_F(PackTest, TrailerHoldsOneEntryPerFrame) {
   // The ids are stored once, in the trailer, with one entry per frame: its sealed length is the
-  // block size, then 13 bytes per frame and 32 per block, plus the seal's nonce and tag.
+  // block size, then 13 bytes per frame and 16 per block, plus the seal's nonce and tag.
   Written w = write_pack(io::Codec::zstd);
   const Bytes pack = raw(pack_object(w.pack_id));
   const std::size_t tail = pack.size() - kTailBytes;
   const std::uint32_t trailer_length = get_u32le(pack.data() + tail);
-  EXPECT_EQ(trailer_length, io::kAeadOverheadBytes + 4 + (13 + 32 * 16) + (13 + 32 * 1) + (13 + 32 * 1) + (13 + 32 * 3));
+  EXPECT_EQ(trailer_length, io::kAeadOverheadBytes + 4 + (13 + 16 * 16) + (13 + 16 * 1) + (13 + 16 * 1) + (13 + 16 * 3));
   EXPECT_EQ(trailer_length, sealed_trailer_bytes({16, 1, 1, 3}));
   EXPECT_EQ(get_u32le(pack.data() + tail + 4), kVersion);
   EXPECT_EQ(tail - trailer_length, w.body_bytes);
@@ -400,12 +400,12 @@ TEST_F(PackTest, FlippedByteInTheTrailerOrTailIsCorrupt) {
   flip_byte(object, good.size() - 1);
   expect_trailer_corrupt(w.pack_id, "no pack tail (truncated?)");
 
-  for (std::uint32_t version : {1u, 3u}) {
+  for (std::uint32_t version : {2u, 4u}) {
     Bytes b = good;
     put_u32_at(b, tail + 4, version);
     put_raw(object, b);
     expect_trailer_corrupt(w.pack_id,
-                           "pack format version " + std::to_string(version) + ", this pgdr reads version 2");
+                           "pack format version " + std::to_string(version) + ", this pgdr reads version 3");
   }
 
   Bytes b = good;

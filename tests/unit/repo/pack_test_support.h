@@ -18,12 +18,12 @@
 namespace pgdr::repo::test_pack {
 
 constexpr std::size_t kTailBytes = 16;  // trailer_length u32 | version u32 | "PGDRPACK"
-constexpr std::uint32_t kVersion = 2;   // what this pgdr writes and reads
+constexpr std::uint32_t kVersion = 3;   // what this pgdr writes and reads
 
 constexpr std::uint32_t kBlockBytes = 8192;
 constexpr std::size_t kBlockSizeBytes = 4;   // block_size u32, at the start of the trailer
 constexpr std::size_t kFrameEntryBytes = 13;  // offset u32 | length u32 | count u8 | raw_length u32
-constexpr std::size_t kIdBytes = 32;          // then one id per block of the frame
+constexpr std::size_t kIdBytes = 16;          // then one id per block of the frame
 
 // The sealed length of a trailer for frames of the given block counts, as pack.h lays it out.
 inline std::size_t sealed_trailer_bytes(const std::vector<std::size_t>& counts) {

@@ -7,13 +7,13 @@
 namespace pgdr::verify {
 namespace {
 
-io::Digest tagged(std::uint32_t pack, std::uint32_t offset, std::uint16_t index, std::uint8_t salt) {
-  io::Digest d{};
+repo::BlockId tagged(std::uint32_t pack, std::uint32_t offset, std::uint16_t index) {
+  repo::BlockId d{};
   d[0] = static_cast<std::uint8_t>(pack);
   d[1] = static_cast<std::uint8_t>(offset >> 8);
   d[2] = static_cast<std::uint8_t>(offset);
   d[3] = static_cast<std::uint8_t>(index);
-  d[31] = salt;
+  d[15] = 0xa5;
   return d;
 }
 
@@ -23,7 +23,7 @@ std::vector<ProvenBlock> pack_blocks(std::uint32_t pack, std::uint32_t frames) {
   std::vector<ProvenBlock> out;
   for (std::uint32_t f = frames; f-- > 0;)
     for (std::uint16_t i = 16; i-- > 0;)
-      out.push_back({f * 1000, i, tagged(pack, f * 1000, i, 1), tagged(pack, f * 1000, i, 2)});
+      out.push_back({f * 1000, i, tagged(pack, f * 1000, i)});
   return out;
 }
 
@@ -49,8 +49,7 @@ TEST(ProvenBlocksTest, EveryRecordedBlockIsFoundAcrossMorePacksThanALookupKeeps)
             continue;
           }
           ASSERT_NE(b, nullptr) << pack << " " << f << " " << i;
-          EXPECT_EQ(b->id, tagged(pack, f * 1000, i, 1));
-          EXPECT_EQ(b->digest, tagged(pack, f * 1000, i, 2));
+          EXPECT_EQ(b->id, tagged(pack, f * 1000, i));
         }
     }
 }
@@ -65,7 +64,7 @@ TEST(ProvenBlocksTest, BlocksAreFoundInWhateverOrderTheyAreAskedFor) {
   auto expect_found = [&](std::uint32_t pack, std::uint32_t offset, std::uint16_t index) {
     const ProvenBlock* b = lookup.find(pack, offset, index);
     ASSERT_NE(b, nullptr) << pack << " " << offset << " " << index;
-    EXPECT_EQ(b->id, tagged(pack, offset, index, 1));
+    EXPECT_EQ(b->id, tagged(pack, offset, index));
   };
   for (std::uint32_t f = 0; f < 3; ++f)
     for (std::uint16_t i = 0; i < 16; ++i) expect_found(0, f * 1000, i);
