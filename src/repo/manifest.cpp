@@ -129,9 +129,10 @@ std::uint64_t ManifestWriter::commit() {
 ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& snapshot_id, const MasterKey& key)
     : snapshot_id_(snapshot_id), spool_(open_spool()) {
   SealedReader in(store, snapshot_manifest_object(snapshot_id), key);
-  auto bad = [&](const std::string& why) {
-    throw Error(ErrorKind::corrupt, "corrupt manifest of snapshot " + snapshot_id + " in " + store.describe() + " (" +
-                                        why + ")");
+  auto bad = [&](const std::string& why, std::string hint = {}) {
+    throw Error(ErrorKind::corrupt,
+                "corrupt manifest of snapshot " + snapshot_id + " in " + store.describe() + " (" + why + ")",
+                std::move(hint));
   };
   Bytes payload;
   std::uint64_t spool_size = 0;
@@ -165,7 +166,11 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
             bad("manifest version " + std::to_string(version) + ", this pgdr reads " +
                 (kOldestManifestVersion == kManifestVersion
                      ? "version " + std::to_string(kManifestVersion)
-                     : "versions " + std::to_string(kOldestManifestVersion) + " to " + std::to_string(kManifestVersion)));
+                     : "versions " + std::to_string(kOldestManifestVersion) + " to " + std::to_string(kManifestVersion)),
+                version < kOldestManifestVersion
+                    ? "the snapshot was written by a development build of another format: restore it with the pgdr "
+                      "that wrote it, and back up to a new repository (pgdr init)"
+                    : "the snapshot was written by a newer pgdr: use that version");
           version_ = version;
           if (j.at("snapshot") != snapshot_id) bad("manifest belongs to another snapshot");
           block_bytes_ = integer_at<std::uint32_t>(j, "block_size");

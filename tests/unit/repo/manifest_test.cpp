@@ -558,6 +558,25 @@ TEST_F(ManifestTest, AuthenticButMalformedRecordsAreRefused) {
   }
 }
 
+TEST_F(ManifestTest, AManifestOfAnotherVersionSaysWhatToDo) {
+  // An older version came from a development build: the DBA needs to know it is not damage.
+  for (auto [version, hint] : {std::pair{2, "written by a development build of another format"},
+                               std::pair{1, "written by a development build of another format"},
+                               std::pair{4, "written by a newer pgdr"}}) {
+    SCOPED_TRACE(version);
+    {
+      RecordWriter r(store_, key_, kSnapshot);
+      r.json('H', {{"format", "pgdr-manifest"}, {"version", version}, {"snapshot", kSnapshot}, {"block_size", 8192}});
+      r.end(0, 0);
+      r.commit();
+    }
+    Error e = error_of([&] { ManifestIndex index(store_, kSnapshot, key_); });
+    EXPECT_EQ(std::string(e.what()),
+              corrupt("manifest version " + std::to_string(version) + ", this pgdr reads version 3"));
+    EXPECT_NE(e.hint().find(hint), std::string::npos) << e.hint();
+  }
+}
+
 TEST_F(ManifestTest, RecordOfImpossibleLengthOrCutShortIsRefused) {
   // A record header claiming more than 64 MiB: refused before anything is allocated.
   {
