@@ -50,11 +50,10 @@ std::optional<Codec> codec_from_string(std::string_view name) {
 
 struct Compressor::Impl {
   Codec codec;
-  int level;
-  std::unique_ptr<ZSTD_CCtx, CCtxDeleter> zstd;
+  std::unique_ptr<ZSTD_CCtx, CCtxDeleter> zstd;  // the level set on it
 };
 
-Compressor::Compressor(Codec codec, int level) : impl_(std::make_unique<Impl>(Impl{codec, level, nullptr})) {
+Compressor::Compressor(Codec codec, int level) : impl_(std::make_unique<Impl>(Impl{codec, nullptr})) {
   switch (codec) {
     case Codec::none:
     case Codec::lz4:
@@ -69,7 +68,7 @@ Compressor::Compressor(Codec codec, int level) : impl_(std::make_unique<Impl>(Im
         throw Error(ErrorKind::internal, "zstd refused compression level " + std::to_string(level));
       // From level 5 zstd searches matches with its row-based finder by default, whose tables are
       // set up again for every input: on PostgreSQL pages in frames of 128 KiB, hash chains store
-      // the same bytes 1.5 times faster at level 6 (bench/README.md, "Compression level"). A
+      // the same bytes up to 1.7 times faster at level 6 (bench/README.md, "Lazy matching"). A
       // libzstd that does not know the parameter keeps its default: only speed differs.
       ZSTD_CCtx_setParameter(impl_->zstd.get(), ZSTD_c_useRowMatchFinder, ZSTD_ps_disable);
       return;

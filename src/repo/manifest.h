@@ -3,7 +3,7 @@
 // (sealed_stream.h) whose logical stream is a sequence of records:
 //
 //   record = type u8 | length u32le | payload
-//   'H' header   JSON {"format": "pgdr-manifest", "version": 2, "snapshot": id, "block_size": n}
+//   'H' header   JSON {"format": "pgdr-manifest", "version": 3, "snapshot": id, "block_size": n}
 //                (version 3: 16-byte block ids, file digests as repo/file_digest.h says)
 //   'P' pack     pack number u32le | pack id (16 bytes); declared before any block refers to it
 //   'F' entry    JSON of one FileEntry; its blocks follow in 'B' records
