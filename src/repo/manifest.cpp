@@ -171,7 +171,6 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
                     ? "the snapshot was written by a development build of another format: restore it with the pgdr "
                       "that wrote it, and back up to a new repository (pgdr init)"
                     : "the snapshot was written by a newer pgdr: use that version");
-          version_ = version;
           if (j.at("snapshot") != snapshot_id) bad("manifest belongs to another snapshot");
           block_bytes_ = integer_at<std::uint32_t>(j, "block_size");
           if (block_bytes_ < 8192 || (block_bytes_ & (block_bytes_ - 1)) != 0 || block_bytes_ > (1u << 20)) bad("impossible block size");

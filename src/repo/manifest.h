@@ -88,7 +88,6 @@ class ManifestIndex {
   ManifestIndex(const storage::Storage& store, const std::string& snapshot_id, const MasterKey& key);
 
   std::uint32_t block_bytes() const { return block_bytes_; }
-  int version() const { return version_; }
   const std::vector<Entry>& entries() const { return entries_; }
   const std::string& pack_id(std::uint32_t pack_no) const;
   std::size_t pack_count() const { return packs_.size(); }
@@ -101,7 +100,6 @@ class ManifestIndex {
  private:
   std::string snapshot_id_;
   std::uint32_t block_bytes_ = 0;
-  int version_ = 0;
   std::vector<std::string> packs_;
   std::vector<Entry> entries_;
   std::vector<std::size_t> by_path_;  // indexes into entries_, sorted by path
