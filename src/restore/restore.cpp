@@ -272,8 +272,11 @@ class Restorer {
       if (last_error) warn_fallback(failed_source, failed_object, *last_error, k);
       repo::BlockReader& from = reader(worker, k);
       try {
-        read_slice(src, from, *e, s);
-        digests_to_ids(reader(worker, 0), s);
+        const std::vector<BlockRef> refs = read_slice(src, from, *e, s);
+        if (k == 0)
+          take_ids(refs, s);
+        else
+          digests_to_ids(reader(worker, 0), s);
         return;
       } catch (const Error& err) {
         if (err.kind() == ErrorKind::interrupted || sources_.size() == 1) throw;
@@ -288,8 +291,10 @@ class Restorer {
   }
 
   // The slice's blocks of entry from one repository (repo/block_reader.h: each checked against its
-  // id), with their digests; which blocks are zero, and which already right on disk.
-  void read_slice(SnapshotSource& src, repo::BlockReader& reader, const ManifestIndex::Entry& entry, SliceRead& s) {
+  // id), with their digests; which blocks are zero, and which already right on disk. Returns the
+  // manifest's references of the slice, whose ids every block now matches.
+  std::vector<BlockRef> read_slice(SnapshotSource& src, repo::BlockReader& reader, const ManifestIndex::Entry& entry,
+                                   SliceRead& s) {
     const auto& f = entry.file;
     const std::uint64_t block = index_.block_bytes();
     std::vector<BlockRef> refs = src.index->blocks(entry, s.first, s.count);
@@ -319,6 +324,7 @@ class Restorer {
     read.file = f.path;
     read.snapshot = info_.id;
     reader.read_blocks(read, s.plain, s.digests);
+    return refs;
   }
 
   // The last slice of a file to finish closes it: size, mode, time, and the digest over all blocks.
@@ -346,9 +352,15 @@ class Restorer {
     result_.bytes_written = result_bytes_.load();
   }
 
-  // The file digest is over block ids in the first repository's key
-  // (repo/file_digest.h), whichever repository delivered the blocks; each block was proven
-  // against its own repository's id before this.
+  // The file digest is over block ids in the first repository's key (repo/file_digest.h),
+  // whichever repository delivered the blocks. From the first repository they are its manifest's
+  // ids, which every block was just proven against: no second HMAC.
+  static void take_ids(const std::vector<BlockRef>& refs, SliceRead& s) {
+    for (std::uint64_t i = 0; i < s.count; ++i) s.ids[i] = s.zero[i] ? repo::BlockId{} : refs[i].id;
+  }
+
+  // From another repository each block was proven against that repository's id: its id in the
+  // first repository's key is made from its digest.
   static void digests_to_ids(repo::BlockReader& first, SliceRead& s) {
     for (std::uint64_t i = 0; i < s.count; ++i)
       s.ids[i] = s.zero[i] ? repo::BlockId{} : first.codec().id_of_digest(s.digests[i]);
