@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -44,6 +45,9 @@ using repo::BlockId;
 using repo::BlockRef;
 
 constexpr std::size_t kReadChunkBytes = 1u << 20;
+// A file read whole is shared out in work items of this many bytes, so that a database that is
+// mostly one big table keeps every worker busy instead of leaving one alone with it.
+constexpr std::uint64_t kPieceBytes = 32u << 20;
 
 struct BlockIdHash {
   std::size_t operator()(const BlockId& id) const noexcept {
@@ -120,16 +124,31 @@ class BackupRun {
         codec_(*io::codec_from_string(opt.compress)),
         block_bytes_(targets.front()->repo->settings().block_bytes) {}
 
-  // Backs files up on process_max threads, largest first so that no thread is left with a big
-  // file at the end. A worker closes its packs even after another one failed; the first error is
-  // rethrown once all are back.
+  // Backs files up on process_max threads, largest first. A file read whole (no change map) that
+  // is larger than one piece is cut into pieces that any worker takes, so no thread is left alone
+  // with a big file at the end. A worker closes its packs even after another one failed; the
+  // first error is rethrown once all are back.
   void run_files(const std::vector<const SourceFile*>& files) {
     std::vector<const SourceFile*> order = files;
     std::stable_sort(order.begin(), order.end(),
                      [](auto* a, auto* b) { return a->entry.size_bytes > b->entry.size_bytes; });
-    run_parallel(order.size(), opt_.process_max, [&](WorkQueue& queue) {
+    const std::uint64_t piece_blocks = std::max<std::uint64_t>(kPieceBytes / block_bytes_, 1);
+    std::vector<WorkItem> items;
+    std::vector<std::unique_ptr<SplitFile>> splits;
+    for (const SourceFile* f : order) {
+      const std::uint64_t blocks = (f->entry.size_bytes + block_bytes_ - 1) / block_bytes_;
+      if (map_ || f->content || f->entry.type != repo::EntryType::file || blocks <= piece_blocks) {
+        items.push_back(WorkItem{f, nullptr, 0, 0});
+        continue;
+      }
+      const std::uint64_t pieces = (blocks + piece_blocks - 1) / piece_blocks;
+      splits.push_back(std::make_unique<SplitFile>(pieces, targets_.size()));
+      for (std::uint64_t p = 0; p < pieces; ++p)
+        items.push_back(WorkItem{f, splits.back().get(), p * piece_blocks, p + 1 < pieces ? piece_blocks : 0});
+    }
+    run_parallel(items.size(), opt_.process_max, [&](WorkQueue& queue) {
       Worker w(*this);
-      while (auto i = queue.next()) w.file(*order[*i]);
+      while (auto i = queue.next()) w.item(items[*i]);
       w.finish();
     });
   }
@@ -148,6 +167,26 @@ class BackupRun {
   }
 
  private:
+  // What the pieces of one file leave for the worker that finishes its last piece.
+  struct SplitFile {
+    SplitFile(std::uint64_t pieces, std::size_t targets) : pending(pieces), refs(targets) {}
+    std::mutex mu;
+    std::uint64_t pending;                    // pieces not finished yet
+    std::vector<std::vector<BlockRef>> refs;  // per repository, in file order
+    std::uint64_t size_bytes = 0;
+    bool shrank = false;  // a piece before the last read less than its blocks
+    bool gone = false;    // a piece found the file removed
+  };
+
+  // One file, or one piece of a file: blocks [first_block, first_block + blocks) of it, the last
+  // piece (blocks 0) reading to its end.
+  struct WorkItem {
+    const SourceFile* file;
+    SplitFile* split;  // nullptr: the whole file
+    std::uint64_t first_block;
+    std::uint64_t blocks;
+  };
+
   // One worker's part of one repository: its cipher and compressor (keyed per repository), the
   // frame being gathered, the block references of the file in hand and its own open pack.
   class Sink {
@@ -155,13 +194,16 @@ class BackupRun {
     Sink(BackupRun& run, Target& target)
         : run_(run), t_(target), codec_(target.repo->key(), run.codec_, run.opt_.compress_level) {}
 
-    void begin(const std::string& path) {
+    // Begins the file at path, or blocks [first_block, first_block + blocks) of it: the previous
+    // snapshot's references to the same blocks are what this one may reuse.
+    void begin(const std::string& path, std::uint64_t first_block = 0,
+               std::uint64_t blocks = std::numeric_limits<std::uint64_t>::max()) {
       refs_.clear();
       prev_refs_.clear();
       prev_size_.reset();
       if (t_.previous) {
         if (const auto* p = t_.previous->find(path); p && p->file.type == repo::EntryType::file) {
-          prev_refs_ = t_.previous->blocks(*p);
+          prev_refs_ = t_.previous->blocks(*p, first_block, blocks);
           prev_size_ = p->file.size_bytes;
         }
       }
@@ -212,13 +254,23 @@ class BackupRun {
 
     void zero_block() { refs_.push_back(BlockRef{}); }
 
-    void end(const repo::FileEntry& entry) {
+    void end(const repo::FileEntry& entry) { add_file(entry, take_refs()); }
+
+    // The references of the blocks begun, every frame flushed; the sink is left empty.
+    std::vector<BlockRef> take_refs() {
       flush_frame();
+      std::vector<BlockRef> out;
+      out.swap(refs_);
+      return out;
+    }
+
+    // Records the file with its references, in file order, and their digest.
+    void add_file(const repo::FileEntry& entry, const std::vector<BlockRef>& refs) {
       repo::FileEntry e = entry;
       repo::FileDigest digest;
-      for (const auto& r : refs_) r.is_zero() ? digest.add_zero() : digest.add_id(r.id);
+      for (const auto& r : refs) r.is_zero() ? digest.add_zero() : digest.add_id(r.id);
       e.sha256 = digest.finish_hex();
-      t_.manifest->add(e, refs_);
+      t_.manifest->add(e, refs);
     }
 
     void record(const repo::FileEntry& entry) { t_.manifest->add(entry, {}); }
@@ -295,17 +347,9 @@ class BackupRun {
         end();
         return;
       }
-      int fd = ::open(f.source_path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        // A relation dropped while we worked is accounted for by WAL replay; WAL itself is not.
-        if (errno == ENOENT && !f.required) return;
-        if (errno == ENOENT)
-          throw Error(ErrorKind::not_found, "WAL segment " + f.entry.path + " needed by the snapshot is gone from " +
-                                                f.source_path.substr(0, f.source_path.rfind('/')),
-                      "allow a temporary replication slot (max_replication_slots > 0) so the server keeps it");
-        throw_errno("unable to open", f.source_path, errno);
-      }
-      File in = File::adopt(fd, f.source_path);
+      std::optional<File> opened = open_source(f);
+      if (!opened) return;
+      File& in = *opened;
       begin(f.entry);
       if (run_.map_ && f.relation) {
         ReadPlan plan = plan_read(*run_.map_, f.entry.path, in.size(), previous_size(), run_.block_bytes_);
@@ -320,7 +364,7 @@ class BackupRun {
           begin(f.entry);
         }
       }
-      posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+      posix_fadvise(in.fd(), 0, 0, POSIX_FADV_SEQUENTIAL);
       std::uint64_t offset = 0;
       for (;;) {
         std::size_t got = in.read_at(buf_.data(), buf_.size(), offset);
@@ -334,11 +378,103 @@ class BackupRun {
       end();
     }
 
+    void item(const WorkItem& it) {
+      if (it.split)
+        piece(it);
+      else
+        file(*it.file);
+    }
+
     void finish() {
       each([](Sink& s) { s.finish(); });
     }
 
    private:
+    // The source file opened for reading; nullopt when it is gone and may be (a relation dropped
+    // while we worked is accounted for by WAL replay; WAL itself is not).
+    std::optional<File> open_source(const SourceFile& f) {
+      int fd = ::open(f.source_path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) return File::adopt(fd, f.source_path);
+      if (errno == ENOENT && !f.required) return std::nullopt;
+      if (errno == ENOENT)
+        throw Error(ErrorKind::not_found, "WAL segment " + f.entry.path + " needed by the snapshot is gone from " +
+                                              f.source_path.substr(0, f.source_path.rfind('/')),
+                    "allow a temporary replication slot (max_replication_slots > 0) so the server keeps it");
+      throw_errno("unable to open", f.source_path, errno);
+    }
+
+    // Reads one piece of a file into this worker's sinks and hands its references to the file's
+    // SplitFile; the worker that finishes the last piece records the file.
+    void piece(const WorkItem& it) {
+      const SourceFile& f = *it.file;
+      const std::uint64_t block = run_.block_bytes_;
+      const bool last = it.blocks == 0;
+      const std::uint64_t want = last ? std::numeric_limits<std::uint64_t>::max() : it.blocks * block;
+      bool gone = false;
+      std::uint64_t done = 0;
+      begin(f.entry, it.first_block, last ? std::numeric_limits<std::uint64_t>::max() : it.blocks);
+      if (std::optional<File> in = open_source(f)) {
+        const std::uint64_t start = it.first_block * block;
+        posix_fadvise(in->fd(), static_cast<off_t>(start), last ? 0 : static_cast<off_t>(want),
+                      POSIX_FADV_SEQUENTIAL);
+        while (done < want) {
+          std::size_t ask = static_cast<std::size_t>(std::min<std::uint64_t>(buf_.size(), want - done));
+          std::size_t got = in->read_at(buf_.data(), ask, start + done);
+          if (got == 0) break;
+          if (f.relation && run_.checksums_) check_pages(*in, f, start + done, got);
+          run_.read_bytes_ += got;
+          blocks(ByteView(buf_.data(), got));
+          done += got;
+          if (got < ask) break;
+        }
+      } else {
+        gone = true;
+      }
+      std::vector<std::vector<BlockRef>> refs;
+      each([&](Sink& s) { refs.push_back(s.take_refs()); });
+
+      SplitFile& sf = *it.split;
+      bool finished;
+      {
+        std::lock_guard lock(sf.mu);
+        for (std::size_t t = 0; t < refs.size(); ++t) {
+          auto& into = sf.refs[t];
+          if (into.empty()) into.reserve((f.entry.size_bytes + block - 1) / block);
+          if (into.size() < it.first_block + refs[t].size()) into.resize(it.first_block + refs[t].size());
+          std::copy(refs[t].begin(), refs[t].end(), into.begin() + static_cast<std::ptrdiff_t>(it.first_block));
+        }
+        sf.size_bytes += done;
+        sf.gone = sf.gone || gone;
+        sf.shrank = sf.shrank || (!last && done != want);
+        finished = --sf.pending == 0;
+      }
+      if (finished) finish_split(f, sf);
+    }
+
+    // Records a file whose pieces are all read. One that shrank while its pieces were read is
+    // read again whole (the blocks its pieces stored stay as garbage); one that went is left out.
+    void finish_split(const SourceFile& f, SplitFile& sf) {
+      std::vector<std::vector<BlockRef>> refs;
+      refs.swap(sf.refs);
+      if (sf.gone) return;
+      if (sf.shrank) {
+        file(f);
+        return;
+      }
+      entry_ = f.entry;
+      entry_.size_bytes = sf.size_bytes;
+      entry_.block_count = refs.front().size();
+      run_.logical_bytes_ += entry_.size_bytes;
+      ++run_.files_;
+      for (std::size_t t = 0; t < sinks_.size(); ++t) {
+        try {
+          sinks_[t]->add_file(entry_, refs[t]);
+        } catch (const Error& e) {
+          throw in_repository(e, sinks_[t]->target(), run_.snapshot_id_);
+        }
+      }
+    }
+
     // Runs fn on every sink; an error there is one repository's, and says which.
     template <typename Fn>
     void each(Fn&& fn) {
@@ -351,11 +487,12 @@ class BackupRun {
       }
     }
 
-    void begin(const repo::FileEntry& e) {
+    void begin(const repo::FileEntry& e, std::uint64_t first_block = 0,
+               std::uint64_t blocks = std::numeric_limits<std::uint64_t>::max()) {
       entry_ = e;
       entry_.size_bytes = 0;
       block_count_ = 0;
-      each([&](Sink& s) { s.begin(e.path); });
+      each([&](Sink& s) { s.begin(e.path, first_block, blocks); });
     }
 
     // The smallest size the previous snapshots recorded for the file begun; nullopt when one
