@@ -3,10 +3,12 @@
 // every file whole at level 3 (as pgBackRest's zst compresses a file as one stream). Prints the
 // compressed megabytes and the single-thread compression seconds of each. No encryption, ids or
 // metadata: only what the codec leaves. LEVEL may end in ":row" to have zstd search matches with
-// its row-based finder (its default from level 5) instead of hash chains (what pgdr sets).
+// its row-based finder (its default from level 5) instead of hash chains (what pgdr sets), and
+// in ",NAME=VALUE" settings that override the level's own (NAME one of strategy, searchLog,
+// minMatch, targetLength, hashLog, chainLog, windowLog), e.g. "6,searchLog=2".
 //
 //   g++ -O2 -std=c++20 -o /tmp/frame_sizes bench/tools/frame_sizes.cpp -lzstd
-//   /tmp/frame_sizes PGDATA/base LEVEL[:row] N [N...]
+//   /tmp/frame_sizes PGDATA/base LEVEL[:row][,NAME=VALUE...] N [N...]
 #define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
@@ -17,6 +19,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -43,8 +47,27 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s DIR LEVEL[:row] BLOCKS_PER_FRAME...\n", argv[0]);
     return 2;
   }
-  const int level = std::atoi(argv[2]);
-  const bool row = std::string(argv[2]).ends_with(":row");
+  const std::string spec = argv[2];
+  const int level = std::atoi(spec.c_str());
+  const std::string head = spec.substr(0, spec.find(','));
+  const bool row = head.ends_with(":row");
+  const std::map<std::string, ZSTD_cParameter> names = {
+      {"strategy", ZSTD_c_strategy},   {"searchLog", ZSTD_c_searchLog}, {"minMatch", ZSTD_c_minMatch},
+      {"targetLength", ZSTD_c_targetLength}, {"hashLog", ZSTD_c_hashLog}, {"chainLog", ZSTD_c_chainLog},
+      {"windowLog", ZSTD_c_windowLog}};
+  std::vector<std::pair<ZSTD_cParameter, int>> overrides;
+  if (const auto comma = spec.find(','); comma != std::string::npos) {
+    std::stringstream rest(spec.substr(comma + 1));
+    for (std::string item; std::getline(rest, item, ',');) {
+      const auto eq = item.find('=');
+      const auto it = eq == std::string::npos ? names.end() : names.find(item.substr(0, eq));
+      if (it == names.end()) {
+        std::fprintf(stderr, "unknown setting: %s\n", item.c_str());
+        return 2;
+      }
+      overrides.emplace_back(it->second, std::atoi(item.c_str() + eq + 1));
+    }
+  }
   std::vector<std::size_t> frames;
   for (int i = 3; i < argc; ++i) frames.push_back(static_cast<std::size_t>(std::atoi(argv[i])));
   std::vector<double> bytes(frames.size()), seconds(frames.size());
@@ -53,6 +76,12 @@ int main(int argc, char** argv) {
   ZSTD_CCtx* frame_cx = ZSTD_createCCtx();
   ZSTD_CCtx_setParameter(frame_cx, ZSTD_c_compressionLevel, level);
   ZSTD_CCtx_setParameter(frame_cx, ZSTD_c_useRowMatchFinder, row ? ZSTD_ps_enable : ZSTD_ps_disable);
+  for (const auto& [param, value] : overrides) {
+    if (ZSTD_isError(ZSTD_CCtx_setParameter(frame_cx, param, value))) {
+      std::fprintf(stderr, "setting out of range: %s\n", spec.c_str());
+      return 2;
+    }
+  }
   std::vector<char> out;
   for (const auto& e : std::filesystem::recursive_directory_iterator(argv[1])) {
     if (!e.is_regular_file()) continue;
@@ -79,7 +108,7 @@ int main(int argc, char** argv) {
   ZSTD_freeCCtx(frame_cx);
   std::printf("non-zero blocks: %.1f MB\n", raw / 1e6);
   for (std::size_t k = 0; k < frames.size(); ++k)
-    std::printf("level %d%s, frames of %zu blocks: %.2f MB, %.2f s\n", level, row ? " (row finder)" : "", frames[k],
-                bytes[k] / 1e6, seconds[k]);
+    std::printf("level %s, frames of %zu blocks: %.2f MB, %.2f s\n", spec.c_str(), frames[k], bytes[k] / 1e6,
+                seconds[k]);
   std::printf("each file whole, level 3: %.2f MB\n", whole / 1e6);
 }

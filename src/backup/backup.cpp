@@ -18,6 +18,7 @@
 #include "backup/server_facts.h"
 #include "backup/source_files.h"
 #include "backup/wal_place.h"
+#include "backup/work_items.h"
 #include "core/error.h"
 #include "core/file.h"
 #include "core/parallel.h"
@@ -45,9 +46,6 @@ using repo::BlockId;
 using repo::BlockRef;
 
 constexpr std::size_t kReadChunkBytes = 1u << 20;
-// A file read whole is shared out in work items of this many bytes, so that a database that is
-// mostly one big table keeps every worker busy instead of leaving one alone with it.
-constexpr std::uint64_t kPieceBytes = 32u << 20;
 
 struct BlockIdHash {
   std::size_t operator()(const BlockId& id) const noexcept {
@@ -124,31 +122,27 @@ class BackupRun {
         codec_(*io::codec_from_string(opt.compress)),
         block_bytes_(targets.front()->repo->settings().block_bytes) {}
 
-  // Backs files up on process_max threads, largest first. A file read whole (no change map) that
-  // is larger than one piece is cut into pieces that any worker takes, so no thread is left alone
-  // with a big file at the end. A worker closes its packs even after another one failed; the
-  // first error is rethrown once all are back.
+  // Backs files up on process_max threads, shared out by share_out (work_items.h): largest
+  // first, a big file read whole (no change map) in pieces. A worker closes its packs even after
+  // another one failed; the first error is rethrown once all are back.
   void run_files(const std::vector<const SourceFile*>& files) {
-    std::vector<const SourceFile*> order = files;
-    std::stable_sort(order.begin(), order.end(),
-                     [](auto* a, auto* b) { return a->entry.size_bytes > b->entry.size_bytes; });
-    const std::uint64_t piece_blocks = std::max<std::uint64_t>(kPieceBytes / block_bytes_, 1);
-    std::vector<WorkItem> items;
-    std::vector<std::unique_ptr<SplitFile>> splits;
-    for (const SourceFile* f : order) {
-      const std::uint64_t blocks = (f->entry.size_bytes + block_bytes_ - 1) / block_bytes_;
-      if (map_ || f->content || f->entry.type != repo::EntryType::file || blocks <= piece_blocks) {
-        items.push_back(WorkItem{f, nullptr, 0, 0});
-        continue;
-      }
-      const std::uint64_t pieces = (blocks + piece_blocks - 1) / piece_blocks;
-      splits.push_back(std::make_unique<SplitFile>(pieces, targets_.size()));
-      for (std::uint64_t p = 0; p < pieces; ++p)
-        items.push_back(WorkItem{f, splits.back().get(), p * piece_blocks, p + 1 < pieces ? piece_blocks : 0});
-    }
+    std::vector<FileToShare> shares;
+    for (const SourceFile* f : files)
+      shares.push_back(FileToShare{f->entry.size_bytes, !map_ && !f->content && f->entry.type == repo::EntryType::file});
+    const std::vector<WorkItem> items = share_out(shares, opt_.process_max, block_bytes_);
+    std::map<std::size_t, std::unique_ptr<SplitFile>> splits;
+    for (const auto& it : items)
+      if (it.pieces > 1 && !splits.count(it.file))
+        splits.emplace(it.file, std::make_unique<SplitFile>(it.pieces, targets_.size()));
     run_parallel(items.size(), opt_.process_max, [&](WorkQueue& queue) {
       Worker w(*this);
-      while (auto i = queue.next()) w.item(items[*i]);
+      while (auto i = queue.next()) {
+        const WorkItem& it = items[*i];
+        if (it.pieces > 1)
+          w.piece(*files[it.file], it, *splits.at(it.file));
+        else
+          w.file(*files[it.file]);
+      }
       w.finish();
     });
   }
@@ -176,15 +170,6 @@ class BackupRun {
     std::uint64_t size_bytes = 0;
     bool shrank = false;  // a piece before the last read less than its blocks
     bool gone = false;    // a piece found the file removed
-  };
-
-  // One file, or one piece of a file: blocks [first_block, first_block + blocks) of it, the last
-  // piece (blocks 0) reading to its end.
-  struct WorkItem {
-    const SourceFile* file;
-    SplitFile* split;  // nullptr: the whole file
-    std::uint64_t first_block;
-    std::uint64_t blocks;
   };
 
   // One worker's part of one repository: its cipher and compressor (keyed per repository), the
@@ -378,13 +363,6 @@ class BackupRun {
       end();
     }
 
-    void item(const WorkItem& it) {
-      if (it.split)
-        piece(it);
-      else
-        file(*it.file);
-    }
-
     void finish() {
       each([](Sink& s) { s.finish(); });
     }
@@ -403,10 +381,10 @@ class BackupRun {
       throw_errno("unable to open", f.source_path, errno);
     }
 
+   public:
     // Reads one piece of a file into this worker's sinks and hands its references to the file's
     // SplitFile; the worker that finishes the last piece records the file.
-    void piece(const WorkItem& it) {
-      const SourceFile& f = *it.file;
+    void piece(const SourceFile& f, const WorkItem& it, SplitFile& sf) {
       const std::uint64_t block = run_.block_bytes_;
       const bool last = it.blocks == 0;
       const std::uint64_t want = last ? std::numeric_limits<std::uint64_t>::max() : it.blocks * block;
@@ -433,7 +411,6 @@ class BackupRun {
       std::vector<std::vector<BlockRef>> refs;
       each([&](Sink& s) { refs.push_back(s.take_refs()); });
 
-      SplitFile& sf = *it.split;
       bool finished;
       {
         std::lock_guard lock(sf.mu);
@@ -451,6 +428,7 @@ class BackupRun {
       if (finished) finish_split(f, sf);
     }
 
+   private:
     // Records a file whose pieces are all read. One that shrank while its pieces were read is
     // read again whole (the blocks its pieces stored stay as garbage); one that went is left out.
     void finish_split(const SourceFile& f, SplitFile& sf) {
