@@ -349,17 +349,7 @@ class BackupRun {
           begin(f.entry);
         }
       }
-      posix_fadvise(in.fd(), 0, 0, POSIX_FADV_SEQUENTIAL);
-      std::uint64_t offset = 0;
-      for (;;) {
-        std::size_t got = in.read_at(buf_.data(), buf_.size(), offset);
-        if (got == 0) break;
-        if (f.relation && run_.checksums_) check_pages(in, f, offset, got);
-        run_.read_bytes_ += got;
-        blocks(ByteView(buf_.data(), got));
-        offset += got;
-        if (got < buf_.size()) break;
-      }
+      read_range(in, f, 0, std::numeric_limits<std::uint64_t>::max());
       end();
     }
 
@@ -391,23 +381,10 @@ class BackupRun {
       bool gone = false;
       std::uint64_t done = 0;
       begin(f.entry, it.first_block, last ? std::numeric_limits<std::uint64_t>::max() : it.blocks);
-      if (std::optional<File> in = open_source(f)) {
-        const std::uint64_t start = it.first_block * block;
-        posix_fadvise(in->fd(), static_cast<off_t>(start), last ? 0 : static_cast<off_t>(want),
-                      POSIX_FADV_SEQUENTIAL);
-        while (done < want) {
-          std::size_t ask = static_cast<std::size_t>(std::min<std::uint64_t>(buf_.size(), want - done));
-          std::size_t got = in->read_at(buf_.data(), ask, start + done);
-          if (got == 0) break;
-          if (f.relation && run_.checksums_) check_pages(*in, f, start + done, got);
-          run_.read_bytes_ += got;
-          blocks(ByteView(buf_.data(), got));
-          done += got;
-          if (got < ask) break;
-        }
-      } else {
+      if (std::optional<File> in = open_source(f))
+        done = read_range(*in, f, it.first_block * block, want);
+      else
         gone = true;
-      }
       std::vector<std::vector<BlockRef>> refs;
       each([&](Sink& s) { refs.push_back(s.take_refs()); });
 
@@ -444,13 +421,27 @@ class BackupRun {
       entry_.block_count = refs.front().size();
       run_.logical_bytes_ += entry_.size_bytes;
       ++run_.files_;
-      for (std::size_t t = 0; t < sinks_.size(); ++t) {
-        try {
-          sinks_[t]->add_file(entry_, refs[t]);
-        } catch (const Error& e) {
-          throw in_repository(e, sinks_[t]->target(), run_.snapshot_id_);
-        }
+      std::size_t t = 0;
+      each([&](Sink& s) { s.add_file(entry_, refs[t++]); });
+    }
+
+    // Reads up to `limit` bytes of f from `start` (to its end when there are fewer) into the
+    // sinks, a buffer at a time, checking page checksums; returns the bytes read.
+    std::uint64_t read_range(File& in, const SourceFile& f, std::uint64_t start, std::uint64_t limit) {
+      const bool to_end = limit == std::numeric_limits<std::uint64_t>::max();
+      posix_fadvise(in.fd(), static_cast<off_t>(start), to_end ? 0 : static_cast<off_t>(limit), POSIX_FADV_SEQUENTIAL);
+      std::uint64_t done = 0;
+      while (done < limit) {
+        std::size_t ask = static_cast<std::size_t>(std::min<std::uint64_t>(buf_.size(), limit - done));
+        std::size_t got = in.read_at(buf_.data(), ask, start + done);
+        if (got == 0) break;
+        if (f.relation && run_.checksums_) check_pages(in, f, start + done, got);
+        run_.read_bytes_ += got;
+        blocks(ByteView(buf_.data(), got));
+        done += got;
+        if (got < ask) break;
       }
+      return done;
     }
 
     // Runs fn on every sink; an error there is one repository's, and says which.
