@@ -1,0 +1,86 @@
+// One backup worker's part of one repository. The worker hands it the blocks of the file (or the
+// piece of a file) in hand, in order; the sink names each block with the repository's key,
+// reuses it where the previous snapshot or a killed backup's pack already holds it, gathers the
+// others into frames, and seals the frames into its own open pack. It keeps the block references
+// of the file in hand, in file order, until the file is recorded in the manifest.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "backup/backup_target.h"
+#include "core/bytes.h"
+#include "io/compress.h"
+#include "io/sha256.h"
+#include "repo/block_codec.h"
+#include "repo/manifest.h"
+#include "repo/pack.h"
+
+namespace pgdr::backup {
+
+class BlockSink {
+ public:
+  BlockSink(Target& target, io::Codec codec, int compress_level, std::uint32_t block_bytes);
+
+  // Begins the file at path, or blocks [first_block, first_block + blocks) of it: the previous
+  // snapshot's references to the same blocks are what this one may reuse.
+  void begin(const std::string& path, std::uint64_t first_block = 0,
+             std::uint64_t blocks = std::numeric_limits<std::uint64_t>::max());
+
+  // The size the previous snapshot recorded for the file begun; nullopt when it has none.
+  std::optional<std::uint64_t> previous_size() const { return prev_size_; }
+
+  // The next block is one the change map says is unchanged since the previous snapshot: its
+  // reference is taken from there without reading it.
+  void keep();
+
+  // Forgets the file begun (its blocks already stored stay as garbage): it is read again whole.
+  void restart();
+
+  // A non-zero block, with the SHA-256 digest of its content.
+  void block(ByteView b, const io::Digest& digest);
+  void zero_block() { refs_.push_back(repo::BlockRef{}); }
+
+  // Records the file begun, its size and block count from entry.
+  void end(const repo::FileEntry& entry) { add_file(entry, take_refs()); }
+
+  // The references of the blocks begun, every frame flushed; the sink is left empty.
+  std::vector<repo::BlockRef> take_refs();
+
+  // Records the file with its references, in file order, and their digest.
+  void add_file(const repo::FileEntry& entry, const std::vector<repo::BlockRef>& refs);
+
+  // Records a directory or a symbolic link.
+  void record(const repo::FileEntry& entry) { t_.manifest->add(entry, {}); }
+
+  // Commits the open pack, if any. Every file recorded must be followed by it.
+  void finish() { close_pack(); }
+
+  Target& target() { return t_; }
+
+ private:
+  void flush_frame();
+  std::uint32_t translate_previous(std::uint32_t prev_no);
+  void open_pack();
+  void close_pack();
+
+  Target& t_;
+  repo::BlockCodec codec_;
+  std::uint32_t block_bytes_;
+  std::vector<std::size_t> frame_slots_;
+  std::vector<repo::BlockId> frame_ids_;
+  Bytes frame_data_;
+  std::vector<repo::BlockRef> refs_;
+  std::vector<repo::BlockRef> prev_refs_;
+  std::optional<std::uint64_t> prev_size_;
+  std::unordered_map<std::uint32_t, std::uint32_t> translated_;  // previous pack number -> this one's
+  std::unique_ptr<repo::PackWriter> pack_;
+  std::uint32_t pack_no_ = 0;
+};
+
+}  // namespace pgdr::backup
