@@ -14,6 +14,7 @@
 #include "backup/work_items.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/log.h"
 #include "core/parallel.h"
 #include "io/sha256_lanes.h"
 #include "pg/page.h"
@@ -51,7 +52,8 @@ class BackupRun::Worker {
     File& in = *opened;
     begin(f.entry);
     if (run_.map_ && f.relation) {
-      ReadPlan plan = plan_read(*run_.map_, f.entry.path, in.size(), previous_size(), run_.block_bytes_);
+      ReadPlan plan = plan_read(*run_.map_, f.entry.path, in.size(), smallest_previous_size(run_.targets_, f.entry.path),
+                                run_.block_bytes_);
       if (!plan.whole) {
         if (read_by_plan(in, f, plan)) {
           end();
@@ -161,18 +163,6 @@ class BackupRun::Worker {
     entry_.size_bytes = 0;
     block_count_ = 0;
     each([&](BlockSink& s) { s.begin(e.path, first_block, blocks); });
-  }
-
-  // The smallest size the previous snapshots recorded for the file begun; nullopt when one
-  // of them has no such file.
-  std::optional<std::uint64_t> previous_size() const {
-    std::optional<std::uint64_t> smallest;
-    for (const auto& s : sinks_) {
-      auto p = s->previous_size();
-      if (!p) return std::nullopt;
-      if (!smallest || *p < *smallest) smallest = p;
-    }
-    return smallest;
   }
 
   // Reads the blocks plan names, in runs of adjacent blocks, and takes every other block from
@@ -291,16 +281,35 @@ BackupRun::BackupRun(std::vector<std::unique_ptr<Target>>& targets, const std::s
       codec_(*io::codec_from_string(opt.compress)),
       block_bytes_(targets.front()->repo->settings().block_bytes) {}
 
+FileToShare BackupRun::share_of(const SourceFile& f) const {
+  FileToShare s{f.entry.size_bytes, false};
+  if (f.entry.type != repo::EntryType::file || f.content) return s;
+  if (map_ && f.relation) {
+    // The plan is made again when the file is opened, at its size then; what it says here is
+    // how much there is to read, and whether the file is read whole from disk.
+    ReadPlan plan = plan_read(*map_, f.entry.path, f.entry.size_bytes,
+                              smallest_previous_size(targets_, f.entry.path), block_bytes_);
+    if (!plan.whole) {
+      s.size_bytes = plan.blocks.size() * block_bytes_;
+      return s;
+    }
+  }
+  s.splittable = true;
+  return s;
+}
+
 void BackupRun::run_files(const std::vector<const SourceFile*>& files) {
   std::vector<FileToShare> shares;
-  for (const SourceFile* f : files)
-    shares.push_back(FileToShare{f->entry.size_bytes, !map_ && !f->content && f->entry.type == repo::EntryType::file});
+  for (const SourceFile* f : files) shares.push_back(share_of(*f));
   const std::vector<WorkItem> items = share_out(shares, opt_.process_max, block_bytes_);
   std::map<std::size_t, std::unique_ptr<SplitFile>> splits;
   for (const auto& it : items)
     if (it.pieces > 1 && !splits.count(it.file)) {
-      const std::uint64_t blocks = (files[it.file]->entry.size_bytes + block_bytes_ - 1) / block_bytes_;
+      const SourceFile& f = *files[it.file];
+      const std::uint64_t blocks = (f.entry.size_bytes + block_bytes_ - 1) / block_bytes_;
       splits.emplace(it.file, std::make_unique<SplitFile>(it.pieces, targets_.size(), blocks));
+      log_debug(f.entry.path + ": read in " + std::to_string(it.pieces) + " pieces of " +
+                std::to_string(it.blocks * block_bytes_ >> 20) + " MiB, shared among the workers");
     }
   run_parallel(items.size(), opt_.process_max, [&](WorkQueue& queue) {
     Worker w(*this);

@@ -13,6 +13,7 @@
 #include "backup/backup.h"
 #include "backup/backup_target.h"
 #include "backup/source_files.h"
+#include "backup/work_items.h"
 #include "core/progress.h"
 #include "io/compress.h"
 #include "pg/change_map.h"
@@ -44,6 +45,9 @@ class BackupRun {
  private:
   class Worker;
 
+  // How much f is to read, and whether it may be read in pieces: a file read whole from disk,
+  // which by a change map is one the map cannot vouch for or with most of its blocks changed.
+  FileToShare share_of(const SourceFile& f) const;
   void checksum_failure(const std::string& path, std::uint32_t blkno);
 
   std::vector<std::unique_ptr<Target>>& targets_;

@@ -41,6 +41,18 @@ void Target::claim(const std::string& pack_id) {
   packs.push_back(pack_id);
 }
 
+std::optional<std::uint64_t> smallest_previous_size(const std::vector<std::unique_ptr<Target>>& targets,
+                                                    const std::string& path) {
+  std::optional<std::uint64_t> smallest;
+  for (const auto& t : targets) {
+    if (!t->previous) return std::nullopt;
+    const auto* p = t->previous->find(path);
+    if (!p || p->file.type != repo::EntryType::file) return std::nullopt;
+    if (!smallest || p->file.size_bytes < *smallest) smallest = p->file.size_bytes;
+  }
+  return smallest;
+}
+
 Error in_repository(const Error& e, const Target& t, const std::string& snapshot_id) {
   std::string what = e.what();
   const std::string name = "'" + t.repo->name() + "'";

@@ -60,6 +60,11 @@ struct Target {
   void claim(const std::string& pack_id);
 };
 
+// The smallest size the targets' previous snapshots recorded for the regular file at path;
+// nullopt when one of them has no such file (or no previous snapshot).
+std::optional<std::uint64_t> smallest_previous_size(const std::vector<std::unique_ptr<Target>>& targets,
+                                                    const std::string& path);
+
 // An error while writing to one repository, reworded to name it (the storage's own message names
 // only the object).
 Error in_repository(const Error& e, const Target& t, const std::string& snapshot_id);

@@ -13,12 +13,9 @@ BlockSink::BlockSink(Target& target, io::Codec codec, int compress_level, std::u
 void BlockSink::begin(const std::string& path, std::uint64_t first_block, std::uint64_t blocks) {
   refs_.clear();
   prev_refs_.clear();
-  prev_size_.reset();
   if (t_.previous) {
-    if (const auto* p = t_.previous->find(path); p && p->file.type == repo::EntryType::file) {
+    if (const auto* p = t_.previous->find(path); p && p->file.type == repo::EntryType::file)
       prev_refs_ = t_.previous->blocks(*p, first_block, blocks);
-      prev_size_ = p->file.size_bytes;
-    }
   }
 }
 

@@ -32,9 +32,6 @@ class BlockSink {
   void begin(const std::string& path, std::uint64_t first_block = 0,
              std::uint64_t blocks = std::numeric_limits<std::uint64_t>::max());
 
-  // The size the previous snapshot recorded for the file begun; nullopt when it has none.
-  std::optional<std::uint64_t> previous_size() const { return prev_size_; }
-
   // The next block is one the change map says is unchanged since the previous snapshot: its
   // reference is taken from there without reading it.
   void keep();
@@ -77,7 +74,6 @@ class BlockSink {
   Bytes frame_data_;
   std::vector<repo::BlockRef> refs_;
   std::vector<repo::BlockRef> prev_refs_;
-  std::optional<std::uint64_t> prev_size_;
   std::unordered_map<std::uint32_t, std::uint32_t> translated_;  // previous pack number -> this one's
   std::unique_ptr<repo::PackWriter> pack_;
   std::uint32_t pack_no_ = 0;

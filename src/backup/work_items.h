@@ -10,8 +10,8 @@
 namespace pgdr::backup {
 
 struct FileToShare {
-  std::uint64_t size_bytes = 0;
-  bool splittable = false;  // read whole from disk (not by a change map, not from memory)
+  std::uint64_t size_bytes = 0;  // what there is to read of it: all, or the blocks a change map names
+  bool splittable = false;       // read whole from disk (not by a change map's plan, not from memory)
 };
 
 // One file, or one piece of it: blocks [first_block, first_block + blocks), the last piece
