@@ -107,12 +107,7 @@ TEST_F(BackupByMapTest, ARewrittenTableIsReadWholeInPiecesAndRecordedInFileOrder
   EXPECT_GE(pieces_logged(b.err, rel), 4) << b.err;
   EXPECT_GE(info["changes"]["read_bytes"].get<std::uint64_t>(), rel_bytes);
 
-  auto r = recorded_blocks(repo_dir_, second, cluster_->data_dir(), rel);
-  ASSERT_TRUE(r.found) << rel;
-  EXPECT_EQ(r.recorded_bytes, rel_bytes);
-  ASSERT_EQ(r.on_disk, rel_bytes / 8192);
-  ASSERT_EQ(r.recorded, r.on_disk);
-  EXPECT_EQ(r.unlike, 0u) << "of " << r.recorded << " blocks";
+  expect_recorded_as_on_disk(repo_dir_, second, cluster_->data_dir(), rel, rel_bytes);
 
   auto expected = fingerprint(*cluster_);
   std::string dir = work_->file("rewritten");

@@ -117,14 +117,7 @@ TEST_F(BackupRestoreTest, BigRelationReadInPiecesIsRecordedInFileOrder) {
   const std::string first = b.out.substr(0, b.out.find('\n'));
   EXPECT_GE(pieces_logged(b.err, rel), 4) << b.err;
 
-  {
-    auto r = recorded_blocks(repo_dir_, first, cluster_->data_dir(), rel);
-    ASSERT_TRUE(r.found) << rel;
-    EXPECT_EQ(r.recorded_bytes, rel_bytes);
-    ASSERT_EQ(r.on_disk, rel_bytes / 8192);
-    ASSERT_EQ(r.recorded, r.on_disk);
-    EXPECT_EQ(r.unlike, 0u) << "of " << r.recorded << " blocks";
-  }
+  expect_recorded_as_on_disk(repo_dir_, first, cluster_->data_dir(), rel, rel_bytes);
 
   // Deleting marks the rows' first 130-odd pages only (an update would put the new versions in
   // the free space of pages all over the table).

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "core/file.h"
 #include "pgdr_fixture.h"
 #include "repo/block_codec.h"
@@ -56,6 +58,18 @@ inline RecordedBlocks recorded_blocks(const std::string& repo_dir, const std::st
   for (std::size_t i = 0; i < refs.size(); ++i)
     if (i >= disk.size() || refs[i].is_zero() || refs[i].id != disk[i]) ++r.unlike;
   return r;
+}
+
+// Expects the snapshot to record the relation file rel of rel_bytes whole, every block as the file
+// holds it now.
+inline void expect_recorded_as_on_disk(const std::string& repo_dir, const std::string& snapshot,
+                                       const std::string& data_dir, const std::string& rel, std::uint64_t rel_bytes) {
+  auto r = recorded_blocks(repo_dir, snapshot, data_dir, rel);
+  ASSERT_TRUE(r.found) << rel;
+  EXPECT_EQ(r.recorded_bytes, rel_bytes);
+  ASSERT_EQ(r.on_disk, rel_bytes / 8192);
+  ASSERT_EQ(r.recorded, r.on_disk);
+  EXPECT_EQ(r.unlike, 0u) << "of " << r.recorded << " blocks";
 }
 
 // The number of pieces `pgdr -v backup` said it read the file at rel in (its stderr is err); 0
