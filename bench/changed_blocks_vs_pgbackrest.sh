@@ -20,6 +20,7 @@ SCALE=50
 DATA=pgbench
 FRACTIONS="0.1,1,10"
 SKIP_PGBR=0
+PGDR_LEVEL=2
 
 usage() {
     cat <<EOF
@@ -31,6 +32,8 @@ usage: $0 [options]   (run as root)
   --workdir DIR           work directory (default: new mktemp dir under /var/tmp)
   --keep                  keep the work directory (cluster, repos, logs) at the end
   --skip-pgbackrest       run pgdr only
+  --pgdr-level N          pgdr [backup] compress_level (default $PGDR_LEVEL, pgdr's default; runs before
+                          2026-12-07 used 1)
   --warm                  do not drop the page cache before each timed step
   --results-dir DIR       where the JSON goes (default bench/results)
 EOF
@@ -43,6 +46,7 @@ parse_args() {
             --data) DATA=${2:?}; shift ;;
             --fractions) FRACTIONS=${2:?}; shift ;;
             --skip-pgbackrest) SKIP_PGBR=1 ;;
+            --pgdr-level) PGDR_LEVEL=${2:?}; shift ;;
             --warm) DROP_CACHES=0 ;;
             --results-dir) RESULTS_DIR=${2:?}; shift ;;
             -h|--help) usage; exit 0 ;;
@@ -51,6 +55,7 @@ parse_args() {
         shift
     done
     require_positive SCALE
+    [[ $PGDR_LEVEL =~ ^-?[0-9]+$ ]] || die "--pgdr-level must be an integer"
     [[ $DATA == pgbench || $DATA == realistic ]] || die "--data must be pgbench or realistic"
     local f
     for f in ${FRACTIONS//,/ }; do
@@ -104,7 +109,7 @@ setup_workdir() {
     log "work directory $WORKDIR"
 }
 
-# pgdr: two local repositories, zstd level 1, 2 readers: snapshots by map go to "map",
+# pgdr: two local repositories, zstd at --pgdr-level, 2 readers: snapshots by map go to "map",
 # --full-read ones to "full", both hold the base, so each step stores the same new blocks and
 # only what it reads differs (a full-read into the same repository right after a snapshot by map
 # would find every block stored already and skip their compression, encryption and writes).  pgBackRest: zst (level 3), aes-256-cbc,
@@ -118,7 +123,7 @@ setup_tools() {
 [backup]
 process_max = 2
 compress = "zstd"
-compress_level = 1
+compress_level = $PGDR_LEVEL
 EOF
     PGBR_CONF="$WORKDIR/pgbackrest/pgbackrest.conf"
     write_encrypted_pgbackrest_conf "$PGBR_CONF" "$WORKDIR/pgbackrest" "$WORKDIR/repo-pgbackrest" 2 </dev/null
@@ -253,7 +258,7 @@ report() {
     json=$(jq -n \
         --rawfile results "$RESULTS" --rawfile change_rows "$CHANGES" --argjson snapshots "$changes" \
         --arg date "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg host "$(hostname)" \
-        --arg data "$DATA" --argjson scale "$SCALE" --arg table "$(main_table)" \
+        --arg data "$DATA" --argjson scale "$SCALE" --argjson pgdr_level "$PGDR_LEVEL" --arg table "$(main_table)" \
         --arg pgdr_rev "$(git -C "$REPO_ROOT" describe --always --dirty 2>/dev/null || echo unknown)" \
         --arg pgdr_version "$("$WORKDIR/bin/pgdr" --version 2>/dev/null || echo unknown)" \
         --arg pgbackrest "$($PGBACKREST version 2>/dev/null || echo none)" \
@@ -290,7 +295,7 @@ report() {
           {
             date: $date, host: $host, data: $data, scale: $scale, table: $table,
             versions: {pgdr: $pgdr_version, pgdr_git: $pgdr_rev, pgbackrest: $pgbackrest, postgres: $postgres},
-            settings: {process_max: 2, pgdr_compress: "zstd", pgdr_compress_level: 1,
+            settings: {process_max: 2, pgdr_compress: "zstd", pgdr_compress_level: $pgdr_level,
                        pgbackrest_compress: "zst", pgbackrest_cipher: "aes-256-cbc",
                        cold_cache: ($cold == 1)},
             load_average: {start: $load_start, end: $load_end},
