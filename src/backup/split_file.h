@@ -14,7 +14,9 @@ namespace pgdr::backup {
 
 class SplitFile {
  public:
-  // expected_blocks only sizes the lists up front.
+  // expected_blocks sizes each repository's list when the first piece comes in, not here: the
+  // run makes every split file's SplitFile before it starts, and only the files being read may
+  // hold references (the memory bound counts at most process_max + 1 files in hand).
   SplitFile(std::uint64_t pieces, std::size_t repositories, std::uint64_t expected_blocks = 0);
 
   struct Piece {
