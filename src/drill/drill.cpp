@@ -183,7 +183,13 @@ class Drill {
     make_directories(dr_path, 0755);
     p.details["leftovers_removed"] = remove_leftovers(dr_path, notes);
 
+    // The declaration, in this order: the source's newest commit, then how far the WAL reached, then
+    // the source's contents. The copy stops where the WAL reached; contents read after that point
+    // hold everything the copy can hold, and what they hold beyond it is kept apart by transaction
+    // id (fingerprint.h). Read before it, they would miss commits the copy replays.
     capture_source(notes);
+    fix_wal_limit(p);
+    start_fingerprints();
 
     pg::ScratchServerOptions so;
     so.parent_dir = dr_path;
@@ -195,7 +201,17 @@ class Drill {
     dr_root_ = dr_->root();
     p.details["dr_directory"] = dr_->root();
     p.details["dr_port"] = dr_->port();
+    if (have_source_) {
+      p.details["source_newest_commit"] = utc_ms(capture_.commit.newest_commit);
+      p.details["source_newest_commit_method"] = capture_.commit.method;
+      if (!capture_.commit.lsn.empty()) p.details["source_wal_lsn"] = capture_.commit.lsn;
+    }
+    p.details["notes"] = notes;
+  }
 
+  // The WAL the copy may use: what the archive held and wal-stream had made durable at the
+  // declaration.
+  void fix_wal_limit(Phase& p) {
     auto snapshots = repo::list_snapshots(repo_.store(), repo_.key());
     if (snapshots.empty())
       throw Error(ErrorKind::not_found, "no snapshot in " + repo_.describe(), "take one with 'pgdr backup'");
@@ -213,12 +229,6 @@ class Drill {
       stream_target_ = pg::to_string(sp->flushed);
       p.details["wal_streamed_at_declaration"] = stream_target_;
     }
-    if (have_source_) {
-      p.details["source_newest_commit"] = utc_ms(capture_.commit.newest_commit);
-      p.details["source_newest_commit_method"] = capture_.commit.method;
-      if (!capture_.commit.lsn.empty()) p.details["source_wal_lsn"] = capture_.commit.lsn;
-    }
-    p.details["notes"] = notes;
   }
 
   // The source at the declaration: as the caller captured it before it was lost, or from [cluster]
@@ -248,9 +258,12 @@ class Drill {
       notes.push_back("the source does not answer (" + std::string(e.what()) +
                       "): RPO and contents cannot be compared with it");
     }
+  }
+
+  // Fingerprinting scans every table of the source: it runs beside the restore, under snapshots
+  // taken now, so it neither delays the recovery nor sees later writes.
+  void start_fingerprints() {
     if (!source_live_) return;
-    // Fingerprinting scans every table of the source: it runs beside the restore, under snapshots
-    // taken now, so it neither delays the recovery nor sees later writes.
     fingerprint_thread_ = std::jthread([this, conninfo = cfg_.cluster.conninfo, dbs = databases_] {
       try {
         source_fingerprints_ = capture_fingerprints(conninfo, dbs, kRecentWindow);
