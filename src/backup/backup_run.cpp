@@ -258,6 +258,7 @@ class BackupRun::Worker {
       const io::Digest& digest = chunk_digests_[next++];
       each([&](BlockSink& s) { s.block(b, digest); });
     }
+    each([](BlockSink& s) { s.detach(); });  // data is the read buffer, refilled next
   }
 
   BackupRun& run_;

@@ -51,9 +51,20 @@ void BlockSink::block(ByteView b, const io::Digest& digest) {
   }
   frame_slots_.push_back(index);
   frame_ids_.push_back(id);
-  frame_data_.insert(frame_data_.end(), b.begin(), b.end());
+  if (frame_data_.empty() && (frame_view_.empty() || frame_view_.data() + frame_view_.size() == b.data())) {
+    frame_view_ = ByteView(frame_view_.empty() ? b.data() : frame_view_.data(), frame_view_.size() + b.size());
+  } else {
+    detach();
+    frame_data_.insert(frame_data_.end(), b.begin(), b.end());
+  }
   refs_.push_back(BlockRef{});
   if (frame_ids_.size() == repo::kMaxFrameBlocks) flush_frame();
+}
+
+void BlockSink::detach() {
+  if (frame_view_.empty()) return;
+  frame_data_.assign(frame_view_.begin(), frame_view_.end());
+  frame_view_ = {};
 }
 
 std::vector<BlockRef> BlockSink::take_refs() {
@@ -75,12 +86,13 @@ void BlockSink::add_file(const repo::FileEntry& entry, const std::vector<BlockRe
 void BlockSink::flush_frame() {
   if (frame_ids_.empty()) return;
   if (!pack_) open_pack();
-  auto entries = pack_->add_frame(codec_, frame_ids_, frame_data_);
+  auto entries = pack_->add_frame(codec_, frame_ids_, frame_view_.empty() ? ByteView(frame_data_) : frame_view_);
   for (std::size_t i = 0; i < entries.size(); ++i)
     refs_[frame_slots_[i]] = BlockRef{entries[i].id, pack_no_, entries[i].offset, entries[i].length, entries[i].index};
   t_.new_blocks += entries.size();
   frame_ids_.clear();
   frame_slots_.clear();
+  frame_view_ = {};
   frame_data_.clear();
   if (pack_->size_bytes() >= t_.repo->settings().pack_target_bytes) close_pack();
 }

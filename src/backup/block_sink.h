@@ -38,8 +38,11 @@ class BlockSink {
   // Forgets the file begun (its blocks already stored stay as garbage): it is read again whole.
   void restart();
 
-  // A non-zero block, with the SHA-256 digest of its content.
+  // A non-zero block, with the SHA-256 digest of its content. b must stay valid until detach().
   void block(ByteView b, const io::Digest& digest);
+  // The memory the blocks given so far live in is about to be reused: the frame being built
+  // stops pointing into it.
+  void detach();
   void zero_block() { refs_.push_back(repo::BlockRef{}); }
 
   // Records the file begun, its size and block count from entry.
@@ -70,6 +73,9 @@ class BlockSink {
   std::uint32_t block_bytes_;
   std::vector<std::size_t> frame_slots_;
   std::vector<repo::BlockId> frame_ids_;
+  // The frame's plaintext: while its blocks lie end to end in the caller's memory (a full read
+  // hands them so), a view of them; else a copy. Copying every block cost 2 % of a backup's CPU.
+  ByteView frame_view_;
   Bytes frame_data_;
   std::vector<repo::BlockRef> refs_;
   std::vector<repo::BlockRef> prev_refs_;
