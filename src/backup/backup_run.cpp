@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <type_traits>
 
 #include "backup/block_sink.h"
 #include "backup/read_plan.h"
@@ -146,14 +147,16 @@ class BackupRun::Worker {
     return done;
   }
 
-  // Runs fn on every sink; an error there is one repository's, and says which.
+  // Runs fn on every sink (with its index, when fn takes one); an error there is one
+  // repository's, and says which.
   template <typename Fn>
   void each(Fn&& fn) {
-    for (auto& s : sinks_) {
+    for (std::size_t i = 0; i < sinks_.size(); ++i) {
       try {
-        fn(*s);
+        if constexpr (std::is_invocable_v<Fn, BlockSink&, std::size_t>) fn(*sinks_[i], i);
+        else fn(*sinks_[i]);
       } catch (const Error& e) {
-        throw in_repository(e, s->target(), run_.snapshot_id_);
+        throw in_repository(e, sinks_[i]->target(), run_.snapshot_id_);
       }
     }
   }
@@ -230,8 +233,8 @@ class BackupRun::Worker {
   }
 
   // Each block is hashed once (the digest does not depend on any key), then named and stored
-  // by every repository's sink. The chunk's non-zero blocks are hashed side by side (see
-  // io/sha256_lanes.h); a zero block's digest depends only on its length and is computed once.
+  // by every repository's sink. The chunk's non-zero blocks are hashed side by side, and named
+  // side by side (see io/sha256_lanes.h); a zero block is neither.
   void blocks(ByteView data) {
     const std::size_t block = run_.block_bytes_;
     chunk_blocks_.clear();
@@ -244,6 +247,8 @@ class BackupRun::Worker {
     }
     chunk_digests_.resize(chunk_blocks_.size());
     io::sha256_many(chunk_blocks_, chunk_digests_);
+    chunk_ids_.resize(sinks_.size());
+    each([&](BlockSink& s, std::size_t i) { s.name(chunk_digests_, chunk_ids_[i]); });
     std::size_t next = 0;
     for (std::size_t i = 0, off = 0; off < data.size(); ++i, off += block) {
       ByteView b = data.subspan(off, std::min(block, data.size() - off));
@@ -255,8 +260,8 @@ class BackupRun::Worker {
         for (auto& s : sinks_) s->zero_block();
         continue;
       }
-      const io::Digest& digest = chunk_digests_[next++];
-      each([&](BlockSink& s) { s.block(b, digest); });
+      each([&](BlockSink& s, std::size_t i) { s.block(b, chunk_ids_[i][next]); });
+      ++next;
     }
     each([](BlockSink& s) { s.detach(); });  // data is the read buffer, refilled next
   }
@@ -265,6 +270,7 @@ class BackupRun::Worker {
   Bytes buf_;
   std::vector<ByteView> chunk_blocks_;  // the non-zero blocks of the chunk in hand
   std::vector<io::Digest> chunk_digests_;
+  std::vector<std::vector<repo::BlockId>> chunk_ids_;  // per sink: the ids of chunk_blocks_
   std::vector<bool> chunk_zero_;
   repo::FileEntry entry_;
   std::uint64_t block_count_ = 0;

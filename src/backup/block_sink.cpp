@@ -33,9 +33,8 @@ void BlockSink::restart() {
 
 // Reused when the previous snapshot holds the same block at the same place, or a killed backup
 // stored it; otherwise gathered into the frame being built.
-void BlockSink::block(ByteView b, const io::Digest& digest) {
+void BlockSink::block(ByteView b, const BlockId& id) {
   std::size_t index = refs_.size();
-  BlockId id = codec_.id_of_digest(digest);
   if (index < prev_refs_.size() && prev_refs_[index].id == id && !prev_refs_[index].is_zero()) {
     BlockRef r = prev_refs_[index];
     r.pack = translate_previous(r.pack);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -38,8 +39,13 @@ class BlockSink {
   // Forgets the file begun (its blocks already stored stay as garbage): it is read again whole.
   void restart();
 
-  // A non-zero block, with the SHA-256 digest of its content. b must stay valid until detach().
-  void block(ByteView b, const io::Digest& digest);
+  // The ids of blocks with these SHA-256 digests, under this repository's key.
+  void name(std::span<const io::Digest> digests, std::vector<repo::BlockId>& ids) {
+    ids.resize(digests.size());
+    codec_.ids_of_digests(digests, ids);
+  }
+  // A non-zero block, with its id (from name()). b must stay valid until detach().
+  void block(ByteView b, const repo::BlockId& id);
   // The memory the blocks given so far live in is about to be reused: the frame being built
   // stops pointing into it.
   void detach();

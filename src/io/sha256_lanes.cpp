@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <optional>
 
 #include "core/error.h"
 
@@ -217,6 +218,15 @@ void update_states(LaneState* states, std::span<const ByteView> data) {
   }
 }
 
+void state_digest(const LaneState& s, Digest& d) {
+  for (int i = 0; i < 8; ++i) {
+    d[4 * i] = static_cast<std::uint8_t>(s.h[i] >> 24);
+    d[4 * i + 1] = static_cast<std::uint8_t>(s.h[i] >> 16);
+    d[4 * i + 2] = static_cast<std::uint8_t>(s.h[i] >> 8);
+    d[4 * i + 3] = static_cast<std::uint8_t>(s.h[i]);
+  }
+}
+
 // FIPS 180-4 section 5.1.1: 0x80, zeros, the length in bits as a 64-bit big-endian number.
 Digest finish_state(LaneState& s) {
   std::uint8_t tail[2 * kBlockBytes] = {};
@@ -227,14 +237,19 @@ Digest finish_state(LaneState& s) {
   for (int i = 0; i < 8; ++i) tail[blocks * kBlockBytes - 1 - i] = static_cast<std::uint8_t>(bits >> (8 * i));
   compress_one(s, tail, blocks);
   Digest d;
-  for (int i = 0; i < 8; ++i) {
-    d[4 * i] = static_cast<std::uint8_t>(s.h[i] >> 24);
-    d[4 * i + 1] = static_cast<std::uint8_t>(s.h[i] >> 16);
-    d[4 * i + 2] = static_cast<std::uint8_t>(s.h[i] >> 8);
-    d[4 * i + 3] = static_cast<std::uint8_t>(s.h[i]);
-  }
+  state_digest(s, d);
   s.reset();
   return d;
+}
+
+// A digest as the one block SHA-256 pads it to after a 64-byte prefix: the digest, 0x80, zeros,
+// and the length of prefix and digest in bits (96 bytes).
+void pad_digest_after_block(const Digest& d, std::uint8_t* block) {
+  std::memcpy(block, d.data(), d.size());
+  std::memset(block + d.size(), 0, kBlockBytes - d.size());
+  block[d.size()] = 0x80;
+  constexpr std::uint64_t bits = (kBlockBytes + sizeof(Digest)) * 8;
+  for (int i = 0; i < 8; ++i) block[kBlockBytes - 1 - i] = static_cast<std::uint8_t>(bits >> (8 * i));
 }
 
 }  // namespace
@@ -251,6 +266,79 @@ void sha256_many(std::span<const ByteView> messages, std::span<Digest> out) {
   for (auto& s : states) s.reset();
   update_states(states.data(), messages);
   for (std::size_t i = 0; i < messages.size(); ++i) out[i] = finish_state(states[i]);
+}
+
+// RFC 2104 with the key's two padded blocks hashed once. Where the CPU has no SHA-NI every HMAC is
+// HmacSha256's (OpenSSL).
+struct HmacSha256Lanes::Impl {
+  bool fast = accelerated();
+  LaneState inner{};  // fast: the states after K0 ^ ipad and K0 ^ opad
+  LaneState outer{};
+  std::optional<HmacSha256> portable;
+
+  ~Impl() {
+    explicit_bzero(inner.h, sizeof inner.h);
+    explicit_bzero(outer.h, sizeof outer.h);
+  }
+};
+
+HmacSha256Lanes::HmacSha256Lanes(ByteView key) : impl_(std::make_unique<Impl>()) {
+  if (!impl_->fast) {
+    impl_->portable.emplace(key);
+    return;
+  }
+  std::uint8_t k0[kBlockBytes] = {};
+  if (key.size() > kBlockBytes) {
+    Digest hashed = Sha256::of(key);  // longer keys are hashed first
+    std::memcpy(k0, hashed.data(), hashed.size());
+    explicit_bzero(hashed.data(), hashed.size());
+  } else if (!key.empty()) {
+    std::memcpy(k0, key.data(), key.size());
+  }
+  std::uint8_t pad[kBlockBytes];
+  for (std::size_t i = 0; i < kBlockBytes; ++i) pad[i] = k0[i] ^ 0x36;
+  impl_->inner.reset();
+  compress_one(impl_->inner, pad, 1);
+  for (std::size_t i = 0; i < kBlockBytes; ++i) pad[i] = k0[i] ^ 0x5c;
+  impl_->outer.reset();
+  compress_one(impl_->outer, pad, 1);
+  explicit_bzero(pad, sizeof pad);
+  explicit_bzero(k0, sizeof k0);
+}
+
+HmacSha256Lanes::~HmacSha256Lanes() = default;
+HmacSha256Lanes::HmacSha256Lanes(HmacSha256Lanes&&) noexcept = default;
+HmacSha256Lanes& HmacSha256Lanes::operator=(HmacSha256Lanes&&) noexcept = default;
+
+void HmacSha256Lanes::of_digests(std::span<const Digest> digests, std::span<Digest> out) {
+  if (out.size() != digests.size()) throw Error(ErrorKind::internal, "hmac lanes: digest count differs from message count");
+  if (!impl_->fast) {
+    for (std::size_t i = 0; i < digests.size(); ++i) out[i] = impl_->portable->of(digests[i]);
+    return;
+  }
+  std::array<LaneState, kMaxKernelLanes> st;
+  std::array<LaneState*, kMaxKernelLanes> sp;
+  alignas(16) std::uint8_t blocks[kMaxKernelLanes][kBlockBytes];
+  std::array<const std::uint8_t*, kMaxKernelLanes> in;
+  for (std::size_t g = 0; g < digests.size(); g += kMaxKernelLanes) {
+    const std::size_t lanes = std::min(kMaxKernelLanes, digests.size() - g);
+    for (std::size_t l = 0; l < lanes; ++l) {
+      st[l] = impl_->inner;
+      sp[l] = &st[l];
+      pad_digest_after_block(digests[g + l], blocks[l]);
+      in[l] = blocks[l];
+    }
+    compress(sp.data(), in.data(), lanes, 1);
+    for (std::size_t l = 0; l < lanes; ++l) {
+      Digest inner_digest;
+      state_digest(st[l], inner_digest);
+      st[l] = impl_->outer;
+      pad_digest_after_block(inner_digest, blocks[l]);
+    }
+    compress(sp.data(), in.data(), lanes, 1);
+    for (std::size_t l = 0; l < lanes; ++l) state_digest(st[l], out[g + l]);
+  }
+  for (auto& s : st) explicit_bzero(s.h, sizeof s.h);
 }
 
 struct Sha256Lanes::Impl {

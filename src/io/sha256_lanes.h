@@ -48,6 +48,24 @@ class Sha256Lanes {
   std::unique_ptr<Impl> impl_;
 };
 
+// HMAC-SHA-256 of many 32-byte messages (digests) under one key, side by side: what names the
+// blocks of a chunk. out[i] = HMAC(key, digests[i]); sizes must match, else Error(internal).
+// Each HMAC of a digest is two compressions from the key's padded states, and one at a time they
+// wait on SHA256RNDS2's latency as a lone message does.
+class HmacSha256Lanes {
+ public:
+  explicit HmacSha256Lanes(ByteView key);
+  ~HmacSha256Lanes();
+  HmacSha256Lanes(HmacSha256Lanes&&) noexcept;
+  HmacSha256Lanes& operator=(HmacSha256Lanes&&) noexcept;
+
+  void of_digests(std::span<const Digest> digests, std::span<Digest> out);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 namespace detail {
 // Set by tests to run the OpenSSL path on a CPU with SHA-NI; read when a call or object starts.
 extern std::atomic<bool> sha256_lanes_portable_only;

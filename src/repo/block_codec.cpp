@@ -32,13 +32,20 @@ void frame_aad(FramePlace place, Bytes& out) {
 }
 
 BlockCodec::BlockCodec(const MasterKey& key, io::Codec codec, int level)
-    : hmac_(key.id_key().view()), aead_(key.data_key().view()), compressor_(codec, level) {}
+    : hmac_(key.id_key().view()), hmac_lanes_(key.id_key().view()), aead_(key.data_key().view()), compressor_(codec, level) {}
 
 BlockId BlockCodec::id_of_digest(const io::Digest& digest) {
   const io::Digest mac = hmac_.of(digest);
   BlockId id;
   std::copy_n(mac.begin(), id.size(), id.begin());
   return id;
+}
+
+void BlockCodec::ids_of_digests(std::span<const io::Digest> digests, std::span<BlockId> ids) {
+  if (ids.size() != digests.size()) throw Error(ErrorKind::internal, "block ids: id count differs from digest count");
+  macs_.resize(digests.size());
+  hmac_lanes_.of_digests(digests, macs_);
+  for (std::size_t i = 0; i < ids.size(); ++i) std::copy_n(macs_[i].begin(), ids[i].size(), ids[i].begin());
 }
 
 void BlockCodec::seal_frame(std::size_t count, ByteView data, FramePlace place, Bytes& out) {

@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -24,6 +25,7 @@
 #include "io/aead.h"
 #include "io/compress.h"
 #include "io/sha256.h"
+#include "io/sha256_lanes.h"
 #include "repo/keys.h"
 
 namespace pgdr::repo {
@@ -57,6 +59,9 @@ class BlockCodec {
 
   io::Digest digest_of(ByteView plaintext) { return sha_.of(plaintext); }
   BlockId id_of_digest(const io::Digest& digest);
+  // ids[i] = id_of_digest(digests[i]), side by side (io/sha256_lanes.h): how a backup names the
+  // blocks of a chunk. Sizes must match, else Error(internal).
+  void ids_of_digests(std::span<const io::Digest> digests, std::span<BlockId> ids);
   BlockId id_of(ByteView plaintext) { return id_of_digest(digest_of(plaintext)); }
 
   // Appends the frame, sealed for place, holding count blocks whose plaintexts are concatenated
@@ -80,6 +85,8 @@ class BlockCodec {
  private:
   io::Sha256 sha_;
   io::HmacSha256 hmac_;
+  io::HmacSha256Lanes hmac_lanes_;
+  std::vector<io::Digest> macs_;
   io::Aead aead_;
   io::Compressor compressor_;
   io::Decompressor decompressor_;

@@ -43,7 +43,12 @@ class BlockSinkTest : public repo::test::OpenRepoTestBase {
       for (std::size_t i = 0; i < n; ++i, ++next) {
         ByteView b = ByteView(buf).subspan(i * kDefaultBlockBytes, kDefaultBlockBytes);
         if (blocks[next].empty()) sink.zero_block();
-        else sink.block(b, io::Sha256::of(b));
+        else {
+          std::vector<repo::BlockId> ids;
+          const io::Digest digest = io::Sha256::of(b);
+          sink.name(std::span<const io::Digest>(&digest, 1), ids);
+          sink.block(b, ids.at(0));
+        }
       }
       sink.detach();
       std::fill(buf.begin(), buf.end(), 0xEE);

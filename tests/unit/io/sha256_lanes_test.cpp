@@ -1,6 +1,8 @@
 #include "io/sha256_lanes.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <random>
 #include <string>
@@ -106,6 +108,35 @@ TEST_P(Sha256LanesTest, RejectsMisuse) {
   std::vector<ByteView> msgs(2);
   std::vector<Digest> out(1);
   EXPECT_THROW(sha256_many(msgs, out), Error);
+}
+
+// OpenSSL's HMAC is the reference: keys around the block size (longer ones are hashed first) and
+// counts that leave the last group of four lanes short.
+TEST_P(Sha256LanesTest, HmacOfDigestsMatchesOpenSslForEveryKeyLengthAndCount) {
+  std::mt19937_64 rng(7);
+  for (std::size_t key_len : {0, 1, 32, 63, 64, 65, 131}) {
+    Bytes key = random_bytes(rng, key_len);
+    HmacSha256Lanes mac(key);
+    for (std::size_t count : {0, 1, 3, 4, 5, 9}) {
+      std::vector<Digest> digests(count);
+      for (auto& d : digests)
+        for (auto& x : d) x = static_cast<std::uint8_t>(rng());
+      std::vector<Digest> out(count);
+      mac.of_digests(digests, out);
+      for (std::size_t i = 0; i < count; ++i) {
+        Digest want{};
+        unsigned int want_len = 0;
+        const std::uint8_t none = 0;  // OpenSSL refuses a null key pointer, even of length 0
+        ASSERT_NE(HMAC(EVP_sha256(), key.empty() ? &none : key.data(), static_cast<int>(key.size()), digests[i].data(),
+                       digests[i].size(), want.data(), &want_len),
+                  nullptr);
+        EXPECT_EQ(to_hex(out[i]), to_hex(want)) << "key " << key_len << " bytes, digest " << i << " of " << count;
+      }
+    }
+  }
+  HmacSha256Lanes mac(as_bytes("key"));
+  std::vector<Digest> two(2), one(1);
+  EXPECT_THROW(mac.of_digests(two, one), Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Paths, Sha256LanesTest, ::testing::Values(false, true),

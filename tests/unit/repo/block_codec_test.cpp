@@ -9,6 +9,7 @@
 
 #include "io/aead.h"
 #include "io/compress.h"
+#include "io/sha256_lanes.h"
 #include "repo/format.h"
 #include "repo_test_support.h"
 
@@ -274,6 +275,24 @@ TEST_F(BlockCodecTest, BlockIdsAreKeyedHmacsOfTheBlockDigest) {
   BlockCodec other_codec(other, io::Codec::zstd, 3);
   EXPECT_NE(id, other_codec.id_of(page));
   EXPECT_EQ(other_codec.digest_of(page), digest);  // the digest is unkeyed: files hash alike in any repo
+}
+
+// A backup names a chunk's blocks side by side; the ids must be those every other reader computes
+// one at a time, on the SHA-NI kernel and on OpenSSL alike.
+TEST_F(BlockCodecTest, IdsNamedSideBySideAreTheIdsNamedOneAtATime) {
+  for (bool portable : {false, true}) {
+    io::detail::sha256_lanes_portable_only = portable;
+    BlockCodec codec(key_, io::Codec::zstd, 3);
+    std::vector<io::Digest> digests;
+    for (std::uint32_t i = 0; i < 7; ++i) digests.push_back(io::Sha256::of(page_like(i)));
+    std::vector<BlockId> ids(digests.size());
+    codec.ids_of_digests(digests, ids);
+    for (std::size_t i = 0; i < digests.size(); ++i)
+      EXPECT_EQ(ids[i], codec.id_of_digest(digests[i])) << "block " << i << (portable ? " (OpenSSL)" : " (SHA-NI)");
+    std::vector<BlockId> too_few(3);
+    EXPECT_EQ(error_of([&] { codec.ids_of_digests(digests, too_few); }).kind(), ErrorKind::internal);
+  }
+  io::detail::sha256_lanes_portable_only = false;
 }
 
 TEST_F(BlockCodecTest, FlippedByteInAFrameIsCorrupt) {
