@@ -49,8 +49,10 @@ void BlockReader::read_blocks(const BlockRead& read, std::uint8_t* out, std::spa
   views_.resize(n);
   for (std::size_t i = 0; i < n; ++i) views_[i] = ByteView(out + i * block, length_of(i));
   io::sha256_many(views_, digests);
+  ids_.resize(n);
+  codec_.ids_of_digests(digests, ids_);
   for (std::size_t i = 0; i < n; ++i) {
-    if (!wanted(i) || codec_.id_of_digest(digests[i]) == read.refs[i].id) continue;
+    if (!wanted(i) || ids_[i] == read.refs[i].id) continue;
     object_in_hand_ = pack_object(read.manifest->pack_id(read.refs[i].pack));
     throw Error(ErrorKind::corrupt, "block " + std::to_string(read.first_block + i) + " of " + std::string(read.file) +
                                         " in snapshot " + std::string(read.snapshot) + " in " + where_ +
@@ -210,8 +212,10 @@ std::span<const io::Digest> BlockReader::proven_frame(const WholePack& pack, std
   // compared with the trailer's id.
   digests_.resize(views_.size());
   io::sha256_many(views_, digests_);
+  ids_.resize(digests_.size());
+  codec_.ids_of_digests(digests_, ids_);
   for (std::size_t k = 0; k < frame.size(); ++k) {
-    if (codec_.id_of_digest(digests_[k]) != frame[k].id)
+    if (ids_[k] != frame[k].id)
       throw frame_damage(pack.pack_id, where_, frame.front().offset,
                          "block " + std::to_string(k) + " does not match its id");
   }

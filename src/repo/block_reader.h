@@ -139,6 +139,7 @@ class BlockReader {
   Bytes plain_;
   std::vector<ByteView> views_;
   std::vector<io::Digest> digests_;
+  std::vector<BlockId> ids_;  // of digests_ or of a read's blocks, under the id key
 };
 
 }  // namespace pgdr::repo
