@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What pgdr's zstd level costs and saves on a full backup, against pgBackRest's zst (level 3), on
 # the same PostgreSQL 15 cluster, in the same run: for each round, a full backup into a fresh
-# repository at each pgdr level, then pgBackRest's full backup into a fresh stanza, each with a
-# cold page cache.  Wall seconds, CPU seconds, peak RSS and stored bytes (pgdr's split into packs
+# repository at each pgdr level (and by a --baseline pgdr after each), then pgBackRest's full
+# backup into a fresh stanza, each with a cold page cache.  Wall seconds, CPU seconds, peak RSS and stored bytes (pgdr's split into packs
 # and the rest: manifest, info, the snapshot's WAL).  See bench/README.md, "Compression level".
 # Run as root, by hand; it is not part of CI.
 set -euo pipefail
@@ -15,6 +15,8 @@ SCALE=40
 DATA=realistic
 LEVELS="1,2,3"
 ROUNDS=2
+BASELINE=""
+WARM=0
 
 usage() {
     cat <<EOF
@@ -23,6 +25,9 @@ usage: $0 [options]   (run as root)
   --data realistic|pgbench  data set (default $DATA)
   --levels LIST           pgdr zstd levels to time, in order (default $LEVELS)
   --rounds N              rounds of every level and pgBackRest, alternating (default $ROUNDS)
+  --warm                  keep the page cache between backups (CPU without the cold reads' noise)
+  --baseline PATH         a second pgdr binary (say, the commit before a change), timed after
+                          pgdr at every level of every round, as tool pgdr-baseline
   --pgdr PATH             pgdr binary (default build/src/pgdr)
   --workdir DIR           work directory (default: new mktemp dir under /var/tmp)
   --keep                  keep the work directory at the end
@@ -37,6 +42,8 @@ parse_args() {
             --data) DATA=${2:?}; shift ;;
             --levels) LEVELS=${2:?}; shift ;;
             --rounds) ROUNDS=${2:?}; shift ;;
+            --warm) WARM=1 ;;
+            --baseline) BASELINE=$(realpath "${2:?}"); shift ;;
             --results-dir) RESULTS_DIR=${2:?}; shift ;;
             -h|--help) usage; exit 0 ;;
             *) common_option "$@" || { usage >&2; die "unknown option: $1"; }; shift "$OPTION_VALUES" ;;
@@ -48,6 +55,7 @@ parse_args() {
     local l
     for l in ${LEVELS//,/ }; do [[ $l =~ ^-?[0-9]+$ ]] || die "--levels: '$l' is not a zstd level"; done
     resolve_pgdr_bin
+    [[ -z $BASELINE || -x $BASELINE ]] || die "--baseline: $BASELINE is not an executable"
     mkdir -p "$RESULTS_DIR"
     RESULTS_DIR=$(realpath "$RESULTS_DIR")
 }
@@ -67,6 +75,7 @@ setup() {
     cp "$BENCH_DIR"/sql/* "$WORKDIR/sql/"
     chmod 0644 "$WORKDIR"/sql/*
     install -m 0755 "$PGDR_BIN" "$WORKDIR/bin/pgdr"
+    [[ -z $BASELINE ]] || install -m 0755 "$BASELINE" "$WORKDIR/bin/pgdr-baseline"
     PASSPHRASE=$(random_secret)
     PORT=$(free_port)
     PGBR_CONF="$WORKDIR/pgbackrest/pgbackrest.conf"
@@ -88,17 +97,19 @@ EOF
     log "PGDATA $((PGDATA_BYTES / 1000000)) MB without pg_wal"
 }
 
-# timed LOG CMD...: runs CMD as postgres with a cold page cache; prints "seconds cpu_seconds rss_kib".
+# timed LOG CMD...: runs CMD as postgres with a cold page cache (unless --warm); prints "seconds
+# cpu_seconds rss_kib".
 timed() {
     local logfile=$1
     shift
-    drop_caches
+    ((WARM)) || drop_caches
     as_pg "$TIME" -o "$logfile.time" -f '%e %U %S %M' "$@" >"$logfile" 2>&1 || return 1
     awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$logfile.time"
 }
 
+# pgdr_level ROUND LEVEL [TOOL]: a full backup by $WORKDIR/bin/TOOL (default pgdr) at LEVEL.
 pgdr_level() {
-    local round=$1 level=$2 repo="$WORKDIR/repo-pgdr" conf="$WORKDIR/pgdr.toml" before t
+    local round=$1 level=$2 tool=${3:-pgdr} repo="$WORKDIR/repo-pgdr" conf="$WORKDIR/pgdr.toml" before t
     rm -rf "$repo"
     write_pgdr_config "$conf" "$PGDATA" "$PORT" "bench=$repo" <<EOF
 [backup]
@@ -109,12 +120,12 @@ EOF
     PGDR_CONF=$conf
     pgdr init >"$LOGS/pgdr-init.log" 2>&1 || die "pgdr init failed: $(tail -3 "$LOGS/pgdr-init.log")"
     before=$(du_bytes "$repo")
-    t=$(timed "$LOGS/pgdr-$round-$level.log" env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/pgdr" --config "$conf" backup) ||
-        die "pgdr backup at level $level failed: $(tail -3 "$LOGS/pgdr-$round-$level.log")"
+    t=$(timed "$LOGS/$tool-$round-$level.log" env PGDR_PASSPHRASE="$PASSPHRASE" "$WORKDIR/bin/$tool" --config "$conf" backup) ||
+        die "$tool backup at level $level failed: $(tail -3 "$LOGS/$tool-$round-$level.log")"
     local packs total
     packs=$(du_bytes "$repo/packs")
     total=$(($(du_bytes "$repo") - before))
-    printf '%s\tpgdr\t%s\t%s\t%s\t%s\t%s\n' "$round" "$level" "${t// /$'\t'}" "$total" "$packs" "$(load1)" >>"$RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$tool" "$level" "${t// /$'\t'}" "$total" "$packs" "$(load1)" >>"$RESULTS"
 }
 
 pgbr_full() {
@@ -130,7 +141,7 @@ pgbr_full() {
 report() {
     local json="$RESULTS_DIR/$(date -u +%Y%m%d-%H%M%S)-levels-scale$SCALE-$DATA.json"
     echo
-    printf 'PGDATA %s MB (%s, scale %s); per round, cold cache\n' "$((PGDATA_BYTES / 1000000))" "$DATA" "$SCALE"
+    printf 'PGDATA %s MB (%s, scale %s); per round, %s cache\n' "$((PGDATA_BYTES / 1000000))" "$DATA" "$SCALE" "$( ((WARM)) && echo warm || echo cold)"
     printf '%-6s %-11s %-6s %8s %7s %8s %11s %11s %6s\n' round tool level seconds "CPU s" "RSS MiB" "stored MB" "packs MB" load
     awk -F'\t' '{ printf "%-6s %-11s %-6s %8s %7s %8.1f %11.1f %11s %6s\n", $1, $2, $3, $4, $5, $6 / 1024, $7 / 1e6,
                   ($8 == "" ? "" : sprintf("%.1f", $8 / 1e6)), $9 }' "$RESULTS"
@@ -153,10 +164,10 @@ report() {
     jq -Rn --arg date "$(date -u +%FT%TZ)" --arg data "$DATA" --argjson scale "$SCALE" \
         --argjson pgdata "$PGDATA_BYTES" --arg pgdr "$("$WORKDIR/bin/pgdr" --version | head -1)" \
         --arg rev "$(git -C "$BENCH_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-        --arg pgbr "$("$PGBACKREST" version)" '
+        --arg pgbr "$("$PGBACKREST" version)" --arg base "$BASELINE" --arg warm "$WARM" '
         { date: $date, data: $data, scale: $scale, pgdata_bytes_without_wal: $pgdata,
-          versions: { pgdr: $pgdr, git: $rev, pgbackrest: $pgbr },
-          settings: { process_max: 2, pgbackrest: "zst level 3, aes-256-cbc", pgdr: "zstd, aes-256-gcm" },
+          versions: { pgdr: $pgdr, git: $rev, pgbackrest: $pgbr, baseline: (if $base == "" then null else $base end) },
+          settings: { cache: (if $warm == "1" then "warm" else "cold" end), process_max: 2, pgbackrest: "zst level 3, aes-256-cbc", pgdr: "zstd, aes-256-gcm" },
           results: [ inputs | split("\t") | { round: (.[0] | tonumber), tool: .[1], level: .[2],
                      seconds: (.[3] | tonumber), cpu_seconds: (.[4] | tonumber), rss_kib: (.[5] | tonumber),
                      stored_bytes: (.[6] | tonumber), packs_bytes: (if .[7] == "" then null else (.[7] | tonumber) end),
@@ -174,6 +185,10 @@ main() {
         for level in ${LEVELS//,/ }; do
             log "round $round: pgdr level $level"
             pgdr_level "$round" "$level"
+            if [[ -n $BASELINE ]]; then
+                log "round $round: baseline pgdr level $level"
+                pgdr_level "$round" "$level" pgdr-baseline
+            fi
         done
         log "round $round: pgBackRest"
         pgbr_full "$round"
