@@ -1,4 +1,5 @@
 #include "restore/restore.h"
+#include "restore/slice_picker.h"
 #include "restore/snapshot_choice.h"
 #include "restore/target_dir.h"
 
@@ -146,38 +147,32 @@ class Restorer {
     std::atomic<bool> changed{false};
   };
 
-  struct SliceJob {
-    FileJob* file;
-    std::uint64_t first_block;
-    std::uint64_t blocks;
-  };
-
   // Files are cut into slices that any worker may take, largest files first, so that two workers
-  // share a big file instead of one of them finishing it alone.
+  // share a big file instead of one of them finishing it alone; while several files are left, each
+  // worker writes its own (slice_picker.h).
   void run_files(const std::vector<const ManifestIndex::Entry*>& files) {
     std::vector<const ManifestIndex::Entry*> order = files;
     std::stable_sort(order.begin(), order.end(),
                      [](auto* a, auto* b) { return a->file.size_bytes > b->file.size_bytes; });
     std::vector<std::unique_ptr<FileJob>> jobs;
-    std::vector<SliceJob> slices;
+    std::vector<std::uint64_t> blocks;
     for (const auto* e : order) {
       auto job = std::make_unique<FileJob>();
       job->entry = e;
       job->dest = target_dir_.destination(e->file.path);
-      std::uint64_t n = e->file.block_count;
-      std::size_t count = 0;
-      for (std::uint64_t first = 0; first < n || (n == 0 && first == 0); first += kWorkSliceBlocks) {
-        slices.push_back({job.get(), first, std::min<std::uint64_t>(kWorkSliceBlocks, n - first)});
-        ++count;
-        if (n == 0) break;
-      }
-      job->slices_left = count;
+      const std::uint64_t n = e->file.block_count;
+      job->slices_left = n == 0 ? 1 : (n + kWorkSliceBlocks - 1) / kWorkSliceBlocks;
+      blocks.push_back(n);
       jobs.push_back(std::move(job));
     }
-    run_parallel(slices.size(), opt_.process_max, [&](WorkQueue& queue) {
+    SlicePicker picker(blocks, kWorkSliceBlocks);
+    run_parallel(picker.slice_count(), opt_.process_max, [&](WorkQueue& queue) {
       Worker worker;
       worker.readers.resize(sources_.size());
-      while (auto i = queue.next()) restore_slice(worker, slices[*i]);
+      std::optional<SlicePicker::Slice> slice;
+      // One queue index per slice: the queue stops the run at an interrupt or another worker's error.
+      while (queue.next() && (slice = picker.next(slice)))
+        restore_slice(worker, *jobs[slice->file], slice->first_block, slice->blocks);
     });
   }
 
@@ -199,16 +194,16 @@ class Restorer {
     if (!job.existed || job.local_size != job.entry->file.size_bytes) job.changed = true;
   }
 
-  void restore_slice(Worker& worker, const SliceJob& slice) {
-    FileJob& job = *slice.file;
+  // Blocks [first_block, first_block + blocks) of job's file.
+  void restore_slice(Worker& worker, FileJob& job, std::uint64_t first_block, std::uint64_t blocks) {
     std::call_once(job.opened, [&] { open_file(job); });
     const auto& f = job.entry->file;
     const std::uint64_t block = index_.block_bytes();
     File& out = job.out;
     SliceRead s;
     s.entry = job.entry;
-    const std::uint64_t end_block = slice.first_block + slice.blocks;
-    for (std::uint64_t first = slice.first_block; first < end_block; first += kSliceBlocks) {
+    const std::uint64_t end_block = first_block + blocks;
+    for (std::uint64_t first = first_block; first < end_block; first += kSliceBlocks) {
       s.first = first;
       s.count = std::min(kSliceBlocks, end_block - first);
       std::uint64_t slice_offset = first * block;
