@@ -17,7 +17,7 @@ ninja -C build-asan -j"$jobs" pgdr_unit_tests
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest -L unit --output-on-failure -j"$jobs")
 
 # Fuzzing (tests/fuzz; docs/ARCHITECTURE.md, "Fuzzing"): every parser of bytes pgdr did not write
-# itself, 60 s each under ASan and UBSan, two at a time; fails on any crash, leak, hang or report.
+# itself, 40 s each under ASan and UBSan, two at a time; fails on any crash, leak, hang or report.
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPGDR_TESTS=OFF -DPGDR_FUZZ=ON >/dev/null
 ninja -C build-fuzz -j"$jobs" pgdr_fuzz
 bash scripts/fuzz.sh 40
