@@ -248,7 +248,7 @@ class BackupRun::Worker {
     chunk_digests_.resize(chunk_blocks_.size());
     io::sha256_many(chunk_blocks_, chunk_digests_);
     chunk_ids_.resize(sinks_.size());
-    each([&](BlockSink& s, std::size_t i) { s.name(chunk_digests_, chunk_ids_[i]); });
+    each([&](BlockSink& s, std::size_t sink) { s.name(chunk_digests_, chunk_ids_[sink]); });
     std::size_t next = 0;
     for (std::size_t i = 0, off = 0; off < data.size(); ++i, off += block) {
       ByteView b = data.subspan(off, std::min(block, data.size() - off));
@@ -260,7 +260,7 @@ class BackupRun::Worker {
         for (auto& s : sinks_) s->zero_block();
         continue;
       }
-      each([&](BlockSink& s, std::size_t i) { s.block(b, chunk_ids_[i][next]); });
+      each([&](BlockSink& s, std::size_t sink) { s.block(b, chunk_ids_[sink][next]); });
       ++next;
     }
     each([](BlockSink& s) { s.detach(); });  // data is the read buffer, refilled next
