@@ -160,9 +160,8 @@ class Restorer {
       auto job = std::make_unique<FileJob>();
       job->entry = e;
       job->dest = target_dir_.destination(e->file.path);
-      const std::uint64_t n = e->file.block_count;
-      job->slices_left = n == 0 ? 1 : (n + kWorkSliceBlocks - 1) / kWorkSliceBlocks;
-      blocks.push_back(n);
+      job->slices_left = SlicePicker::slices_in(e->file.block_count, kWorkSliceBlocks);
+      blocks.push_back(e->file.block_count);
       jobs.push_back(std::move(job));
     }
     SlicePicker picker(blocks, kWorkSliceBlocks);

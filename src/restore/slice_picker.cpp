@@ -12,7 +12,7 @@ SlicePicker::SlicePicker(const std::vector<std::uint64_t>& blocks, std::uint64_t
   files_.resize(blocks.size());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     files_[i].blocks = blocks[i];
-    slice_count_ += blocks[i] == 0 ? 1 : (blocks[i] + slice_blocks - 1) / slice_blocks;
+    slice_count_ += slices_in(blocks[i], slice_blocks);
     pending_.push_back(i);
   }
 }

@@ -29,7 +29,12 @@ class SlicePicker {
   // blocks[i]: the block count of file i; slice_blocks: the most blocks a slice holds.
   SlicePicker(const std::vector<std::uint64_t>& blocks, std::uint64_t slice_blocks);
 
-  // Every slice of every file: one per slice_blocks blocks, one for an empty file.
+  // The slices of a file of `blocks` blocks: one per slice_blocks blocks, one for an empty file.
+  static std::size_t slices_in(std::uint64_t blocks, std::uint64_t slice_blocks) {
+    return blocks == 0 ? 1 : static_cast<std::size_t>((blocks + slice_blocks - 1) / slice_blocks);
+  }
+
+  // Every slice of every file.
   std::size_t slice_count() const { return slice_count_; }
 
   // The next slice for a worker whose previous slice was done (none for its first call); nothing
