@@ -91,7 +91,7 @@ struct HmacSha256::Impl {
 
 HmacSha256::HmacSha256() : impl_(std::make_unique<Impl>()) {}
 
-HmacSha256::HmacSha256(ByteView key) : HmacSha256() {
+HmacPads::HmacPads(ByteView key) {
   std::uint8_t k0[kBlockBytes] = {};
   if (key.size() > kBlockBytes) {
     Digest hashed = Sha256::of(key);  // RFC 2104: longer keys are hashed first
@@ -100,15 +100,24 @@ HmacSha256::HmacSha256(ByteView key) : HmacSha256() {
   } else {
     std::copy(key.begin(), key.end(), k0);
   }
-  std::uint8_t pad[kBlockBytes];
-  for (std::size_t i = 0; i < kBlockBytes; ++i) pad[i] = k0[i] ^ 0x36;
-  md_init(impl_->inner.get());
-  md_update(impl_->inner.get(), pad, sizeof pad);
-  for (std::size_t i = 0; i < kBlockBytes; ++i) pad[i] = k0[i] ^ 0x5c;
-  md_init(impl_->outer.get());
-  md_update(impl_->outer.get(), pad, sizeof pad);
-  OPENSSL_cleanse(pad, sizeof pad);
+  for (std::size_t i = 0; i < kBlockBytes; ++i) {
+    inner[i] = k0[i] ^ 0x36;
+    outer[i] = k0[i] ^ 0x5c;
+  }
   OPENSSL_cleanse(k0, sizeof k0);
+}
+
+HmacPads::~HmacPads() {
+  OPENSSL_cleanse(inner.data(), inner.size());
+  OPENSSL_cleanse(outer.data(), outer.size());
+}
+
+HmacSha256::HmacSha256(ByteView key) : HmacSha256() {
+  const HmacPads pads(key);
+  md_init(impl_->inner.get());
+  md_update(impl_->inner.get(), pads.inner.data(), pads.inner.size());
+  md_init(impl_->outer.get());
+  md_update(impl_->outer.get(), pads.outer.data(), pads.outer.size());
 }
 
 HmacSha256::~HmacSha256() = default;

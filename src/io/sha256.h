@@ -30,6 +30,19 @@ class Sha256 {
   std::unique_ptr<Impl> impl_;
 };
 
+// HMAC-SHA-256's two padded key blocks (RFC 2104): K0 ^ ipad and K0 ^ opad, where K0 is the key
+// (hashed first when longer than a block) padded with zeros to the block size. Key-equivalent:
+// wiped when destroyed, never copied.
+struct HmacPads {
+  explicit HmacPads(ByteView key);
+  ~HmacPads();
+  HmacPads(const HmacPads&) = delete;
+  HmacPads& operator=(const HmacPads&) = delete;
+
+  std::array<std::uint8_t, 64> inner{};
+  std::array<std::uint8_t, 64> outer{};
+};
+
 // HMAC-SHA-256 under one key, computed many times (the key schedule is done once).
 class HmacSha256 {
  public:

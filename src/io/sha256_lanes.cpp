@@ -287,23 +287,11 @@ HmacSha256Lanes::HmacSha256Lanes(ByteView key) : impl_(std::make_unique<Impl>())
     impl_->portable.emplace(key);
     return;
   }
-  std::uint8_t k0[kBlockBytes] = {};
-  if (key.size() > kBlockBytes) {
-    Digest hashed = Sha256::of(key);  // longer keys are hashed first
-    std::memcpy(k0, hashed.data(), hashed.size());
-    explicit_bzero(hashed.data(), hashed.size());
-  } else if (!key.empty()) {
-    std::memcpy(k0, key.data(), key.size());
-  }
-  std::uint8_t pad[kBlockBytes];
-  for (std::size_t i = 0; i < kBlockBytes; ++i) pad[i] = k0[i] ^ 0x36;
+  const HmacPads pads(key);
   impl_->inner.reset();
-  compress_one(impl_->inner, pad, 1);
-  for (std::size_t i = 0; i < kBlockBytes; ++i) pad[i] = k0[i] ^ 0x5c;
+  compress_one(impl_->inner, pads.inner.data(), 1);
   impl_->outer.reset();
-  compress_one(impl_->outer, pad, 1);
-  explicit_bzero(pad, sizeof pad);
-  explicit_bzero(k0, sizeof k0);
+  compress_one(impl_->outer, pads.outer.data(), 1);
 }
 
 HmacSha256Lanes::~HmacSha256Lanes() = default;
