@@ -53,7 +53,7 @@ struct Compressor::Impl {
   std::unique_ptr<ZSTD_CCtx, CCtxDeleter> zstd;  // the level set on it
 };
 
-Compressor::Compressor(Codec codec, int level) : impl_(std::make_unique<Impl>(Impl{codec, nullptr})) {
+Compressor::Compressor(Codec codec, int level, Tuning tuning) : impl_(std::make_unique<Impl>(Impl{codec, nullptr})) {
   switch (codec) {
     case Codec::none:
     case Codec::lz4:
@@ -67,10 +67,18 @@ Compressor::Compressor(Codec codec, int level) : impl_(std::make_unique<Impl>(Im
       if (ZSTD_isError(ZSTD_CCtx_setParameter(impl_->zstd.get(), ZSTD_c_compressionLevel, level)))
         throw Error(ErrorKind::internal, "zstd refused compression level " + std::to_string(level));
       // From level 5 zstd searches matches with its row-based finder by default, whose tables are
-      // set up again for every input: on PostgreSQL pages in frames of 128 KiB, hash chains store
-      // the same bytes up to 1.7 times faster at level 6 (bench/README.md, "Lazy matching"). A
-      // libzstd that does not know the parameter keeps its default: only speed differs.
+      // set up again for every input: on PostgreSQL pages in frames of 128 KiB (as frames then
+      // were), hash chains store the same bytes up to 1.7 times faster at level 6 (bench/README.md,
+      // "Lazy matching"). A libzstd that does not know the parameter keeps its default: only speed
+      // differs.
       ZSTD_CCtx_setParameter(impl_->zstd.get(), ZSTD_c_useRowMatchFinder, ZSTD_ps_disable);
+      if (tuning == Tuning::pages) {
+        constexpr unsigned kPageMinMatch = 5;
+        constexpr unsigned long long kLargeInput = 512 * 1024;
+        if (ZSTD_getCParams(level, kLargeInput, 0).minMatch > kPageMinMatch &&
+            ZSTD_isError(ZSTD_CCtx_setParameter(impl_->zstd.get(), ZSTD_c_minMatch, kPageMinMatch)))
+          throw Error(ErrorKind::internal, "zstd refused a minimum match length of 5");
+      }
       return;
   }
   throw Error(ErrorKind::internal, "unknown compression codec " + std::to_string(static_cast<int>(codec)));

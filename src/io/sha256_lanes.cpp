@@ -163,7 +163,7 @@ void compress_one(LaneState& s, const std::uint8_t* data, std::size_t blocks) {
 // the group has), then the tails into the buffers.
 void update_states(LaneState* states, std::span<const ByteView> data) {
   const std::size_t n = data.size();
-  // Small fixed arrays would cap the lane count; lanes are few (frames hold at most 16 blocks).
+  // Small fixed arrays would cap the lane count; lanes are few (a frame holds at most 64 blocks).
   std::vector<const std::uint8_t*> pos(n);
   std::vector<std::size_t> left(n);
   for (std::size_t i = 0; i < n; ++i) {

@@ -32,7 +32,7 @@ void frame_aad(FramePlace place, Bytes& out) {
 }
 
 BlockCodec::BlockCodec(const MasterKey& key, io::Codec codec, int level)
-    : hmac_(key.id_key().view()), hmac_lanes_(key.id_key().view()), aead_(key.data_key().view()), compressor_(codec, level) {}
+    : hmac_(key.id_key().view()), hmac_lanes_(key.id_key().view()), aead_(key.data_key().view()), compressor_(codec, level, io::Compressor::Tuning::pages) {}
 
 BlockId BlockCodec::id_of_digest(const io::Digest& digest) {
   const io::Digest mac = hmac_.of(digest);

@@ -36,7 +36,7 @@ namespace pgdr::repo {
 // every manifest, stored as is (ids do not compress): a tenth of a well-compressed page.
 inline constexpr std::size_t kBlockIdBytes = 16;
 using BlockId = std::array<std::uint8_t, kBlockIdBytes>;
-inline constexpr std::size_t kMaxFrameBlocks = 16;
+inline constexpr std::size_t kMaxFrameBlocks = 64;
 
 // Where a frame lies, which its AAD names: the pack (32 hex digits) and the offset in it.
 struct FramePlace {

@@ -93,7 +93,7 @@ class PackWriter {
   std::vector<PackEntry> entries_;
 };
 
-// The most a pack's trailer and tail can take for the given number of frames (16 blocks each):
+// The most a pack's trailer and tail can take for the given number of frames (full ones each):
 // what a pack holding only needed frames may weigh beyond them.
 std::uint64_t pack_overhead_bound(std::size_t frames);
 

@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   fuzz::expect_errors({ErrorKind::corrupt}, [&] {
     repo::FrameShape shape = codec.open_frame(sealed, place, out);
     opened = true;
-    fuzz::require(shape.count >= 1 && shape.count <= repo::kMaxFrameBlocks, "a frame holds 1 to 16 blocks");
+    fuzz::require(shape.count >= 1 && shape.count <= repo::kMaxFrameBlocks, "a frame holds 1 to kMaxFrameBlocks blocks");
     fuzz::require(shape.raw_bytes == out.size(), "a frame decodes to its raw length");
   });
   Bytes buf(16);

@@ -134,8 +134,8 @@ TEST_F(BlockCodecTest, RoundTripWithEveryCodec) {
     std::vector<Bytes> blocks;
     bool shrinks;  // whether compressing the frame saves space
   };
-  std::vector<Bytes> noise16;
-  for (std::uint32_t i = 0; i < kMaxFrameBlocks; ++i) noise16.push_back(random_data(kPageBytes, 100 + i));
+  std::vector<Bytes> noise;
+  for (std::uint32_t i = 0; i < kMaxFrameBlocks; ++i) noise.push_back(random_data(kPageBytes, 100 + i));
   std::vector<Bytes> partial = pages(30, 3);
   partial.push_back(mixed_data(1000, 34));  // a file's last block, short
   const std::vector<Case> cases = {
@@ -143,8 +143,8 @@ TEST_F(BlockCodecTest, RoundTripWithEveryCodec) {
       {"one random block", {random_data(kPageBytes, 2)}, false},
       {"one zero block", {Bytes(kPageBytes, 0)}, true},
       {"one byte", {to_bytes("x")}, false},
-      {"16 pages", pages(10, kMaxFrameBlocks), true},
-      {"16 random blocks", noise16, false},
+      {"a full frame of pages", pages(10, kMaxFrameBlocks), true},
+      {"a full frame of random blocks", noise, false},
       {"3 pages and a partial last block", partial, true},
   };
   for (io::Codec c : {io::Codec::zstd, io::Codec::lz4, io::Codec::none}) {
@@ -419,9 +419,9 @@ TEST_F(BlockCodecTest, AuthenticButMalformedFramesAreCorrupt) {
   const std::vector<Case> cases = {
       {"unknown codec", frame_plaintext(7, 2, raw, data), "frame: unknown codec 7"},
       {"count 0", frame_plaintext(0, 0, raw, data), "frame: impossible block count"},
-      {"count 17", frame_plaintext(0, 17, raw, data), "frame: impossible block count"},
+      {"one block too many", frame_plaintext(0, kMaxFrameBlocks + 1, raw, data), "frame: impossible block count"},
       {"count 255", frame_plaintext(0, 255, raw, data), "frame: impossible block count"},
-      {"raw length beyond sixteen 1 MiB blocks", frame_plaintext(1, 2, (16u << 20) + 1, zstd_payload),
+      {"raw length beyond a full frame of 1 MiB blocks", frame_plaintext(1, 2, (kMaxFrameBlocks << 20) + 1, zstd_payload),
        "frame: impossible length"},
       {"raw length of an uncompressed frame too short", frame_plaintext(0, 2, raw - 1, data), "frame: wrong length"},
       {"raw length of an uncompressed frame too long", frame_plaintext(0, 2, raw + 1, data), "frame: wrong length"},
@@ -433,10 +433,13 @@ TEST_F(BlockCodecTest, AuthenticButMalformedFramesAreCorrupt) {
     expect_corrupt(codec, seal_by_hand(c.plain), c.message);
     expect_header_corrupt(codec, seal_by_hand(c.plain), c.message);
   }
-  // The bounds themselves are admitted: 16 blocks, and sixteen 1 MiB blocks' worth of raw length.
-  EXPECT_EQ(codec.authenticate_frame(seal_by_hand(frame_plaintext(0, 16, raw, data)), kPlace).count, 16u);
-  EXPECT_EQ(codec.authenticate_frame(seal_by_hand(frame_plaintext(1, 2, 16u << 20, zstd_payload)), kPlace).raw_bytes,
-            16u << 20);
+  // The bounds themselves are admitted: a full frame of blocks, and a full frame of 1 MiB blocks'
+  // worth of raw length.
+  EXPECT_EQ(codec.authenticate_frame(seal_by_hand(frame_plaintext(0, kMaxFrameBlocks, raw, data)), kPlace).count,
+            kMaxFrameBlocks);
+  EXPECT_EQ(codec.authenticate_frame(seal_by_hand(frame_plaintext(1, 2, kMaxFrameBlocks << 20, zstd_payload)), kPlace)
+                .raw_bytes,
+            kMaxFrameBlocks << 20);
 
   // A compressed payload that does not decode to the raw length claimed: the decompressor's reason.
   struct Mismatch {

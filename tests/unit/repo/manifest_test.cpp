@@ -316,7 +316,7 @@ TEST_F(ManifestTest, RefsUpToTheLastFrameIndexAreAccepted) {
     r.header();
     r.pack(0);
     r.file("base/1", 3 * kBlockBytes, 3);
-    r.refs(0, 3, 15);
+    r.refs(0, 3, static_cast<std::uint16_t>(kMaxFrameBlocks - 1));
     r.end(1, 3);
     r.commit();
   }
@@ -331,7 +331,7 @@ TEST_F(ManifestTest, RefsUpToTheLastFrameIndexAreAccepted) {
     EXPECT_EQ(refs[k].pack, 0u);
     EXPECT_EQ(refs[k].offset, 0u);
     EXPECT_EQ(refs[k].length, 100u);
-    EXPECT_EQ(refs[k].index, 15u);
+    EXPECT_EQ(refs[k].index, kMaxFrameBlocks - 1);
   }
 }
 
@@ -497,12 +497,12 @@ TEST_F(ManifestTest, AuthenticButMalformedRecordsAreRefused) {
          r.refs(1, 1);
        },
        "block refers to an undeclared pack or an impossible frame index"},
-      {"frame index 16",
+      {"frame index past a full frame",
        [](RecordWriter& r) {
          r.header();
          r.pack(0);
          r.file("base/1", 2 * 8192, 2);
-         r.refs(0, 2, 16);
+         r.refs(0, 2, static_cast<std::uint16_t>(kMaxFrameBlocks));
        },
        "block refers to an undeclared pack or an impossible frame index"},
       {"frame index beyond a byte",

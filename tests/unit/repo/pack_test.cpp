@@ -212,8 +212,9 @@ TEST_F(PackTest, TrailerHoldsOneEntryPerFrame) {
   const Bytes pack = raw(pack_object(w.pack_id));
   const std::size_t tail = pack.size() - kTailBytes;
   const std::uint32_t trailer_length = get_u32le(pack.data() + tail);
-  EXPECT_EQ(trailer_length, io::kAeadOverheadBytes + 4 + (13 + 16 * 16) + (13 + 16 * 1) + (13 + 16 * 1) + (13 + 16 * 3));
-  EXPECT_EQ(trailer_length, sealed_trailer_bytes({16, 1, 1, 3}));
+  EXPECT_EQ(trailer_length,
+            io::kAeadOverheadBytes + 4 + (13 + 16 * kMaxFrameBlocks) + (13 + 16 * 1) + (13 + 16 * 1) + (13 + 16 * 3));
+  EXPECT_EQ(trailer_length, sealed_trailer_bytes({kMaxFrameBlocks, 1, 1, 3}));
   EXPECT_EQ(get_u32le(pack.data() + tail + 4), kVersion);
   EXPECT_EQ(tail - trailer_length, w.body_bytes);
   EXPECT_EQ(read_pack_trailer(store_, key_, w.pack_id).stored_bytes, trailer_length + kTailBytes);

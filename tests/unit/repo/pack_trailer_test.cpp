@@ -152,18 +152,23 @@ TEST_F(PackTrailerTest, EntryWithAnImpossibleBlockCountIsCorrupt) {
   const std::vector<Rows> cases = {
       {"no block", {entry_row(0, 100, 0, 0)}},
       {"no block, claiming a length", {entry_row(0, 100, 0, kBlockBytes)}},
-      // Seventeen ids follow and the length fits them: only the count is wrong.
-      {"17 blocks", {entry_row(0, 100, 17, 17 * kBlockBytes)}},
+      // One id more than a frame holds follows and the length fits them: only the count is wrong.
+      {"one block too many",
+       {entry_row(0, 100, static_cast<std::uint8_t>(kMaxFrameBlocks + 1),
+                  static_cast<std::uint32_t>((kMaxFrameBlocks + 1) * kBlockBytes))}},
       {"255 blocks", {entry_row(0, 100, 255, 255 * kBlockBytes)}},
   };
   expect_each_refused(id, cases, "entry with an impossible block count");
   // After a good entry too.
+  constexpr auto kTooMany = static_cast<std::uint8_t>(kMaxFrameBlocks + 1);
   write_with_table(id, Bytes(100, 0),
-                   trailer_table(kBlockBytes, {entry_row(0, 50, 1, kBlockBytes), entry_row(50, 50, 17, 17 * kBlockBytes)}));
+                   trailer_table(kBlockBytes, {entry_row(0, 50, 1, kBlockBytes),
+                                               entry_row(50, 50, kTooMany, kTooMany * kBlockBytes)}));
   expect_trailer_corrupt(id, "entry with an impossible block count");
-  // Sixteen is the most a frame holds, and is read.
-  write_with_table(id, Bytes(100, 0), trailer_table(kBlockBytes, {entry_row(0, 100, 16, 16 * kBlockBytes)}));
-  EXPECT_EQ(read_pack_trailer(store_, key_, id).entries.size(), 16u);
+  // A full frame is the most a frame holds, and is read.
+  constexpr auto kFull = static_cast<std::uint8_t>(kMaxFrameBlocks);
+  write_with_table(id, Bytes(100, 0), trailer_table(kBlockBytes, {entry_row(0, 100, kFull, kFull * kBlockBytes)}));
+  EXPECT_EQ(read_pack_trailer(store_, key_, id).entries.size(), kMaxFrameBlocks);
 }
 
 TEST_F(PackTrailerTest, EntryWhoseLengthDoesNotFitItsBlocksIsCorrupt) {
