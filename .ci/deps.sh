@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs every Debian package that building, testing and benchmarking pgdr needs. clang builds the
-# fuzz targets; libclang-rt-14-dev holds its libFuzzer and sanitizer runtimes (only recommended by
-# clang-14, so not installed with it here). The package test (tests/integration/package) needs
-# file (CPack's DEB generator finds the binaries to strip and to pass to dpkg-shlibdeps with it),
-# man-db and groff-base (man -l, groff -ww) and systemd (systemd-analyze verify; installed, not
-# started); dpkg-dev (dpkg-shlibdeps) and binutils (objcopy, readelf) come with build-essential.
+# unit tests under the sanitizers and the fuzz targets; libclang-rt-14-dev holds its libFuzzer and
+# sanitizer runtimes (only recommended by clang-14, so not installed with it here). The package test
+# (tests/integration/package) needs file (CPack's DEB generator finds the binaries to strip and to
+# pass to dpkg-shlibdeps with it), man-db and groff-base (man -l, groff -ww) and systemd
+# (systemd-analyze verify; installed, not started); dpkg-dev (dpkg-shlibdeps) and binutils (objcopy,
+# readelf) come with build-essential.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(

@@ -17,9 +17,10 @@ ninja -C build -j"$jobs"
 # checkpoint or an fsync, so two of them share two cores well (the suite's wall time nearly halves).
 (cd build && ctest --output-on-failure --timeout 900 -j2)
 
-# Line tables are enough for the sanitizers' stack traces and build faster than full debug information.
-cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 -DPGDR_SANITIZE=ON \
-  -DPGDR_UNIT_TESTS=ON >/dev/null
+# With clang, which builds this unoptimised, instrumented tree in less than half GCC's time (4 against
+# 10 minutes here); line tables are enough for the sanitizers' stack traces.
+CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-g1 \
+  -DPGDR_SANITIZE=ON -DPGDR_UNIT_TESTS=ON >/dev/null
 ninja -C build-asan -j"$jobs" pgdr_unit_tests
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest -L unit --output-on-failure -j"$jobs")
 
