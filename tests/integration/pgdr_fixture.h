@@ -130,7 +130,7 @@ class PgdrTest : public ::testing::Test {
       if (c.psql(done) == "t") return;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    FAIL() << "segment " << seg << " and the files ready before it were not archived in time\n"
+    FAIL() << "segment " << seg << " was not archived in time, or files marked ready to archive were left\n"
            << c.log().substr(c.log().size() > 3000 ? c.log().size() - 3000 : 0);
   }
 
