@@ -99,7 +99,7 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
     auto snapshots = repo::list_snapshots(r->store(), r->key(), &damaged);
     for (auto it = snapshots.rbegin(); it != snapshots.rend(); ++it) {
       if (it->system_identifier == facts.system_identifier && it->block_bytes == r->settings().block_bytes) {
-        t->previous = std::make_unique<repo::ManifestIndex>(r->store(), it->id, r->key());
+        t->previous = std::make_unique<repo::ManifestIndex>(r->store(), it->id, r->key(), r->describe());
         t->previous_id = it->id;
         t->previous_info = *it;
         require_readable_packs(*r, *t->previous, it->id);

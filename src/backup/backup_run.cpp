@@ -55,7 +55,8 @@ class BackupRun::Worker {
     if (run_.map_ && f.relation) {
       ReadPlan plan = plan_read(*run_.map_, f.entry.path, in.size(), smallest_previous_size(run_.targets_, f.entry.path),
                                 run_.block_bytes_);
-      if (!plan.whole) {
+      const bool keepable = std::all_of(sinks_.begin(), sinks_.end(), [](const auto& s) { return s->previous_known(); });
+      if (!plan.whole && keepable) {
         if (read_by_plan(in, f, plan)) {
           end();
           return;

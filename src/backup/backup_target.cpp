@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "core/log.h"
 #include "repo/format.h"
 
 namespace pgdr::backup {
@@ -39,6 +40,15 @@ std::uint32_t Target::adopt(const std::string& pack_id, bool claim_it) {
 void Target::claim(const std::string& pack_id) {
   std::lock_guard lock(mu);
   packs.push_back(pack_id);
+}
+
+void Target::previous_unreadable(const Error& e) {
+  {
+    std::lock_guard lock(mu);
+    if (!warned_.insert(e.what()).second) return;
+  }
+  log_warning(std::string(e.what()) + ": the files of snapshot " + previous_id +
+              " with blocks in it are stored again; run pgdr verify");
 }
 
 std::optional<std::uint64_t> smallest_previous_size(const std::vector<std::unique_ptr<Target>>& targets,

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -58,6 +59,12 @@ struct Target {
   std::uint32_t adopt(const std::string& pack_id, bool claim_it = true);
   // Adds a pack this backup wrote and committed to the snapshot's own pack list.
   void claim(const std::string& pack_id);
+  // A pack of the previous snapshot whose trailer cannot be read (missing, damaged): the files
+  // with blocks in it are stored again rather than built on it. Warns once per pack.
+  void previous_unreadable(const Error& e);
+
+ private:
+  std::set<std::string> warned_;  // under mu
 };
 
 // The smallest size the targets' previous snapshots recorded for the regular file at path;

@@ -1,5 +1,6 @@
 #include "backup/block_sink.h"
 
+#include "core/error.h"
 #include "repo/file_digest.h"
 
 namespace pgdr::backup {
@@ -13,9 +14,18 @@ BlockSink::BlockSink(Target& target, io::Codec codec, int compress_level, std::u
 void BlockSink::begin(const std::string& path, std::uint64_t first_block, std::uint64_t blocks) {
   refs_.clear();
   prev_refs_.clear();
-  if (t_.previous) {
-    if (const auto* p = t_.previous->find(path); p && p->file.type == repo::EntryType::file)
-      prev_refs_ = t_.previous->blocks(*p, first_block, blocks);
+  previous_known_ = true;
+  if (!t_.previous) return;
+  const auto* p = t_.previous->find(path);
+  if (!p || p->file.type != repo::EntryType::file) return;
+  try {
+    prev_refs_ = t_.previous->blocks(*p, first_block, blocks);
+  } catch (const Error& e) {
+    // The ids are in the packs' trailers: one that cannot be read leaves nothing to compare with.
+    if (e.kind() != ErrorKind::not_found && e.kind() != ErrorKind::corrupt) throw;
+    t_.previous_unreadable(e);
+    prev_refs_.clear();
+    previous_known_ = false;
   }
 }
 

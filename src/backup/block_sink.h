@@ -32,6 +32,10 @@ class BlockSink {
   void begin(const std::string& path, std::uint64_t first_block = 0,
              std::uint64_t blocks = std::numeric_limits<std::uint64_t>::max());
 
+  // False when the previous snapshot has the file begun but its block ids could not be read (a
+  // pack of it is missing or damaged): nothing can be kept, the file is read whole and stored.
+  bool previous_known() const { return previous_known_; }
+
   // The next block is one the change map says is unchanged since the previous snapshot: its
   // reference is taken from there without reading it.
   void keep();
@@ -85,6 +89,7 @@ class BlockSink {
   Bytes frame_data_;
   std::vector<repo::BlockRef> refs_;
   std::vector<repo::BlockRef> prev_refs_;
+  bool previous_known_ = true;
   std::unordered_map<std::uint32_t, std::uint32_t> translated_;  // previous pack number -> this one's
   std::unique_ptr<repo::PackWriter> pack_;
   std::uint32_t pack_no_ = 0;

@@ -32,8 +32,9 @@ namespace pgdr::repo {
 
 // 128 bits of a keyed PRF: nobody without the id key can make two blocks share an id or forge one
 // for a block, and chance collisions stay below 2^-60 up to 2^34 distinct blocks (128 TiB of
-// 8 KiB pages). The full 32 bytes would cost 16 more bytes per block in every pack trailer and
-// every manifest, stored as is (ids do not compress): a tenth of a well-compressed page.
+// 8 KiB pages). The full 32 bytes would cost 16 more bytes per stored block in its pack's trailer
+// (the one copy of an id), stored as is (ids do not compress): several percent of what a
+// well-compressed page stores.
 inline constexpr std::size_t kBlockIdBytes = 16;
 using BlockId = std::array<std::uint8_t, kBlockIdBytes>;
 inline constexpr std::size_t kMaxFrameBlocks = 64;

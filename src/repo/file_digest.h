@@ -5,7 +5,9 @@
 // digest. Ids are keyed, so two repositories record different digests for the same file.
 //
 // Manifest versions 1 (digests over the blocks' SHA-256) and 2 (32-byte ids) came only from
-// development builds, whose packs this pgdr refuses as well.
+// development builds, whose packs this pgdr refuses as well. Version 3 carried each block's id in
+// the manifest; version 4 leaves it in the pack's trailer alone (repo/trailer_ids.h). The digest
+// is the same in both.
 #pragma once
 
 #include <string>
@@ -15,7 +17,7 @@
 
 namespace pgdr::repo {
 
-inline constexpr int kManifestVersion = 3;       // written by this pgdr
+inline constexpr int kManifestVersion = 4;       // written by this pgdr (ids in pack trailers only)
 inline constexpr int kOldestManifestVersion = 3;  // still read
 
 class FileDigest {

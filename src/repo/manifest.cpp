@@ -10,19 +10,18 @@
 #include "core/error.h"
 #include "core/json_integer.h"
 #include "core/little_endian.h"
+#include "core/log.h"
 #include "repo/format.h"
 
 namespace pgdr::repo {
 
 namespace {
 
-constexpr std::size_t kRefBytes = kBlockIdBytes + 16;
+constexpr std::size_t kRefBytes = 16;  // version 4; version 3 put the id in front
 constexpr std::size_t kRefsPerRecord = 65536;
 constexpr std::uint32_t kMaxRecordBytes = 64u << 20;
 
-
 void encode_ref(Bytes& b, const BlockRef& r) {
-  b.insert(b.end(), r.id.begin(), r.id.end());
   put_u32le(b, r.pack);
   put_u32le(b, r.offset);
   put_u32le(b, r.length);
@@ -30,10 +29,13 @@ void encode_ref(Bytes& b, const BlockRef& r) {
   put_u16le(b, 0);  // reserved
 }
 
-BlockRef decode_ref(const std::uint8_t* p) {
+// A reference as the manifest of version `version` stores it.
+BlockRef decode_ref(const std::uint8_t* p, int version) {
   BlockRef r;
-  std::copy(p, p + kBlockIdBytes, r.id.begin());
-  p += kBlockIdBytes;
+  if (version == 3) {
+    std::copy(p, p + kBlockIdBytes, r.id.begin());
+    p += kBlockIdBytes;
+  }
   r.pack = get_u32le(p);
   r.offset = get_u32le(p + 4);
   r.length = get_u32le(p + 8);
@@ -126,7 +128,20 @@ std::uint64_t ManifestWriter::commit() {
   return out_.stored_bytes();
 }
 
-ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& snapshot_id, const MasterKey& key)
+// How often trailers were read again is what the budget of ids kept decides: said with -v.
+ManifestIndex::~ManifestIndex() {
+  if (!ids_ || ids_->trailers_read() == 0) return;
+  try {
+    log_debug("manifest of snapshot " + snapshot_id_ + ": block ids from " + std::to_string(ids_->trailers_read()) +
+              " pack trailer reads (" + std::to_string(packs_.size()) + " packs)");
+  } catch (...) {
+  }
+}
+
+std::size_t ManifestIndex::ref_bytes() const { return version_ == 3 ? kBlockIdBytes + kRefBytes : kRefBytes; }
+
+ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& snapshot_id, const MasterKey& key,
+                             std::string where, std::size_t trailer_budget)
     : snapshot_id_(snapshot_id), spool_(open_spool()) {
   SealedReader in(store, snapshot_manifest_object(snapshot_id), key);
   auto bad = [&](const std::string& why, std::string hint = {}) {
@@ -161,7 +176,7 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
           if (header) bad("two header records");
           auto j = nlohmann::json::parse(payload.begin(), payload.end());
           if (j.at("format") != "pgdr-manifest") bad("not a manifest");
-          int version = integer_at<int>(j, "version");
+          const int version = integer_at<int>(j, "version");
           if (version < kOldestManifestVersion || version > kManifestVersion)
             bad("manifest version " + std::to_string(version) + ", this pgdr reads " +
                 (kOldestManifestVersion == kManifestVersion
@@ -171,6 +186,7 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
                     ? "the snapshot was written by a development build of another format: restore it with the pgdr "
                       "that wrote it, and back up to a new repository (pgdr init)"
                     : "the snapshot was written by a newer pgdr: use that version");
+          version_ = version;
           if (j.at("snapshot") != snapshot_id) bad("manifest belongs to another snapshot");
           block_bytes_ = integer_at<std::uint32_t>(j, "block_size");
           if (block_bytes_ < 8192 || (block_bytes_ & (block_bytes_ - 1)) != 0 || block_bytes_ > (1u << 20)) bad("impossible block size");
@@ -209,10 +225,11 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
           break;
         }
         case 'B': {
-          if (!current || len % kRefBytes != 0) bad("block record out of place");
-          std::uint64_t n = len / kRefBytes;
+          const std::size_t size = ref_bytes();
+          if (!current || len % size != 0) bad("block record out of place");
+          std::uint64_t n = len / size;
           for (std::uint64_t i = 0; i < n; ++i) {
-            BlockRef r = decode_ref(payload.data() + i * kRefBytes);
+            BlockRef r = decode_ref(payload.data() + i * size, version_);
             if (!r.is_zero() && (r.pack >= packs_.size() || r.index >= kMaxFrameBlocks))
               bad("block refers to an undeclared pack or an impossible frame index");
           }
@@ -239,6 +256,10 @@ ManifestIndex::ManifestIndex(const storage::Storage& store, const std::string& s
     }
   }
   if (!end) bad("no end record");
+  if (version_ >= 4)
+    ids_ = std::make_unique<TrailerIds>(
+        store, key, snapshot_id, where.empty() ? store.describe() : std::move(where),
+        [this](std::uint32_t no) -> const std::string& { return packs_[no]; }, trailer_budget);
   by_path_.resize(entries_.size());
   for (std::size_t i = 0; i < entries_.size(); ++i) by_path_[i] = i;
   std::sort(by_path_.begin(), by_path_.end(),
@@ -257,13 +278,22 @@ const ManifestIndex::Entry* ManifestIndex::find(const std::string& path) const {
 std::vector<BlockRef> ManifestIndex::blocks(const Entry& e) const { return blocks(e, 0, e.file.block_count); }
 
 std::vector<BlockRef> ManifestIndex::blocks(const Entry& e, std::uint64_t first, std::uint64_t count) const {
+  std::vector<BlockRef> out = locations(e, first, count);
+  if (ids_) ids_->resolve(out, e.file.path, first);
+  return out;
+}
+
+std::vector<BlockRef> ManifestIndex::locations(const Entry& e) const { return locations(e, 0, e.file.block_count); }
+
+std::vector<BlockRef> ManifestIndex::locations(const Entry& e, std::uint64_t first, std::uint64_t count) const {
   if (first > e.file.block_count) return {};
   count = std::min(count, e.file.block_count - first);
-  Bytes raw(count * kRefBytes);
-  std::size_t got = spool_.read_at(raw.data(), raw.size(), e.spool_offset + first * kRefBytes);
+  const std::size_t size = ref_bytes();
+  Bytes raw(count * size);
+  std::size_t got = spool_.read_at(raw.data(), raw.size(), e.spool_offset + first * size);
   if (got != raw.size()) throw Error(ErrorKind::io, "manifest spool of snapshot " + snapshot_id_ + " is short");
   std::vector<BlockRef> out(count);
-  for (std::uint64_t i = 0; i < count; ++i) out[i] = decode_ref(raw.data() + i * kRefBytes);
+  for (std::uint64_t i = 0; i < count; ++i) out[i] = decode_ref(raw.data() + i * size, version_);
   return out;
 }
 

@@ -1,11 +1,12 @@
 // Packs: many frames in one object, so object stores see few large writes and reads. A pack ends
 // with a sealed trailer listing every frame and the ids of its blocks, so a pack can be checked or
-// salvaged on its own; restore never needs the trailer (manifests record each block's pack, frame
-// and index). The trailer is the only place in a pack that names blocks (frames hold none).
+// salvaged on its own. The trailer is the only place in the repository that names a block: frames
+// hold no ids, and manifests (version 4) record each block's pack, frame and index, by which a
+// reader finds the id here (repo/trailer_ids.h).
 //
 //   pack    = frame* | trailer | trailer_length u32le | version u32le | "PGDRPACK"
 //   trailer = AES-256-GCM(data key, block_size u32le | entry*, aad = "pgdr-v1 pack-trailer " | pack id)
-//   entry   = frame offset u32le | frame length u32le | count u8 | raw_length u32le | block id (32) * count
+//   entry   = frame offset u32le | frame length u32le | count u8 | raw_length u32le | block id (16) * count
 //
 // A PackWriter streams its pack to the storage frame by frame (nothing is visible until commit()),
 // so it holds one frame in memory whatever the pack size; it belongs to one thread.

@@ -51,7 +51,7 @@ void LiveFrames::add(const ManifestIndex& m) {
   std::vector<Frames*> by_number(m.pack_count(), nullptr);
   for (const auto& e : m.entries()) {
     if (e.file.type != EntryType::file || e.file.block_count == 0) continue;
-    for (const BlockRef& r : m.blocks(e)) {
+    for (const BlockRef& r : m.locations(e)) {
       if (r.is_zero()) continue;
       Frames*& f = by_number[r.pack];
       if (!f) f = &by_pack_[m.pack_id(r.pack)];
@@ -138,7 +138,7 @@ RewrittenManifest rewrite_manifest(const Repository& repo, const std::string& sn
   for (const auto& e : old.entries()) {
     throw_if_interrupted();
     std::vector<BlockRef> refs;
-    if (e.file.type == EntryType::file && e.file.block_count > 0) refs = old.blocks(e);
+    if (e.file.type == EntryType::file && e.file.block_count > 0) refs = old.locations(e);
     for (BlockRef& r : refs) {
       if (r.is_zero()) continue;
       std::string pack_id = old.pack_id(r.pack);

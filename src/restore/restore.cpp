@@ -277,6 +277,10 @@ class Restorer {
         if (!first_error) first_error = err;
         last_error = err;
         failed_object = from.object_in_hand();
+        // A pack whose trailer cannot be read fails before the reader reads it: one warning per
+        // pack all the same.
+        if (const auto* pack = dynamic_cast<const repo::CorruptPack*>(&err); failed_object.empty() && pack)
+          failed_object = pack->object();
         failed_source = k;
       }
     }
@@ -347,8 +351,9 @@ class Restorer {
   }
 
   // The file digest is over block ids in the first repository's key (repo/file_digest.h),
-  // whichever repository delivered the blocks. From the first repository they are its manifest's
-  // ids, which every block was just proven against: no second HMAC.
+  // whichever repository delivered the blocks. From the first repository they are the ids of its
+  // references (from the packs' trailers), which every block was just proven against: no second
+  // HMAC.
   static void take_ids(const std::vector<BlockRef>& refs, SliceRead& s) {
     for (std::uint64_t i = 0; i < s.count; ++i) s.ids[i] = s.zero[i] ? repo::BlockId{} : refs[i].id;
   }
@@ -377,7 +382,7 @@ class Restorer {
       if (!src.tried) {
         src.tried = true;
         try {
-          src.index = std::make_unique<ManifestIndex>(src.repo->store(), info_.id, src.repo->key());
+          src.index = std::make_unique<ManifestIndex>(src.repo->store(), info_.id, src.repo->key(), src.repo->describe());
         } catch (const Error& e) {
           if (e.kind() == ErrorKind::interrupted) throw;
           log_warning("snapshot " + info_.id + " in repository '" + src.repo->name() + "' cannot stand in for damaged "
@@ -449,7 +454,8 @@ RestoreResult run_restore(const std::vector<const repo::Repository*>& repos, con
   }
   for (std::size_t i = 0; i < sources.size(); ++i) {
     try {
-      sources[i]->index = std::make_unique<ManifestIndex>(sources[i]->repo->store(), info.id, sources[i]->repo->key());
+      sources[i]->index =
+          std::make_unique<ManifestIndex>(sources[i]->repo->store(), info.id, sources[i]->repo->key(), sources[i]->repo->describe());
       sources[i]->tried = true;
       if (i > 0) {
         std::rotate(sources.begin(), sources.begin() + static_cast<std::ptrdiff_t>(i),

@@ -182,15 +182,17 @@ CheckResult check_change_maps(const repo::Repository& repo, const std::vector<re
   r.details["map_segments_rebuilt"] = changes.rebuilt;
   r.details["map_blocks"] = changes.map->block_count();
 
-  std::optional<repo::ManifestIndex> now, before;
+  // Block ids come from the packs' trailers: a missing or damaged pack stops the comparison, and
+  // the checksums check names it.
+  UnreadComparison c;
   try {
-    now.emplace(repo.store(), s->id, repo.key());
-    before.emplace(repo.store(), p->id, repo.key());
+    repo::ManifestIndex now(repo.store(), s->id, repo.key(), repo.describe());
+    repo::ManifestIndex before(repo.store(), p->id, repo.key(), repo.describe());
+    c = compare_unread_blocks(*changes.map, now, before, kListedFiles);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::corrupt && e.kind() != ErrorKind::not_found) throw;
     return not_checked(r, pair + ": " + e.what() + " (see the checksums check)");
   }
-  UnreadComparison c = compare_unread_blocks(*changes.map, *now, *before, kListedFiles);
   r.details["block_bytes"] = s->block_bytes;
   r.details["files_by_map"] = c.files_by_map;
   r.details["files_read_whole"] = c.files_whole;

@@ -4,10 +4,13 @@
 // of the quiet server block for block and restores to the source's content
 // (change_map_fixture.h). And the comparison itself can fail, and says where.
 #include <chrono>
+#include <map>
 #include <thread>
 
 #include "change_map_fixture.h"
+#include "core/bytes.h"
 #include "repo/format.h"
+#include "repo/pack.h"
 
 namespace pgdr::test {
 namespace {
@@ -108,8 +111,8 @@ TEST_F(ChangeMapTest, PromotedStandbyGoesOnByMap) {
 }
 
 // The comparison finds a single differing block among equal ones, names its file and block, and
-// ignores what differs between any two backups. Two manifests written with the repository's own
-// writer and read back as the integration tests read them.
+// ignores what differs between any two backups. Manifests written with the repository's own
+// writer over blocks of a real pack, and read back as the integration tests read them.
 TEST(ChangeMapComparison, NamesTheFirstDifferingFileAndBlock) {
   TempDir dir("pgdr-cmp");
   storage::PosixStorage store(dir.path());
@@ -118,14 +121,24 @@ TEST(ChangeMapComparison, NamesTheFirstDifferingFileAndBlock) {
       repo::Repository::open(std::make_unique<storage::PosixStorage>(dir.path()), "local", kPassphrase, "the test");
   const std::uint32_t bs = r.settings().block_bytes;
 
-  auto block = [](std::uint8_t a, std::uint8_t b) {
-    repo::BlockRef ref;
-    ref.id.fill(a);
-    ref.id[31] = b;
-    ref.pack = 0;
-    ref.length = 100;
-    return ref;
-  };
+  // The blocks, one of each content, in one pack: a manifest's block ids are in its packs'
+  // trailers. Block (a, b) is bytes a with a last byte b.
+  repo::BlockCodec codec(r.key(), io::Codec::none, 0);
+  const std::string pack_id = repo::new_pack_id();
+  std::map<std::pair<int, int>, repo::BlockRef> stored;
+  {
+    repo::PackWriter pack(r.store(), r.key(), pack_id, bs);
+    for (auto [a, b] : std::vector<std::pair<int, int>>{{1, 0}, {1, 1}, {1, 2}, {1, 3}, {9, 9}, {2, 0}, {3, 0}, {3, 1},
+                                                        {3, 2}, {4, 0}, {4, 1}, {4, 2}}) {
+      Bytes content(bs, static_cast<std::uint8_t>(a));
+      content.back() = static_cast<std::uint8_t>(b);
+      const repo::PackEntry e = pack.add_frame(codec, {codec.id_of(content)}, content).front();
+      stored[{a, b}] = repo::BlockRef{e.id, 0, e.offset, e.length, e.index};
+    }
+    pack.commit();
+  }
+  auto block = [&](int a, int b) { return stored.at({a, b}); };
+  auto hex = [&](int a, int b) { return to_hex(ByteView(stored.at({a, b}).id.data(), 8)); };
   auto entry = [&](const std::string& path, std::uint64_t blocks) {
     repo::FileEntry e;
     e.path = path;
@@ -138,13 +151,13 @@ TEST(ChangeMapComparison, NamesTheFirstDifferingFileAndBlock) {
   // other_control: pg_control and backup_label differ too, as between any two backups.
   auto write = [&](const std::string& id, std::uint64_t changed_block, bool other_control) {
     repo::ManifestWriter w(store, id, r.key(), bs);
-    w.declare_pack(std::string(32, '0'));
+    w.declare_pack(pack_id);
     repo::FileEntry base = entry("base", 0);
     base.type = repo::EntryType::directory;
     w.add(base, {});
     std::vector<repo::BlockRef> rel;
     for (std::uint8_t i = 0; i < 4; ++i) rel.push_back(block(1, i));
-    rel[2].pack = repo::kZeroPack;  // an all-zero block among them
+    rel[2] = repo::BlockRef{};  // an all-zero block among them
     if (changed_block < rel.size()) rel[changed_block] = block(9, 9);
     w.add(entry("base/5/16384", 4), rel);
     w.add(entry("base/5/16384_fsm", 1), {block(2, 0)});
@@ -167,10 +180,10 @@ TEST(ChangeMapComparison, NamesTheFirstDifferingFileAndBlock) {
   EXPECT_EQ(first_difference(a, b), "") << "backup_label, pg_control and pg_wal/ are not compared";
   EXPECT_EQ(first_difference(a, c),
             "base/5/16384: block 1 (bytes " + std::to_string(bs) + " to " + std::to_string(2 * bs) +
-                ") is 0101010101010101 by map, 0909090909090909 in the full read; 1 of 4 blocks differ");
+                ") is " + hex(1, 1) + " by map, " + hex(9, 9) + " in the full read; 1 of 4 blocks differ");
   EXPECT_EQ(first_difference(a, d),
             "base/5/16384: block 2 (bytes " + std::to_string(2 * bs) + " to " + std::to_string(3 * bs) +
-                ") is <zero block> by map, 0909090909090909 in the full read; 1 of 4 blocks differ");
+                ") is <zero block> by map, " + hex(9, 9) + " in the full read; 1 of 4 blocks differ");
 
   // A file the map side lacks, and one of another size, come first in path order with the rest listed.
   ManifestFiles e = a;

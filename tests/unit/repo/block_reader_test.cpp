@@ -41,22 +41,9 @@ class BlockReaderTest : public test::RepoTestBase {
   Pack write_pack(std::size_t frames, std::size_t blocks_per_frame, std::uint32_t seed) {
     Pack p;
     p.id = new_pack_id();
-    PackWriter w(store_, key_, p.id, kBlock);
-    for (std::size_t f = 0; f < frames; ++f) {
-      std::vector<BlockId> ids;
-      Bytes data;
-      for (std::size_t b = 0; b < blocks_per_frame; ++b) {
-        Bytes block = random_data(kBlock, seed++);
-        ids.push_back(codec_.id_of(block));
-        data.insert(data.end(), block.begin(), block.end());
-        p.blocks.push_back(std::move(block));
-      }
-      std::vector<BlockRef> refs;
-      for (const PackEntry& e : w.add_frame(codec_, ids, data))
-        refs.push_back({e.id, 0, e.offset, e.length, e.index});
-      p.frames.push_back(std::move(refs));
-    }
-    w.commit();
+    auto written = test::write_random_pack(store_, key_, codec_, p.id, 0, frames, blocks_per_frame, seed, kBlock);
+    p.frames = std::move(written.frames);
+    p.blocks = std::move(written.blocks);
     return p;
   }
 
@@ -76,18 +63,15 @@ class BlockReaderTest : public test::RepoTestBase {
   }
 
   // A manifest holding one file whose blocks are refs (pack numbers: the order packs are given).
+  // The reader checks blocks against the ids its caller hands it (a manifest's own since version
+  // 4 come from the trailers, repo/trailer_ids.h): refs' ids, so that a test can name a wrong one.
   void write_manifest(const std::vector<const Pack*>& packs, std::vector<BlockRef> refs) {
-    ManifestWriter m(store_, std::string(kSnapshot), key_, kBlock);
-    for (const Pack* p : packs) m.declare_pack(p->id);
-    FileEntry f;
-    f.path = std::string(kFile);
-    f.size_bytes = refs.size() * kBlock;
-    f.block_count = refs.size();
-    f.sha256 = std::string(64, '0');
-    m.add(f, refs);
-    m.commit();
+    std::vector<std::string> ids;
+    for (const Pack* p : packs) ids.push_back(p->id);
+    test::write_one_file_manifest(store_, key_, std::string(kSnapshot), ids, std::string(kFile), refs, kBlock);
     manifest_ = std::make_unique<ManifestIndex>(store_, std::string(kSnapshot), key_);
-    refs_ = manifest_->blocks(manifest_->entries().front());
+    refs_ = manifest_->locations(manifest_->entries().front());
+    for (std::size_t i = 0; i < refs_.size(); ++i) refs_[i].id = refs[i].id;
   }
   static BlockRef in_pack(BlockRef r, std::uint32_t pack_no) {
     r.pack = pack_no;

@@ -19,11 +19,12 @@ namespace {
 using test::error_of;
 
 constexpr std::uint32_t kBlockBytes = 8192;
-constexpr std::uint32_t kRefBytes = 32;  // one block reference in a 'B' record (manifest.h)
+constexpr std::uint32_t kRefBytes = 16;    // one block reference in a 'B' record (manifest.h)
+constexpr std::uint32_t kRefBytesV3 = 32;  // the same in version 3: the block id in front
 const std::string kSnapshot = "20260101T000000.000Z-0001";
 
-bool same_ref(const BlockRef& a, const BlockRef& b) {
-  return a.id == b.id && a.pack == b.pack && a.offset == b.offset && a.length == b.length && a.index == b.index;
+bool same_place(const BlockRef& a, const BlockRef& b) {
+  return a.pack == b.pack && a.offset == b.offset && a.length == b.length && a.index == b.index;
 }
 
 // A block ref that differs for every (seed, k): pack k % 3, index (k / 2) % 16 in its frame (every
@@ -79,7 +80,9 @@ void put_u32(Bytes& b, std::uint32_t v) {
 }
 
 // Writes manifest records by hand, sealed with the real key, for the damage a reader must refuse
-// though the stream itself is authentic (a buggy or hostile writer holding the key).
+// though the stream itself is authentic (a buggy or hostile writer holding the key). It writes
+// version 3 (ids in the references), which readers still accept and whose records are the same
+// but for the width of a reference.
 class RecordWriter {
  public:
   RecordWriter(storage::Storage& store, const MasterKey& key, const std::string& snapshot_id)
@@ -223,16 +226,16 @@ TEST_F(ManifestTest, ConcurrentWritersAndEveryKindOfEntryReadBack) {
     EXPECT_EQ(e->file.sha256, x.entry.sha256);
     EXPECT_EQ(e->file.link_target, x.entry.link_target);
     EXPECT_EQ(e->file.block_count, x.refs.size());
-    auto refs = index.blocks(*e);
+    auto refs = index.locations(*e);
     ASSERT_EQ(refs.size(), x.refs.size());
     for (std::size_t k = 0; k < refs.size(); ++k) {
-      if (!same_ref(refs[k], x.refs[k])) {
+      if (!same_place(refs[k], x.refs[k]) || refs[k].id != BlockId{}) {
         ADD_FAILURE() << "block " << k << " differs";
         break;
       }
     }
   }
-  auto zeros = index.blocks(*index.find("global/all_zero"));
+  auto zeros = index.blocks(*index.find("global/all_zero"));  // no trailer needed for zero blocks
   ASSERT_EQ(zeros.size(), 3u);
   for (const auto& r : zeros) EXPECT_TRUE(r.is_zero());
   EXPECT_EQ(index.find("base/16384/999"), nullptr);
@@ -242,15 +245,17 @@ TEST_F(ManifestTest, ConcurrentWritersAndEveryKindOfEntryReadBack) {
   // Slices of the big file, across the boundary between its two block records and past its end.
   const ManifestIndex::Entry* e = index.find("base/1/big");
   ASSERT_NE(e, nullptr);
-  auto across = index.blocks(*e, 65530, 10);
+  auto across = index.locations(*e, 65530, 10);
   ASSERT_EQ(across.size(), 10u);
-  for (std::size_t k = 0; k < across.size(); ++k) EXPECT_TRUE(same_ref(across[k], big.refs[65530 + k])) << k;
-  auto last = index.blocks(*e, kBigBlocks - 5, 100);
+  for (std::size_t k = 0; k < across.size(); ++k) EXPECT_TRUE(same_place(across[k], big.refs[65530 + k])) << k;
+  auto last = index.locations(*e, kBigBlocks - 5, 100);
   ASSERT_EQ(last.size(), 5u);
-  EXPECT_TRUE(same_ref(last[4], big.refs.back()));
-  EXPECT_TRUE(index.blocks(*e, kBigBlocks, 1).empty());
+  EXPECT_TRUE(same_place(last[4], big.refs.back()));
+  EXPECT_TRUE(index.locations(*e, kBigBlocks, 1).empty());
   EXPECT_TRUE(index.blocks(*e, kBigBlocks + 1, 1).empty());
   EXPECT_TRUE(index.blocks(*e, 0, 0).empty());
+  EXPECT_EQ(index.version(), 4);
+  EXPECT_EQ(index.trailers_read(), 0u);  // no pack of this test exists: none was needed
   EXPECT_TRUE(index.blocks(*index.find("global/empty")).empty());
   EXPECT_TRUE(index.blocks(*index.find("global/empty"), 0, 10).empty());
 }
@@ -290,11 +295,11 @@ TEST_F(ManifestTest, BigFileBlocksAreSplitIntoRecordsOf65536) {
   EXPECT_EQ(lengths[6], 4464u * kRefBytes);
   ASSERT_EQ(first_refs.size(), 65536u * kRefBytes);
 
-  // Each ref laid out as manifest.h documents: id | pack | offset | length | index | reserved 0.
+  // Each ref laid out as manifest.h documents: pack | offset | length | index | reserved 0, no id.
   for (std::uint64_t k : {std::uint64_t{0}, std::uint64_t{3}, std::uint64_t{30}}) {
     SCOPED_TRACE("ref " + std::to_string(k));
     const BlockRef& r = refs[k];
-    Bytes expected(r.id.begin(), r.id.end());
+    Bytes expected;
     put_u32(expected, r.pack);
     put_u32(expected, r.offset);
     put_u32(expected, r.length);
@@ -310,6 +315,7 @@ TEST_F(ManifestTest, BigFileBlocksAreSplitIntoRecordsOf65536) {
   EXPECT_EQ(refs[30].index, 15u);
 }
 
+// Version 3 manifests, written before ids moved to the trailers alone, are read with their ids.
 TEST_F(ManifestTest, RefsUpToTheLastFrameIndexAreAccepted) {
   {
     RecordWriter r(store_, key_, kSnapshot);
@@ -321,9 +327,11 @@ TEST_F(ManifestTest, RefsUpToTheLastFrameIndexAreAccepted) {
     r.commit();
   }
   ManifestIndex index(store_, kSnapshot, key_);
+  EXPECT_EQ(index.version(), 3);
   const ManifestIndex::Entry* e = index.find("base/1");
   ASSERT_NE(e, nullptr);
   auto refs = index.blocks(*e);
+  EXPECT_EQ(index.trailers_read(), 0u);
   ASSERT_EQ(refs.size(), 3u);
   for (std::size_t k = 0; k < refs.size(); ++k) {
     SCOPED_TRACE(k);
@@ -441,21 +449,21 @@ TEST_F(ManifestTest, AuthenticButMalformedRecordsAreRefused) {
          r.json('H', {{"format", "pgdr-snapshot"}, {"version", 3}, {"snapshot", kSnapshot}, {"block_size", 8192}});
        },
        "not a manifest"},
-      {"version 4",
+      {"version 5",
        [](RecordWriter& r) {
-         r.json('H', {{"format", "pgdr-manifest"}, {"version", 4}, {"snapshot", kSnapshot}, {"block_size", 8192}});
+         r.json('H', {{"format", "pgdr-manifest"}, {"version", 5}, {"snapshot", kSnapshot}, {"block_size", 8192}});
        },
-       "manifest version 4, this pgdr reads version 3"},
+       "manifest version 5, this pgdr reads versions 3 to 4"},
       {"version 2 (32-byte ids, development builds only)",
        [](RecordWriter& r) {
          r.json('H', {{"format", "pgdr-manifest"}, {"version", 2}, {"snapshot", kSnapshot}, {"block_size", 8192}});
        },
-       "manifest version 2, this pgdr reads version 3"},
+       "manifest version 2, this pgdr reads versions 3 to 4"},
       {"version 0",
        [](RecordWriter& r) {
          r.json('H', {{"format", "pgdr-manifest"}, {"version", 0}, {"snapshot", kSnapshot}, {"block_size", 8192}});
        },
-       "manifest version 0, this pgdr reads version 3"},
+       "manifest version 0, this pgdr reads versions 3 to 4"},
       {"another snapshot", [](RecordWriter& r) { r.header("20250101T000000.000Z-ffff"); r.end(0, 0); },
        "manifest belongs to another snapshot"},
       {"block size",
@@ -486,7 +494,14 @@ TEST_F(ManifestTest, AuthenticButMalformedRecordsAreRefused) {
        [](RecordWriter& r) {
          r.header();
          r.file("base/1", 8192, 1);
-         r.record('B', Bytes(kRefBytes + 1, 0));
+         r.record('B', Bytes(kRefBytesV3 + 1, 0));
+       },
+       "block record out of place"},
+      {"version 4 block record of odd length",
+       [](RecordWriter& r) {
+         r.json('H', {{"format", "pgdr-manifest"}, {"version", 4}, {"snapshot", kSnapshot}, {"block_size", 8192}});
+         r.file("base/1", 8192, 1);
+         r.record('B', Bytes(kRefBytes - 1, 0));
        },
        "block record out of place"},
       {"undeclared pack",
@@ -562,7 +577,7 @@ TEST_F(ManifestTest, AManifestOfAnotherVersionSaysWhatToDo) {
   // An older version came from a development build: the DBA needs to know it is not damage.
   for (auto [version, hint] : {std::pair{2, "written by a development build of another format"},
                                std::pair{1, "written by a development build of another format"},
-                               std::pair{4, "written by a newer pgdr"}}) {
+                               std::pair{5, "written by a newer pgdr"}}) {
     SCOPED_TRACE(version);
     {
       RecordWriter r(store_, key_, kSnapshot);
@@ -572,7 +587,7 @@ TEST_F(ManifestTest, AManifestOfAnotherVersionSaysWhatToDo) {
     }
     Error e = error_of([&] { ManifestIndex index(store_, kSnapshot, key_); });
     EXPECT_EQ(std::string(e.what()),
-              corrupt("manifest version " + std::to_string(version) + ", this pgdr reads version 3"));
+              corrupt("manifest version " + std::to_string(version) + ", this pgdr reads versions 3 to 4"));
     EXPECT_NE(e.hint().find(hint), std::string::npos) << e.hint();
   }
 }

@@ -20,6 +20,8 @@
 #include "io/kdf.h"
 #include "repo/format.h"
 #include "repo/keys.h"
+#include "repo/manifest.h"
+#include "repo/pack.h"
 #include "repo/repository.h"
 #include "storage/posix/posix_storage.h"
 
@@ -78,6 +80,56 @@ inline Bytes concat(const std::vector<Bytes>& blocks) {
   Bytes out;
   for (const auto& b : blocks) out.insert(out.end(), b.begin(), b.end());
   return out;
+}
+
+// A pack of `frames` frames of per_frame random blocks (they do not compress, so frame lengths
+// are predictable), committed under pack_id: each frame's refs (pack number pack_no, ids of the
+// blocks' content) and every block, frame after frame.
+struct RandomPack {
+  std::vector<std::vector<BlockRef>> frames;
+  std::vector<Bytes> blocks;
+  std::vector<BlockRef> refs() const {
+    std::vector<BlockRef> out;
+    for (const auto& f : frames) out.insert(out.end(), f.begin(), f.end());
+    return out;
+  }
+};
+inline RandomPack write_random_pack(storage::Storage& store, const MasterKey& key, BlockCodec& codec,
+                                    const std::string& pack_id, std::uint32_t pack_no, std::size_t frames,
+                                    std::size_t per_frame, std::uint32_t seed, std::uint32_t block_bytes = 8192) {
+  RandomPack p;
+  PackWriter w(store, key, pack_id, block_bytes);
+  for (std::size_t f = 0; f < frames; ++f) {
+    std::vector<BlockId> ids;
+    Bytes data;
+    for (std::size_t b = 0; b < per_frame; ++b) {
+      Bytes block = random_data(block_bytes, seed++);
+      ids.push_back(codec.id_of(block));
+      data.insert(data.end(), block.begin(), block.end());
+      p.blocks.push_back(std::move(block));
+    }
+    std::vector<BlockRef> refs;
+    for (const PackEntry& e : w.add_frame(codec, ids, data)) refs.push_back({e.id, pack_no, e.offset, e.length, e.index});
+    p.frames.push_back(std::move(refs));
+  }
+  w.commit();
+  return p;
+}
+
+// The manifest of snapshot_id: the packs declared in order, then one file at path whose blocks
+// are refs (its digest a placeholder).
+inline void write_one_file_manifest(storage::Storage& store, const MasterKey& key, const std::string& snapshot_id,
+                                    const std::vector<std::string>& packs, const std::string& path,
+                                    const std::vector<BlockRef>& refs, std::uint32_t block_bytes = 8192) {
+  ManifestWriter m(store, snapshot_id, key, block_bytes);
+  for (const auto& p : packs) m.declare_pack(p);
+  FileEntry f;
+  f.path = path;
+  f.size_bytes = refs.size() * block_bytes;
+  f.block_count = refs.size();
+  f.sha256 = std::string(64, '0');
+  m.add(f, refs);
+  m.commit();
 }
 
 class RepoTestBase : public ::testing::Test {

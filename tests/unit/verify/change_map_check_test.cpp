@@ -27,23 +27,35 @@ pg::RelationFork main_fork(std::uint32_t rel) { return {{pg::kDefaultTablespaceO
 // A file's blocks by content tag: 0 is an all-zero block, any other tag a block of that content.
 using Blocks = std::vector<int>;
 
-repo::BlockRef ref(int tag) {
-  repo::BlockRef r;
-  if (tag == 0) return r;
-  r.id.fill(0);
-  r.id[0] = static_cast<std::uint8_t>(tag);
-  r.id[1] = static_cast<std::uint8_t>(tag >> 8);
-  r.id[2] = static_cast<std::uint8_t>(tag >> 16);
-  r.pack = 0;
-  r.length = 100;
-  return r;
+// The content of a block of tag (not 0): the same in every pack, so its id is too.
+Bytes tagged_block(int tag) {
+  Bytes b(kBlock, 0);
+  b[0] = static_cast<std::uint8_t>(tag);
+  b[1] = static_cast<std::uint8_t>(tag >> 8);
+  b[2] = static_cast<std::uint8_t>(tag >> 16);
+  b[3] = 1;
+  return b;
 }
 
 class ChangeMapCheckTest : public repo::test::OpenRepoTestBase {
  protected:
+  // The manifest of snapshot id, its blocks in a pack of its own holding each tag's block once
+  // (a manifest's block ids are in its packs' trailers).
   void write_manifest(const std::string& id, const std::map<std::string, Blocks>& files) {
+    repo::BlockCodec codec(repo().key(), io::Codec::none, 0);
+    const std::string pack_id = repo::new_pack_id();
+    repo::PackWriter pack(store_, repo().key(), pack_id, kBlock);
+    std::map<int, repo::BlockRef> placed;
+    for (const auto& [path, tags] : files)
+      for (int t : tags) {
+        if (t == 0 || placed.count(t)) continue;
+        const Bytes b = tagged_block(t);
+        const repo::PackEntry e = pack.add_frame(codec, {codec.id_of(b)}, b).front();
+        placed[t] = repo::BlockRef{e.id, 0, e.offset, e.length, e.index};
+      }
+    pack.commit();
     repo::ManifestWriter w(store_, id, repo().key(), kBlock);
-    w.declare_pack(repo::new_pack_id());
+    w.declare_pack(pack_id);
     for (const auto& [path, tags] : files) {
       repo::FileEntry e;
       e.path = path;
@@ -51,7 +63,7 @@ class ChangeMapCheckTest : public repo::test::OpenRepoTestBase {
       e.sha256 = std::string(64, 'a');
       e.block_count = tags.size();
       std::vector<repo::BlockRef> refs;
-      for (int t : tags) refs.push_back(ref(t));
+      for (int t : tags) refs.push_back(t == 0 ? repo::BlockRef{} : placed.at(t));
       w.add(e, refs);
     }
     w.commit();
