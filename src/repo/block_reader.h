@@ -44,6 +44,8 @@ struct BlockRead {
   std::span<const BlockRef> refs;           // blocks first_block, first_block + 1, ... of the file
   std::uint64_t bytes = 0;                  // of the blocks together: the file's last block may be short
   const std::vector<bool>* skip = nullptr;  // refs not to read (already in hand); none when null
+  bool ids_known = true;  // false: the refs carry no ids (their pack's trailer is damaged), so the
+                          // blocks are read and hashed but not checked; the caller proves them
   std::uint64_t first_block = 0;            // for messages
   std::string_view file;                    // the file's path, for messages
   std::string_view snapshot;                // the snapshot's id, for messages

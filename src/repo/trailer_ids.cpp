@@ -29,12 +29,14 @@ const TrailerIds::Pack& TrailerIds::pack(std::uint32_t number) {
     if (it != kept_.begin()) kept_.splice(kept_.begin(), kept_, it);
     return kept_.front();
   }
+  if (auto bad = damaged_.find(number); bad != damaged_.end()) throw bad->second;
   const std::string& pack_id = pack_id_(number);
   PackTrailer t;
   try {
     t = read_pack_trailer(store_, key_, pack_id);
   } catch (const CorruptPack& e) {
-    throw CorruptPack(pack_id, where_, e.detail());
+    // Kept: a restore that reads such a pack's frames without ids asks again for every slice.
+    throw damaged_.emplace(number, CorruptPack(pack_id, where_, e.detail())).first->second;
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::not_found) throw;
     throw Error(ErrorKind::not_found, "missing pack " + pack_object(pack_id) + " in " + where_);

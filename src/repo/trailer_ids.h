@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <map>
 #include <mutex>
 #include <span>
 #include <string>
@@ -23,6 +24,7 @@
 
 #include "repo/block_codec.h"
 #include "repo/keys.h"
+#include "repo/pack.h"
 #include "storage/storage.h"
 
 namespace pgdr::repo {
@@ -77,6 +79,7 @@ class TrailerIds {
   std::size_t budget_;
   mutable std::mutex mu_;
   std::list<Pack> kept_;  // most recently used first
+  std::map<std::uint32_t, CorruptPack> damaged_;  // packs whose trailer failed its checks
   std::size_t kept_bytes_ = 0;
   std::uint64_t reads_ = 0;
 };

@@ -86,6 +86,8 @@ struct SliceRead {
   std::span<repo::BlockId> ids;   // each block's id in the first repository's key, into the file's
   std::vector<bool> same;         // per block: already right on disk
   std::vector<bool> zero;         // per block: all zeros, stored nowhere
+  bool ids_known = true;          // false: a pack's trailer is damaged, the blocks were not
+                                  // checked one by one (their file's digest proves them)
 };
 
 class Restorer {
@@ -267,7 +269,7 @@ class Restorer {
       repo::BlockReader& from = reader(worker, k);
       try {
         const std::vector<BlockRef> refs = read_slice(src, from, *e, s);
-        if (k == 0)
+        if (k == 0 && s.ids_known)
           take_ids(refs, s);
         else
           digests_to_ids(reader(worker, 0), s);
@@ -277,10 +279,6 @@ class Restorer {
         if (!first_error) first_error = err;
         last_error = err;
         failed_object = from.object_in_hand();
-        // A pack whose trailer cannot be read fails before the reader reads it: one warning per
-        // pack all the same.
-        if (const auto* pack = dynamic_cast<const repo::CorruptPack*>(&err); failed_object.empty() && pack)
-          failed_object = pack->object();
         failed_source = k;
       }
     }
@@ -295,7 +293,17 @@ class Restorer {
                                    SliceRead& s) {
     const auto& f = entry.file;
     const std::uint64_t block = index_.block_bytes();
-    std::vector<BlockRef> refs = src.index->blocks(entry, s.first, s.count);
+    std::vector<BlockRef> refs;
+    s.ids_known = true;
+    try {
+      refs = src.index->blocks(entry, s.first, s.count);
+    } catch (const repo::CorruptPack& e) {
+      // The ids are in the trailer, the blocks in the frames: an intact frame still restores,
+      // and the file's digest, over the ids of what was read, proves it.
+      warn_unnamed(src, e);
+      refs = src.index->locations(entry, s.first, s.count);
+      s.ids_known = false;
+    }
     if (refs.size() != s.count)
       throw Error(ErrorKind::corrupt, "manifest of snapshot " + info_.id + " in " + src.repo->describe() + " lists " +
                                           std::to_string(refs.size()) + " blocks of " + f.path + " from block " +
@@ -303,7 +311,7 @@ class Restorer {
     s.same.assign(s.count, false);
     s.zero.assign(s.count, false);
     for (std::size_t i = 0; i < s.count; ++i) s.zero[i] = refs[i].is_zero();
-    if (s.local) {
+    if (s.local && s.ids_known) {
       for (std::size_t i = 0; i < s.count; ++i) {
         std::uint64_t off = i * block, len = std::min<std::uint64_t>(block, s.bytes - off);
         if (off + len > s.local_got) break;
@@ -318,6 +326,7 @@ class Restorer {
     read.refs = refs;
     read.bytes = s.bytes;
     read.skip = &s.same;
+    read.ids_known = s.ids_known;
     read.first_block = s.first;
     read.file = f.path;
     read.snapshot = info_.id;
@@ -363,6 +372,15 @@ class Restorer {
   static void digests_to_ids(repo::BlockReader& first, SliceRead& s) {
     for (std::uint64_t i = 0; i < s.count; ++i)
       s.ids[i] = s.zero[i] ? repo::BlockId{} : first.codec().id_of_digest(s.digests[i]);
+  }
+
+  void warn_unnamed(const SnapshotSource& src, const repo::CorruptPack& why) {
+    {
+      std::lock_guard lock(mu_);
+      if (!unnamed_warned_.insert(why.what()).second) return;
+    }
+    log_warning(std::string(why.what()) + ": its blocks are restored without their ids, each file that uses it checked "
+                "against its SHA-256 as a whole; run pgdr verify on repository '" + src.repo->name() + "'");
   }
 
   void warn_fallback(std::size_t from, const std::string& object, const Error& why, std::size_t to) {
@@ -427,6 +445,7 @@ class Restorer {
   TargetDir target_dir_;
   const std::string& target_ = target_dir_.path();
   std::set<std::pair<std::size_t, std::string>> warned_;  // (source, object) already reported
+  std::set<std::string> unnamed_warned_;                  // damaged trailers already reported
   std::vector<std::string> to_sync_;
   Progress* progress_ = nullptr;
   RestoreResult result_;

@@ -339,6 +339,22 @@ TEST_F(BlockReaderTest, ABlockWhoseContentIsNotItsIdIsRefused) {
   EXPECT_EQ(reader.object_in_hand(), pack_object(a.id));
 }
 
+TEST_F(BlockReaderTest, WithoutIdsABlockIsReadAndHashedButNotChecked) {
+  // Restore reads the blocks of a pack whose trailer is damaged without their ids and proves
+  // them by their file's digest: the reader hands back the content and its SHA-256.
+  Pack a = write_mislabelled_pack();
+  write_manifest({&a}, {BlockRef{}, a.frames[0][0]});
+  BlockReader reader(store_, key_, where());
+  BlockRead read = request();
+  read.ids_known = false;
+  Bytes out(2 * kBlock);
+  std::vector<io::Digest> digests(2);
+  reader.read_blocks(read, out.data(), digests);
+  EXPECT_EQ(Bytes(out.begin() + kBlock, out.end()), a.blocks[0]);
+  EXPECT_EQ(digests[1], io::Sha256::of(a.blocks[0]));
+  EXPECT_EQ(Bytes(out.begin(), out.begin() + kBlock), Bytes(kBlock, 0));
+}
+
 TEST_F(BlockReaderTest, AuthenticationAloneDoesNotProveABlocksContentIsItsId) {
   // What verify leaves to the run that first proved a pack: a frame sealed (with the key) around
   // content that is not its id authenticates, and only decoding it finds that.

@@ -150,6 +150,10 @@ TEST_F(TrailerIdsTest, AMissingOrDamagedPackIsNamed) {
   EXPECT_EQ(err.kind(), ErrorKind::corrupt);
   EXPECT_TRUE(test::contains(err.what(), "corrupt pack " + pack_object(p0))) << err.what();
   EXPECT_TRUE(test::contains(err.what(), "trailer fails authentication")) << err.what();
+  // Asked again (a restore asks for every slice), the same error, without reading the pack again.
+  cut(pack_object(p0), 0);
+  Error again = error_of([&] { index.blocks(index.entries().front(), 0, 1); });
+  EXPECT_EQ(std::string(again.what()), std::string(err.what()));
 }
 
 }  // namespace
