@@ -24,7 +24,6 @@ void BlockSink::begin(const std::string& path, std::uint64_t first_block, std::u
     // The ids are in the packs' trailers: one that cannot be read leaves nothing to compare with.
     if (e.kind() != ErrorKind::not_found && e.kind() != ErrorKind::corrupt) throw;
     t_.previous_unreadable(e);
-    prev_refs_.clear();
     previous_known_ = false;
   }
 }
