@@ -14,6 +14,7 @@
 #include "backup/wal_place.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/progress.h"
 #include "core/time_format.h"
 #include "pg/connection.h"
@@ -260,6 +261,10 @@ BackupResult run_backup(const ClusterConfig& cluster, const std::vector<repo::Re
     ri.unread_blocks = t->kept_blocks;
     ri.packs = t->packs;
     ri.stored_bytes = t->pack_bytes + ri.manifest_bytes;
+    if (t->frames_harder > 0)
+      log_debug(t->repo->describe() + ": " + std::to_string(t->frames_harder) + " of " + std::to_string(t->frames) +
+                " frames compressed at level " + std::to_string(repo::kHarderLevel) + " (the frame before compressed less than " +
+                std::to_string(options.compress_harder_below) + ":1)");
     result.per_repo.push_back(std::move(ri));
   }
   // Last: the info object makes the snapshot exist, one repository after the other.

@@ -22,6 +22,7 @@ struct BackupOptions {
   int process_max = 2;
   std::string compress = "zstd";
   int compress_level = 2;
+  int compress_harder_below = 5;  // ratio; 0 off (repo/block_codec.h, kHarderLevel)
   int checksum_page_warn_max = 20;
   bool fast_checkpoint = true;
   // How long to wait for a running `pgdr expire` to release the repository ([retention] lock_wait).

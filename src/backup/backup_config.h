@@ -13,6 +13,8 @@ struct BackupConfig {
   int process_max = 2;  // parallel file readers
   std::string compress = "zstd";
   int compress_level = 2;
+  // Frames of data that compresses less than this to 1 are compressed at level 6; 0 never.
+  int compress_harder_below = 5;
   int checksum_page_warn_max = 20;  // page checksum failures printed before summarising
   // A snapshot reads every byte (instead of only what a change map names) when the newest one that
   // did is this old; 0 never forces one.

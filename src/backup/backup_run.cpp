@@ -34,7 +34,8 @@ class BackupRun::Worker {
  public:
   explicit Worker(BackupRun& run) : run_(run), buf_(kReadChunkBytes) {
     for (auto& t : run.targets_)
-      sinks_.push_back(std::make_unique<BlockSink>(*t, run.codec_, run.opt_.compress_level, run.block_bytes_));
+      sinks_.push_back(std::make_unique<BlockSink>(*t, run.codec_, run.opt_.compress_level,
+                                                  run.opt_.compress_harder_below, run.block_bytes_));
   }
 
   void file(const SourceFile& f) {

@@ -53,6 +53,7 @@ struct Target {
   std::unordered_map<std::string, std::uint32_t> pack_numbers;
   std::vector<std::string> packs;
   std::atomic<std::uint64_t> new_blocks{0}, reused_blocks{0}, kept_blocks{0}, pack_bytes{0};
+  std::atomic<std::uint64_t> frames{0}, frames_harder{0};  // sealed, and of them compressed harder
 
   // The manifest number of pack_id, declaring it on first use. Orphan packs adopted this way join
   // the snapshot's own pack list, so they are no longer orphans.

@@ -8,8 +8,9 @@ namespace pgdr::backup {
 using repo::BlockId;
 using repo::BlockRef;
 
-BlockSink::BlockSink(Target& target, io::Codec codec, int compress_level, std::uint32_t block_bytes)
-    : t_(target), codec_(target.repo->key(), codec, compress_level), block_bytes_(block_bytes) {}
+BlockSink::BlockSink(Target& target, io::Codec codec, int compress_level, int compress_harder_below,
+                     std::uint32_t block_bytes)
+    : t_(target), codec_(target.repo->key(), codec, compress_level, compress_harder_below), block_bytes_(block_bytes) {}
 
 void BlockSink::begin(const std::string& path, std::uint64_t first_block, std::uint64_t blocks) {
   refs_.clear();
@@ -94,7 +95,10 @@ void BlockSink::add_file(const repo::FileEntry& entry, const std::vector<BlockRe
 void BlockSink::flush_frame() {
   if (frame_ids_.empty()) return;
   if (!pack_) open_pack();
+  const std::uint64_t harder_before = codec_.frames_harder();
   auto entries = pack_->add_frame(codec_, frame_ids_, frame_view_.empty() ? ByteView(frame_data_) : frame_view_);
+  ++t_.frames;
+  t_.frames_harder += codec_.frames_harder() - harder_before;
   for (std::size_t i = 0; i < entries.size(); ++i)
     refs_[frame_slots_[i]] = BlockRef{entries[i].id, pack_no_, entries[i].offset, entries[i].length, entries[i].index};
   t_.new_blocks += entries.size();

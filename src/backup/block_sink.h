@@ -25,7 +25,7 @@ namespace pgdr::backup {
 
 class BlockSink {
  public:
-  BlockSink(Target& target, io::Codec codec, int compress_level, std::uint32_t block_bytes);
+  BlockSink(Target& target, io::Codec codec, int compress_level, int compress_harder_below, std::uint32_t block_bytes);
 
   // Begins the file at path, or blocks [first_block, first_block + blocks) of it: the previous
   // snapshot's references to the same blocks are what this one may reuse.

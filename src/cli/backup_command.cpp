@@ -40,6 +40,7 @@ void add_backup_command(CLI::App& app, Context& ctx, CommandBody& body) {
       opt.process_max = process_max.value_or(cfg.backup.process_max);
       opt.compress = cfg.backup.compress;
       opt.compress_level = cfg.backup.compress_level;
+      opt.compress_harder_below = cfg.backup.compress_harder_below;
       opt.checksum_page_warn_max = cfg.backup.checksum_page_warn_max;
       opt.expire_wait = cfg.retention.lock_wait;
       opt.full_read = full_read;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "core/error.h"
 
@@ -72,7 +73,15 @@ Compressor::Compressor(Codec codec, int level, Tuning tuning) : impl_(std::make_
       // "Lazy matching"). A libzstd that does not know the parameter keeps its default: only speed
       // differs.
       ZSTD_CCtx_setParameter(impl_->zstd.get(), ZSTD_c_useRowMatchFinder, ZSTD_ps_disable);
-      if (tuning == Tuning::pages) {
+      if (tuning == Tuning::pages_lazy) {
+        constexpr int kFrameTableLog = 16;  // 64 Ki entries: one per 8 bytes of a 512 KiB frame
+        constexpr int kSearchLog = 1;
+        for (auto [param, value] : {std::pair{ZSTD_c_hashLog, kFrameTableLog}, std::pair{ZSTD_c_chainLog, kFrameTableLog},
+                                    std::pair{ZSTD_c_searchLog, kSearchLog}})
+          if (ZSTD_isError(ZSTD_CCtx_setParameter(impl_->zstd.get(), param, value)))
+            throw Error(ErrorKind::internal, "zstd refused the match finder's settings for frames");
+      }
+      if (tuning == Tuning::pages || tuning == Tuning::pages_lazy) {
         constexpr unsigned kPageMinMatch = 5;
         constexpr unsigned long long kLargeInput = 512 * 1024;
         if (ZSTD_getCParams(level, kLargeInput, 0).minMatch > kPageMinMatch &&

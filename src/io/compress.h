@@ -23,8 +23,12 @@ class Compressor {
   // up to 128 KiB they look for 5. On PostgreSQL pages (the realistic data set) in frames of
   // 512 KiB, 5 stores 3 % less at level 2, 5 % at level 1 and 8 % at level -1, at the same speed
   // (bench/README.md, "Frames of 64 blocks"). `pages` asks for 5 wherever the level would ask for
-  // more; other settings are the level's own.
-  enum class Tuning { zstd_defaults, pages };
+  // more; other settings are the level's own. `pages_lazy` (for level 6, lazy matching) sizes the
+  // match finder's tables for one frame instead of the level's whole window and tries two
+  // candidates per position instead of eight: zstd sets its tables up for every input, so every
+  // frame paid for tables sized for more than it holds. On the realistic data set it stores 1.4 % more than
+  // the level's own settings in three quarters of the time (bench/README.md, "Harder where it pays").
+  enum class Tuning { zstd_defaults, pages, pages_lazy };
 
   // level: zstd 1..19 (negative for the fast modes), lz4 ignored (fast mode).
   Compressor(Codec codec, int level, Tuning tuning = Tuning::zstd_defaults);

@@ -31,8 +31,13 @@ void frame_aad(FramePlace place, Bytes& out) {
   put_u32le(out, place.offset);
 }
 
-BlockCodec::BlockCodec(const MasterKey& key, io::Codec codec, int level)
-    : hmac_(key.id_key().view()), hmac_lanes_(key.id_key().view()), aead_(key.data_key().view()), compressor_(codec, level, io::Compressor::Tuning::pages) {}
+BlockCodec::BlockCodec(const MasterKey& key, io::Codec codec, int level, int harder_below)
+    : hmac_(key.id_key().view()), hmac_lanes_(key.id_key().view()), aead_(key.data_key().view()), compressor_(codec, level, io::Compressor::Tuning::pages) {
+  if (codec == io::Codec::zstd && harder_below > 0 && level < kHarderLevel) {
+    harder_.emplace(codec, kHarderLevel, io::Compressor::Tuning::pages_lazy);
+    harder_below_ = static_cast<std::size_t>(harder_below);
+  }
+}
 
 BlockId BlockCodec::id_of_digest(const io::Digest& digest) {
   const io::Digest mac = hmac_.of(digest);
@@ -54,7 +59,14 @@ void BlockCodec::seal_frame(std::size_t count, ByteView data, FramePlace place, 
   plain_.push_back(static_cast<std::uint8_t>(compressor_.codec()));
   plain_.push_back(static_cast<std::uint8_t>(count));
   put_u32le(plain_, static_cast<std::uint32_t>(data.size()));
-  if (compressor_.codec() == io::Codec::none || !compressor_.compress(data, plain_)) {
+  io::Compressor& compressor = next_harder_ ? *harder_ : compressor_;
+  frames_harder_ += next_harder_ ? 1 : 0;
+  ++frames_sealed_;
+  const bool compressed = compressor.codec() != io::Codec::none && compressor.compress(data, plain_);
+  // A frame that did not compress at all holds data no search would shrink (already compressed
+  // values, say): the next one is not worth the harder search either.
+  next_harder_ = harder_ && compressed && data.size() < harder_below_ * (plain_.size() - kHead);
+  if (!compressed) {
     plain_.resize(kHead);
     plain_[0] = static_cast<std::uint8_t>(io::Codec::none);
     plain_.insert(plain_.end(), data.begin(), data.end());

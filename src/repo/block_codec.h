@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -54,9 +55,19 @@ struct FrameShape {
 // The AAD of a frame at place.
 void frame_aad(FramePlace place, Bytes& out);
 
+// Frames that compress badly are where a slower search saves the most bytes for its CPU: lazy
+// matching (zstd level 6) stores 3 to 4 % less than level 2 on table and index pages that
+// compress 3:1, at about 2.5 times the compression time. Pages that compress 20:1 gain little
+// in bytes for the same time. So frames of data that compresses less than harder_below to 1 are
+// compressed at kHarderLevel; a file's frames are alike, so the frame sealed before tells.
+inline constexpr int kHarderLevel = 6;
+
 class BlockCodec {
  public:
-  BlockCodec(const MasterKey& key, io::Codec codec, int level);
+  // harder_below: compress a frame at kHarderLevel when the one sealed before it compressed less
+  // than harder_below to 1 (and at all); 0 never does, nor does a zstd level of kHarderLevel or
+  // more, nor another codec.
+  BlockCodec(const MasterKey& key, io::Codec codec, int level, int harder_below = 0);
 
   io::Digest digest_of(ByteView plaintext) { return sha_.of(plaintext); }
   BlockId id_of_digest(const io::Digest& digest);
@@ -68,6 +79,9 @@ class BlockCodec {
   // Appends the frame, sealed for place, holding count blocks whose plaintexts are concatenated
   // in data.
   void seal_frame(std::size_t count, ByteView data, FramePlace place, Bytes& out);
+  // Frames sealed so far, and of them compressed at kHarderLevel.
+  std::uint64_t frames_sealed() const { return frames_sealed_; }
+  std::uint64_t frames_harder() const { return frames_harder_; }
   // Opens the frame found at place: appends its plaintext (the blocks, concatenated) to out.
   // Throws Error(corrupt) "frame: <why>" (a frame moved from elsewhere fails authentication).
   FrameShape open_frame(ByteView sealed, FramePlace place, Bytes& out);
@@ -90,6 +104,11 @@ class BlockCodec {
   std::vector<io::Digest> macs_;
   io::Aead aead_;
   io::Compressor compressor_;
+  std::optional<io::Compressor> harder_;
+  std::size_t harder_below_ = 0;
+  bool next_harder_ = false;
+  std::uint64_t frames_sealed_ = 0;
+  std::uint64_t frames_harder_ = 0;
   io::Decompressor decompressor_;
   Bytes plain_;
   // Opens and checks a frame's header; the payload is a view into plain_.

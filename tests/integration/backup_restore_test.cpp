@@ -140,6 +140,59 @@ TEST_F(BackupRestoreTest, BigRelationReadInPiecesIsRecordedInFileOrder) {
   EXPECT_NE(v.out.find("none damaged"), std::string::npos) << v.out << v.err;
 }
 
+// Bytes the packs of the repository at dir hold.
+std::uint64_t pack_bytes(const std::string& dir) {
+  std::uint64_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir + "/packs"))
+    if (e.is_regular_file()) n += e.file_size();
+  return n;
+}
+
+// The number of frames `pgdr -v backup` says it compressed harder, or -1 when it says nothing.
+long frames_harder_logged(const std::string& err) {
+  const auto at = err.find(" frames compressed at level 6");
+  if (at == std::string::npos) return -1;
+  const auto of = err.rfind(" of ", at);
+  const auto start = err.rfind(": ", of);
+  return std::atol(err.c_str() + start + 2);
+}
+
+// Rows of a sales table compress about 3:1: the default settings compress their frames harder
+// (lazy matching), which stores less than the level asked for and restores the same content.
+TEST_F(BackupRestoreTest, DataThatCompressesBadlyIsCompressedHarderAndRestoresTheSame) {
+  cluster_->psql(
+      "CREATE TABLE sales (id int, customer text, amount numeric, sold date);"
+      "INSERT INTO sales SELECT g, (ARRAY['alice','bob','carol','dave','erin','frank','grace','heidi'])"
+      "[1 + abs(hashint4(g)) % 8] || ' ' || (ARRAY['north','south','east','west','central'])[1 + abs(hashint4(g + 1)) % 5],"
+      " (abs(hashint4(g + 2)) % 100000) / 100.0, date '2020-01-01' + abs(hashint4(g + 3)) % 2000"
+      " FROM generate_series(1, 300000) g;"
+      "CHECKPOINT;");
+  write_config("compress_harder_below = 0\n");
+  pgdr_ok({"init"});
+  auto fast = pgdr({"-v", "backup"});
+  ASSERT_EQ(fast.exit_code, 0) << fast.err;
+  EXPECT_EQ(frames_harder_logged(fast.err), -1) << "0 turns it off: " << fast.err;
+  const std::uint64_t fast_bytes = pack_bytes(repo_dir_);
+
+  std::filesystem::remove_all(repo_dir_);
+  write_config();
+  pgdr_ok({"init"});
+  auto harder = pgdr({"-v", "backup"});
+  ASSERT_EQ(harder.exit_code, 0) << harder.err;
+  EXPECT_GT(frames_harder_logged(harder.err), 10) << harder.err;
+  const std::uint64_t harder_bytes = pack_bytes(repo_dir_);
+  EXPECT_LT(harder_bytes, fast_bytes * 99 / 100) << "harder " << harder_bytes << ", at level 2 " << fast_bytes;
+
+  auto source = fingerprint(*cluster_);
+  std::string target = work_->file("restored-harder");
+  pgdr_ok({"restore", "--target-dir", target});
+  PgCluster restored(PgCluster::Adopt{target}, with_passphrase({}));
+  wait_recovered(restored);
+  EXPECT_EQ(fingerprint(restored), source);
+  auto v = pgdr({"verify", "--full"});
+  EXPECT_NE(v.out.find("PASS checksums"), std::string::npos) << v.out << v.err;
+}
+
 TEST_F(BackupRestoreTest, RepositoryFilesArePrivate) {
   pgdr_ok({"init"});
   backup();

@@ -32,7 +32,7 @@ class BlockSinkTest : public repo::test::OpenRepoTestBase {
   // refilled for each chunk, and filled with garbage once the sink is detached from it. An empty
   // block stands for a zero block.
   void write(const std::vector<Bytes>& blocks, const std::vector<std::size_t>& chunks) {
-    BlockSink sink(target_, io::Codec::zstd, 2, kDefaultBlockBytes);
+    BlockSink sink(target_, io::Codec::zstd, 2, harder_below_, kDefaultBlockBytes);
     sink.begin(kPath);
     Bytes buf;
     std::size_t next = 0;
@@ -98,6 +98,7 @@ class BlockSinkTest : public repo::test::OpenRepoTestBase {
   }
 
   Target target_;
+  int harder_below_ = 0;
 };
 
 // Frames of 16 blocks are built from views of the buffer while blocks come end to end; a chunk
@@ -128,6 +129,17 @@ TEST_F(BlockSinkTest, WholeFramesInOneChunkAreSealedFromTheBuffer) {
   auto blocks = distinct_blocks(64);
   write(blocks, {64});
   EXPECT_EQ(read_back(), expected(blocks));
+}
+
+// Blocks that compress badly: every frame after the first is compressed harder, counted for the
+// backup's report, and the file reads back the same.
+TEST_F(BlockSinkTest, FramesAfterOnesThatCompressedBadlyAreCompressedHarderAndCounted) {
+  auto blocks = distinct_blocks(3 * repo::kMaxFrameBlocks);
+  harder_below_ = 5;
+  write(blocks, {64, 64, 64});
+  EXPECT_EQ(read_back(), expected(blocks));
+  EXPECT_EQ(target_.frames.load(), 3u);
+  EXPECT_EQ(target_.frames_harder.load(), 2u);
 }
 
 }  // namespace
