@@ -26,8 +26,9 @@ class Compressor {
   // more; other settings are the level's own. `pages_lazy` (for level 6, lazy matching) sizes the
   // match finder's tables for one frame instead of the level's whole window and tries two
   // candidates per position instead of eight: zstd sets its tables up for every input, so every
-  // frame paid for tables sized for more than it holds. On the realistic data set it stores 1.4 % more than
-  // the level's own settings in three quarters of the time (bench/README.md, "Harder where it pays").
+  // frame paid for tables sized for more than it holds. On the realistic data set it stores
+  // 1.4 % more than the level's own settings in three quarters of the time (bench/README.md,
+  // "Harder where it pays").
   enum class Tuning { zstd_defaults, pages, pages_lazy };
 
   // level: zstd 1..19 (negative for the fast modes), lz4 ignored (fast mode).
