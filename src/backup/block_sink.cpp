@@ -95,10 +95,9 @@ void BlockSink::add_file(const repo::FileEntry& entry, const std::vector<BlockRe
 void BlockSink::flush_frame() {
   if (frame_ids_.empty()) return;
   if (!pack_) open_pack();
-  const std::uint64_t harder_before = codec_.frames_harder();
   auto entries = pack_->add_frame(codec_, frame_ids_, frame_view_.empty() ? ByteView(frame_data_) : frame_view_);
   ++t_.frames;
-  t_.frames_harder += codec_.frames_harder() - harder_before;
+  if (codec_.sealed_harder()) ++t_.frames_harder;
   for (std::size_t i = 0; i < entries.size(); ++i)
     refs_[frame_slots_[i]] = BlockRef{entries[i].id, pack_no_, entries[i].offset, entries[i].length, entries[i].index};
   t_.new_blocks += entries.size();

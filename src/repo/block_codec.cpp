@@ -59,9 +59,8 @@ void BlockCodec::seal_frame(std::size_t count, ByteView data, FramePlace place, 
   plain_.push_back(static_cast<std::uint8_t>(compressor_.codec()));
   plain_.push_back(static_cast<std::uint8_t>(count));
   put_u32le(plain_, static_cast<std::uint32_t>(data.size()));
-  io::Compressor& compressor = next_harder_ ? *harder_ : compressor_;
-  frames_harder_ += next_harder_ ? 1 : 0;
-  ++frames_sealed_;
+  sealed_harder_ = next_harder_;
+  io::Compressor& compressor = sealed_harder_ ? *harder_ : compressor_;
   const bool compressed = compressor.codec() != io::Codec::none && compressor.compress(data, plain_);
   // A frame that did not compress at all holds data no search would shrink (already compressed
   // values, say): the next one is not worth the harder search either.

@@ -79,9 +79,8 @@ class BlockCodec {
   // Appends the frame, sealed for place, holding count blocks whose plaintexts are concatenated
   // in data.
   void seal_frame(std::size_t count, ByteView data, FramePlace place, Bytes& out);
-  // Frames sealed so far, and of them compressed at kHarderLevel.
-  std::uint64_t frames_sealed() const { return frames_sealed_; }
-  std::uint64_t frames_harder() const { return frames_harder_; }
+  // Whether the frame sealed last was compressed at kHarderLevel.
+  bool sealed_harder() const { return sealed_harder_; }
   // Opens the frame found at place: appends its plaintext (the blocks, concatenated) to out.
   // Throws Error(corrupt) "frame: <why>" (a frame moved from elsewhere fails authentication).
   FrameShape open_frame(ByteView sealed, FramePlace place, Bytes& out);
@@ -106,9 +105,8 @@ class BlockCodec {
   io::Compressor compressor_;
   std::optional<io::Compressor> harder_;
   std::size_t harder_below_ = 0;
+  bool sealed_harder_ = false;
   bool next_harder_ = false;
-  std::uint64_t frames_sealed_ = 0;
-  std::uint64_t frames_harder_ = 0;
   io::Decompressor decompressor_;
   Bytes plain_;
   // Opens and checks a frame's header; the payload is a view into plain_.

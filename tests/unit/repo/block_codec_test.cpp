@@ -660,13 +660,12 @@ TEST_F(BlockCodecTest, AFrameAfterOneThatCompressedBadlyIsCompressedHarder) {
   EXPECT_EQ(a1.size(), f1.size());
   ASSERT_GT(first.size(), 2 * f1.size()) << "the rows compress";
   ASSERT_LT(first.size(), 5 * f1.size()) << "but less than 5:1, so the next frame is compressed harder";
-  EXPECT_EQ(adaptive.frames_harder(), 0u);
+  EXPECT_FALSE(adaptive.sealed_harder());
 
   adaptive.seal_frame(kMaxFrameBlocks, second, kPlace, a2);
   fast.seal_frame(kMaxFrameBlocks, second, kPlace, f2);
-  EXPECT_EQ(adaptive.frames_harder(), 1u);
-  EXPECT_EQ(adaptive.frames_sealed(), 2u);
-  EXPECT_EQ(fast.frames_harder(), 0u);
+  EXPECT_TRUE(adaptive.sealed_harder());
+  EXPECT_FALSE(fast.sealed_harder());
   EXPECT_LT(a2.size(), f2.size() * 99 / 100) << "level 6 stores at least 1 % less of such rows";
   // Readers do not care how hard a frame was compressed.
   for (const auto* sealed : {&a1, &a2}) {
@@ -684,20 +683,22 @@ TEST_F(BlockCodecTest, FramesThatCompressWellOrNotAtAllKeepTheLevelAsked) {
     BlockCodec codec(key_, io::Codec::zstd, 2, 5);
     // Each frame after the rows is compressed harder; the ones after the pages and after the noise
     // are not.
-    const std::vector<std::pair<const Bytes*, std::uint64_t>> frames = {
-        {&well, 0}, {&rows, 0}, {&noise, 1}, {&rows, 1}, {&well, 2}};
+    const std::vector<std::pair<const Bytes*, bool>> frames = {
+        {&well, false}, {&rows, false}, {&noise, true}, {&rows, false}, {&well, true}};
     Bytes out;
-    for (const auto& [data, harder_so_far] : frames) {
-      codec.seal_frame(kMaxFrameBlocks, *data, kPlace, out);
-      EXPECT_EQ(codec.frames_harder(), harder_so_far) << "after " << codec.frames_sealed() << " frames";
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      codec.seal_frame(kMaxFrameBlocks, *frames[i].first, kPlace, out);
+      EXPECT_EQ(codec.sealed_harder(), frames[i].second) << "frame " << i;
     }
   }
   // A level as hard as the harder one, or another codec, is kept throughout.
   for (auto [c, level] : {std::pair{io::Codec::zstd, kHarderLevel}, std::pair{io::Codec::zstd, 9}, std::pair{io::Codec::lz4, 0}}) {
     BlockCodec codec(key_, c, level, 5);
     Bytes out;
-    for (int i = 0; i < 3; ++i) codec.seal_frame(kMaxFrameBlocks, rows, kPlace, out);
-    EXPECT_EQ(codec.frames_harder(), 0u) << io::to_string(c) << " level " << level;
+    for (int i = 0; i < 3; ++i) {
+      codec.seal_frame(kMaxFrameBlocks, rows, kPlace, out);
+      EXPECT_FALSE(codec.sealed_harder()) << io::to_string(c) << " level " << level << ", frame " << i;
+    }
   }
 }
 
