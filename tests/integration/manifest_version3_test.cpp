@@ -4,32 +4,27 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "expire_fixture.h"
 #include "manifest_version3.h"
-#include "pgdr_fixture.h"
 
 namespace pgdr::test {
 namespace {
 
-class ManifestVersion3Test : public PgdrTest {
+class ManifestVersion3Test : public ExpireTest {
  protected:
   PgClusterOptions cluster_options() override {
-    auto o = archiving({});
-    o.settings.push_back("autovacuum = off");
+    auto o = ExpireTest::cluster_options();
+    o.settings.push_back("autovacuum = off");  // which pages of big change is the test's to say
     return o;
   }
   void SetUp() override {
-    PgdrTest::SetUp();
+    ExpireTest::SetUp();
     // Repacking without grace, so that expire rewrites the kept manifest at once.
     write_config("[retention]\nhourly = 0\ndaily = 0\nweekly = 0\nmonthly = 0\nmin_age = \"1h\"\n"
                  "repack_threshold = 20\nrepack_grace = \"0s\"\n");
     pgdr_ok({"init"});
   }
 
-  std::string backup_at(const std::string& iso) {
-    auto r = pgdr({"backup"}, {"PGDR_TEST_NOW=" + iso});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.out.substr(0, r.out.find('\n'));
-  }
   nlohmann::json snapshot_info(const std::string& id) {
     const auto all = nlohmann::json::parse(pgdr_ok({"info", "--json"}));
     for (const auto& s : all["repositories"][0]["snapshots"])
@@ -67,7 +62,7 @@ TEST_F(ManifestVersion3Test, BacksUpOverRestoresVerifiesAndRepacksUnderVersion3M
       "CREATE TABLE big (id int PRIMARY KEY, pad text); "
       "INSERT INTO big SELECT g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 300000) g; "
       "VACUUM FREEZE big; CHECKPOINT");
-  archive_now(*cluster_);
+  archive_now();
   const std::string first = backup_at("2026-10-01T08:00:00Z");
   const auto first_state = fingerprint(*cluster_);
   const std::uint64_t first_refs = rewrite_manifest_as_version3(repo_dir_, first);
@@ -86,7 +81,7 @@ TEST_F(ManifestVersion3Test, BacksUpOverRestoresVerifiesAndRepacksUnderVersion3M
       "VACUUM big; "
       "UPDATE counter SET v = 2; "
       "CREATE TABLE added AS SELECT g FROM generate_series(1, 5000) g; CHECKPOINT");
-  archive_now(*cluster_);
+  archive_now();
   const std::string second = backup_at("2026-10-02T08:00:00Z");
   const auto second_state = fingerprint(*cluster_);
   auto info = snapshot_info(second);
