@@ -24,14 +24,6 @@ class BackupByMapTest : public PgdrTest {
     pgdr_ok({"init"});
   }
 
-  nlohmann::json snapshot_info(const std::string& id) {
-    auto j = nlohmann::json::parse(pgdr_ok({"info", "--json"}));
-    for (const auto& s : j["repositories"][0]["snapshots"])
-      if (s["id"] == id) return s;
-    ADD_FAILURE() << "no snapshot " << id;
-    return {};
-  }
-
   std::string backup_with(std::vector<std::string> args, std::string* err = nullptr) {
     args.insert(args.begin(), "backup");
     auto r = pgdr(args);

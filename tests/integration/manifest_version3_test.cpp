@@ -25,13 +25,6 @@ class ManifestVersion3Test : public ExpireTest {
     pgdr_ok({"init"});
   }
 
-  nlohmann::json snapshot_info(const std::string& id) {
-    const auto all = nlohmann::json::parse(pgdr_ok({"info", "--json"}));
-    for (const auto& s : all["repositories"][0]["snapshots"])
-      if (s["id"] == id) return s;
-    ADD_FAILURE() << "no snapshot " << id << " in " << all.dump();
-    return {};
-  }
   // Restores the snapshot to its own end (no later WAL could mend a block taken wrongly from the
   // version 3 manifest) and returns the restored cluster's fingerprint.
   std::map<std::string, std::string> restored(const std::string& id) {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <memory>
 #include <chrono>
 #include <fstream>
@@ -170,6 +171,15 @@ class PgdrTest : public ::testing::Test {
     std::string out = pgdr_ok({"backup"});
     while (!out.empty() && out.back() == '\n') out.pop_back();
     return out;
+  }
+
+  // What `pgdr info --json` says of snapshot id in the first repository.
+  nlohmann::json snapshot_info(const std::string& id) {
+    const auto all = nlohmann::json::parse(pgdr_ok({"info", "--json"}));
+    for (const auto& s : all["repositories"][0]["snapshots"])
+      if (s["id"] == id) return s;
+    ADD_FAILURE() << "no snapshot " << id << " in " << all.dump();
+    return {};
   }
 
   // Every user table's row count and content digest (rows sorted by their text form).
